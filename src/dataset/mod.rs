@@ -1,0 +1,20 @@
+//! The Pokémon data package: read `datapackage.json`, check every row of the selected
+//! generations against the schema, and split the rows for training and evaluation.
+
+mod generations;
+mod package;
+mod split;
+
+pub use generations::Generations;
+pub use package::{DataError, Dataset, Pokemon, load};
+pub use split::{Split, kfold, stratified_split};
+
+/// The six base stats the model reads, in the order the data package stores them.
+pub const FEATURES: [&str; 6] = [
+    "hp",
+    "attack",
+    "defense",
+    "special_attack",
+    "special_defense",
+    "speed",
+];

@@ -1,0 +1,8 @@
+//! `legendary`: train, track and serve the legendary-Pokémon random forest with MLflow,
+//! without Python.
+//!
+//! Layout:
+//! - [`dataset`]: the data package, generation selection, stratified splits and folds.
+#![forbid(unsafe_code)]
+
+pub mod dataset;

@@ -1,0 +1,4 @@
+//! The `legendary` binary: a thin shell over the library.
+#![forbid(unsafe_code)]
+
+fn main() {}
