@@ -2,7 +2,23 @@
 //! without Python.
 //!
 //! Layout:
-//! - [`dataset`]: the data package, generation selection, stratified splits and folds.
+//! - [`cli`] - the command line (clap), every flag also an environment variable.
+//! - `run`: what each subcommand does.
+//! - [`dataset`] - the data package, generation selection, stratified splits and folds.
+//! - [`model`] - the smartcore forest in a versioned envelope, and the MLflow model directory.
+//! - [`train`] - fitting, evaluation, cross-validation, importances, plots.
+//! - [`predict`] - batch scoring of CSV files.
+//! - [`report`] - terminal summaries.
+//! - [`telemetry`] - logging.
 #![forbid(unsafe_code)]
 
+pub mod cli;
 pub mod dataset;
+pub mod model;
+pub mod predict;
+pub mod report;
+pub mod run;
+pub mod telemetry;
+pub mod train;
+
+pub use run::run;
