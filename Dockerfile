@@ -51,10 +51,12 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
        target/release/legendary target/release/deps/legendary-* \
        target/release/deps/liblegendary-* target/release/.fingerprint/legendary-*
 
-# 2. The real build.
+# 2. The real build. The dummy's fingerprints were removed above and the
+#    sources are touched, so cargo cannot mistake them for the dummy's.
 COPY src ./src
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
-    cargo build --release --locked \
+    find src -name '*.rs' -exec touch {} + \
+    && cargo build --release --locked \
     && install -D -m 0755 target/release/legendary /out/usr/local/bin/legendary
 
 # 3. Runtime files. models/ may not exist in the build context (a fresh clone
