@@ -37,8 +37,8 @@ pub enum LogFormat {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    // Serve a model over MLflow's scoring protocol, with a web page.
-    // Serve(crate::server::ServeArgs),
+    /// Serve a model over MLflow's scoring protocol, with a web page.
+    Serve(crate::server::ServeArgs),
     /// Train and evaluate a forest; write an MLflow model directory.
     Train(TrainArgs),
     /// Score a CSV file with a model, like `mlflow models predict`.

@@ -7,6 +7,8 @@
 //! - [`dataset`] - the data package, generation selection, stratified splits and folds.
 //! - [`model`] - the smartcore forest in a versioned envelope, and the MLflow model directory.
 //! - [`train`] - fitting, evaluation, cross-validation, importances, plots.
+//! - [`scoring`] - MLflow's scoring protocol: request bytes to a typed batch, predictions to JSON.
+//! - [`server`] - the HTTP server: routes, errors, live model, readiness, shutdown.
 //! - [`predict`] - batch scoring of CSV files.
 //! - [`report`] - terminal summaries.
 //! - [`telemetry`] - logging.
@@ -18,6 +20,8 @@ pub mod model;
 pub mod predict;
 pub mod report;
 pub mod run;
+pub mod scoring;
+pub mod server;
 pub mod telemetry;
 pub mod train;
 

@@ -12,7 +12,7 @@ use crate::train;
 pub fn run(cli: Cli) -> ExitCode {
     crate::telemetry::init(cli.log_format);
     let result = match cli.command {
-        // Command::Serve(args) => crate::server::run(args),
+        Command::Serve(args) => crate::server::run(args),
         Command::Train(args) => run_train(&args),
         Command::Predict(args) => run_predict(&args),
     };
