@@ -36,22 +36,47 @@ impl ApiError {
                 e.error_class(),
                 e.message().to_owned(),
             ),
-            Self::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, "TEMPORARILY_UNAVAILABLE", "TEMPORARILY_UNAVAILABLE", m.clone()),
+            Self::Unavailable(m) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "TEMPORARILY_UNAVAILABLE",
+                "TEMPORARILY_UNAVAILABLE",
+                m.clone(),
+            ),
             Self::TooLarge(limit) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "REQUEST_LIMIT_EXCEEDED",
                 "REQUEST_LIMIT_EXCEEDED",
-                format!("The request body is larger than the limit of {limit} bytes (--max-body-bytes)."),
+                format!(
+                    "The request body is larger than the limit of {limit} bytes (--max-body-bytes)."
+                ),
             ),
             Self::Timeout(d) => (
                 StatusCode::GATEWAY_TIMEOUT,
                 "DEADLINE_EXCEEDED",
                 "DEADLINE_EXCEEDED",
-                format!("Request processing time exceeded the limit of {} (--timeout).", humantime::format_duration(*d)),
+                format!(
+                    "Request processing time exceeded the limit of {} (--timeout).",
+                    humantime::format_duration(*d)
+                ),
             ),
-            Self::NotFound(m) => (StatusCode::NOT_FOUND, "ENDPOINT_NOT_FOUND", "RESOURCE_NOT_FOUND", m.clone()),
-            Self::MethodNotAllowed(m) => (StatusCode::METHOD_NOT_ALLOWED, "BAD_REQUEST", "INVALID_PARAMETER_VALUE", m.clone()),
-            Self::BadField(m) => (StatusCode::BAD_REQUEST, "BAD_REQUEST", "INVALID_PARAMETER_VALUE", m.clone()),
+            Self::NotFound(m) => (
+                StatusCode::NOT_FOUND,
+                "ENDPOINT_NOT_FOUND",
+                "RESOURCE_NOT_FOUND",
+                m.clone(),
+            ),
+            Self::MethodNotAllowed(m) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "BAD_REQUEST",
+                "INVALID_PARAMETER_VALUE",
+                m.clone(),
+            ),
+            Self::BadField(m) => (
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "INVALID_PARAMETER_VALUE",
+                m.clone(),
+            ),
             Self::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "INTERNAL_ERROR",
@@ -63,8 +88,19 @@ impl ApiError {
 }
 
 /// The JSON body of an error, as MLflow writes it.
-pub fn error_body(error_code: &str, error_class: &str, message: &str, status: StatusCode) -> Vec<u8> {
-    let sqlstate = if status.is_server_error() { "XXM00" } else if error_class == "SCHEMA_ENFORCEMENT_FAILED" { "KAM01" } else { "KAM00" };
+pub fn error_body(
+    error_code: &str,
+    error_class: &str,
+    message: &str,
+    status: StatusCode,
+) -> Vec<u8> {
+    let sqlstate = if status.is_server_error() {
+        "XXM00"
+    } else if error_class == "SCHEMA_ENFORCEMENT_FAILED" {
+        "KAM01"
+    } else {
+        "KAM00"
+    };
     serde_json::to_vec(&serde_json::json!({
         "error_code": error_code,
         "message": message,
@@ -85,9 +121,10 @@ impl IntoResponse for ApiError {
             _ => error_body(code, class, &message, status),
         };
         let mut response = (status, body).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         response
     }
 }

@@ -14,21 +14,35 @@ use super::state::{AppState, Served};
 use crate::scoring;
 
 /// Scores a request in any of MLflow's input formats (and the 1.x pandas-split request).
-pub async fn invocations(
+pub(super) async fn invocations(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let served = live_model(&state)?;
     let body = body.map_err(|e| body_error(&e, &state))?;
-    let content_type = headers.get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("\u{fffd}"));
-    let parsed = scoring::parse(content_type, &body, served.model.input_features(), &state.limits().scoring)
-        .map_err(ApiError::Scoring)?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or("\u{fffd}"));
+    let parsed = scoring::parse(
+        content_type,
+        &body,
+        served.model.input_features(),
+        &state.limits().scoring,
+    )
+    .map_err(ApiError::Scoring)?;
     let rows = parsed.batch.n_rows();
     let predictions = predict(&state, served, parsed.batch).await?;
     tracing::debug!(rows, "scored");
-    let mut response = (StatusCode::OK, scoring::render(&predictions, parsed.dialect)).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    let mut response = (
+        StatusCode::OK,
+        scoring::render(&predictions, parsed.dialect),
+    )
+        .into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
     response.extensions_mut().insert(ScoredRows(rows));
     Ok(response)
 }
@@ -39,9 +53,9 @@ pub struct ScoredRows(pub usize);
 
 /// The live model, or 503 while none is loaded.
 pub(super) fn live_model(state: &AppState) -> Result<Arc<Served>, ApiError> {
-    state
-        .model()
-        .ok_or_else(|| ApiError::Unavailable("No model is loaded yet; retry when /ping answers 200.".to_owned()))
+    state.model().ok_or_else(|| {
+        ApiError::Unavailable("No model is loaded yet; retry when /ping answers 200.".to_owned())
+    })
 }
 
 fn body_error(e: &BytesRejection, state: &AppState) -> ApiError {
@@ -54,7 +68,11 @@ fn body_error(e: &BytesRejection, state: &AppState) -> ApiError {
 
 /// Small batches are scored inline (a row costs about a microsecond, less than a hop to
 /// another thread); large ones go to the blocking pool and are split across cores.
-pub(super) async fn predict(state: &AppState, served: Arc<Served>, batch: scoring::Batch) -> Result<Vec<bool>, ApiError> {
+pub(super) async fn predict(
+    state: &AppState,
+    served: Arc<Served>,
+    batch: scoring::Batch,
+) -> Result<Vec<bool>, ApiError> {
     if batch.n_rows() < state.limits().parallel_rows {
         return Ok(served.model.predict_batch(batch.values()));
     }

@@ -22,13 +22,19 @@ impl ModelSource {
     ///
     /// # Errors
     /// An empty URI, or a stage without a name.
-    pub fn from_args(uri: Option<&str>, name: Option<&str>, stage: Option<&str>) -> anyhow::Result<Self> {
+    pub fn from_args(
+        uri: Option<&str>,
+        name: Option<&str>,
+        stage: Option<&str>,
+    ) -> anyhow::Result<Self> {
         match (uri, name) {
             (Some(u), _) if u.trim().is_empty() => anyhow::bail!("the model URI is empty"),
             (Some(u), _) => Ok(Self::parse(u)),
-            (None, Some(n)) if !n.trim().is_empty() => {
-                Ok(Self::Remote(format!("models:/{}/{}", n.trim(), stage.unwrap_or("Production").trim())))
-            }
+            (None, Some(n)) if !n.trim().is_empty() => Ok(Self::Remote(format!(
+                "models:/{}/{}",
+                n.trim(),
+                stage.unwrap_or("Production").trim()
+            ))),
             (None, _) if stage.is_some() => {
                 anyhow::bail!("MLFLOW_MODEL_STAGE is set but MLFLOW_MODEL_NAME is not")
             }
@@ -41,7 +47,10 @@ impl ModelSource {
         if let Some(path) = uri.strip_prefix("file://") {
             return Self::Local(PathBuf::from(path));
         }
-        if ["models:/", "runs:/", "mlflow-artifacts:/"].iter().any(|p| uri.starts_with(p)) {
+        if ["models:/", "runs:/", "mlflow-artifacts:/"]
+            .iter()
+            .any(|p| uri.starts_with(p))
+        {
             return Self::Remote(uri.to_owned());
         }
         Self::Local(PathBuf::from(uri))
@@ -72,7 +81,9 @@ pub async fn load(source: &ModelSource) -> anyhow::Result<Served> {
             };
             Ok(Served::new(dir, meta))
         }
-        ModelSource::Remote(uri) => anyhow::bail!("{uri}: serving from an MLflow registry is not wired in yet"),
+        ModelSource::Remote(uri) => {
+            anyhow::bail!("{uri}: serving from an MLflow registry is not wired in yet")
+        }
     }
 }
 
@@ -80,11 +91,20 @@ pub async fn load(source: &ModelSource) -> anyhow::Result<Served> {
 ///
 /// # Errors
 /// The last error once the deadline passes, or at once for errors retrying cannot fix.
-pub(super) async fn load_with_retry(source: &ModelSource, _deadline: Duration) -> anyhow::Result<Served> {
-    load(source).await.map_err(|e| e.context(format!("cannot serve model '{source}'")))
+pub(super) async fn load_with_retry(
+    source: &ModelSource,
+    _deadline: Duration,
+) -> anyhow::Result<Served> {
+    load(source)
+        .await
+        .map_err(|e| e.context(format!("cannot serve model '{source}'")))
 }
 
 /// Starts the hot-reload poller when the source can move (stage, alias, latest).
-pub(super) fn spawn_reloader(_state: AppState, _source: ModelSource, _interval: Duration) -> Option<tokio::task::JoinHandle<()>> {
+pub(super) fn spawn_reloader(
+    _state: AppState,
+    _source: ModelSource,
+    _interval: Duration,
+) -> Option<tokio::task::JoinHandle<()>> {
     None
 }

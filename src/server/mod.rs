@@ -81,7 +81,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         }
         return Err(format!("'{s}' is not a duration"));
     }
-    humantime::parse_duration(s.trim()).map_err(|e| format!("'{s}' is not a duration (e.g. 30s, 2m, 250ms): {e}"))
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("'{s}' is not a duration (e.g. 30s, 2m, 250ms): {e}"))
 }
 
 impl ServeArgs {
@@ -94,7 +95,8 @@ impl ServeArgs {
             return Ok(t);
         }
         match std::env::var("MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT") {
-            Ok(v) => parse_duration(&v).map_err(|e| anyhow::anyhow!("MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT: {e}")),
+            Ok(v) => parse_duration(&v)
+                .map_err(|e| anyhow::anyhow!("MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT: {e}")),
             Err(_) => Ok(Duration::from_secs(60)),
         }
     }
@@ -104,7 +106,11 @@ impl ServeArgs {
     /// # Errors
     /// An unparseable URI.
     pub fn source(&self) -> anyhow::Result<ModelSource> {
-        ModelSource::from_args(self.model_uri.as_deref(), self.model_name.as_deref(), self.model_stage.as_deref())
+        ModelSource::from_args(
+            self.model_uri.as_deref(),
+            self.model_name.as_deref(),
+            self.model_stage.as_deref(),
+        )
     }
 
     /// Limits for the request path.
@@ -115,7 +121,9 @@ impl ServeArgs {
         Ok(ServerLimits {
             max_body_bytes: self.max_body_bytes,
             timeout: self.request_timeout()?,
-            scoring: crate::scoring::Limits { max_rows: self.max_rows },
+            scoring: crate::scoring::Limits {
+                max_rows: self.max_rows,
+            },
             parallel_rows: 8192,
         })
     }
@@ -126,12 +134,21 @@ impl ServeArgs {
 /// # Errors
 /// A port that cannot be bound, or a model that cannot be loaded.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let addr: SocketAddr = format!("{}:{}", args.host, args.port)
             .parse()
-            .with_context(|| format!("'{}:{}' is not an address to listen on", args.host, args.port))?;
-        let listener = TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+            .with_context(|| {
+                format!(
+                    "'{}:{}' is not an address to listen on",
+                    args.host, args.port
+                )
+            })?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
         start(listener, args, shutdown_signal()).await
     })
 }
@@ -157,12 +174,18 @@ pub async fn start(
     let state = AppState::new(args.limits()?, pokedex);
     tracing::info!(addr = %listener.local_addr()?, model = %source, "listening");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(shutdown::serve(listener, router(state.clone()), state.clone(), args.drain_grace, async move {
-        tokio::select! {
-            () = shutdown => {},
-            _ = stop_rx => {},
-        }
-    }));
+    let server = tokio::spawn(shutdown::serve(
+        listener,
+        router(state.clone()),
+        state.clone(),
+        args.drain_grace,
+        async move {
+            tokio::select! {
+                () = shutdown => {},
+                _ = stop_rx => {},
+            }
+        },
+    ));
     let served = match loader::load_with_retry(&source, args.startup_deadline).await {
         Ok(served) => served,
         Err(e) => {

@@ -48,7 +48,10 @@ async fn timeout(State(limit): State<Duration>, request: Request, next: Next) ->
 
 fn json(status: StatusCode, value: &serde_json::Value) -> Response {
     let mut response = (status, value.to_string()).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }
 
@@ -73,7 +76,9 @@ async fn health() -> Response {
 
 /// This server's version and the live model's provenance.
 async fn version(State(state): State<AppState>) -> Response {
-    let model = state.model().map(|s| serde_json::to_value(&s.meta).unwrap_or_default());
+    let model = state
+        .model()
+        .map(|s| serde_json::to_value(&s.meta).unwrap_or_default());
     json(
         StatusCode::OK,
         &serde_json::json!({ "legendary": env!("CARGO_PKG_VERSION"), "model": model }),
@@ -100,9 +105,17 @@ async fn model_card(State(state): State<AppState>) -> Result<Response, ApiError>
 }
 
 async fn not_found(request: Request) -> ApiError {
-    ApiError::NotFound(format!("No route for {} {}.", request.method(), request.uri().path()))
+    ApiError::NotFound(format!(
+        "No route for {} {}.",
+        request.method(),
+        request.uri().path()
+    ))
 }
 
 async fn method_not_allowed(request: Request) -> ApiError {
-    ApiError::MethodNotAllowed(format!("Method {} is not allowed on {}.", request.method(), request.uri().path()))
+    ApiError::MethodNotAllowed(format!(
+        "Method {} is not allowed on {}.",
+        request.method(),
+        request.uri().path()
+    ))
 }

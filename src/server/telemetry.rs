@@ -5,8 +5,11 @@ use axum::http::Request;
 use tracing::Span;
 
 /// Root span for one request, keyed by the route template so its fields stay low-cardinality.
-pub fn request_span<B>(request: &Request<B>) -> Span {
-    let route = request.extensions().get::<MatchedPath>().map_or("<unmatched>", MatchedPath::as_str);
+pub(super) fn request_span<B>(request: &Request<B>) -> Span {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("<unmatched>", MatchedPath::as_str);
     let request_id = request
         .headers()
         .get("x-request-id")
