@@ -26,7 +26,7 @@ pub fn router(state: AppState) -> Router {
         .route("/model", get(model_card))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state.clone())
+        .with_state(state)
         // Layers run outside-in, i.e. bottom to top of this list:
         // 1. the body limit only sets a limit that the `Bytes` extractor enforces (413 JSON);
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
