@@ -4,6 +4,7 @@
 mod error;
 mod invocations;
 mod loader;
+mod metrics;
 mod routes;
 mod shutdown;
 mod state;
@@ -21,6 +22,7 @@ use tokio::net::TcpListener;
 pub use error::{ApiError, error_body};
 pub use invocations::ScoredRows;
 pub use loader::{ModelSource, load};
+pub use metrics::Metrics;
 pub use routes::router;
 pub use shutdown::shutdown_signal;
 pub use state::{AppState, ModelMeta, Served, ServerLimits};
@@ -137,7 +139,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         let addr: SocketAddr = format!("{}:{}", args.host, args.port)
             .parse()
             .with_context(|| {
@@ -150,7 +152,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .await
             .with_context(|| format!("binding {addr}"))?;
         start(listener, args, shutdown_signal()).await
-    })
+    });
+    // A large batch being scored on the blocking pool cannot be cancelled; once the drain
+    // is over (or its grace ran out), don't let it hold the exit.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    result
 }
 
 /// Serves on `listener`: the listener answers `/health` (and 503 on `/ping`) while the model
@@ -174,7 +180,7 @@ pub async fn start(
     let state = AppState::new(args.limits()?, pokedex);
     tracing::info!(addr = %listener.local_addr()?, model = %source, "listening");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(shutdown::serve(
+    let mut server = tokio::spawn(shutdown::serve(
         listener,
         router(state.clone()),
         state.clone(),
@@ -186,7 +192,16 @@ pub async fn start(
             }
         },
     ));
-    let served = match loader::load_with_retry(&source, args.startup_deadline).await {
+    let loaded = tokio::select! {
+        loaded = loader::load_with_retry(&source, args.startup_deadline) => loaded,
+        // Stopped (SIGTERM) while the model was still loading: a clean exit, at once.
+        stopped = &mut server => {
+            stopped.context("server task")??;
+            tracing::info!("stopped before a model was loaded");
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    let served = match loaded {
         Ok(served) => served,
         Err(e) => {
             let _ = stop_tx.send(());

@@ -24,17 +24,28 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/version", get(version))
         .route("/model", get(model_card))
+        .route("/metrics", get(super::metrics::metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
-        // Layers run outside-in, i.e. bottom to top of this list:
+        .with_state(state.clone())
+        // Layers run outside-in, i.e. bottom to top of this list. `Router::layer` wraps each
+        // route (and the fallbacks), so every layer here already sees `MatchedPath`.
         // 1. the body limit only sets a limit that the `Bytes` extractor enforces (413 JSON);
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         // 2. the timeout covers reading the body and scoring, and answers 504 JSON;
         .layer(middleware::from_fn_with_state(limits.timeout, timeout))
-        // 3. the trace span sees the request id set by 4 and records status and latency;
-        .layer(TraceLayer::new_for_http().make_span_with(super::telemetry::request_span))
-        // 4. request ids: taken from `x-request-id` or made, and echoed on the response.
+        // 3. metrics: outside the timeout so 504s are counted with their real latency,
+        //    inside the span so nothing it does escapes the request's logs;
+        .layer(middleware::from_fn_with_state(state, super::metrics::track))
+        // 4. the trace span sees the request id set by 5; one access line per response;
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(super::telemetry::request_span)
+                .on_response(super::telemetry::AccessLog)
+                // the access line carries the status; 5xx details are logged by `ApiError`.
+                .on_failure(()),
+        )
+        // 5. request ids: taken from `x-request-id` or made, and echoed on the response.
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }

@@ -29,10 +29,15 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     let terminate = std::future::pending::<()>();
     tokio::select! { () = ctrl_c => {}, () = terminate => {} }
-    tracing::info!("shutdown requested; draining requests in flight");
+    tracing::info!("shutdown signal received");
 }
 
 /// Serves until `trigger` resolves, then drains for at most `grace`.
+///
+/// The sequence: readiness flips (`/ping` answers 503), the listener is closed (new
+/// connections are refused), idle keep-alive connections are closed at once, requests in
+/// flight are answered (with `connection: close`), and this returns when the last connection
+/// is closed, or when `grace` runs out, whichever comes first.
 ///
 /// # Errors
 /// Server I/O failures.
@@ -43,23 +48,40 @@ pub(super) async fn serve(
     grace: Duration,
     trigger: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let (drain_tx, drain_rx) = tokio::sync::watch::channel(false);
+    let (drain_tx, mut drain_rx) = tokio::sync::watch::channel(false);
     let drain_state = state.clone();
     let signal = async move {
         trigger.await;
         drain_state.start_draining();
+        tracing::info!(
+            in_flight = drain_state.metrics().in_flight(),
+            grace = %humantime::format_duration(grace),
+            "draining: listener closed, finishing requests in flight"
+        );
         let _ = drain_tx.send(true);
     };
+    // On the signal, axum stops accepting and drops the listener, then asks every connection
+    // to shut down gracefully: hyper closes an idle keep-alive connection at once and lets a
+    // request in progress finish first. The future resolves once every connection is gone.
     let server = axum::serve(listener, router).with_graceful_shutdown(signal);
     let deadline = async move {
-        let mut rx = drain_rx;
-        let _ = rx.wait_for(|draining| *draining).await;
+        if drain_rx.wait_for(|draining| *draining).await.is_err() {
+            // The signal future is gone without draining: only the server can end this.
+            std::future::pending::<()>().await;
+        }
         tokio::time::sleep(grace).await;
     };
     tokio::select! {
-        result = server => result,
+        result = server => {
+            tracing::info!("drained: every connection closed");
+            result
+        }
         () = deadline => {
-            tracing::warn!(grace = ?grace, "drain grace period over; closing remaining connections");
+            tracing::warn!(
+                in_flight = state.metrics().in_flight(),
+                grace = %humantime::format_duration(grace),
+                "drain grace period over; dropping the remaining requests"
+            );
             Ok(())
         }
     }

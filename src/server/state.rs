@@ -8,6 +8,7 @@ use std::time::Duration;
 use arc_swap::ArcSwapOption;
 use serde::Serialize;
 
+use super::metrics::Metrics;
 use crate::model::{Model, ModelDir};
 use crate::scoring::Limits;
 
@@ -96,6 +97,7 @@ struct Inner {
     draining: AtomicBool,
     limits: ServerLimits,
     pokedex: Option<crate::dataset::Dataset>,
+    metrics: Metrics,
 }
 
 impl AppState {
@@ -108,6 +110,7 @@ impl AppState {
                 draining: AtomicBool::new(false),
                 limits,
                 pokedex,
+                metrics: Metrics::default(),
             }),
         }
     }
@@ -136,6 +139,11 @@ impl AppState {
     /// The limits.
     pub fn limits(&self) -> &ServerLimits {
         &self.inner.limits
+    }
+
+    /// The Prometheus metrics; hot reload reports through [`Metrics::record_reload`].
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
     }
 
     /// The bundled data set, for the web page's search.
