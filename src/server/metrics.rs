@@ -107,6 +107,14 @@ impl Histogram {
     }
 }
 
+/// The histograms of a route.
+#[derive(Clone, Copy)]
+enum Part {
+    Latency,
+    RequestBytes,
+    ResponseBytes,
+}
+
 /// Everything counted per route template.
 struct RouteMetrics {
     /// Requests by status code, at index `status - 100`.
@@ -123,6 +131,14 @@ impl RouteMetrics {
             latency: Histogram::new(LATENCY_BUCKETS, 1e9),
             request_bytes: Histogram::new(SIZE_BUCKETS, 1.0),
             response_bytes: Histogram::new(SIZE_BUCKETS, 1.0),
+        }
+    }
+
+    fn histogram(&self, part: Part) -> &Histogram {
+        match part {
+            Part::Latency => &self.latency,
+            Part::RequestBytes => &self.request_bytes,
+            Part::ResponseBytes => &self.response_bytes,
         }
     }
 
@@ -252,27 +268,27 @@ impl Metrics {
                 }
             }
         }
-        let histograms: [(&str, &str, fn(&RouteMetrics) -> &Histogram); 3] = [
+        let histograms = [
             (
                 "legendary_http_request_duration_seconds",
                 "Time from request head to response head, by route template.",
-                |c| &c.latency,
+                Part::Latency,
             ),
             (
                 "legendary_http_request_size_bytes",
                 "Request body sizes, by route template.",
-                |c| &c.request_bytes,
+                Part::RequestBytes,
             ),
             (
                 "legendary_http_response_size_bytes",
                 "Response body sizes, by route template.",
-                |c| &c.response_bytes,
+                Part::ResponseBytes,
             ),
         ];
-        for (name, help, pick) in histograms {
+        for (name, help, part) in histograms {
             let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} histogram\n");
             for (route, cells) in routes {
-                pick(cells).render(out, name, &escape(route));
+                cells.histogram(part).render(out, name, &escape(route));
             }
         }
         let _ = write!(
