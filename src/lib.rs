@@ -9,6 +9,7 @@
 //! - [`train`] - fitting, evaluation, cross-validation, importances, plots.
 //! - [`scoring`] - MLflow's scoring protocol: request bytes to a typed batch, predictions to JSON.
 //! - [`server`] - the HTTP server: routes, errors, live model, readiness, shutdown.
+//! - [`sweep`] - grids of training configurations, run in parallel and ranked.
 //! - [`predict`] - batch scoring of CSV files.
 //! - [`report`] - terminal summaries.
 //! - [`telemetry`] - logging.
@@ -22,6 +23,7 @@ pub mod report;
 pub mod run;
 pub mod scoring;
 pub mod server;
+pub mod sweep;
 pub mod telemetry;
 pub mod train;
 
