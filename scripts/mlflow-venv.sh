@@ -13,7 +13,7 @@ venv="$root/.venv"
 py="${PYTHON:-python3}"
 
 if [ -x "$venv/bin/mlflow" ] &&
-    "$venv/bin/python" -c "import mlflow, sys; sys.exit(mlflow.__version__ != '$MLFLOW_VERSION')" 2>/dev/null; then
+    "$venv/bin/python" -c "import flask_wtf, mlflow, sys; sys.exit(mlflow.__version__ != '$MLFLOW_VERSION')" 2>/dev/null; then
     echo "$venv/bin/python"
     exit 0
 fi
@@ -22,6 +22,6 @@ if [ ! -x "$venv/bin/python" ]; then
     "$py" -m venv "$venv" >&2
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "mlflow==$MLFLOW_VERSION" >&2
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "mlflow[auth]==$MLFLOW_VERSION" >&2
 "$venv/bin/mlflow" --version >&2
 echo "$venv/bin/python"
