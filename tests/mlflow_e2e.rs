@@ -5,6 +5,9 @@
 //! lifecycle (experiment, run, params, metrics, dataset, model upload, registration, stage,
 //! alias). The basic-auth test starts its own server.
 
+// Test helpers outside #[test] fns: a failed unwrap is a failed test here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use std::collections::BTreeMap;
