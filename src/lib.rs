@@ -5,6 +5,7 @@
 //! - [`cli`] - the command line (clap), every flag also an environment variable.
 //! - `run`: what each subcommand does.
 //! - [`dataset`] - the data package, generation selection, stratified splits and folds.
+//! - [`mlflow`] - the MLflow REST client (tracking, registry, artifacts) and model-URI resolution.
 //! - [`model`] - the smartcore forest in a versioned envelope, and the MLflow model directory.
 //! - [`train`] - fitting, evaluation, cross-validation, importances, plots.
 //! - [`scoring`] - MLflow's scoring protocol: request bytes to a typed batch, predictions to JSON.
@@ -17,6 +18,7 @@
 
 pub mod cli;
 pub mod dataset;
+pub mod mlflow;
 pub mod model;
 pub mod predict;
 pub mod report;
