@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Idempotently create `.venv` in the repository root with a pinned MLflow
+# server and Python client, used by the real-server end-to-end tests
+# (`cargo test --test mlflow_e2e -- --include-ignored`).
+#
+# Only PyPI needs to be reachable. Prints the venv's python path on stdout.
+# Override the interpreter with PYTHON=python3.11.
+set -euo pipefail
+
+MLFLOW_VERSION="3.17.2"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$root/.venv"
+py="${PYTHON:-python3}"
+
+if [ -x "$venv/bin/mlflow" ] &&
+    "$venv/bin/python" -c "import flask_wtf, mlflow, sys; sys.exit(mlflow.__version__ != '$MLFLOW_VERSION')" 2>/dev/null; then
+    echo "$venv/bin/python"
+    exit 0
+fi
+
+if [ ! -x "$venv/bin/python" ]; then
+    "$py" -m venv "$venv" >&2
+fi
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "mlflow[auth]==$MLFLOW_VERSION" >&2
+"$venv/bin/mlflow" --version >&2
+echo "$venv/bin/python"

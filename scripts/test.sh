@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs every check and every test, installing what the tests need on a fresh machine:
+# a Python venv with a pinned mlflow (real tracking server), Chromium + ChromeDriver (browser
+# test), hadolint + kubernetes-validate (deploy lint) and schemathesis (API contract).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "format"
+cargo fmt --all -- --check
+
+step "lint"
+cargo clippy --locked --all-targets -- -D warnings
+
+step "build"
+cargo build --locked --release
+cargo test --locked --no-run
+
+step "external tools"
+scripts/mlflow-venv.sh
+if [ -x scripts/install-browser.sh ]; then scripts/install-browser.sh; fi
+
+step "deploy lint"
+scripts/lint-deploy.sh
+
+if [ -x scripts/schemathesis.sh ]; then
+  step "API contract (schemathesis)"
+  scripts/schemathesis.sh
+fi
+
+step "tests (unit, integration, end to end against a real mlflow server and Chromium)"
+cargo test --locked -- --include-ignored

@@ -1,0 +1,299 @@
+//! Artifact transfer through the tracking server's proxy (`/api/2.0/mlflow-artifacts/artifacts`):
+//! upload a local directory, and list + download a remote tree, refusing path traversal.
+
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use tokio::io::AsyncWriteExt;
+
+use crate::mlflow::client::MlflowClient;
+use crate::mlflow::error::MlflowError;
+
+/// Bounds that keep a hostile or broken listing from running forever.
+const MAX_FILES: usize = 10_000;
+const MAX_DEPTH: usize = 32;
+
+/// The proxy path of an `mlflow-artifacts:` URI: `mlflow-artifacts:/1/abc/artifacts` → `1/abc/artifacts`.
+///
+/// # Errors
+/// [`MlflowError::UnsupportedArtifactUri`] for any other scheme (`s3://`, `runs:/`, a local path).
+pub fn proxy_path(artifact_uri: &str) -> Result<String, MlflowError> {
+    let unsupported = || MlflowError::UnsupportedArtifactUri {
+        uri: artifact_uri.to_owned(),
+    };
+    let rest = artifact_uri
+        .strip_prefix("mlflow-artifacts:")
+        .ok_or_else(unsupported)?;
+    let path = match rest.strip_prefix("//") {
+        // `mlflow-artifacts://host:port/path`: the tracking server we talk to is the proxy.
+        Some(authority_and_path) => authority_and_path
+            .split_once('/')
+            .map_or("", |(_, path)| path),
+        None => rest,
+    };
+    let path = path.trim_matches('/');
+    safe_components(path)?;
+    Ok(path.to_owned())
+}
+
+/// Splits a relative artifact path into components, refusing empty, `.`, `..`, absolute and
+/// backslash components (a listing must never write outside the destination).
+pub fn safe_components(path: &str) -> Result<Vec<&str>, MlflowError> {
+    let unsafe_path = || MlflowError::UnsafePath {
+        path: path.to_owned(),
+    };
+    if path.is_empty() {
+        return Err(unsafe_path());
+    }
+    path.split('/')
+        .map(|part| {
+            let bad = part.is_empty()
+                || part == "."
+                || part == ".."
+                || part.contains(['\\', '\0'])
+                || (part.len() >= 2 && part.as_bytes()[1] == b':'); // `C:` drive prefixes
+            if bad { Err(unsafe_path()) } else { Ok(part) }
+        })
+        .collect()
+}
+
+impl MlflowClient {
+    /// Uploads every file under `local_dir` to `<artifact_uri>/<sub_path>/…` (e.g. a run's
+    /// `mlflow-artifacts:/4/<run>/artifacts` and `model`). Returns the uploaded relative paths.
+    ///
+    /// # Errors
+    /// [`MlflowError::UnsupportedArtifactUri`] unless `artifact_uri` is `mlflow-artifacts:`;
+    /// [`MlflowError::Io`] reading files; API and transport errors.
+    #[tracing::instrument(skip(self, local_dir), err(level = "warn"))]
+    pub async fn upload_dir(
+        &self,
+        artifact_uri: &str,
+        sub_path: &str,
+        local_dir: &Path,
+    ) -> Result<Vec<String>, MlflowError> {
+        let root = proxy_path(artifact_uri)?;
+        let sub = sub_path.trim_matches('/');
+        let mut base: Vec<&str> = safe_components(&root)?;
+        if !sub.is_empty() {
+            base.extend(safe_components(sub)?);
+        }
+        let files = local_files(local_dir).await?;
+        let mut uploaded = Vec::with_capacity(files.len());
+        for relative in files {
+            let path = local_dir.join(&relative);
+            let content = tokio::fs::read(&path)
+                .await
+                .map_err(|error| MlflowError::io(&path, error))?;
+            let mut segments = base.clone();
+            segments.extend(safe_components(&relative)?);
+            self.put_artifact(&segments, Bytes::from(content)).await?;
+            uploaded.push(relative);
+        }
+        tracing::info!(files = uploaded.len(), "uploaded artifacts");
+        Ok(uploaded)
+    }
+
+    /// Downloads the tree at `artifact_uri` into `dest_dir`; returns the files written (relative).
+    ///
+    /// # Errors
+    /// [`MlflowError::NoArtifacts`] when nothing is there, [`MlflowError::UnsafePath`] for a
+    /// listed name that would escape `dest_dir`, I/O, API and transport errors.
+    #[tracing::instrument(skip(self, dest_dir), err(level = "warn"))]
+    pub async fn download_artifacts(
+        &self,
+        artifact_uri: &str,
+        dest_dir: &Path,
+    ) -> Result<Vec<PathBuf>, MlflowError> {
+        let root = proxy_path(artifact_uri)?;
+        let mut written = Vec::new();
+        let mut pending = vec![(root.clone(), PathBuf::new(), 0usize)];
+        while let Some((remote, local, depth)) = pending.pop() {
+            let listing = self.list_artifacts(&remote).await?;
+            for entry in listing.files {
+                // Names are relative to the listed directory; never trust them with the file system.
+                let parts = safe_components(&entry.path)?;
+                let remote_child = format!("{remote}/{}", parts.join("/"));
+                let local_child: PathBuf = local.join(parts.iter().collect::<PathBuf>());
+                if entry.is_dir {
+                    if depth + 1 > MAX_DEPTH {
+                        return Err(MlflowError::UnsafePath { path: remote_child });
+                    }
+                    pending.push((remote_child, local_child, depth + 1));
+                } else {
+                    if written.len() >= MAX_FILES {
+                        return Err(MlflowError::UnsafePath { path: remote_child });
+                    }
+                    self.download_file(&remote_child, &dest_dir.join(&local_child))
+                        .await?;
+                    written.push(local_child);
+                }
+            }
+        }
+        if written.is_empty() {
+            // An empty listing also means "this is a file": MLflow lists files as `{}`.
+            let name = root.rsplit('/').next().unwrap_or(&root).to_owned();
+            match self.download_file(&root, &dest_dir.join(&name)).await {
+                Ok(()) => written.push(PathBuf::from(name)),
+                Err(error) if error.is_not_found() => {
+                    return Err(MlflowError::NoArtifacts {
+                        uri: artifact_uri.to_owned(),
+                    });
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        written.sort();
+        Ok(written)
+    }
+
+    /// Streams one proxy file to `dest` (through `dest.part`, so a failure leaves no half file).
+    async fn download_file(&self, remote: &str, dest: &Path) -> Result<(), MlflowError> {
+        let segments = safe_components(remote)?;
+        let mut response = self.get_artifact(&segments).await?;
+        if let Some(parent) = dest.parent() {
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(|error| MlflowError::io(parent, error))?;
+        }
+        let mut partial = dest.as_os_str().to_owned();
+        partial.push(".part");
+        let partial = PathBuf::from(partial);
+        let mut file = tokio::fs::File::create(&partial)
+            .await
+            .map_err(|error| MlflowError::io(&partial, error))?;
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|source| MlflowError::Transport {
+                url: format!(
+                    "{}api/2.0/mlflow-artifacts/artifacts/{remote}",
+                    self.tracking_uri()
+                ),
+                attempts: 1,
+                source: source.without_url(),
+            })?
+        {
+            file.write_all(&chunk)
+                .await
+                .map_err(|error| MlflowError::io(&partial, error))?;
+        }
+        file.flush()
+            .await
+            .map_err(|error| MlflowError::io(&partial, error))?;
+        drop(file);
+        tokio::fs::rename(&partial, dest)
+            .await
+            .map_err(|error| MlflowError::io(dest, error))
+    }
+}
+
+/// Every regular file under `dir`, as sorted `/`-separated relative paths (symlinks are skipped).
+async fn local_files(dir: &Path) -> Result<Vec<String>, MlflowError> {
+    let mut files = Vec::new();
+    let mut pending = vec![(dir.to_path_buf(), String::new())];
+    while let Some((path, prefix)) = pending.pop() {
+        let mut entries = tokio::fs::read_dir(&path)
+            .await
+            .map_err(|error| MlflowError::io(&path, error))?;
+        while let Some(entry) = entries
+            .next_entry()
+            .await
+            .map_err(|error| MlflowError::io(&path, error))?
+        {
+            let name = entry
+                .file_name()
+                .into_string()
+                .map_err(|name| MlflowError::UnsafePath {
+                    path: name.to_string_lossy().into_owned(),
+                })?;
+            let relative = if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}/{name}")
+            };
+            let kind = entry
+                .file_type()
+                .await
+                .map_err(|error| MlflowError::io(entry.path(), error))?;
+            if kind.is_dir() {
+                pending.push((entry.path(), relative));
+            } else if kind.is_file() {
+                files.push(relative);
+            }
+        }
+    }
+    if files.is_empty() {
+        return Err(MlflowError::NoArtifacts {
+            uri: dir.display().to_string(),
+        });
+    }
+    files.sort();
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_paths_strip_the_scheme_and_any_host() {
+        assert_eq!(
+            proxy_path("mlflow-artifacts:/1/abc/artifacts").unwrap(),
+            "1/abc/artifacts"
+        );
+        assert_eq!(
+            proxy_path("mlflow-artifacts://h:5000/1/abc/artifacts/").unwrap(),
+            "1/abc/artifacts"
+        );
+        for uri in [
+            "s3://b/k",
+            "runs:/abc/model",
+            "/tmp/x",
+            "mlflow-artifacts:/",
+            "mlflow-artifacts:/1/../../etc",
+        ] {
+            assert!(proxy_path(uri).is_err(), "{uri}");
+        }
+    }
+
+    #[test]
+    fn traversal_and_absolute_names_are_refused() {
+        for name in [
+            "..",
+            "../x",
+            "a/../../b",
+            "/etc/passwd",
+            "a//b",
+            ".",
+            "a\\..\\b",
+            "C:x",
+            "",
+        ] {
+            assert!(
+                matches!(safe_components(name), Err(MlflowError::UnsafePath { .. })),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            safe_components("model/MLmodel").unwrap(),
+            ["model", "MLmodel"]
+        );
+        assert_eq!(safe_components("..hidden").unwrap(), ["..hidden"]);
+    }
+
+    #[tokio::test]
+    async fn local_files_walks_directories_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("sub/deeper")).unwrap();
+        std::fs::write(dir.path().join("MLmodel"), "x").unwrap();
+        std::fs::write(dir.path().join("sub/deeper/a.json"), "{}").unwrap();
+        std::fs::write(dir.path().join("sub/b.svg"), "<svg/>").unwrap();
+        let files = local_files(dir.path()).await.unwrap();
+        assert_eq!(files, ["MLmodel", "sub/b.svg", "sub/deeper/a.json"]);
+        let empty = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            local_files(empty.path()).await,
+            Err(MlflowError::NoArtifacts { .. })
+        ));
+    }
+}

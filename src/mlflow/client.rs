@@ -1,0 +1,329 @@
+//! `MlflowClient`: the one outbound HTTP client (one connection pool), with authentication,
+//! bounded retries, and MLflow error bodies decoded into [`MlflowError::Api`].
+
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::mlflow::config::{Auth, TrackingConfig};
+use crate::mlflow::error::MlflowError;
+use crate::mlflow::retry::RetryPolicy;
+use crate::mlflow::wire;
+
+/// Typed access to the MLflow REST API. Cheap to clone (shares one connection pool); make one per process.
+#[derive(Clone)]
+pub struct MlflowClient {
+    http: reqwest::Client,
+    base: Url,
+    auth: Option<Arc<Auth>>,
+    retry: RetryPolicy,
+}
+
+impl fmt::Debug for MlflowClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MlflowClient")
+            .field("base", &self.base.as_str())
+            .field("auth", &self.auth) // `Auth`'s Debug redacts the secrets
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One request, rebuilt for every attempt (the body is shared, not copied).
+struct Call<'a> {
+    method: Method,
+    endpoint: &'a str,
+    url: Url,
+    body: Option<(Bytes, &'static str)>,
+}
+
+impl MlflowClient {
+    /// Builds the client: timeout, TLS settings and user agent.
+    ///
+    /// # Errors
+    /// [`MlflowError::Config`] if the CA bundle cannot be read or the TLS setup fails.
+    pub fn new(config: &TrackingConfig) -> Result<Self, MlflowError> {
+        let mut builder = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(std::time::Duration::from_secs(10)))
+            .user_agent(concat!(
+                env!("CARGO_PKG_NAME"),
+                "/",
+                env!("CARGO_PKG_VERSION")
+            ));
+        if config.insecure_tls {
+            builder = builder.tls_danger_accept_invalid_certs(true);
+        }
+        if let Some(path) = &config.server_cert_path {
+            let pem = std::fs::read(path).map_err(|error| MlflowError::io(path, error))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|error| {
+                MlflowError::Config(format!("bad CA bundle `{}`: {error}", path.display()))
+            })?;
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder.build().map_err(|error| {
+            MlflowError::Config(format!("cannot build the HTTP client: {error}"))
+        })?;
+        Ok(Self {
+            http,
+            base: config.tracking_uri.clone(),
+            auth: config.auth.clone().map(Arc::new),
+            retry: config.retry,
+        })
+    }
+
+    /// A client from the environment (see [`TrackingConfig::from_env`]); `None` without `MLFLOW_TRACKING_URI`.
+    ///
+    /// # Errors
+    /// As [`TrackingConfig::from_env`] and [`MlflowClient::new`].
+    pub fn from_env() -> Result<Option<Self>, MlflowError> {
+        TrackingConfig::from_env()?
+            .map(|config| Self::new(&config))
+            .transpose()
+    }
+
+    /// The tracking server's base URI (ends in `/`, holds no credentials).
+    pub fn tracking_uri(&self) -> &Url {
+        &self.base
+    }
+
+    /// `GET api/2.0/mlflow/<endpoint>?<query>` decoded as `R`.
+    pub(crate) async fn get<R: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        query: &[(&str, &str)],
+    ) -> Result<R, MlflowError> {
+        let mut url = self.api_url(endpoint);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        self.json(Call {
+            method: Method::GET,
+            endpoint,
+            url,
+            body: None,
+        })
+        .await
+    }
+
+    /// `POST api/2.0/mlflow/<endpoint>` with a JSON body, decoded as `R`.
+    pub(crate) async fn post<B: Serialize, R: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        body: &B,
+    ) -> Result<R, MlflowError> {
+        self.json_call(Method::POST, endpoint, body).await
+    }
+
+    /// `DELETE api/2.0/mlflow/<endpoint>`: MLflow reads DELETE parameters from a JSON body.
+    pub(crate) async fn delete<B: Serialize, R: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        body: &B,
+    ) -> Result<R, MlflowError> {
+        self.json_call(Method::DELETE, endpoint, body).await
+    }
+
+    /// `GET api/2.0/mlflow-artifacts/artifacts?path=<path>` (a listing).
+    pub(crate) async fn list_artifacts(
+        &self,
+        path: &str,
+    ) -> Result<wire::ListArtifactsResponse, MlflowError> {
+        let mut url = self.artifact_url(&[]);
+        url.query_pairs_mut().append_pair("path", path);
+        self.json(Call {
+            method: Method::GET,
+            endpoint: "mlflow-artifacts/artifacts",
+            url,
+            body: None,
+        })
+        .await
+    }
+
+    /// `GET api/2.0/mlflow-artifacts/artifacts/<segments…>`: the response, ready to stream.
+    pub(crate) async fn get_artifact(&self, segments: &[&str]) -> Result<Response, MlflowError> {
+        let call = Call {
+            method: Method::GET,
+            endpoint: "mlflow-artifacts/artifacts (download)",
+            url: self.artifact_url(segments),
+            body: None,
+        };
+        self.send(&call).await
+    }
+
+    /// `PUT api/2.0/mlflow-artifacts/artifacts/<segments…>` with the file's bytes.
+    pub(crate) async fn put_artifact(
+        &self,
+        segments: &[&str],
+        content: Bytes,
+    ) -> Result<(), MlflowError> {
+        let call = Call {
+            method: Method::PUT,
+            endpoint: "mlflow-artifacts/artifacts (upload)",
+            url: self.artifact_url(segments),
+            body: Some((content, "application/octet-stream")),
+        };
+        self.send(&call).await.map(drop)
+    }
+
+    fn api_url(&self, endpoint: &str) -> Url {
+        let mut url = self.base.clone();
+        let path = format!("{}api/2.0/mlflow/{endpoint}", url.path());
+        url.set_path(&path);
+        url
+    }
+
+    /// Each segment is percent-encoded on its own, so a `/` inside a name cannot add a level.
+    fn artifact_url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty()
+                .extend(["api", "2.0", "mlflow-artifacts", "artifacts"])
+                .extend(segments);
+        }
+        url
+    }
+
+    async fn json_call<B: Serialize, R: DeserializeOwned>(
+        &self,
+        method: Method,
+        endpoint: &str,
+        body: &B,
+    ) -> Result<R, MlflowError> {
+        let bytes = serde_json::to_vec(body).map_err(|source| MlflowError::Decode {
+            endpoint: endpoint.to_owned(),
+            source,
+        })?;
+        self.json(Call {
+            method,
+            endpoint,
+            url: self.api_url(endpoint),
+            body: Some((Bytes::from(bytes), "application/json")),
+        })
+        .await
+    }
+
+    async fn json<R: DeserializeOwned>(&self, call: Call<'_>) -> Result<R, MlflowError> {
+        let response = self.send(&call).await?;
+        let url = redact(response.url());
+        let body = response
+            .bytes()
+            .await
+            .map_err(|source| MlflowError::Transport {
+                url,
+                attempts: 1,
+                source: source.without_url(),
+            })?;
+        // Some endpoints answer an empty body instead of `{}`.
+        let body: &[u8] = if body.is_empty() { b"{}" } else { &body };
+        serde_json::from_slice(body).map_err(|source| MlflowError::Decode {
+            endpoint: call.endpoint.to_owned(),
+            source,
+        })
+    }
+
+    /// Sends `call`, retrying connection errors, 429 and 5xx with backoff; non-2xx becomes `Api`.
+    #[tracing::instrument(level = "debug", skip_all, fields(method = %call.method, endpoint = call.endpoint))]
+    async fn send(&self, call: &Call<'_>) -> Result<Response, MlflowError> {
+        let mut retry = 0;
+        loop {
+            let can_retry = retry < self.retry.max_retries;
+            let wait = match self.request(call).send().await {
+                Ok(response) if response.status().is_success() => return Ok(response),
+                Ok(response)
+                    if can_retry && RetryPolicy::is_retryable_status(response.status()) =>
+                {
+                    tracing::warn!(status = %response.status(), retry, "MLflow busy or failing; retrying");
+                    retry_after(&response).map_or_else(
+                        || self.retry.backoff(retry),
+                        |wait| wait.min(self.retry.max_backoff),
+                    )
+                }
+                Ok(response) => return Err(api_error(call.endpoint, response).await),
+                Err(error) if can_retry && RetryPolicy::is_retryable_error(&error) => {
+                    tracing::warn!(error = %error.without_url(), retry, "MLflow unreachable; retrying");
+                    self.retry.backoff(retry)
+                }
+                Err(error) => {
+                    return Err(MlflowError::Transport {
+                        url: redact(&call.url),
+                        attempts: retry + 1,
+                        source: error.without_url(),
+                    });
+                }
+            };
+            tokio::time::sleep(wait).await;
+            retry += 1;
+        }
+    }
+
+    fn request(&self, call: &Call<'_>) -> RequestBuilder {
+        let mut builder = self.http.request(call.method.clone(), call.url.clone());
+        if let Some((body, content_type)) = &call.body {
+            builder = builder
+                .header(CONTENT_TYPE, *content_type)
+                .body(body.clone());
+        }
+        // reqwest marks both authorization headers as sensitive, so they never show in its Debug.
+        match self.auth.as_deref() {
+            Some(Auth::Bearer(token)) => builder.bearer_auth(token.expose()),
+            Some(Auth::Basic { username, password }) => {
+                builder.basic_auth(username, Some(password.expose()))
+            }
+            None => builder,
+        }
+    }
+}
+
+/// Decodes MLflow's `{"error_code", "message"}`; other bodies (HTML, plain text) are quoted briefly.
+async fn api_error(endpoint: &str, response: Response) -> MlflowError {
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    decode_error(endpoint, status, &text)
+}
+
+pub(crate) fn decode_error(endpoint: &str, status: StatusCode, text: &str) -> MlflowError {
+    let (error_code, message) = match serde_json::from_str::<wire::ErrorBody>(text) {
+        Ok(body) if !body.error_code.is_empty() => (body.error_code, body.message),
+        _ => (String::new(), text.trim().chars().take(300).collect()),
+    };
+    MlflowError::Api {
+        endpoint: endpoint.to_owned(),
+        status,
+        error_code,
+        message,
+    }
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is ignored: backoff applies then).
+fn retry_after(response: &Response) -> Option<std::time::Duration> {
+    let seconds = response
+        .headers()
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(std::time::Duration::from_secs(seconds))
+}
+
+/// The URL without its query string (which may name models or runs but is never needed to debug a
+/// connection problem); the base never holds credentials (see `TrackingConfig`).
+fn redact(url: &Url) -> String {
+    let mut url = url.clone();
+    url.set_query(None);
+    url.to_string()
+}
+
+#[cfg(test)]
+#[path = "client_tests.rs"]
+mod tests;

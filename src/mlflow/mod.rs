@@ -1,0 +1,27 @@
+//! MLflow over REST: one client for the tracking server and the model registry, model-URI
+//! parsing and resolution, and artifact upload/download through the server's artifact proxy.
+//!
+//! - [`config`]: `TrackingConfig` from `MLFLOW_TRACKING_*` variables (secrets redacted).
+//! - [`client`]: `MlflowClient`, retries, error decoding.
+//! - [`tracking`]: experiments, runs, params/metrics/tags, datasets.
+//! - [`artifact`]: upload a directory, list and download an artifact tree.
+//! - [`registry`]: registered models, versions, stages, aliases.
+//! - [`uri`] and [`resolve`]: `models:/…`, `runs:/…` → files on disk.
+//! - [`wire`]: serde mirrors of MLflow's JSON.
+
+pub mod artifact;
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod registry;
+pub mod resolve;
+pub mod retry;
+pub mod tracking;
+pub mod uri;
+pub mod wire;
+
+pub use client::MlflowClient;
+pub use config::TrackingConfig;
+pub use error::MlflowError;
+pub use resolve::{Resolved, download, resolve};
+pub use uri::{ModelUri, Stage};

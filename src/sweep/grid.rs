@@ -1,0 +1,233 @@
+//! The sweep grid: a TOML file of data selections times hyperparameters, expanded into
+//! training configurations in a fixed, documented order.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::dataset::Generations;
+use crate::model::FeatureSet;
+use crate::train::{Threshold, TrainConfig};
+
+/// The metric a sweep ranks its configurations by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RankMetric {
+    /// Mean over the cross-validation folds (needs `cv_folds >= 2`).
+    Cv(&'static str),
+    /// On the held-out split.
+    Holdout(&'static str),
+}
+
+const NAMES: [&str; 6] = ["accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"];
+
+impl RankMetric {
+    /// Parses `cv_roc_auc`, `roc_auc`, `cv_f1`, `accuracy`, ...
+    ///
+    /// # Errors
+    /// An unknown name, with the known ones listed.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let (cv, name) = match s.strip_prefix("cv_") {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
+        let name = NAMES.iter().find(|n| **n == name).ok_or_else(|| {
+            format!("unknown metric '{s}': expected one of {} (held-out) or the same with a cv_ prefix", NAMES.join(", "))
+        })?;
+        Ok(if cv { Self::Cv(name) } else { Self::Holdout(name) })
+    }
+
+    /// Larger is better, except for log loss.
+    pub fn higher_is_better(self) -> bool {
+        !matches!(self, Self::Cv("log_loss") | Self::Holdout("log_loss"))
+    }
+}
+
+impl std::fmt::Display for RankMetric {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Cv(n) => write!(f, "cv_{n}"),
+            Self::Holdout(n) => f.write_str(n),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GridFile {
+    #[serde(default)]
+    metric: Option<String>,
+    #[serde(default)]
+    cv_folds: Option<usize>,
+    #[serde(default)]
+    test_size: Option<f64>,
+    #[serde(default)]
+    data: DataAxes,
+    #[serde(default)]
+    params: ParamAxes,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DataAxes {
+    #[serde(default)]
+    path: Option<PathBuf>,
+    #[serde(default)]
+    generations: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ParamAxes {
+    #[serde(default)]
+    features: Vec<String>,
+    #[serde(default)]
+    n_trees: Vec<u16>,
+    #[serde(default)]
+    max_depth: Vec<u16>,
+    #[serde(default)]
+    min_samples_split: Vec<usize>,
+    #[serde(default)]
+    min_samples_leaf: Vec<usize>,
+    #[serde(default)]
+    mtry: Vec<usize>,
+    #[serde(default)]
+    threshold: Vec<String>,
+    #[serde(default)]
+    seed: Vec<u64>,
+}
+
+/// A parsed grid: the ranking metric and every configuration, in order.
+#[derive(Debug, Clone)]
+pub struct Grid {
+    /// What to rank by.
+    pub metric: RankMetric,
+    /// The configurations; index `i` is configuration `i` everywhere (`--only-index`).
+    pub configs: Vec<TrainConfig>,
+}
+
+/// Why a grid file was refused.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct GridError {
+    /// The grid file.
+    pub path: PathBuf,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Reads and expands a grid file. Axes left out take the `train` defaults. The order is
+/// fixed: generations, features, n_trees, max_depth, min_samples_split, min_samples_leaf,
+/// mtry, threshold, seed, with the last axis varying fastest.
+///
+/// # Errors
+/// Unreadable or invalid TOML, unknown keys, bad values, or an empty grid.
+pub fn load(path: &Path) -> Result<Grid, GridError> {
+    let err = |message: String| GridError { path: path.to_path_buf(), message };
+    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    parse(&text).map_err(err)
+}
+
+/// Parses grid TOML text (see [`load`]).
+///
+/// # Errors
+/// A message naming the bad key or value.
+pub fn parse(text: &str) -> Result<Grid, String> {
+    let file: GridFile = toml::from_str(text).map_err(|e| e.to_string())?;
+    let metric = RankMetric::parse(file.metric.as_deref().unwrap_or("cv_roc_auc"))?;
+    let base = TrainConfig::default();
+    let cv_folds = file.cv_folds.unwrap_or(base.cv_folds);
+    if matches!(metric, RankMetric::Cv(_)) && cv_folds < 2 {
+        return Err(format!("metric '{metric}' needs cv_folds >= 2"));
+    }
+    let gens: Vec<Generations> = axis(&file.data.generations, |s| s.parse::<Generations>().map_err(|e| format!("data.generations: {e}")))?
+        .unwrap_or_else(|| vec![base.generations.clone()]);
+    let features: Vec<FeatureSet> = axis(&file.params.features, |s| s.parse::<FeatureSet>().map_err(|e| format!("params.features: {e}")))?
+        .unwrap_or_else(|| vec![base.params.features]);
+    let thresholds: Vec<Threshold> = axis(&file.params.threshold, |s| s.parse::<Threshold>().map_err(|e| format!("params.threshold: {e}")))?
+        .unwrap_or_else(|| vec![base.threshold]);
+    let or = |v: &[u16], d: u16| if v.is_empty() { vec![d] } else { v.to_vec() };
+    let or_usize = |v: &[usize], d: usize| if v.is_empty() { vec![d] } else { v.to_vec() };
+    let n_trees = or(&file.params.n_trees, base.params.n_trees);
+    let max_depth: Vec<Option<u16>> =
+        if file.params.max_depth.is_empty() { vec![base.params.max_depth] } else { file.params.max_depth.iter().map(|d| Some(*d)).collect() };
+    let min_split = or_usize(&file.params.min_samples_split, base.params.min_samples_split);
+    let min_leaf = or_usize(&file.params.min_samples_leaf, base.params.min_samples_leaf);
+    let mtry: Vec<Option<usize>> =
+        if file.params.mtry.is_empty() { vec![base.params.mtry] } else { file.params.mtry.iter().map(|m| Some(*m)).collect() };
+    let seeds = if file.params.seed.is_empty() { vec![base.params.seed] } else { file.params.seed.clone() };
+
+    let mut configs = Vec::new();
+    for g in &gens {
+        for &f in &features {
+            for &t in &n_trees {
+                for &d in &max_depth {
+                    for &s in &min_split {
+                        for &l in &min_leaf {
+                            for &m in &mtry {
+                                for &th in &thresholds {
+                                    for &seed in &seeds {
+                                        let mut c = base.clone();
+                                        if let Some(p) = &file.data.path {
+                                            c.data.clone_from(p);
+                                        }
+                                        c.generations = g.clone();
+                                        c.cv_folds = cv_folds;
+                                        c.test_size = file.test_size.unwrap_or(base.test_size);
+                                        c.threshold = th;
+                                        c.params.features = f;
+                                        c.params.n_trees = t;
+                                        c.params.max_depth = d;
+                                        c.params.min_samples_split = s;
+                                        c.params.min_samples_leaf = l;
+                                        c.params.mtry = m;
+                                        c.params.seed = seed;
+                                        configs.push(c);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if configs.len() > 10_000 {
+        return Err(format!("the grid expands to {} configurations; at most 10000 are allowed", configs.len()));
+    }
+    Ok(Grid { metric, configs })
+}
+
+fn axis<T>(values: &[String], parse: impl Fn(&str) -> Result<T, String>) -> Result<Option<Vec<T>>, String> {
+    if values.is_empty() {
+        return Ok(None);
+    }
+    values.iter().map(|v| parse(v)).collect::<Result<Vec<T>, String>>().map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_grid_expands_in_the_documented_order() {
+        let g = parse(
+            "metric = \"cv_f1\"\ncv_folds = 3\n[data]\ngenerations = [\"1-6\", \"1-9\"]\n[params]\nn_trees = [10, 20]\nmin_samples_leaf = [1, 2]\n",
+        )
+        .unwrap();
+        assert_eq!(g.metric, RankMetric::Cv("f1"));
+        assert_eq!(g.configs.len(), 8);
+        assert_eq!(g.configs[0].generations.to_string(), "1-6");
+        assert_eq!((g.configs[0].params.n_trees, g.configs[0].params.min_samples_leaf), (10, 1));
+        assert_eq!((g.configs[1].params.n_trees, g.configs[1].params.min_samples_leaf), (10, 2));
+        assert_eq!(g.configs[4].generations.to_string(), "1-9");
+        assert!(g.configs.iter().all(|c| c.cv_folds == 3));
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        assert!(parse("[params]\nn_tree = [1]\n").unwrap_err().contains("n_tree"));
+        assert!(parse("metric = \"auc\"\n").unwrap_err().contains("unknown metric 'auc'"));
+        assert!(parse("[data]\ngenerations = [\"0-3\"]\n").unwrap_err().contains("data.generations"));
+        assert!(parse("cv_folds = 0\n").unwrap_err().contains("cv_folds"));
+    }
+}

@@ -1,0 +1,128 @@
+//! `legendary sweep`: train every configuration of a grid in parallel (up to the core count),
+//! rank them by a metric, and report the best.
+
+mod grid;
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::train::{Outcome, TrainConfig, TrainError, train};
+
+pub use grid::{Grid, GridError, RankMetric, load, parse};
+
+/// One configuration's result.
+pub struct Trial {
+    /// Position in the grid.
+    pub index: usize,
+    /// The configuration.
+    pub config: TrainConfig,
+    /// The trained model and its evaluation, or why it failed.
+    pub result: Result<Outcome, TrainError>,
+}
+
+impl Trial {
+    /// The ranking metric's value, if the trial succeeded and has it.
+    pub fn score(&self, metric: RankMetric) -> Option<f64> {
+        let outcome = self.result.as_ref().ok()?;
+        let value = match metric {
+            RankMetric::Holdout(name) => outcome.holdout.scalars().into_iter().find(|(n, _)| *n == name)?.1,
+            RankMetric::Cv(name) => outcome.cv.as_ref()?.summary.iter().find(|(n, _, _)| n == name)?.1,
+        };
+        value.is_finite().then_some(value)
+    }
+}
+
+/// Runs `indices` of the grid on up to `parallel` threads. `on_done` is called from the
+/// worker thread as each trial finishes (for MLflow logging and the progress bar); a failed
+/// trial is reported and the sweep goes on.
+pub fn run(grid: &Grid, indices: &[usize], parallel: usize, on_done: &(dyn Fn(&Trial) + Sync)) -> Vec<Trial> {
+    let next = AtomicUsize::new(0);
+    let trials = Mutex::new(Vec::with_capacity(indices.len()));
+    let workers = parallel.clamp(1, indices.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let k = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(&index) = indices.get(k) else { break };
+                    let config = grid.configs[index].clone();
+                    let result = train(&config);
+                    let trial = Trial { index, config, result };
+                    on_done(&trial);
+                    if let Ok(mut all) = trials.lock() {
+                        all.push(trial);
+                    }
+                }
+            });
+        }
+    });
+    let mut trials = trials.into_inner().unwrap_or_default();
+    trials.sort_by_key(|t| t.index);
+    trials
+}
+
+/// The index (into `trials`) of the best successful trial by `metric`; ties go to the
+/// earlier configuration.
+pub fn best(trials: &[Trial], metric: RankMetric) -> Option<usize> {
+    let mut best: Option<(usize, f64)> = None;
+    for (i, t) in trials.iter().enumerate() {
+        let Some(score) = t.score(metric) else { continue };
+        let better = match best {
+            None => true,
+            Some((_, b)) => if metric.higher_is_better() { score > b } else { score < b },
+        };
+        if better {
+            best = Some((i, score));
+        }
+    }
+    best.map(|(i, _)| i)
+}
+
+/// A text table of every trial, best first, failures last.
+pub fn table(trials: &[Trial], metric: RankMetric) -> String {
+    use std::fmt::Write as _;
+    let mut order: Vec<&Trial> = trials.iter().collect();
+    order.sort_by(|a, b| {
+        let (x, y) = (a.score(metric), b.score(metric));
+        match (x, y) {
+            (Some(x), Some(y)) if metric.higher_is_better() => y.total_cmp(&x),
+            (Some(x), Some(y)) => x.total_cmp(&y),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => a.index.cmp(&b.index),
+        }
+    });
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:>3}  {:<6} {:<8} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6}  {:>10} {:>8} {:>8}",
+        "#", "gens", "features", "trees", "depth", "split", "leaf", "mtry", "thresh", metric.to_string(), "roc_auc", "f1"
+    );
+    for t in order {
+        let c = &t.config;
+        let p = &c.params;
+        let opt = |v: Option<usize>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
+        let head = format!(
+            "{:>3}  {:<6} {:<8} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6}",
+            t.index,
+            c.generations.to_string(),
+            p.features.to_string(),
+            p.n_trees,
+            opt(p.max_depth.map(usize::from)),
+            p.min_samples_split,
+            p.min_samples_leaf,
+            opt(p.mtry),
+            c.threshold.to_string()
+        );
+        match &t.result {
+            Ok(o) => {
+                let score = t.score(metric).map_or_else(|| "-".to_owned(), |v| format!("{v:.4}"));
+                let _ = writeln!(s, "{head}  {score:>10} {:>8.4} {:>8.4}", o.holdout.roc_auc, o.holdout.f1);
+            }
+            Err(e) => {
+                let _ = writeln!(s, "{head}  FAILED: {e}");
+            }
+        }
+    }
+    s
+}
