@@ -1,0 +1,158 @@
+//! Graceful shutdown in process: requests in flight are answered, idle keep-alive connections
+//! do not hold the drain open, the listener closes, and `start` returns success.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser as _;
+use legendary::cli::{Cli, Command};
+use legendary::server::{ServeArgs, start};
+use tokio::net::TcpListener;
+
+use crate::harness::{body, parse, repo, value};
+
+fn serve_args(grace: &str) -> ServeArgs {
+    let model = repo().join("models/pokemon");
+    let data = repo().join("data/pokemon");
+    let cli = Cli::try_parse_from([
+        "legendary",
+        "serve",
+        "--drain-grace",
+        grace,
+        "--model-uri",
+        model.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ])
+    .unwrap();
+    let Command::Serve(args) = cli.command else {
+        panic!("not serve")
+    };
+    args
+}
+
+async fn in_flight(addr: std::net::SocketAddr) -> f64 {
+    // A fresh connection each time, so this client holds no keep-alive connection itself.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let text = client
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    value(&parse(&text), "legendary_http_requests_in_flight", &[])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_in_flight_finish_and_the_server_returns_success() {
+    const SLOW: usize = 6;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(start(listener, serve_args("30s"), async move {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::new();
+    let ready = Instant::now();
+    while client
+        .get(format!("http://{addr}/ping"))
+        .send()
+        .await
+        .map_or(true, |r| r.status() != 200)
+    {
+        assert!(ready.elapsed() < Duration::from_secs(30), "never ready");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // Slow requests (100,000 rows each) on the pooled keep-alive client.
+    let big = Arc::new(body(100_000));
+    let slow: Vec<_> = (0..SLOW)
+        .map(|_| {
+            let (client, big) = (client.clone(), Arc::clone(&big));
+            tokio::spawn(async move {
+                let response = client
+                    .post(format!("http://{addr}/invocations"))
+                    .header("content-type", "application/json")
+                    .body(big.to_string())
+                    .send()
+                    .await
+                    .unwrap();
+                let status = response.status();
+                let text = response.text().await.unwrap();
+                (
+                    status,
+                    text.matches("true").count() + text.matches("false").count(),
+                )
+            })
+        })
+        .collect();
+    // Shut down once all of them are being answered (the scrape itself is one more).
+    while in_flight(addr).await < (SLOW + 1) as f64 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let triggered = Instant::now();
+    stop.send(()).unwrap();
+
+    for task in slow {
+        let (status, predictions) = task.await.unwrap();
+        assert_eq!(status, 200);
+        assert_eq!(predictions, 100_000);
+    }
+    let code = server.await.unwrap().unwrap();
+    assert_eq!(code, ExitCode::SUCCESS);
+    // Idle keep-alive connections (this client's pool) were closed, not waited on for 30 s.
+    let drained = triggered.elapsed();
+    assert!(drained < Duration::from_secs(20), "drain took {drained:?}");
+    eprintln!("{SLOW} slow requests drained in {drained:?}");
+    // And the listener is closed.
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+}
+
+#[tokio::test]
+async fn the_grace_period_bounds_the_drain() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(start(listener, serve_args("200ms"), async move {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::new();
+    while client
+        .get(format!("http://{addr}/ping"))
+        .send()
+        .await
+        .map_or(true, |r| r.status() != 200)
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // A request whose body never finishes arriving stays in flight forever.
+    let (_tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(1);
+    let stuck = tokio::spawn(
+        client
+            .post(format!("http://{addr}/invocations"))
+            .header("content-type", "application/json")
+            .body(reqwest::Body::wrap_stream(futures_util::stream::unfold(
+                rx,
+                |mut rx| async { rx.recv().await.map(|item| (item, rx)) },
+            )))
+            .send(),
+    );
+    while in_flight(addr).await < 2.0 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let triggered = Instant::now();
+    stop.send(()).unwrap();
+    assert_eq!(server.await.unwrap().unwrap(), ExitCode::SUCCESS);
+    let took = triggered.elapsed();
+    assert!(
+        took >= Duration::from_millis(200) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+    stuck.abort();
+}
