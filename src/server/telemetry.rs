@@ -36,7 +36,7 @@ impl<B> OnResponse<B> for AccessLog {
         let rows = response.extensions().get::<ScoredRows>().map(|r| r.0);
         tracing::info!(
             status = response.status().as_u16(),
-            latency_ms = latency.as_secs_f64() * 1e3,
+            latency_ms = latency.as_micros() as f64 / 1e3,
             rows,
             "answered"
         );
