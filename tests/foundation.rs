@@ -1,6 +1,8 @@
 //! The whole loop on one machine: the bundled model answers the original demo's requests,
 //! and retraining with its recorded parameters reproduces it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "support/app.rs"]
 mod app;
 
@@ -13,14 +15,25 @@ const DEMO_LEGENDARY: &str = r#"{"columns":["hp","attack","defense","special_att
 #[tokio::test]
 async fn the_original_demo_requests_get_the_1x_answers() {
     let app = app::spawn_app().await;
-    for (body, expected) in [(DEMO_NOT_LEGENDARY, "[false, false, false, false, false]"), (DEMO_LEGENDARY, "[true, true, true, true, true]")] {
+    for (body, expected) in [
+        (DEMO_NOT_LEGENDARY, "[false, false, false, false, false]"),
+        (DEMO_LEGENDARY, "[true, true, true, true, true]"),
+    ] {
         // As the demo sends it (curl -H "Content-Type:application/json; format=pandas-split").
-        let response = app.post("/invocations", Some("application/json; format=pandas-split"), body).await;
+        let response = app
+            .post(
+                "/invocations",
+                Some("application/json; format=pandas-split"),
+                body,
+            )
+            .await;
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["content-type"], "application/json");
         assert_eq!(response.text().await.unwrap(), expected);
         // The bare 1.x body with a plain JSON content type is answered the 1.x way too.
-        let response = app.post("/invocations", Some("application/json"), body).await;
+        let response = app
+            .post("/invocations", Some("application/json"), body)
+            .await;
         assert_eq!(response.text().await.unwrap(), expected);
     }
     app.shut_down().await;
@@ -34,12 +47,26 @@ async fn every_mlflow_2_format_gives_the_same_predictions() {
     let instances = r#"{"instances":{"speed":[115,45],"hp":[105,45],"attack":[180,49],"defense":[100,49],"special_attack":[180,65],"special_defense":[100,65]}}"#;
     let inputs = r#"{"inputs":[{"hp":105,"attack":180,"defense":100,"special_attack":180,"special_defense":100,"speed":115},{"hp":45,"attack":49,"defense":49,"special_attack":65,"special_defense":65,"speed":45}]}"#;
     let csv = "speed,hp,attack,defense,special_attack,special_defense\n115,105,180,100,180,100\n45,45,49,49,65,65\n";
-    let response = app.post("/invocations", Some("application/json"), split).await;
-    assert_eq!(response.text().await.unwrap(), r#"{"predictions": [true, true, true, true, true]}"#);
-    for (ct, body) in [("application/json", records), ("application/json", instances), ("application/json", inputs), ("text/csv", csv)] {
+    let response = app
+        .post("/invocations", Some("application/json"), split)
+        .await;
+    assert_eq!(
+        response.text().await.unwrap(),
+        r#"{"predictions": [true, true, true, true, true]}"#
+    );
+    for (ct, body) in [
+        ("application/json", records),
+        ("application/json", instances),
+        ("application/json", inputs),
+        ("text/csv", csv),
+    ] {
         let response = app.post("/invocations", Some(ct), body).await;
         assert_eq!(response.status(), 200, "{body}");
-        assert_eq!(response.text().await.unwrap(), r#"{"predictions": [true, false]}"#, "{body}");
+        assert_eq!(
+            response.text().await.unwrap(),
+            r#"{"predictions": [true, false]}"#,
+            "{body}"
+        );
     }
     app.shut_down().await;
 }
@@ -72,7 +99,9 @@ async fn a_server_without_a_model_is_alive_but_not_ready() {
     assert_eq!(ping.status(), 503);
     let body: Value = ping.json().await.unwrap();
     assert!(body["message"].as_str().unwrap().contains("No model"));
-    let scored = app.post("/invocations", Some("application/json"), DEMO_LEGENDARY).await;
+    let scored = app
+        .post("/invocations", Some("application/json"), DEMO_LEGENDARY)
+        .await;
     assert_eq!(scored.status(), 503);
     app.shut_down().await;
 }
@@ -80,14 +109,28 @@ async fn a_server_without_a_model_is_alive_but_not_ready() {
 #[test]
 fn the_bundled_model_meets_the_quality_bar_and_retraining_reproduces_it() {
     let dir = app::repo().join("models/pokemon");
-    let bundled: Value = serde_json::from_slice(&std::fs::read(dir.join("metrics.json")).unwrap()).unwrap();
+    let bundled: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("metrics.json")).unwrap()).unwrap();
     let holdout = &bundled["holdout"];
-    assert!(holdout["roc_auc"].as_f64().unwrap() >= 0.95, "held-out ROC AUC {}", holdout["roc_auc"]);
-    assert!(holdout["accuracy"].as_f64().unwrap() >= 0.93, "held-out accuracy {}", holdout["accuracy"]);
+    assert!(
+        holdout["roc_auc"].as_f64().unwrap() >= 0.95,
+        "held-out ROC AUC {}",
+        holdout["roc_auc"]
+    );
+    assert!(
+        holdout["accuracy"].as_f64().unwrap() >= 0.93,
+        "held-out accuracy {}",
+        holdout["accuracy"]
+    );
 
     // Retrain from the parameters recorded in metrics.json (data path made absolute).
     let mut recorded = bundled["config"].clone();
-    recorded["data"] = Value::String(app::repo().join(recorded["data"].as_str().unwrap()).display().to_string());
+    recorded["data"] = Value::String(
+        app::repo()
+            .join(recorded["data"].as_str().unwrap())
+            .display()
+            .to_string(),
+    );
     let config = config_from_json(&recorded);
     let outcome = train(&config).unwrap();
     let mut metrics = outcome.metrics_json();
@@ -95,7 +138,10 @@ fn the_bundled_model_meets_the_quality_bar_and_retraining_reproduces_it() {
     assert_eq!(metrics, bundled, "retraining changed metrics.json");
     // And the model itself is byte-identical.
     let model = outcome.model.to_json().unwrap();
-    assert!(model == std::fs::read(dir.join("model.json")).unwrap(), "retraining changed model.json");
+    assert!(
+        model == std::fs::read(dir.join("model.json")).unwrap(),
+        "retraining changed model.json"
+    );
 }
 
 fn config_from_json(v: &Value) -> TrainConfig {
@@ -112,7 +158,10 @@ fn config_from_json(v: &Value) -> TrainConfig {
 
 #[test]
 fn the_same_seed_gives_a_byte_identical_model_and_another_seed_does_not() {
-    let mut config = TrainConfig { cv_folds: 0, ..TrainConfig::default() };
+    let mut config = TrainConfig {
+        cv_folds: 0,
+        ..TrainConfig::default()
+    };
     config.data = app::repo().join("data/pokemon");
     config.params.n_trees = 10;
     config.threshold = legendary::train::Threshold::Fixed(0.5);
@@ -141,16 +190,31 @@ fn predict_scores_a_csv_like_the_server() {
     assert!(status.success());
     let text = std::fs::read_to_string(&output).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "name,hp,attack,defense,special_attack,special_defense,speed,prediction,probability");
-    assert!(lines[1].starts_with("Mewtwo,106,110,90,154,90,130,true,"), "{text}");
-    assert!(lines[2].starts_with("Bulbasaur,45,49,49,65,65,45,false,"), "{text}");
+    assert_eq!(
+        lines[0],
+        "name,hp,attack,defense,special_attack,special_defense,speed,prediction,probability"
+    );
+    assert!(
+        lines[1].starts_with("Mewtwo,106,110,90,154,90,130,true,"),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with("Bulbasaur,45,49,49,65,65,45,false,"),
+        "{text}"
+    );
 }
 
 #[test]
 fn predict_names_a_missing_column_and_a_bad_cell() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.csv");
-    for (csv, expected) in [("hp,attack\n1,2\n", "no column 'defense'"), ("hp,attack,defense,special_attack,special_defense,speed\n1,2,x,4,5,6\n", "line 2: defense: 'x'")] {
+    for (csv, expected) in [
+        ("hp,attack\n1,2\n", "no column 'defense'"),
+        (
+            "hp,attack,defense,special_attack,special_defense,speed\n1,2,x,4,5,6\n",
+            "line 2: defense: 'x'",
+        ),
+    ] {
         std::fs::write(&input, csv).unwrap();
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_legendary"))
             .current_dir(app::repo())

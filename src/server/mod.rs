@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 
 pub use error::{ApiError, error_body};
 pub use invocations::ScoredRows;
-pub use loader::{ModelSource, load};
+pub use loader::{ModelSource, client_for, load};
 pub use routes::router;
 pub use shutdown::shutdown_signal;
 pub use state::{AppState, ModelMeta, Served, ServerLimits};
@@ -164,6 +164,7 @@ pub async fn start(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<ExitCode> {
     let source = args.source()?;
+    let client = loader::client_for(&source)?;
     let pokedex = match crate::dataset::load(&args.data, &crate::dataset::Generations::all()) {
         Ok(d) => Some(d),
         Err(e) => {
@@ -186,17 +187,18 @@ pub async fn start(
             }
         },
     ));
-    let served = match loader::load_with_retry(&source, args.startup_deadline).await {
-        Ok(served) => served,
-        Err(e) => {
-            let _ = stop_tx.send(());
-            let _ = server.await;
-            return Err(e);
-        }
-    };
+    let served =
+        match loader::load_with_retry(&source, client.as_ref(), args.startup_deadline).await {
+            Ok(served) => served,
+            Err(e) => {
+                let _ = stop_tx.send(());
+                let _ = server.await;
+                return Err(e);
+            }
+        };
     tracing::info!(uri = %served.meta.uri, version = ?served.meta.version, "model loaded; ready");
     state.set_model(served);
-    let _reloader = loader::spawn_reloader(state.clone(), source, args.reload_interval);
+    let _reloader = loader::spawn_reloader(state.clone(), source, client, args.reload_interval);
     server.await.context("server task")??;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)

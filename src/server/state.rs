@@ -2,7 +2,7 @@
 //! never locked on the request path), readiness, and limits.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
@@ -32,6 +32,9 @@ pub struct ModelMeta {
     pub trained_at: String,
     /// When this server loaded it (RFC 3339).
     pub loaded_at: String,
+    /// Identity of the resolved registry files, to notice when a stage or alias moves.
+    #[serde(skip)]
+    pub fingerprint: String,
     /// Unix time of `loaded_at`, seconds.
     #[serde(skip)]
     pub loaded_at_unix: f64,
@@ -94,6 +97,8 @@ pub struct AppState {
 struct Inner {
     model: ArcSwapOption<Served>,
     draining: AtomicBool,
+    reloads_ok: AtomicU64,
+    reloads_failed: AtomicU64,
     limits: ServerLimits,
     pokedex: Option<crate::dataset::Dataset>,
 }
@@ -106,6 +111,8 @@ impl AppState {
             inner: Arc::new(Inner {
                 model: ArcSwapOption::empty(),
                 draining: AtomicBool::new(false),
+                reloads_ok: AtomicU64::new(0),
+                reloads_failed: AtomicU64::new(0),
                 limits,
                 pokedex,
             }),
@@ -131,6 +138,24 @@ impl AppState {
     /// True once shutdown has begun.
     pub fn is_draining(&self) -> bool {
         self.inner.draining.load(Ordering::SeqCst)
+    }
+
+    /// Counts a hot-reload attempt that swapped a new version in (`ok`) or was refused.
+    pub fn record_reload(&self, ok: bool) {
+        let counter = if ok {
+            &self.inner.reloads_ok
+        } else {
+            &self.inner.reloads_failed
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Hot reloads so far: (succeeded, refused).
+    pub fn reloads(&self) -> (u64, u64) {
+        (
+            self.inner.reloads_ok.load(Ordering::Relaxed),
+            self.inner.reloads_failed.load(Ordering::Relaxed),
+        )
     }
 
     /// The limits.

@@ -18,7 +18,14 @@ pub enum RankMetric {
     Holdout(&'static str),
 }
 
-const NAMES: [&str; 6] = ["accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"];
+const NAMES: [&str; 6] = [
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "roc_auc",
+    "log_loss",
+];
 
 impl RankMetric {
     /// Parses `cv_roc_auc`, `roc_auc`, `cv_f1`, `accuracy`, ...
@@ -31,9 +38,16 @@ impl RankMetric {
             None => (false, s),
         };
         let name = NAMES.iter().find(|n| **n == name).ok_or_else(|| {
-            format!("unknown metric '{s}': expected one of {} (held-out) or the same with a cv_ prefix", NAMES.join(", "))
+            format!(
+                "unknown metric '{s}': expected one of {} (held-out) or the same with a cv_ prefix",
+                NAMES.join(", ")
+            )
         })?;
-        Ok(if cv { Self::Cv(name) } else { Self::Holdout(name) })
+        Ok(if cv {
+            Self::Cv(name)
+        } else {
+            Self::Holdout(name)
+        })
     }
 
     /// Larger is better, except for log loss.
@@ -122,7 +136,10 @@ pub struct GridError {
 /// # Errors
 /// Unreadable or invalid TOML, unknown keys, bad values, or an empty grid.
 pub fn load(path: &Path) -> Result<Grid, GridError> {
-    let err = |message: String| GridError { path: path.to_path_buf(), message };
+    let err = |message: String| GridError {
+        path: path.to_path_buf(),
+        message,
+    };
     let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
     parse(&text).map_err(err)
 }
@@ -139,22 +156,44 @@ pub fn parse(text: &str) -> Result<Grid, String> {
     if matches!(metric, RankMetric::Cv(_)) && cv_folds < 2 {
         return Err(format!("metric '{metric}' needs cv_folds >= 2"));
     }
-    let gens: Vec<Generations> = axis(&file.data.generations, |s| s.parse::<Generations>().map_err(|e| format!("data.generations: {e}")))?
-        .unwrap_or_else(|| vec![base.generations.clone()]);
-    let features: Vec<FeatureSet> = axis(&file.params.features, |s| s.parse::<FeatureSet>().map_err(|e| format!("params.features: {e}")))?
-        .unwrap_or_else(|| vec![base.params.features]);
-    let thresholds: Vec<Threshold> = axis(&file.params.threshold, |s| s.parse::<Threshold>().map_err(|e| format!("params.threshold: {e}")))?
-        .unwrap_or_else(|| vec![base.threshold]);
+    let gens: Vec<Generations> = axis(&file.data.generations, |s| {
+        s.parse::<Generations>()
+            .map_err(|e| format!("data.generations: {e}"))
+    })?
+    .unwrap_or_else(|| vec![base.generations.clone()]);
+    let features: Vec<FeatureSet> = axis(&file.params.features, |s| {
+        s.parse::<FeatureSet>()
+            .map_err(|e| format!("params.features: {e}"))
+    })?
+    .unwrap_or_else(|| vec![base.params.features]);
+    let thresholds: Vec<Threshold> = axis(&file.params.threshold, |s| {
+        s.parse::<Threshold>()
+            .map_err(|e| format!("params.threshold: {e}"))
+    })?
+    .unwrap_or_else(|| vec![base.threshold]);
     let or = |v: &[u16], d: u16| if v.is_empty() { vec![d] } else { v.to_vec() };
     let or_usize = |v: &[usize], d: usize| if v.is_empty() { vec![d] } else { v.to_vec() };
     let n_trees = or(&file.params.n_trees, base.params.n_trees);
-    let max_depth: Vec<Option<u16>> =
-        if file.params.max_depth.is_empty() { vec![base.params.max_depth] } else { file.params.max_depth.iter().map(|d| Some(*d)).collect() };
-    let min_split = or_usize(&file.params.min_samples_split, base.params.min_samples_split);
+    let max_depth: Vec<Option<u16>> = if file.params.max_depth.is_empty() {
+        vec![base.params.max_depth]
+    } else {
+        file.params.max_depth.iter().map(|d| Some(*d)).collect()
+    };
+    let min_split = or_usize(
+        &file.params.min_samples_split,
+        base.params.min_samples_split,
+    );
     let min_leaf = or_usize(&file.params.min_samples_leaf, base.params.min_samples_leaf);
-    let mtry: Vec<Option<usize>> =
-        if file.params.mtry.is_empty() { vec![base.params.mtry] } else { file.params.mtry.iter().map(|m| Some(*m)).collect() };
-    let seeds = if file.params.seed.is_empty() { vec![base.params.seed] } else { file.params.seed.clone() };
+    let mtry: Vec<Option<usize>> = if file.params.mtry.is_empty() {
+        vec![base.params.mtry]
+    } else {
+        file.params.mtry.iter().map(|m| Some(*m)).collect()
+    };
+    let seeds = if file.params.seed.is_empty() {
+        vec![base.params.seed]
+    } else {
+        file.params.seed.clone()
+    };
 
     let mut configs = Vec::new();
     for g in &gens {
@@ -192,16 +231,26 @@ pub fn parse(text: &str) -> Result<Grid, String> {
         }
     }
     if configs.len() > 10_000 {
-        return Err(format!("the grid expands to {} configurations; at most 10000 are allowed", configs.len()));
+        return Err(format!(
+            "the grid expands to {} configurations; at most 10000 are allowed",
+            configs.len()
+        ));
     }
     Ok(Grid { metric, configs })
 }
 
-fn axis<T>(values: &[String], parse: impl Fn(&str) -> Result<T, String>) -> Result<Option<Vec<T>>, String> {
+fn axis<T>(
+    values: &[String],
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Option<Vec<T>>, String> {
     if values.is_empty() {
         return Ok(None);
     }
-    values.iter().map(|v| parse(v)).collect::<Result<Vec<T>, String>>().map(Some)
+    values
+        .iter()
+        .map(|v| parse(v))
+        .collect::<Result<Vec<T>, String>>()
+        .map(Some)
 }
 
 #[cfg(test)]
@@ -217,17 +266,41 @@ mod tests {
         assert_eq!(g.metric, RankMetric::Cv("f1"));
         assert_eq!(g.configs.len(), 8);
         assert_eq!(g.configs[0].generations.to_string(), "1-6");
-        assert_eq!((g.configs[0].params.n_trees, g.configs[0].params.min_samples_leaf), (10, 1));
-        assert_eq!((g.configs[1].params.n_trees, g.configs[1].params.min_samples_leaf), (10, 2));
+        assert_eq!(
+            (
+                g.configs[0].params.n_trees,
+                g.configs[0].params.min_samples_leaf
+            ),
+            (10, 1)
+        );
+        assert_eq!(
+            (
+                g.configs[1].params.n_trees,
+                g.configs[1].params.min_samples_leaf
+            ),
+            (10, 2)
+        );
         assert_eq!(g.configs[4].generations.to_string(), "1-9");
         assert!(g.configs.iter().all(|c| c.cv_folds == 3));
     }
 
     #[test]
     fn mistakes_are_named() {
-        assert!(parse("[params]\nn_tree = [1]\n").unwrap_err().contains("n_tree"));
-        assert!(parse("metric = \"auc\"\n").unwrap_err().contains("unknown metric 'auc'"));
-        assert!(parse("[data]\ngenerations = [\"0-3\"]\n").unwrap_err().contains("data.generations"));
+        assert!(
+            parse("[params]\nn_tree = [1]\n")
+                .unwrap_err()
+                .contains("n_tree")
+        );
+        assert!(
+            parse("metric = \"auc\"\n")
+                .unwrap_err()
+                .contains("unknown metric 'auc'")
+        );
+        assert!(
+            parse("[data]\ngenerations = [\"0-3\"]\n")
+                .unwrap_err()
+                .contains("data.generations")
+        );
         assert!(parse("cv_folds = 0\n").unwrap_err().contains("cv_folds"));
     }
 }

@@ -2,6 +2,7 @@
 //! rank them by a metric, and report the best.
 
 mod grid;
+pub mod session;
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,8 +26,23 @@ impl Trial {
     pub fn score(&self, metric: RankMetric) -> Option<f64> {
         let outcome = self.result.as_ref().ok()?;
         let value = match metric {
-            RankMetric::Holdout(name) => outcome.holdout.scalars().into_iter().find(|(n, _)| *n == name)?.1,
-            RankMetric::Cv(name) => outcome.cv.as_ref()?.summary.iter().find(|(n, _, _)| n == name)?.1,
+            RankMetric::Holdout(name) => {
+                outcome
+                    .holdout
+                    .scalars()
+                    .into_iter()
+                    .find(|(n, _)| *n == name)?
+                    .1
+            }
+            RankMetric::Cv(name) => {
+                outcome
+                    .cv
+                    .as_ref()?
+                    .summary
+                    .iter()
+                    .find(|(n, _, _)| n == name)?
+                    .1
+            }
         };
         value.is_finite().then_some(value)
     }
@@ -35,7 +51,12 @@ impl Trial {
 /// Runs `indices` of the grid on up to `parallel` threads. `on_done` is called from the
 /// worker thread as each trial finishes (for MLflow logging and the progress bar); a failed
 /// trial is reported and the sweep goes on.
-pub fn run(grid: &Grid, indices: &[usize], parallel: usize, on_done: &(dyn Fn(&Trial) + Sync)) -> Vec<Trial> {
+pub fn run(
+    grid: &Grid,
+    indices: &[usize],
+    parallel: usize,
+    on_done: &(dyn Fn(&Trial) + Sync),
+) -> Vec<Trial> {
     let next = AtomicUsize::new(0);
     let trials = Mutex::new(Vec::with_capacity(indices.len()));
     let workers = parallel.clamp(1, indices.len().max(1));
@@ -47,7 +68,11 @@ pub fn run(grid: &Grid, indices: &[usize], parallel: usize, on_done: &(dyn Fn(&T
                     let Some(&index) = indices.get(k) else { break };
                     let config = grid.configs[index].clone();
                     let result = train(&config);
-                    let trial = Trial { index, config, result };
+                    let trial = Trial {
+                        index,
+                        config,
+                        result,
+                    };
                     on_done(&trial);
                     if let Ok(mut all) = trials.lock() {
                         all.push(trial);
@@ -66,10 +91,18 @@ pub fn run(grid: &Grid, indices: &[usize], parallel: usize, on_done: &(dyn Fn(&T
 pub fn best(trials: &[Trial], metric: RankMetric) -> Option<usize> {
     let mut best: Option<(usize, f64)> = None;
     for (i, t) in trials.iter().enumerate() {
-        let Some(score) = t.score(metric) else { continue };
+        let Some(score) = t.score(metric) else {
+            continue;
+        };
         let better = match best {
             None => true,
-            Some((_, b)) => if metric.higher_is_better() { score > b } else { score < b },
+            Some((_, b)) => {
+                if metric.higher_is_better() {
+                    score > b
+                } else {
+                    score < b
+                }
+            }
         };
         if better {
             best = Some((i, score));
@@ -96,7 +129,18 @@ pub fn table(trials: &[Trial], metric: RankMetric) -> String {
     let _ = writeln!(
         s,
         "{:>3}  {:<6} {:<8} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6}  {:>10} {:>8} {:>8}",
-        "#", "gens", "features", "trees", "depth", "split", "leaf", "mtry", "thresh", metric.to_string(), "roc_auc", "f1"
+        "#",
+        "gens",
+        "features",
+        "trees",
+        "depth",
+        "split",
+        "leaf",
+        "mtry",
+        "thresh",
+        metric.to_string(),
+        "roc_auc",
+        "f1"
     );
     for t in order {
         let c = &t.config;
@@ -116,8 +160,14 @@ pub fn table(trials: &[Trial], metric: RankMetric) -> String {
         );
         match &t.result {
             Ok(o) => {
-                let score = t.score(metric).map_or_else(|| "-".to_owned(), |v| format!("{v:.4}"));
-                let _ = writeln!(s, "{head}  {score:>10} {:>8.4} {:>8.4}", o.holdout.roc_auc, o.holdout.f1);
+                let score = t
+                    .score(metric)
+                    .map_or_else(|| "-".to_owned(), |v| format!("{v:.4}"));
+                let _ = writeln!(
+                    s,
+                    "{head}  {score:>10} {:>8.4} {:>8.4}",
+                    o.holdout.roc_auc, o.holdout.f1
+                );
             }
             Err(e) => {
                 let _ = writeln!(s, "{head}  FAILED: {e}");

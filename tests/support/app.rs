@@ -1,4 +1,5 @@
 //! Starts the real router on 127.0.0.1:0 with the bundled model, for integration tests.
+#![allow(unreachable_pub, dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -23,7 +24,9 @@ pub fn limits() -> ServerLimits {
     ServerLimits {
         max_body_bytes: 64 * 1024 * 1024,
         timeout: Duration::from_secs(60),
-        scoring: legendary::scoring::Limits { max_rows: 1_000_000 },
+        scoring: legendary::scoring::Limits {
+            max_rows: 1_000_000,
+        },
         parallel_rows: 8192,
     }
 }
@@ -35,10 +38,20 @@ pub fn repo() -> &'static Path {
 
 /// Serves the bundled model with `limits`.
 pub async fn spawn_with(limits: ServerLimits) -> TestApp {
-    let dataset = legendary::dataset::load(&repo().join("data/pokemon"), &legendary::dataset::Generations::all()).unwrap();
+    let dataset = legendary::dataset::load(
+        &repo().join("data/pokemon"),
+        &legendary::dataset::Generations::all(),
+    )
+    .unwrap();
     let state = AppState::new(limits, Some(dataset));
     let dir = legendary::model::read_dir(&repo().join("models/pokemon")).unwrap();
-    state.set_model(Served::new(dir, ModelMeta { uri: "models/pokemon".into(), ..ModelMeta::default() }));
+    state.set_model(Served::new(
+        dir,
+        ModelMeta {
+            uri: "models/pokemon".into(),
+            ..ModelMeta::default()
+        },
+    ));
     spawn_state(state).await
 }
 
@@ -55,7 +68,13 @@ pub async fn spawn_state(state: AppState) -> TestApp {
             })
             .await
     });
-    TestApp { addr, client: reqwest::Client::new(), state, stop, server }
+    TestApp {
+        addr,
+        client: reqwest::Client::new(),
+        state,
+        stop,
+        server,
+    }
 }
 
 /// Serves the bundled model with default limits.
@@ -68,7 +87,12 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
-    pub async fn post(&self, path: &str, content_type: Option<&str>, body: impl Into<reqwest::Body>) -> reqwest::Response {
+    pub async fn post(
+        &self,
+        path: &str,
+        content_type: Option<&str>,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
         let mut request = self.client.post(self.url(path)).body(body);
         if let Some(ct) = content_type {
             request = request.header("content-type", ct);
