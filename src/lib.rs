@@ -2,9 +2,29 @@
 //! without Python.
 //!
 //! Layout:
-//! - [`dataset`]: the data package, generation selection, stratified splits and folds.
-//! - [`mlflow`]: the MLflow REST client (tracking, registry, artifacts) and model-URI resolution.
+//! - [`cli`] - the command line (clap), every flag also an environment variable.
+//! - `run`: what each subcommand does.
+//! - [`dataset`] - the data package, generation selection, stratified splits and folds.
+//! - [`mlflow`] - the MLflow REST client (tracking, registry, artifacts) and model-URI resolution.
+//! - [`model`] - the smartcore forest in a versioned envelope, and the MLflow model directory.
+//! - [`train`] - fitting, evaluation, cross-validation, importances, plots.
+//! - [`scoring`] - MLflow's scoring protocol: request bytes to a typed batch, predictions to JSON.
+//! - [`server`] - the HTTP server: routes, errors, live model, readiness, shutdown.
+//! - [`predict`] - batch scoring of CSV files.
+//! - [`report`] - terminal summaries.
+//! - [`telemetry`] - logging.
 #![forbid(unsafe_code)]
 
+pub mod cli;
 pub mod dataset;
 pub mod mlflow;
+pub mod model;
+pub mod predict;
+pub mod report;
+pub mod run;
+pub mod scoring;
+pub mod server;
+pub mod telemetry;
+pub mod train;
+
+pub use run::run;

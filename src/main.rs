@@ -1,4 +1,8 @@
 //! The `legendary` binary: a thin shell over the library.
 #![forbid(unsafe_code)]
 
-fn main() {}
+use clap::Parser as _;
+
+fn main() -> std::process::ExitCode {
+    legendary::run(legendary::cli::Cli::parse())
+}

@@ -320,18 +320,17 @@ where
                     .parse::<i64>()
                     .map_err(|_| format!("{name}: '{value}' is not an integer"))?;
             }
-            "boolean" => {
+            "boolean"
                 if !field
                     .true_values
                     .iter()
                     .chain(&field.false_values)
-                    .any(|v| v == value)
-                {
-                    return Err(format!(
-                        "{name}: '{value}' is not one of {:?}",
-                        [&field.true_values[..], &field.false_values[..]].concat()
-                    ));
-                }
+                    .any(|v| v == value) =>
+            {
+                return Err(format!(
+                    "{name}: '{value}' is not one of {:?}",
+                    [&field.true_values[..], &field.false_values[..]].concat()
+                ));
             }
             _ => {}
         }

@@ -12,16 +12,18 @@ pub struct Split {
     pub test: Vec<usize>,
 }
 
-/// SplitMix64: tiny, fast, and fully specified, which is all a reproducible shuffle needs.
+/// A seeded pseudo-random generator (SplitMix64): tiny, fast, and fully specified, which is all a reproducible shuffle needs.
 #[derive(Debug, Clone)]
-pub(crate) struct SplitMix64(u64);
+pub struct SplitMix64(u64);
 
 impl SplitMix64 {
-    pub(crate) fn new(seed: u64) -> Self {
+    /// A generator seeded with `seed`.
+    pub fn new(seed: u64) -> Self {
         Self(seed)
     }
 
-    pub(crate) fn next_u64(&mut self) -> u64 {
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -30,7 +32,8 @@ impl SplitMix64 {
     }
 
     /// A uniform index in `0..n` (n > 0), by rejection to avoid modulo bias.
-    pub(crate) fn below(&mut self, n: usize) -> usize {
+    /// A uniform index in `0..n` (n > 0).
+    pub fn below(&mut self, n: usize) -> usize {
         let n = n as u64;
         let zone = u64::MAX - u64::MAX % n;
         loop {
@@ -41,7 +44,8 @@ impl SplitMix64 {
         }
     }
 
-    pub(crate) fn shuffle<T>(&mut self, items: &mut [T]) {
+    /// Fisher-Yates shuffle.
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
         for i in (1..items.len()).rev() {
             let j = self.below(i + 1);
             items.swap(i, j);

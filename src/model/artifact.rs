@@ -1,0 +1,381 @@
+//! The MLflow model directory: `MLmodel` (YAML with a `smartcore` flavor and a signature),
+//! `model.json`, `input_example.json`, `serving_input_example.json`, `metrics.json` and
+//! `feature_importance.json`. Written by `train`, read by `serve` and `predict`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::{Model, ModelError, SMARTCORE_VERSION};
+
+/// Why a model directory could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum ArtifactError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// `MLmodel` is missing or malformed.
+    #[error("{path}: {message}")]
+    MlModel {
+        /// The MLmodel file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The directory holds an MLflow model of another flavor.
+    #[error(
+        "{path} is an MLflow model with flavors [{flavors}], not a smartcore model; train one with `legendary train`"
+    )]
+    NotSmartcore {
+        /// The MLmodel file.
+        path: PathBuf,
+        /// The flavors it has.
+        flavors: String,
+    },
+    /// `model.json` is not a model this build can serve.
+    #[error("{path}: {source}")]
+    Model {
+        /// The model file.
+        path: PathBuf,
+        /// Why.
+        source: ModelError,
+    },
+}
+
+/// Metadata of a model directory, for `/version`, the model card and MLflow.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ModelInfo {
+    /// `model_uuid` from MLmodel.
+    pub model_uuid: String,
+    /// `utc_time_created` from MLmodel.
+    pub utc_time_created: String,
+    /// The MLflow run that produced the model, when it was logged.
+    pub run_id: Option<String>,
+    /// Contents of `metrics.json`, if present.
+    pub metrics: Option<serde_json::Value>,
+    /// Contents of `feature_importance.json`, if present.
+    pub feature_importance: Option<serde_json::Value>,
+}
+
+/// A model directory read from disk.
+#[derive(Debug)]
+pub struct ModelDir {
+    /// The model, ready to score.
+    pub model: Model,
+    /// Its metadata.
+    pub info: ModelInfo,
+    /// Rows of the input example (six raw stats each).
+    pub input_example: Vec<[f64; 6]>,
+}
+
+/// What `write_dir` needs beyond the model.
+#[derive(Debug, Default)]
+pub struct WriteExtras<'a> {
+    /// A few real rows to save as the input example.
+    pub input_example: &'a [[f64; 6]],
+    /// Evaluation results for `metrics.json`.
+    pub metrics: Option<&'a serde_json::Value>,
+    /// Importances for `feature_importance.json`.
+    pub feature_importance: Option<&'a serde_json::Value>,
+    /// Extra files (name, bytes), e.g. SVG plots.
+    pub extra_files: &'a [(String, Vec<u8>)],
+}
+
+pub use WriteExtras as Extras;
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ArtifactError + '_ {
+    move |source| ArtifactError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), ArtifactError> {
+    std::fs::write(path, bytes).map_err(io(path))
+}
+
+/// Writes `model` and its extras as an MLflow model directory at `dir` (created if needed).
+///
+/// # Errors
+/// I/O failures, named with their path.
+pub fn write_dir(dir: &Path, model: &Model, extras: &WriteExtras<'_>) -> Result<(), ArtifactError> {
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let model_path = dir.join("model.json");
+    let json = model.to_json().map_err(|source| ArtifactError::Model {
+        path: model_path.clone(),
+        source,
+    })?;
+    write(&model_path, &json)?;
+    write(&dir.join("MLmodel"), mlmodel_yaml(model).as_bytes())?;
+    let example = example_split(model, extras.input_example);
+    write(
+        &dir.join("input_example.json"),
+        example.to_string().as_bytes(),
+    )?;
+    let serving = serde_json::json!({ "dataframe_split": example });
+    let pretty = serde_json::to_vec_pretty(&serving).unwrap_or_default();
+    write(&dir.join("serving_input_example.json"), &pretty)?;
+    if let Some(metrics) = extras.metrics {
+        write(&dir.join("metrics.json"), &pretty_json(metrics))?;
+    }
+    if let Some(importance) = extras.feature_importance {
+        write(
+            &dir.join("feature_importance.json"),
+            &pretty_json(importance),
+        )?;
+    }
+    for (name, bytes) in extras.extra_files {
+        write(&dir.join(name), bytes)?;
+    }
+    Ok(())
+}
+
+fn pretty_json(value: &serde_json::Value) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(value).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}
+
+fn example_split(model: &Model, rows: &[[f64; 6]]) -> serde_json::Value {
+    let data: Vec<Vec<i64>> = rows
+        .iter()
+        .map(|r| r.iter().map(|v| *v as i64).collect())
+        .collect();
+    serde_json::json!({ "columns": model.input_features(), "data": data })
+}
+
+/// MLflow's column-based signature for the six stats (`long`, required).
+fn signature_inputs(model: &Model) -> String {
+    let cols: Vec<serde_json::Value> = model
+        .input_features()
+        .iter()
+        .map(|n| serde_json::json!({"type": "long", "name": n, "required": true}))
+        .collect();
+    // MLflow writes this JSON with Python's ", " / ": " separators.
+    serde_json::Value::Array(cols)
+        .to_string()
+        .replace("\",\"", "\", \"")
+        .replace("\":", "\": ")
+        .replace(",\"", ", \"")
+        .replace("},{", "}, {")
+}
+
+fn yaml_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn mlmodel_yaml(model: &Model) -> String {
+    let created = humantime::format_rfc3339_micros(std::time::SystemTime::now())
+        .to_string()
+        .replace('T', " ")
+        .trim_end_matches('Z')
+        .to_owned();
+    let features = model
+        .forest_features()
+        .iter()
+        .map(|f| format!("    - {f}\n"))
+        .collect::<String>();
+    let inputs = model
+        .input_features()
+        .iter()
+        .map(|f| format!("    - {f}\n"))
+        .collect::<String>();
+    format!(
+        "artifact_path: model\n\
+         flavors:\n  \
+           smartcore:\n    \
+             classes:\n    - false\n    - true\n    \
+             decision_threshold: {threshold}\n    \
+             estimator: RandomForestClassifier\n    \
+             feature_set: {set}\n    \
+             forest_features:\n{features}    \
+             input_features:\n{inputs}    \
+             model_file: model.json\n    \
+             n_trees: {trees}\n    \
+             smartcore_version: {SMARTCORE_VERSION}\n\
+         legendary_version: {version}\n\
+         model_uuid: {uuid}\n\
+         saved_input_example_info:\n  \
+           artifact_path: input_example.json\n  \
+           pandas_orient: split\n  \
+           serving_input_path: serving_input_example.json\n  \
+           type: dataframe\n\
+         signature:\n  \
+           inputs: {sig}\n  \
+           outputs: '[{{\"type\": \"tensor\", \"tensor-spec\": {{\"dtype\": \"bool\", \"shape\": [-1]}}}}]'\n  \
+           params: null\n\
+         utc_time_created: {created}\n",
+        threshold = model.threshold(),
+        set = model.params().features,
+        trees = model.n_trees(),
+        version = env!("CARGO_PKG_VERSION"),
+        uuid = uuid::Uuid::new_v4().simple(),
+        sig = yaml_quote(&signature_inputs(model)),
+        created = yaml_quote(&created),
+    )
+}
+
+#[derive(Deserialize)]
+struct MlModelFile {
+    #[serde(default)]
+    flavors: BTreeMap<String, serde_yaml_ng::Value>,
+    #[serde(default)]
+    model_uuid: Option<String>,
+    #[serde(default)]
+    utc_time_created: Option<String>,
+    #[serde(default)]
+    run_id: Option<String>,
+    #[serde(default)]
+    signature: Option<Signature>,
+}
+
+#[derive(Deserialize)]
+struct Signature {
+    inputs: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SmartcoreFlavor {
+    model_file: String,
+}
+
+#[derive(Deserialize)]
+struct ColSpec {
+    name: String,
+}
+
+/// Reads and checks the model directory at `dir`.
+///
+/// # Errors
+/// A specific [`ArtifactError`]: missing files, another flavor, a signature that does not
+/// name the six stats, or a `model.json` that does not load.
+pub fn read_dir(dir: &Path) -> Result<ModelDir, ArtifactError> {
+    let mlmodel_path = dir.join("MLmodel");
+    let text = std::fs::read_to_string(&mlmodel_path).map_err(io(&mlmodel_path))?;
+    let bad = |message: String| ArtifactError::MlModel {
+        path: mlmodel_path.clone(),
+        message,
+    };
+    let mlmodel: MlModelFile =
+        serde_yaml_ng::from_str(&text).map_err(|e| bad(format!("not valid MLmodel YAML: {e}")))?;
+    let flavor = mlmodel
+        .flavors
+        .get("smartcore")
+        .ok_or_else(|| ArtifactError::NotSmartcore {
+            path: mlmodel_path.clone(),
+            flavors: mlmodel
+                .flavors
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+        })?;
+    let flavor: SmartcoreFlavor = serde_yaml_ng::from_value(flavor.clone())
+        .map_err(|e| bad(format!("flavors.smartcore: {e}")))?;
+    if flavor.model_file.contains("..") || Path::new(&flavor.model_file).is_absolute() {
+        return Err(bad(format!(
+            "model_file '{}' must be a plain relative name",
+            flavor.model_file
+        )));
+    }
+    let model_path = dir.join(&flavor.model_file);
+    let bytes = std::fs::read(&model_path).map_err(io(&model_path))?;
+    let model = Model::from_json(&bytes).map_err(|source| ArtifactError::Model {
+        path: model_path.clone(),
+        source,
+    })?;
+    if let Some(inputs) = mlmodel.signature.and_then(|s| s.inputs) {
+        let cols: Vec<ColSpec> = serde_json::from_str(&inputs)
+            .map_err(|e| bad(format!("signature.inputs is not a column list: {e}")))?;
+        let names: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
+        if names != model.input_features() {
+            return Err(bad(format!(
+                "signature inputs {names:?} differ from the model's {:?}",
+                model.input_features()
+            )));
+        }
+    }
+    let input_example = read_example(&dir.join("input_example.json"), &model)?;
+    model
+        .self_check(&input_example)
+        .map_err(|source| ArtifactError::Model {
+            path: model_path,
+            source,
+        })?;
+    let info = ModelInfo {
+        model_uuid: mlmodel.model_uuid.unwrap_or_default(),
+        utc_time_created: mlmodel.utc_time_created.unwrap_or_default(),
+        run_id: mlmodel.run_id,
+        metrics: read_optional_json(&dir.join("metrics.json"))?,
+        feature_importance: read_optional_json(&dir.join("feature_importance.json"))?,
+    };
+    Ok(ModelDir {
+        model,
+        info,
+        input_example,
+    })
+}
+
+#[derive(Deserialize)]
+struct Example {
+    columns: Vec<String>,
+    data: Vec<Vec<f64>>,
+}
+
+fn read_example(path: &Path, model: &Model) -> Result<Vec<[f64; 6]>, ArtifactError> {
+    let bad = |message: String| ArtifactError::MlModel {
+        path: path.to_path_buf(),
+        message,
+    };
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io(path)(e)),
+    };
+    let example: Example = serde_json::from_slice(&bytes)
+        .map_err(|e| bad(format!("not a split-oriented example: {e}")))?;
+    let positions: Vec<usize> = model
+        .input_features()
+        .iter()
+        .map(|f| {
+            example
+                .columns
+                .iter()
+                .position(|c| c == f)
+                .ok_or_else(|| bad(format!("the example has no column '{f}'")))
+        })
+        .collect::<Result<_, _>>()?;
+    example
+        .data
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let mut out = [0.0; 6];
+            for (slot, &p) in out.iter_mut().zip(&positions) {
+                *slot = *row
+                    .get(p)
+                    .ok_or_else(|| bad(format!("row {i} is too short")))?;
+            }
+            Ok(out)
+        })
+        .collect()
+}
+
+fn read_optional_json(path: &Path) -> Result<Option<serde_json::Value>, ArtifactError> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| ArtifactError::MlModel {
+                path: path.to_path_buf(),
+                message: format!("not JSON: {e}"),
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io(path)(e)),
+    }
+}

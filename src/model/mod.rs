@@ -1,0 +1,304 @@
+//! The trained model: a smartcore random forest with the input contract it was trained
+//! under, in a versioned JSON envelope, plus the MLflow model directory around it.
+
+mod artifact;
+mod features;
+mod forest;
+
+use serde::{Deserialize, Serialize};
+use smartcore::ensemble::random_forest_classifier::RandomForestClassifier;
+use smartcore::linalg::basic::matrix::DenseMatrix;
+
+pub use artifact::{ArtifactError, Extras, ModelDir, ModelInfo, read_dir, write_dir};
+pub use features::{DERIVED, FeatureSet};
+pub use forest::{FlatForest, ForestError};
+
+use crate::dataset::FEATURES;
+
+/// The smartcore forest type we train and serialise.
+pub type Forest = RandomForestClassifier<f64, u32, DenseMatrix<f64>, Vec<u32>>;
+
+/// The envelope format written to `model.json`; bump when the layout changes.
+pub const FORMAT: &str = "legendary.forest/v1";
+
+/// Version of smartcore the forest was serialised with.
+pub const SMARTCORE_VERSION: &str = "0.7.0";
+
+/// Hyperparameters of a forest, as recorded in the artifact and logged to MLflow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForestParams {
+    /// Number of trees.
+    pub n_trees: u16,
+    /// Maximum depth of a tree (None: unlimited).
+    pub max_depth: Option<u16>,
+    /// Minimum samples needed to split a node.
+    pub min_samples_split: usize,
+    /// Minimum samples in a leaf.
+    pub min_samples_leaf: usize,
+    /// Features tried per split (None: floor(sqrt(width))).
+    pub mtry: Option<usize>,
+    /// Seed of the bootstrap and feature sampling.
+    pub seed: u64,
+    /// Columns the forest sees.
+    pub features: FeatureSet,
+}
+
+/// What `model.json` holds.
+#[derive(Serialize, Deserialize)]
+struct Envelope<F> {
+    format: String,
+    smartcore_version: String,
+    estimator: String,
+    /// The columns a client sends, in order.
+    input_features: Vec<String>,
+    /// The forest's columns (inputs, then derived ones).
+    forest_features: Vec<String>,
+    feature_set: FeatureSet,
+    /// Legendary when the fraction of trees voting legendary is strictly above this.
+    decision_threshold: f64,
+    params: ForestParams,
+    forest: F,
+}
+
+/// Why a model could not be built or read.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// `model.json` is not valid JSON of the expected envelope.
+    #[error("model.json is not a legendary smartcore forest: {0}")]
+    Envelope(String),
+    /// The envelope is from another format version.
+    #[error("model.json has format '{found}', this build reads '{FORMAT}'")]
+    Format {
+        /// The format found.
+        found: String,
+    },
+    /// The forest inside is broken.
+    #[error(transparent)]
+    Forest(#[from] ForestError),
+    /// The envelope contradicts itself.
+    #[error("model.json is inconsistent: {0}")]
+    Inconsistent(String),
+    /// smartcore failed.
+    #[error("smartcore: {0}")]
+    Smartcore(String),
+}
+
+/// A loaded model, ready to score: the smartcore forest plus its flat compiled copy.
+pub struct Model {
+    forest: Forest,
+    flat: FlatForest,
+    input_features: Vec<String>,
+    feature_set: FeatureSet,
+    threshold: f64,
+    params: ForestParams,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("trees", &self.flat.n_trees())
+            .field("feature_set", &self.feature_set)
+            .field("threshold", &self.threshold)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Model {
+    /// Wraps a freshly fitted forest.
+    ///
+    /// # Errors
+    /// When the forest cannot be serialised and compiled (a smartcore bug, not bad input).
+    pub fn from_forest(
+        forest: Forest,
+        params: ForestParams,
+        threshold: f64,
+    ) -> Result<Self, ModelError> {
+        let json =
+            serde_json::to_string(&forest).map_err(|e| ModelError::Smartcore(e.to_string()))?;
+        let raw = serde_json::value::RawValue::from_string(json)
+            .map_err(|e| ModelError::Smartcore(e.to_string()))?;
+        let flat = FlatForest::from_smartcore_json(&raw)?;
+        let model = Self {
+            forest,
+            flat,
+            input_features: FEATURES.iter().map(|s| (*s).to_owned()).collect(),
+            feature_set: params.features,
+            threshold,
+            params,
+        };
+        model.check_width()?;
+        Ok(model)
+    }
+
+    /// Reads `model.json`: the smartcore forest is deserialised, then compiled.
+    ///
+    /// # Errors
+    /// A specific [`ModelError`] for anything that is not a model this build can serve.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, ModelError> {
+        let envelope: Envelope<&serde_json::value::RawValue> =
+            serde_json::from_slice(bytes).map_err(|e| ModelError::Envelope(e.to_string()))?;
+        if envelope.format != FORMAT {
+            return Err(ModelError::Format {
+                found: envelope.format,
+            });
+        }
+        let forest: Forest = serde_json::from_str(envelope.forest.get())
+            .map_err(|e| ModelError::Envelope(format!("forest: {e}")))?;
+        let flat = FlatForest::from_smartcore_json(envelope.forest)?;
+        if envelope.forest_features != envelope.feature_set.column_names() {
+            return Err(ModelError::Inconsistent(format!(
+                "forest_features {:?} do not match feature set '{}'",
+                envelope.forest_features, envelope.feature_set
+            )));
+        }
+        if envelope.input_features != FEATURES {
+            return Err(ModelError::Inconsistent(format!(
+                "input_features must be the six base stats, found {:?}",
+                envelope.input_features
+            )));
+        }
+        if !(0.0..1.0).contains(&envelope.decision_threshold) {
+            return Err(ModelError::Inconsistent(format!(
+                "decision_threshold {} is not in [0, 1)",
+                envelope.decision_threshold
+            )));
+        }
+        let model = Self {
+            forest,
+            flat,
+            input_features: envelope.input_features,
+            feature_set: envelope.feature_set,
+            threshold: envelope.decision_threshold,
+            params: envelope.params,
+        };
+        model.check_width()?;
+        Ok(model)
+    }
+
+    fn check_width(&self) -> Result<(), ModelError> {
+        if self.flat.n_features() != self.feature_set.width() {
+            return Err(ModelError::Inconsistent(format!(
+                "the forest has {} columns, feature set '{}' has {}",
+                self.flat.n_features(),
+                self.feature_set,
+                self.feature_set.width()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Serialises the envelope; the same model always gives the same bytes.
+    ///
+    /// # Errors
+    /// Only if serde fails, which a fitted forest does not.
+    pub fn to_json(&self) -> Result<Vec<u8>, ModelError> {
+        let envelope = Envelope {
+            format: FORMAT.to_owned(),
+            smartcore_version: SMARTCORE_VERSION.to_owned(),
+            estimator: "RandomForestClassifier".to_owned(),
+            input_features: self.input_features.clone(),
+            forest_features: self.feature_set.column_names(),
+            feature_set: self.feature_set,
+            decision_threshold: self.threshold,
+            params: self.params.clone(),
+            forest: &self.forest,
+        };
+        serde_json::to_vec(&envelope).map_err(|e| ModelError::Smartcore(e.to_string()))
+    }
+
+    /// The columns a client must send, in the model's order.
+    pub fn input_features(&self) -> &[String] {
+        &self.input_features
+    }
+
+    /// The forest's columns (inputs, then derived ones).
+    pub fn forest_features(&self) -> Vec<String> {
+        self.feature_set.column_names()
+    }
+
+    /// Hyperparameters the forest was trained with.
+    pub fn params(&self) -> &ForestParams {
+        &self.params
+    }
+
+    /// The decision threshold on the vote fraction.
+    pub fn threshold(&self) -> f64 {
+        self.threshold
+    }
+
+    /// Number of trees.
+    pub fn n_trees(&self) -> usize {
+        self.flat.n_trees()
+    }
+
+    /// Mean decrease in impurity for each forest column.
+    pub fn impurity_importances(&self) -> &[f64] {
+        self.flat.impurity_importances()
+    }
+
+    /// Probability of legendary (mean leaf fraction over the trees) for one row of the six raw stats.
+    pub fn proba_row(&self, raw: &[f64]) -> f64 {
+        let mut row = [0.0; features::MAX_WIDTH];
+        let width = self.feature_set.fill(raw, &mut row);
+        self.flat.proba(&row[..width])
+    }
+
+    /// Applies the decision threshold to a probability.
+    pub fn decide(&self, proba: f64) -> bool {
+        proba > self.threshold
+    }
+
+    /// Probabilities for a row-major batch of raw stats (`values.len()` a multiple of 6).
+    pub fn proba_batch(&self, values: &[f64]) -> Vec<f64> {
+        values
+            .chunks_exact(self.input_features.len())
+            .map(|row| self.proba_row(row))
+            .collect()
+    }
+
+    /// Predictions for a row-major batch of raw stats.
+    pub fn predict_batch(&self, values: &[f64]) -> Vec<bool> {
+        values
+            .chunks_exact(self.input_features.len())
+            .map(|row| self.decide(self.proba_row(row)))
+            .collect()
+    }
+
+    /// smartcore's own majority-vote prediction for rows of forest columns; used to prove at
+    /// load time that the flat copy agrees with the library.
+    ///
+    /// # Errors
+    /// If smartcore rejects the matrix.
+    pub fn smartcore_predict(&self, raw_rows: &[[f64; 6]]) -> Result<Vec<bool>, ModelError> {
+        let mut values = Vec::with_capacity(raw_rows.len() * self.feature_set.width());
+        for r in raw_rows {
+            self.feature_set.expand(r, &mut values);
+        }
+        let x = DenseMatrix::new(raw_rows.len(), self.feature_set.width(), values, false)
+            .map_err(|e| ModelError::Smartcore(e.to_string()))?;
+        let y = self
+            .forest
+            .predict(&x)
+            .map_err(|e| ModelError::Smartcore(e.to_string()))?;
+        Ok(y.into_iter().map(|c| c == 1).collect())
+    }
+
+    /// Checks that the flat copy and smartcore agree on `rows` (majority vote, threshold 0.5).
+    ///
+    /// # Errors
+    /// [`ModelError::Inconsistent`] naming the first row where they differ.
+    pub fn self_check(&self, raw_rows: &[[f64; 6]]) -> Result<(), ModelError> {
+        let library = self.smartcore_predict(raw_rows)?;
+        for (i, (row, expected)) in raw_rows.iter().zip(library).enumerate() {
+            let mut cols = [0.0; features::MAX_WIDTH];
+            let width = self.feature_set.fill(row, &mut cols);
+            let votes = self.flat.votes(&cols[..width]);
+            if (2 * votes > self.flat.n_trees()) != expected {
+                return Err(ModelError::Inconsistent(format!(
+                    "row {i}: the compiled forest and smartcore disagree"
+                )));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,65 @@
+//! Batch scoring of a CSV file, like `mlflow models predict`: every input column is kept and
+//! `prediction` and `probability` are appended.
+
+use crate::model::Model;
+
+/// Why a CSV could not be scored.
+#[derive(Debug, thiserror::Error)]
+pub enum PredictError {
+    /// The CSV is malformed.
+    #[error("line {line}: {message}")]
+    Csv {
+        /// 1-based line.
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Scores `input` (CSV with a header naming at least the model's input columns).
+///
+/// # Errors
+/// A missing column, a row with a non-numeric or non-finite stat, or malformed CSV, with its line.
+pub fn score_csv(model: &Model, input: &[u8]) -> Result<Vec<u8>, PredictError> {
+    let err = |line: u64, message: String| PredictError::Csv { line, message };
+    let mut reader = csv::ReaderBuilder::new().from_reader(input);
+    let header = reader.headers().map_err(|e| err(1, e.to_string()))?.clone();
+    let positions: Vec<usize> = model
+        .input_features()
+        .iter()
+        .map(|f| {
+            header
+                .iter()
+                .position(|h| h == f)
+                .ok_or_else(|| err(1, format!("no column '{f}' in the header")))
+        })
+        .collect::<Result<_, _>>()?;
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut out_header: Vec<&str> = header.iter().collect();
+    out_header.extend(["prediction", "probability"]);
+    writer
+        .write_record(&out_header)
+        .map_err(|e| err(1, e.to_string()))?;
+    for record in reader.records() {
+        let record =
+            record.map_err(|e| err(e.position().map_or(0, |p| p.line()), e.to_string()))?;
+        let line = record.position().map_or(0, |p| p.line());
+        let mut row = [0.0; 6];
+        for ((slot, &p), name) in row.iter_mut().zip(&positions).zip(model.input_features()) {
+            let cell = record.get(p).unwrap_or("").trim();
+            *slot = cell
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| err(line, format!("{name}: '{cell}' is not a finite number")))?;
+        }
+        let p = model.proba_row(&row);
+        let mut fields: Vec<String> = record.iter().map(str::to_owned).collect();
+        fields.push(model.decide(p).to_string());
+        fields.push(format!("{p}"));
+        writer
+            .write_record(&fields)
+            .map_err(|e| err(line, e.to_string()))?;
+    }
+    writer.into_inner().map_err(|e| err(0, e.to_string()))
+}

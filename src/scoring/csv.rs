@@ -1,0 +1,176 @@
+//! CSV request bodies (`text/csv`, protocol doc 6.6): a header line, then one row per line.
+//! Columns are matched by header name in any order; unknown columns are skipped unread.
+
+use super::json::number_from_text;
+use super::{Limits, ScoringError};
+use crate::scoring::batch::{Batch, Builder};
+
+/// MLflow's prefix for every CSV parse failure.
+const PREFIX: &str = "Failed to parse input as a Pandas DataFrame. Ensure that the input is a valid CSV-formatted Pandas DataFrame produced using the `pandas.DataFrame.to_csv()` method. Error:";
+
+/// Parses a CSV body into a batch in the model's feature order.
+pub(crate) fn parse(
+    body: &[u8],
+    features: &[String],
+    limits: &Limits,
+) -> Result<Batch, ScoringError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(body);
+    let layout = layout(reader.byte_headers().map_err(csv_error)?, features)?;
+    let mut rows = Builder::new(
+        features.len(),
+        limits.max_rows,
+        body.len() / (3 * layout.len() + 1),
+    );
+    let mut record = csv::ByteRecord::new();
+    while reader.read_byte_record(&mut record).map_err(csv_error)? {
+        let row = rows.push_row()?;
+        for (field, col) in record.iter().zip(&layout) {
+            if let Some(col) = *col {
+                let value =
+                    read_field(field).ok_or_else(|| bad_field(features, row, col, field))?;
+                rows.set(col, value);
+            }
+        }
+    }
+    if rows.n_rows() == 0 {
+        return Err(ScoringError::bad_request(
+            "Encountered an unexpected error while evaluating the model. The CSV body has a header but no rows.",
+        ));
+    }
+    Ok(rows.finish())
+}
+
+/// The model position of each header column; every feature exactly once.
+fn layout(
+    header: &csv::ByteRecord,
+    features: &[String],
+) -> Result<Vec<Option<usize>>, ScoringError> {
+    if header.is_empty() {
+        return Err(ScoringError::bad_request(format!(
+            "{PREFIX} 'No columns to parse from file'"
+        )));
+    }
+    let mut seen = vec![false; features.len()];
+    let mut layout = Vec::with_capacity(header.len());
+    for name in header {
+        let col = features
+            .iter()
+            .position(|feature| feature.as_bytes() == name);
+        if let Some(col) = col
+            && std::mem::replace(&mut seen[col], true)
+        {
+            return Err(ScoringError::schema(format!(
+                "Failed to enforce schema of data. Error: column '{}' appears more than once.",
+                features[col]
+            )));
+        }
+        layout.push(col);
+    }
+    let missing: Vec<String> = features
+        .iter()
+        .zip(&seen)
+        .filter(|(_, seen)| !**seen)
+        .map(|(name, _)| format!("'{name}'"))
+        .collect();
+    if missing.is_empty() {
+        Ok(layout)
+    } else {
+        Err(ScoringError::schema(format!(
+            "Failed to enforce schema of data. Error: Model is missing inputs [{}].",
+            missing.join(", ")
+        )))
+    }
+}
+
+/// A number, or pandas' boolean spellings as 1/0. Empty and non-numeric fields are `None`.
+fn read_field(field: &[u8]) -> Option<f64> {
+    let field = field.trim_ascii();
+    match field {
+        b"True" | b"TRUE" | b"true" => Some(1.0),
+        b"False" | b"FALSE" | b"false" => Some(0.0),
+        _ => number_from_text(std::str::from_utf8(field).ok()?),
+    }
+}
+
+fn bad_field(features: &[String], row: usize, col: usize, field: &[u8]) -> ScoringError {
+    let name = &features[col];
+    let text = String::from_utf8_lossy(field);
+    let problem = if text.trim().is_empty() {
+        "the value is empty".to_owned()
+    } else {
+        let shown: String = text.chars().take(40).collect();
+        format!("'{shown}' is not a finite number")
+    };
+    ScoringError::bad_request(format!("{PREFIX} column {name} in row {row}: {problem}."))
+}
+
+fn csv_error(error: csv::Error) -> ScoringError {
+    ScoringError::bad_request(format!("{PREFIX} '{error}'"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn features() -> Vec<String> {
+        ["a", "b"].map(str::to_owned).to_vec()
+    }
+
+    fn csv(body: &str) -> Result<Batch, ScoringError> {
+        parse(body.as_bytes(), &features(), &Limits::default())
+    }
+
+    #[test]
+    fn header_names_choose_the_columns_in_any_order() {
+        let batch = csv("b,x,a\n2,junk,1\r\n4,,3").unwrap();
+        assert_eq!(batch.values(), &[1.0, 2.0, 3.0, 4.0]);
+    }
+
+    #[test]
+    fn quoted_numbers_floats_and_booleans_are_read() {
+        let batch = csv(",a,b\n0,\"80\",True\n1,80.5,False\n").unwrap();
+        assert_eq!(batch.values(), &[80.0, 1.0, 80.5, 0.0]);
+    }
+
+    #[test]
+    fn empty_and_non_numeric_cells_are_400_naming_column_and_row() {
+        let error = csv("a,b\n1,2\n,2\n").unwrap_err();
+        assert_eq!(error.error_code(), "BAD_REQUEST");
+        assert!(
+            error.message().contains("column a in row 1"),
+            "{}",
+            error.message()
+        );
+        assert_eq!(csv("a,b\nabc,2\n").unwrap_err().status(), 400);
+        assert_eq!(csv("a,b\nNaN,2\n").unwrap_err().status(), 400);
+    }
+
+    #[test]
+    fn missing_and_duplicate_columns_are_schema_errors() {
+        assert_eq!(
+            csv("a\n1\n").unwrap_err().error_class(),
+            "SCHEMA_ENFORCEMENT_FAILED"
+        );
+        assert_eq!(
+            csv("a,b,a\n1,2,3\n").unwrap_err().error_class(),
+            "SCHEMA_ENFORCEMENT_FAILED"
+        );
+    }
+
+    #[test]
+    fn empty_body_header_only_and_ragged_rows_are_400() {
+        assert_eq!(csv("").unwrap_err().error_code(), "BAD_REQUEST");
+        assert_eq!(csv("a,b\n").unwrap_err().error_code(), "BAD_REQUEST");
+        assert_eq!(csv("a,b\n1,2,3\n").unwrap_err().error_code(), "BAD_REQUEST");
+    }
+
+    #[test]
+    fn too_many_rows_is_413() {
+        let limits = Limits { max_rows: 1 };
+        let error = parse(b"a,b\n1,2\n3,4\n", &features(), &limits).unwrap_err();
+        assert_eq!(error.status(), 413);
+    }
+}

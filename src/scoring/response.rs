@@ -1,0 +1,44 @@
+//! The answer body for a successful request, in the dialect the client asked in.
+
+use super::Dialect;
+
+/// `{"predictions": [false, true]}` for [`Dialect::Mlflow2`], with the `", "` separators of
+/// MLflow's `json.dump`, or the bare list `[false, true]` for [`Dialect::Legacy1`].
+pub fn render(predictions: &[bool], dialect: Dialect) -> Vec<u8> {
+    let mut out = Vec::with_capacity(20 + 7 * predictions.len());
+    if dialect == Dialect::Mlflow2 {
+        out.extend_from_slice(b"{\"predictions\": ");
+    }
+    out.push(b'[');
+    for (i, &prediction) in predictions.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b", ");
+        }
+        out.extend_from_slice(if prediction { b"true" } else { b"false" });
+    }
+    out.push(b']');
+    if dialect == Dialect::Mlflow2 {
+        out.push(b'}');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mlflow2_answers_wrap_the_list_like_json_dump() {
+        assert_eq!(
+            render(&[false, true], Dialect::Mlflow2),
+            br#"{"predictions": [false, true]}"#
+        );
+        assert_eq!(render(&[], Dialect::Mlflow2), br#"{"predictions": []}"#);
+    }
+
+    #[test]
+    fn legacy1_answers_are_the_bare_list() {
+        assert_eq!(render(&[true], Dialect::Legacy1), b"[true]");
+        assert_eq!(render(&[false, false], Dialect::Legacy1), b"[false, false]");
+    }
+}

@@ -1,0 +1,126 @@
+//! Fitting one forest, and choosing its decision threshold from out-of-fold votes.
+
+use smartcore::ensemble::random_forest_classifier::RandomForestClassifierParameters;
+use smartcore::linalg::basic::matrix::DenseMatrix;
+
+use crate::dataset::kfold;
+use crate::model::{Forest, ForestParams, Model, ModelError};
+
+use super::metrics::Metrics;
+
+/// How the decision threshold on the vote fraction is set.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Threshold {
+    /// A fixed threshold (0.5 is the plain majority vote).
+    Fixed(f64),
+    /// The threshold maximising F1 on out-of-fold votes of the training rows.
+    Auto,
+}
+
+impl std::str::FromStr for Threshold {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "auto" {
+            return Ok(Self::Auto);
+        }
+        match s.parse::<f64>() {
+            Ok(t) if (0.0..1.0).contains(&t) => Ok(Self::Fixed(t)),
+            _ => Err(format!(
+                "'{s}' is not a threshold: expected 'auto' or a number in [0, 1)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Threshold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Fixed(t) => write!(f, "{t}"),
+            Self::Auto => f.write_str("auto"),
+        }
+    }
+}
+
+/// Fits a forest on `rows` (six raw stats each) with a fixed threshold.
+///
+/// # Errors
+/// When smartcore refuses the data or parameters.
+pub fn fit_forest(
+    rows: &[[f64; 6]],
+    labels: &[bool],
+    params: &ForestParams,
+    threshold: f64,
+) -> Result<Model, ModelError> {
+    let width = params.features.width();
+    let mut values = Vec::with_capacity(rows.len() * width);
+    for r in rows {
+        params.features.expand(r, &mut values);
+    }
+    let x = DenseMatrix::new(rows.len(), width, values, false)
+        .map_err(|e| ModelError::Smartcore(e.to_string()))?;
+    let y: Vec<u32> = labels.iter().map(|&l| u32::from(l)).collect();
+    let mut p = RandomForestClassifierParameters::default()
+        .with_n_trees(params.n_trees)
+        .with_min_samples_split(params.min_samples_split)
+        .with_min_samples_leaf(params.min_samples_leaf)
+        .with_seed(params.seed);
+    if let Some(d) = params.max_depth {
+        p = p.with_max_depth(d);
+    }
+    if let Some(m) = params.mtry {
+        p = p.with_m(m);
+    }
+    let forest = Forest::fit(&x, &y, p).map_err(|e| ModelError::Smartcore(e.to_string()))?;
+    Model::from_forest(forest, params.clone(), threshold)
+}
+
+/// Fits with the threshold rule: `Auto` first runs an inner stratified 5-fold over `rows`
+/// and picks the threshold that maximises F1 on the out-of-fold votes.
+///
+/// # Errors
+/// When a fit fails.
+pub fn fit(
+    rows: &[[f64; 6]],
+    labels: &[bool],
+    params: &ForestParams,
+    threshold: Threshold,
+) -> Result<Model, ModelError> {
+    let t = match threshold {
+        Threshold::Fixed(t) => t,
+        Threshold::Auto => tune_threshold(rows, labels, params)?,
+    };
+    fit_forest(rows, labels, params, t)
+}
+
+fn tune_threshold(
+    rows: &[[f64; 6]],
+    labels: &[bool],
+    params: &ForestParams,
+) -> Result<f64, ModelError> {
+    let mut oof = vec![0.0; rows.len()];
+    for split in kfold(labels, 5, params.seed ^ 0x5EED) {
+        let train_rows: Vec<[f64; 6]> = split.train.iter().map(|&i| rows[i]).collect();
+        let train_labels: Vec<bool> = split.train.iter().map(|&i| labels[i]).collect();
+        let model = fit_forest(&train_rows, &train_labels, params, 0.5)?;
+        for &i in &split.test {
+            oof[i] = model.proba_row(&rows[i]);
+        }
+    }
+    Ok(best_f1_threshold(labels, &oof))
+}
+
+/// The threshold in 0.05..=0.95 (step 0.05) with the best F1; ties go to the one nearest 0.5.
+pub fn best_f1_threshold(labels: &[bool], proba: &[f64]) -> f64 {
+    let mut best = (f64::NEG_INFINITY, 0.5);
+    for k in 1..20 {
+        let t = f64::from(k) * 0.05;
+        let f1 = Metrics::compute(labels, proba, t).f1;
+        let better = f1 > best.0 + 1e-12
+            || ((f1 - best.0).abs() <= 1e-12 && (t - 0.5).abs() < (best.1 - 0.5_f64).abs());
+        if better {
+            best = (f1, t);
+        }
+    }
+    // Round away float noise so the recorded threshold reads as 0.35, not 0.35000000000000003.
+    (best.1 * 100.0).round() / 100.0
+}

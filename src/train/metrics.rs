@@ -1,0 +1,177 @@
+//! Binary classification metrics from labels, probabilities and a decision threshold.
+
+use serde::Serialize;
+
+/// The evaluation of one model on one set of rows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Metrics {
+    /// Fraction of rows classified correctly.
+    pub accuracy: f64,
+    /// Of the rows called legendary, the fraction that are.
+    pub precision: f64,
+    /// Of the legendary rows, the fraction found.
+    pub recall: f64,
+    /// Harmonic mean of precision and recall.
+    pub f1: f64,
+    /// Area under the ROC curve of the vote fraction (ties count one half).
+    pub roc_auc: f64,
+    /// Mean cross-entropy of the vote fraction, clipped to [1e-15, 1 - 1e-15] as scikit-learn does.
+    pub log_loss: f64,
+    /// `[[tn, fp], [fn, tp]]`, rows are the truth, columns the prediction (scikit-learn's layout).
+    pub confusion_matrix: [[u64; 2]; 2],
+    /// Number of rows evaluated.
+    pub rows: u64,
+}
+
+impl Metrics {
+    /// Evaluates probabilities `proba` against `labels`, calling legendary when `p > threshold`.
+    pub fn compute(labels: &[bool], proba: &[f64], threshold: f64) -> Self {
+        let mut cm = [[0u64; 2]; 2];
+        for (&y, &p) in labels.iter().zip(proba) {
+            cm[usize::from(y)][usize::from(p > threshold)] += 1;
+        }
+        let [[tn, fp], [fn_, tp]] = cm;
+        let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        let precision = ratio(tp, tp + fp);
+        let recall = ratio(tp, tp + fn_);
+        let f1 = if precision + recall == 0.0 {
+            0.0
+        } else {
+            2.0 * precision * recall / (precision + recall)
+        };
+        Self {
+            accuracy: ratio(tp + tn, labels.len() as u64),
+            precision,
+            recall,
+            f1,
+            roc_auc: roc_auc(labels, proba),
+            log_loss: log_loss(labels, proba),
+            confusion_matrix: cm,
+            rows: labels.len() as u64,
+        }
+    }
+
+    /// The scalar metrics as (name, value) pairs, for MLflow and tables.
+    pub fn scalars(&self) -> Vec<(&'static str, f64)> {
+        vec![
+            ("accuracy", self.accuracy),
+            ("precision", self.precision),
+            ("recall", self.recall),
+            ("f1", self.f1),
+            ("roc_auc", self.roc_auc),
+            ("log_loss", self.log_loss),
+        ]
+    }
+}
+
+/// ROC AUC by the rank-sum (Mann-Whitney U) formula, averaging ranks over ties.
+/// Returns NaN when only one class is present.
+pub fn roc_auc(labels: &[bool], proba: &[f64]) -> f64 {
+    let n_pos = labels.iter().filter(|&&y| y).count() as f64;
+    let n_neg = labels.len() as f64 - n_pos;
+    if n_pos == 0.0 || n_neg == 0.0 {
+        return f64::NAN;
+    }
+    let mut order: Vec<usize> = (0..proba.len()).collect();
+    order.sort_by(|&a, &b| proba[a].total_cmp(&proba[b]));
+    let mut rank_sum_pos = 0.0;
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j + 1 < order.len() && proba[order[j + 1]] == proba[order[i]] {
+            j += 1;
+        }
+        let avg_rank = (i + j) as f64 / 2.0 + 1.0;
+        rank_sum_pos += order[i..=j].iter().filter(|&&k| labels[k]).count() as f64 * avg_rank;
+        i = j + 1;
+    }
+    (rank_sum_pos - n_pos * (n_pos + 1.0) / 2.0) / (n_pos * n_neg)
+}
+
+/// Mean binary cross-entropy with scikit-learn's clipping.
+pub fn log_loss(labels: &[bool], proba: &[f64]) -> f64 {
+    const EPS: f64 = 1e-15;
+    let sum: f64 = labels
+        .iter()
+        .zip(proba)
+        .map(|(&y, &p)| {
+            let p = p.clamp(EPS, 1.0 - EPS);
+            if y { -p.ln() } else { -(1.0 - p).ln() }
+        })
+        .sum();
+    sum / labels.len().max(1) as f64
+}
+
+/// Points of the ROC curve (false positive rate, true positive rate), one per distinct score.
+pub fn roc_curve(labels: &[bool], proba: &[f64]) -> Vec<(f64, f64)> {
+    let n_pos = labels.iter().filter(|&&y| y).count().max(1) as f64;
+    let n_neg = (labels.len() as f64 - labels.iter().filter(|&&y| y).count() as f64).max(1.0);
+    let mut order: Vec<usize> = (0..proba.len()).collect();
+    order.sort_by(|&a, &b| proba[b].total_cmp(&proba[a]));
+    let mut points = vec![(0.0, 0.0)];
+    let (mut tp, mut fp) = (0.0, 0.0);
+    for (k, &i) in order.iter().enumerate() {
+        if labels[i] {
+            tp += 1.0
+        } else {
+            fp += 1.0
+        }
+        let last_of_tie = order.get(k + 1).is_none_or(|&n| proba[n] != proba[i]);
+        if last_of_tie {
+            points.push((fp / n_neg, tp / n_pos));
+        }
+    }
+    points
+}
+
+/// Mean and (population) standard deviation.
+pub fn mean_std(values: &[f64]) -> (f64, f64) {
+    let n = values.len().max(1) as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_perfect_ranking_has_auc_one_and_a_reversed_one_zero() {
+        let y = [false, false, true, true];
+        assert_eq!(roc_auc(&y, &[0.1, 0.2, 0.8, 0.9]), 1.0);
+        assert_eq!(roc_auc(&y, &[0.9, 0.8, 0.2, 0.1]), 0.0);
+        assert_eq!(roc_auc(&y, &[0.5, 0.5, 0.5, 0.5]), 0.5);
+    }
+
+    #[test]
+    fn auc_matches_a_hand_computed_example_with_ties() {
+        // pairs (pos, neg): (0.4 vs 0.1)=1, (0.4 vs 0.4)=0.5, (0.35 vs 0.1)=1, (0.35 vs 0.4)=0 -> 2.5/4
+        let y = [false, true, false, true];
+        assert!((roc_auc(&y, &[0.1, 0.4, 0.4, 0.35]) - 0.625).abs() < 1e-12);
+    }
+
+    #[test]
+    fn confusion_matrix_and_scores_agree() {
+        let y = [true, true, false, false, true];
+        let p = [0.9, 0.2, 0.7, 0.1, 0.6];
+        let m = Metrics::compute(&y, &p, 0.5);
+        assert_eq!(m.confusion_matrix, [[1, 1], [1, 2]]);
+        assert!((m.precision - 2.0 / 3.0).abs() < 1e-12);
+        assert!((m.recall - 2.0 / 3.0).abs() < 1e-12);
+        assert!((m.accuracy - 0.6).abs() < 1e-12);
+    }
+
+    #[test]
+    fn log_loss_is_clipped_not_infinite() {
+        let l = log_loss(&[true], &[0.0]);
+        assert!(l.is_finite() && l > 30.0);
+    }
+
+    #[test]
+    fn roc_curve_runs_from_origin_to_one_one() {
+        let pts = roc_curve(&[false, true, true, false], &[0.2, 0.9, 0.4, 0.4]);
+        assert_eq!(pts.first(), Some(&(0.0, 0.0)));
+        assert_eq!(pts.last(), Some(&(1.0, 1.0)));
+    }
+}

@@ -1,0 +1,319 @@
+//! Training: fit a forest on a seeded stratified split, evaluate it on the held-out rows
+//! (and optionally by k-fold cross-validation), measure importances, and write the MLflow
+//! model directory.
+
+mod fit;
+mod importance;
+pub mod metrics;
+mod plots;
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::dataset::{self, Dataset, Generations, Split, kfold, stratified_split};
+use crate::model::{self, FeatureSet, ForestParams, Model, ModelError};
+
+pub use fit::{Threshold, best_f1_threshold, fit, fit_forest};
+pub use importance::{Importance, Importances};
+pub use metrics::Metrics;
+
+/// Everything that decides a training run (and nothing that does not, so two equal configs
+/// give byte-identical models).
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainConfig {
+    /// The data package directory.
+    pub data: PathBuf,
+    /// The generations to train and evaluate on.
+    #[serde(serialize_with = "display")]
+    pub generations: Generations,
+    /// Forest hyperparameters (its seed also seeds the split and folds).
+    pub params: ForestParams,
+    /// Held-out fraction.
+    pub test_size: f64,
+    /// Folds of the optional cross-validation over all selected rows (0: none).
+    pub cv_folds: usize,
+    /// The decision threshold rule.
+    #[serde(serialize_with = "display")]
+    pub threshold: Threshold,
+}
+
+fn display<T: std::fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+impl Default for TrainConfig {
+    /// The documented defaults, used for the bundled model.
+    fn default() -> Self {
+        Self {
+            data: PathBuf::from("data/pokemon"),
+            generations: Generations::all(),
+            params: ForestParams {
+                n_trees: 100,
+                max_depth: None,
+                min_samples_split: 2,
+                min_samples_leaf: 1,
+                mtry: None,
+                seed: 42,
+                features: FeatureSet::Derived,
+            },
+            test_size: 0.2,
+            cv_folds: 5,
+            threshold: Threshold::Auto,
+        }
+    }
+}
+
+/// Cross-validation results: per-fold metrics and their mean and standard deviation.
+#[derive(Debug, Clone, Serialize)]
+pub struct CvSummary {
+    /// Number of folds.
+    pub folds: usize,
+    /// Metrics of each fold, in fold order.
+    pub per_fold: Vec<Metrics>,
+    /// `name -> (mean, std)` over the folds.
+    pub summary: Vec<(String, f64, f64)>,
+}
+
+/// The result of a training run.
+pub struct Outcome {
+    /// The config that produced it.
+    pub config: TrainConfig,
+    /// The selected data.
+    pub dataset: Dataset,
+    /// The train/test split of `dataset.rows`.
+    pub split: Split,
+    /// The model fitted on the training rows.
+    pub model: Model,
+    /// Its evaluation on the held-out rows.
+    pub holdout: Metrics,
+    /// Cross-validation, when asked for.
+    pub cv: Option<CvSummary>,
+    /// Importances on the held-out rows.
+    pub importances: Importances,
+    /// ROC curve points on the held-out rows.
+    pub roc: Vec<(f64, f64)>,
+}
+
+/// Why training failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// The data could not be read.
+    #[error(transparent)]
+    Data(#[from] dataset::DataError),
+    /// A fit failed.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The model directory could not be written.
+    #[error(transparent)]
+    Artifact(#[from] model::ArtifactError),
+    /// A setting is out of range.
+    #[error("{0}")]
+    Config(String),
+}
+
+/// Trains and evaluates as `config` says.
+///
+/// # Errors
+/// Bad data, bad settings, or a failed fit.
+pub fn train(config: &TrainConfig) -> Result<Outcome, TrainError> {
+    check(config)?;
+    let dataset = dataset::load(&config.data, &config.generations)?;
+    let rows: Vec<[f64; 6]> = dataset.rows.iter().map(|p| p.stats).collect();
+    let labels = dataset.labels();
+    let seed = config.params.seed;
+    let split = stratified_split(&labels, config.test_size, seed);
+    let (train_rows, train_labels) = take(&rows, &labels, &split.train);
+    let (test_rows, test_labels) = take(&rows, &labels, &split.test);
+    let model = fit(&train_rows, &train_labels, &config.params, config.threshold)?;
+    let proba: Vec<f64> = test_rows.iter().map(|r| model.proba_row(r)).collect();
+    let holdout = Metrics::compute(&test_labels, &proba, model.threshold());
+    let roc = metrics::roc_curve(&test_labels, &proba);
+    let importances = importance::compute(&model, &test_rows, &test_labels, 5, seed);
+    let cv = match config.cv_folds {
+        0 => None,
+        k => Some(cross_validate(&rows, &labels, config, k)?),
+    };
+    Ok(Outcome {
+        config: config.clone(),
+        dataset,
+        split,
+        model,
+        holdout,
+        cv,
+        importances,
+        roc,
+    })
+}
+
+fn check(config: &TrainConfig) -> Result<(), TrainError> {
+    let bad = |m: &str| Err(TrainError::Config(m.to_owned()));
+    let p = &config.params;
+    if !(config.test_size > 0.0 && config.test_size < 1.0) {
+        return bad("--test-size must be between 0 and 1 (exclusive)");
+    }
+    if p.n_trees == 0 {
+        return bad("--n-trees must be at least 1");
+    }
+    if p.min_samples_split < 2 {
+        return bad("--min-samples-split must be at least 2");
+    }
+    if p.min_samples_leaf < 1 {
+        return bad("--min-samples-leaf must be at least 1");
+    }
+    if p.max_depth == Some(0) {
+        return bad("--max-depth must be at least 1");
+    }
+    if let Some(m) = p.mtry
+        && (m == 0 || m > p.features.width())
+    {
+        return Err(TrainError::Config(format!(
+            "--mtry must be between 1 and {} (the number of forest columns)",
+            p.features.width()
+        )));
+    }
+    if config.cv_folds == 1 || config.cv_folds > 20 {
+        return bad("--cv-folds must be 0 (none) or between 2 and 20");
+    }
+    Ok(())
+}
+
+fn take(rows: &[[f64; 6]], labels: &[bool], idx: &[usize]) -> (Vec<[f64; 6]>, Vec<bool>) {
+    (
+        idx.iter().map(|&i| rows[i]).collect(),
+        idx.iter().map(|&i| labels[i]).collect(),
+    )
+}
+
+/// Stratified k-fold over all rows; each fold fits exactly as the final model does
+/// (including threshold tuning inside the fold's training part).
+fn cross_validate(
+    rows: &[[f64; 6]],
+    labels: &[bool],
+    config: &TrainConfig,
+    k: usize,
+) -> Result<CvSummary, TrainError> {
+    let mut per_fold = Vec::with_capacity(k);
+    for split in kfold(labels, k, config.params.seed) {
+        let (tr, trl) = take(rows, labels, &split.train);
+        let (te, tel) = take(rows, labels, &split.test);
+        let model = fit(&tr, &trl, &config.params, config.threshold)?;
+        let proba: Vec<f64> = te.iter().map(|r| model.proba_row(r)).collect();
+        per_fold.push(Metrics::compute(&tel, &proba, model.threshold()));
+    }
+    let names: Vec<&str> = per_fold[0].scalars().iter().map(|(n, _)| *n).collect();
+    let summary = names
+        .iter()
+        .enumerate()
+        .map(|(j, name)| {
+            let values: Vec<f64> = per_fold.iter().map(|m| m.scalars()[j].1).collect();
+            let (mean, std) = metrics::mean_std(&values);
+            ((*name).to_owned(), mean, std)
+        })
+        .collect();
+    Ok(CvSummary {
+        folds: k,
+        per_fold,
+        summary,
+    })
+}
+
+impl Outcome {
+    /// `metrics.json`: deterministic for a given config and data (no timestamps).
+    pub fn metrics_json(&self) -> serde_json::Value {
+        let cv = self.cv.as_ref().map(|cv| {
+            let summary: serde_json::Map<String, serde_json::Value> = cv
+                .summary
+                .iter()
+                .flat_map(|(n, mean, std)| {
+                    [
+                        (format!("{n}_mean"), (*mean).into()),
+                        (format!("{n}_std"), (*std).into()),
+                    ]
+                })
+                .collect();
+            serde_json::json!({ "folds": cv.folds, "summary": summary, "per_fold": cv.per_fold })
+        });
+        serde_json::json!({
+            "config": self.config,
+            "data": {
+                "generations": self.dataset.generations.to_string(),
+                "rows": self.dataset.rows.len(),
+                "legendary_rows": self.dataset.legendary_count(),
+                "train_rows": self.split.train.len(),
+                "test_rows": self.split.test.len(),
+                "sha256": self.dataset.sha256,
+            },
+            "decision_threshold": self.model.threshold(),
+            "holdout": self.holdout,
+            "cross_validation": cv,
+        })
+    }
+
+    /// `feature_importance.json`.
+    pub fn importance_json(&self) -> serde_json::Value {
+        serde_json::to_value(&self.importances).unwrap_or_default()
+    }
+
+    /// A few real held-out Pokémon (both classes) as the input example.
+    pub fn input_example(&self) -> Vec<[f64; 6]> {
+        let rows = &self.dataset.rows;
+        let mut pick: Vec<usize> = self
+            .split
+            .test
+            .iter()
+            .copied()
+            .filter(|&i| !rows[i].legendary)
+            .take(3)
+            .collect();
+        pick.extend(
+            self.split
+                .test
+                .iter()
+                .copied()
+                .filter(|&i| rows[i].legendary)
+                .take(2),
+        );
+        pick.iter().map(|&i| rows[i].stats).collect()
+    }
+
+    /// SVG plots: ROC curve, importances, confusion matrix.
+    pub fn plots(&self) -> Vec<(String, Vec<u8>)> {
+        vec![
+            (
+                "roc_curve.svg".to_owned(),
+                plots::roc(&self.roc, self.holdout.roc_auc).into_bytes(),
+            ),
+            (
+                "feature_importance.svg".to_owned(),
+                plots::importance(&self.importances.permutation).into_bytes(),
+            ),
+            (
+                "confusion_matrix.svg".to_owned(),
+                plots::confusion(&self.holdout.confusion_matrix).into_bytes(),
+            ),
+        ]
+    }
+
+    /// Writes the MLflow model directory (model, metrics, importances, example, plots).
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn write(&self, dir: &std::path::Path) -> Result<(), TrainError> {
+        let metrics = self.metrics_json();
+        let importance = self.importance_json();
+        let example = self.input_example();
+        let plots = self.plots();
+        model::write_dir(
+            dir,
+            &self.model,
+            &model::Extras {
+                input_example: &example,
+                metrics: Some(&metrics),
+                feature_importance: Some(&importance),
+                extra_files: &plots,
+            },
+        )?;
+        Ok(())
+    }
+}
