@@ -158,6 +158,18 @@ impl MlflowError {
         matches!(self, Self::Api { status, .. } if *status == StatusCode::NOT_FOUND)
     }
 
+    /// True when trying again later may succeed: the server was unreachable, rate-limited or
+    /// failing (5xx). Not-found and validation errors are permanent.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Transport { .. } => true,
+            Self::Api { status, .. } => {
+                *status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+            }
+            _ => false,
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {
             path: path.into(),
@@ -184,6 +196,7 @@ mod tests {
              RESOURCE_DOES_NOT_EXIST: Registered Model with name=x not found"
         );
         assert!(error.is_not_found());
+        assert!(!error.is_transient());
         assert_eq!(error.error_code(), Some("RESOURCE_DOES_NOT_EXIST"));
     }
 
@@ -202,5 +215,6 @@ mod tests {
             alias: "champion".to_owned(),
         };
         assert!(alias.to_string().contains("`champion`"));
+        assert!(!alias.is_transient());
     }
 }
