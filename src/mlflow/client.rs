@@ -231,6 +231,9 @@ impl MlflowClient {
     }
 
     /// Sends `call`, retrying connection errors, 429 and 5xx with backoff; non-2xx becomes `Api`.
+    ///
+    /// POSTs are retried too, as MLflow's Python client does: a timed-out `runs/create` may then
+    /// create a second run, which is better than failing a long training job at the end.
     #[tracing::instrument(level = "debug", skip_all, fields(method = %call.method, endpoint = call.endpoint))]
     async fn send(&self, call: &Call<'_>) -> Result<Response, MlflowError> {
         let mut retry = 0;

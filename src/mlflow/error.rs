@@ -28,7 +28,10 @@ pub enum MlflowError {
     },
 
     /// The server could not be reached (connection refused, timeout, TLS) after every retry.
-    #[error("could not reach the MLflow server at {url} after {attempts} attempt(s): {source}")]
+    #[error(
+        "could not reach the MLflow server at {url} after {attempts} attempt(s): {}",
+        describe(source)
+    )]
     Transport {
         /// The URL of the request, without credentials or query string.
         url: String,
@@ -175,6 +178,20 @@ impl MlflowError {
             path: path.into(),
             source,
         }
+    }
+}
+
+/// reqwest's own message ("error sending request") hides the reason; add the root cause.
+fn describe(error: &reqwest::Error) -> String {
+    let mut root: &dyn std::error::Error = error;
+    while let Some(next) = root.source() {
+        root = next;
+    }
+    let (outer, inner) = (error.to_string(), root.to_string());
+    if outer == inner {
+        outer
+    } else {
+        format!("{outer} ({inner})")
     }
 }
 
