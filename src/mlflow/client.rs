@@ -23,6 +23,7 @@ pub struct MlflowClient {
     base: Url,
     auth: Option<Arc<Auth>>,
     retry: RetryPolicy,
+    artifact_timeout: std::time::Duration,
 }
 
 impl fmt::Debug for MlflowClient {
@@ -41,6 +42,8 @@ struct Call<'a> {
     endpoint: &'a str,
     url: Url,
     body: Option<(Bytes, &'static str)>,
+    /// Overrides the client's timeout (artifact transfers move whole files).
+    timeout: Option<std::time::Duration>,
 }
 
 impl MlflowClient {
@@ -77,6 +80,7 @@ impl MlflowClient {
             base: config.tracking_uri.clone(),
             auth: config.auth.clone().map(Arc::new),
             retry: config.retry,
+            artifact_timeout: config.artifact_timeout,
         })
     }
 
@@ -110,6 +114,7 @@ impl MlflowClient {
             endpoint,
             url,
             body: None,
+            timeout: None,
         })
         .await
     }
@@ -144,6 +149,7 @@ impl MlflowClient {
             endpoint: "mlflow-artifacts/artifacts",
             url,
             body: None,
+            timeout: None,
         })
         .await
     }
@@ -155,6 +161,7 @@ impl MlflowClient {
             endpoint: "mlflow-artifacts/artifacts (download)",
             url: self.artifact_url(segments),
             body: None,
+            timeout: Some(self.artifact_timeout),
         };
         self.send(&call).await
     }
@@ -170,6 +177,7 @@ impl MlflowClient {
             endpoint: "mlflow-artifacts/artifacts (upload)",
             url: self.artifact_url(segments),
             body: Some((content, "application/octet-stream")),
+            timeout: Some(self.artifact_timeout),
         };
         self.send(&call).await.map(drop)
     }
@@ -207,6 +215,7 @@ impl MlflowClient {
             endpoint,
             url: self.api_url(endpoint),
             body: Some((Bytes::from(bytes), "application/json")),
+            timeout: None,
         })
         .await
     }
@@ -270,6 +279,9 @@ impl MlflowClient {
 
     fn request(&self, call: &Call<'_>) -> RequestBuilder {
         let mut builder = self.http.request(call.method.clone(), call.url.clone());
+        if let Some(timeout) = call.timeout {
+            builder = builder.timeout(timeout);
+        }
         if let Some((body, content_type)) = &call.body {
             builder = builder
                 .header(CONTENT_TYPE, *content_type)
