@@ -137,13 +137,7 @@ async fn fetch(client: &MlflowClient, uri: &str, resolved: &Resolved) -> anyhow:
 fn is_transient(error: &anyhow::Error) -> bool {
     error
         .chain()
-        .any(|cause| match cause.downcast_ref::<MlflowError>() {
-            Some(MlflowError::Transport { .. }) => true,
-            Some(MlflowError::Api { status, .. }) => {
-                status.is_server_error() || status.as_u16() == 429
-            }
-            _ => false,
-        })
+        .any(|cause| cause.downcast_ref::<MlflowError>().is_some_and(MlflowError::is_transient))
 }
 
 /// Loads the model, retrying while the registry is unreachable, up to `deadline`. Errors
