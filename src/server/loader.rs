@@ -135,9 +135,11 @@ async fn fetch(client: &MlflowClient, uri: &str, resolved: &Resolved) -> anyhow:
 
 /// True for errors that may go away by themselves: the registry unreachable or overloaded.
 fn is_transient(error: &anyhow::Error) -> bool {
-    error
-        .chain()
-        .any(|cause| cause.downcast_ref::<MlflowError>().is_some_and(MlflowError::is_transient))
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<MlflowError>()
+            .is_some_and(MlflowError::is_transient)
+    })
 }
 
 /// Loads the model, retrying while the registry is unreachable, up to `deadline`. Errors
