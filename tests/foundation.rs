@@ -42,7 +42,7 @@ async fn the_original_demo_requests_get_the_1x_answers() {
 #[tokio::test]
 async fn every_mlflow_2_format_gives_the_same_predictions() {
     let app = app::spawn_app().await;
-    let split = format!(r#"{{"dataframe_split":{}}}"#, DEMO_LEGENDARY);
+    let split = format!(r#"{{"dataframe_split":{DEMO_LEGENDARY}}}"#);
     let records = r#"{"dataframe_records":[{"hp":105,"attack":180,"defense":100,"special_attack":180,"special_defense":100,"speed":115},{"hp":45,"attack":49,"defense":49,"special_attack":65,"special_defense":65,"speed":45}]}"#;
     let instances = r#"{"instances":{"speed":[115,45],"hp":[105,45],"attack":[180,49],"defense":[100,49],"special_attack":[180,65],"special_defense":[100,65]}}"#;
     let inputs = r#"{"inputs":[{"hp":105,"attack":180,"defense":100,"special_attack":180,"special_defense":100,"speed":115},{"hp":45,"attack":49,"defense":49,"special_attack":65,"special_defense":65,"speed":45}]}"#;
@@ -145,15 +145,14 @@ fn the_bundled_model_meets_the_quality_bar_and_retraining_reproduces_it() {
 }
 
 fn config_from_json(v: &Value) -> TrainConfig {
-    let p = &v["params"];
-    let mut config = TrainConfig::default();
-    config.data = v["data"].as_str().unwrap().into();
-    config.generations = v["generations"].as_str().unwrap().parse().unwrap();
-    config.test_size = v["test_size"].as_f64().unwrap();
-    config.cv_folds = v["cv_folds"].as_u64().unwrap() as usize;
-    config.threshold = v["threshold"].as_str().unwrap().parse().unwrap();
-    config.params = serde_json::from_value(p.clone()).unwrap();
-    config
+    TrainConfig {
+        data: v["data"].as_str().unwrap().into(),
+        generations: v["generations"].as_str().unwrap().parse().unwrap(),
+        test_size: v["test_size"].as_f64().unwrap(),
+        cv_folds: v["cv_folds"].as_u64().unwrap() as usize,
+        threshold: v["threshold"].as_str().unwrap().parse().unwrap(),
+        params: serde_json::from_value(v["params"].clone()).unwrap(),
+    }
 }
 
 #[test]
