@@ -131,7 +131,7 @@ pub struct TrainArgs {
 #[derive(Debug, Args, Clone)]
 pub struct ForestArgs {
     /// Number of trees.
-    #[arg(long, env = "LEGENDARY_N_TREES", default_value_t = 100)]
+    #[arg(long, env = "LEGENDARY_N_TREES", default_value_t = 200)]
     pub n_trees: u16,
     /// Maximum tree depth (unlimited when absent).
     #[arg(long, env = "LEGENDARY_MAX_DEPTH")]
@@ -140,15 +140,15 @@ pub struct ForestArgs {
     #[arg(long, env = "LEGENDARY_MIN_SAMPLES_SPLIT", default_value_t = 2)]
     pub min_samples_split: usize,
     /// Minimum samples in a leaf.
-    #[arg(long, env = "LEGENDARY_MIN_SAMPLES_LEAF", default_value_t = 1)]
+    #[arg(long, env = "LEGENDARY_MIN_SAMPLES_LEAF", default_value_t = 5)]
     pub min_samples_leaf: usize,
-    /// Features tried per split (default: floor(sqrt(columns))).
-    #[arg(long, env = "LEGENDARY_MTRY")]
-    pub mtry: Option<usize>,
+    /// Features tried per split (`0`: floor(sqrt(columns))).
+    #[arg(long, env = "LEGENDARY_MTRY", default_value_t = 4)]
+    pub mtry: usize,
     /// Seed of the split, the folds and the forest.
     #[arg(long, env = "LEGENDARY_SEED", default_value_t = 42)]
     pub seed: u64,
-    /// Columns the forest sees: `raw` (six stats) or `derived` (plus total, min, max, spread).
+    /// Columns the forest sees: `raw` (six stats) or `derived` (plus total, min, second lowest, spread, std).
     #[arg(long, env = "LEGENDARY_FEATURES", default_value = "derived")]
     pub features: FeatureSet,
     /// Decision threshold on the vote fraction: a number in [0, 1) or `auto` (best
@@ -165,7 +165,7 @@ impl ForestArgs {
             max_depth: self.max_depth,
             min_samples_split: self.min_samples_split,
             min_samples_leaf: self.min_samples_leaf,
-            mtry: self.mtry,
+            mtry: (self.mtry > 0).then_some(self.mtry),
             seed: self.seed,
             features: self.features,
         }
