@@ -41,8 +41,64 @@ pub enum Command {
     Serve(crate::server::ServeArgs),
     /// Train and evaluate a forest; write an MLflow model directory.
     Train(TrainArgs),
+    /// Train every configuration of a TOML grid in parallel and report the best.
+    Sweep(SweepArgs),
     /// Score a CSV file with a model, like `mlflow models predict`.
     Predict(PredictArgs),
+}
+
+/// MLflow tracking and registry flags, shared by `train` and `sweep`.
+#[derive(Debug, Args, Clone)]
+pub struct TrackingArgs {
+    /// MLflow tracking server (`http(s)://…`). Without it nothing is logged. Credentials come
+    /// from `MLFLOW_TRACKING_TOKEN` or `MLFLOW_TRACKING_USERNAME`/`MLFLOW_TRACKING_PASSWORD`.
+    #[arg(long, env = "MLFLOW_TRACKING_URI")]
+    pub tracking_uri: Option<String>,
+    /// Experiment to log into (created if missing).
+    #[arg(long, env = "MLFLOW_EXPERIMENT_NAME", default_value = "pokemon")]
+    pub experiment: String,
+    /// Run name shown in the MLflow UI.
+    #[arg(long, env = "LEGENDARY_RUN_NAME")]
+    pub run_name: Option<String>,
+    /// Register the model as a new version of this registered model.
+    #[arg(long, env = "LEGENDARY_REGISTER_AS")]
+    pub register_as: Option<String>,
+    /// Move the new version to this stage (Production or Staging), archiving the previous holder.
+    #[arg(long, env = "LEGENDARY_STAGE", requires = "register_as")]
+    pub stage: Option<crate::mlflow::Stage>,
+    /// Point this alias at the new version.
+    #[arg(long, env = "LEGENDARY_ALIAS", requires = "register_as")]
+    pub alias: Option<String>,
+    /// Quality gate: promote the new version (stage, default Production, and alias, default
+    /// `champion`) only if it beats the current champion on the same held-out rows.
+    #[arg(long, env = "LEGENDARY_PROMOTE", requires = "register_as")]
+    pub promote: bool,
+    /// The margin the challenger must win by.
+    #[arg(long, env = "LEGENDARY_MIN_IMPROVEMENT", default_value_t = 0.001)]
+    pub min_improvement: f64,
+    /// Metric the gate compares (roc_auc, f1, accuracy, precision, recall, log_loss).
+    #[arg(long, env = "LEGENDARY_GATE_METRIC", default_value = "roc_auc")]
+    pub gate_metric: String,
+}
+
+/// Flags of `legendary sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// The TOML grid (see deploy/kubernetes/training/grid.toml).
+    #[arg(long, env = "LEGENDARY_GRID")]
+    pub grid: PathBuf,
+    /// Configurations trained at once (default: the number of cores).
+    #[arg(long, env = "LEGENDARY_PARALLEL")]
+    pub parallel: Option<usize>,
+    /// Run only configuration N of the grid (for a Kubernetes Indexed Job).
+    #[arg(long, env = "LEGENDARY_ONLY_INDEX")]
+    pub only_index: Option<usize>,
+    /// Where to write the best model directory.
+    #[arg(long, env = "LEGENDARY_OUTPUT", default_value = "target/sweep-best")]
+    pub output: PathBuf,
+    /// Tracking and registry.
+    #[command(flatten)]
+    pub tracking: TrackingArgs,
 }
 
 /// Flags of `legendary train`.
@@ -66,13 +122,16 @@ pub struct TrainArgs {
     /// Where to write the MLflow model directory.
     #[arg(long, env = "LEGENDARY_OUTPUT", default_value = "target/model")]
     pub output: PathBuf,
+    /// Tracking and registry.
+    #[command(flatten)]
+    pub tracking: TrackingArgs,
 }
 
 /// Forest hyperparameters, shared by `train` and `sweep`.
 #[derive(Debug, Args, Clone)]
 pub struct ForestArgs {
     /// Number of trees.
-    #[arg(long, env = "LEGENDARY_N_TREES", default_value_t = 100)]
+    #[arg(long, env = "LEGENDARY_N_TREES", default_value_t = 200)]
     pub n_trees: u16,
     /// Maximum tree depth (unlimited when absent).
     #[arg(long, env = "LEGENDARY_MAX_DEPTH")]
@@ -81,15 +140,15 @@ pub struct ForestArgs {
     #[arg(long, env = "LEGENDARY_MIN_SAMPLES_SPLIT", default_value_t = 2)]
     pub min_samples_split: usize,
     /// Minimum samples in a leaf.
-    #[arg(long, env = "LEGENDARY_MIN_SAMPLES_LEAF", default_value_t = 1)]
+    #[arg(long, env = "LEGENDARY_MIN_SAMPLES_LEAF", default_value_t = 5)]
     pub min_samples_leaf: usize,
-    /// Features tried per split (default: floor(sqrt(columns))).
-    #[arg(long, env = "LEGENDARY_MTRY")]
-    pub mtry: Option<usize>,
+    /// Features tried per split (`0`: floor(sqrt(columns))).
+    #[arg(long, env = "LEGENDARY_MTRY", default_value_t = 4)]
+    pub mtry: usize,
     /// Seed of the split, the folds and the forest.
     #[arg(long, env = "LEGENDARY_SEED", default_value_t = 42)]
     pub seed: u64,
-    /// Columns the forest sees: `raw` (six stats) or `derived` (plus total, min, max, spread).
+    /// Columns the forest sees: `raw` (six stats) or `derived` (plus total, min, second lowest, spread, std).
     #[arg(long, env = "LEGENDARY_FEATURES", default_value = "derived")]
     pub features: FeatureSet,
     /// Decision threshold on the vote fraction: a number in [0, 1) or `auto` (best
@@ -106,7 +165,7 @@ impl ForestArgs {
             max_depth: self.max_depth,
             min_samples_split: self.min_samples_split,
             min_samples_leaf: self.min_samples_leaf,
-            mtry: self.mtry,
+            mtry: (self.mtry > 0).then_some(self.mtry),
             seed: self.seed,
             features: self.features,
         }

@@ -7,6 +7,7 @@
 //! - [`dataset`] - the data package, generation selection, stratified splits and folds.
 //! - [`mlflow`] - the MLflow REST client (tracking, registry, artifacts) and model-URI resolution.
 //! - [`model`] - the smartcore forest in a versioned envelope, and the MLflow model directory.
+//! - [`track`] - logging training runs to MLflow, registration, stages, aliases, the promotion gate.
 //! - [`train`] - fitting, evaluation, cross-validation, importances, plots.
 //! - [`scoring`] - MLflow's scoring protocol: request bytes to a typed batch, predictions to JSON.
 //! - [`server`] - the HTTP server: routes, errors, live model, readiness, shutdown.
@@ -27,6 +28,7 @@ pub mod scoring;
 pub mod server;
 pub mod sweep;
 pub mod telemetry;
+pub mod track;
 pub mod train;
 
 pub use run::run;

@@ -1,6 +1,8 @@
 //! Replays the observed MLflow 3.17 scoring corpus (`tests/fixtures/scoring-corpus.jsonl`)
 //! through `scoring::parse`: same outcome as MLflow (row count, or status + error_code +
 //! error_class), except for the deliberate differences listed in [`DIFFERENCES`].
+// Helpers outside #[test] functions may panic on a broken fixture, like the tests do.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use legendary::dataset::FEATURES;
 use legendary::scoring::{Dialect, Limits, parse};

@@ -1,5 +1,7 @@
 //! Property tests for `scoring::parse`: it never panics, only ever refuses with 400, 413 or
 //! 415, and reads generated frames back exactly in every format.
+// Helpers outside #[test] functions may panic on a broken fixture, like the tests do.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use legendary::dataset::FEATURES;
 use legendary::scoring::{Limits, ScoringError, parse};

@@ -23,6 +23,7 @@ pub struct MlflowClient {
     base: Url,
     auth: Option<Arc<Auth>>,
     retry: RetryPolicy,
+    artifact_timeout: std::time::Duration,
 }
 
 impl fmt::Debug for MlflowClient {
@@ -41,6 +42,8 @@ struct Call<'a> {
     endpoint: &'a str,
     url: Url,
     body: Option<(Bytes, &'static str)>,
+    /// Overrides the client's timeout (artifact transfers move whole files).
+    timeout: Option<std::time::Duration>,
 }
 
 impl MlflowClient {
@@ -77,6 +80,7 @@ impl MlflowClient {
             base: config.tracking_uri.clone(),
             auth: config.auth.clone().map(Arc::new),
             retry: config.retry,
+            artifact_timeout: config.artifact_timeout,
         })
     }
 
@@ -110,6 +114,7 @@ impl MlflowClient {
             endpoint,
             url,
             body: None,
+            timeout: None,
         })
         .await
     }
@@ -144,6 +149,7 @@ impl MlflowClient {
             endpoint: "mlflow-artifacts/artifacts",
             url,
             body: None,
+            timeout: None,
         })
         .await
     }
@@ -155,6 +161,7 @@ impl MlflowClient {
             endpoint: "mlflow-artifacts/artifacts (download)",
             url: self.artifact_url(segments),
             body: None,
+            timeout: Some(self.artifact_timeout),
         };
         self.send(&call).await
     }
@@ -170,6 +177,7 @@ impl MlflowClient {
             endpoint: "mlflow-artifacts/artifacts (upload)",
             url: self.artifact_url(segments),
             body: Some((content, "application/octet-stream")),
+            timeout: Some(self.artifact_timeout),
         };
         self.send(&call).await.map(drop)
     }
@@ -207,6 +215,7 @@ impl MlflowClient {
             endpoint,
             url: self.api_url(endpoint),
             body: Some((Bytes::from(bytes), "application/json")),
+            timeout: None,
         })
         .await
     }
@@ -231,6 +240,9 @@ impl MlflowClient {
     }
 
     /// Sends `call`, retrying connection errors, 429 and 5xx with backoff; non-2xx becomes `Api`.
+    ///
+    /// POSTs are retried too, as MLflow's Python client does: a timed-out `runs/create` may then
+    /// create a second run, which is better than failing a long training job at the end.
     #[tracing::instrument(level = "debug", skip_all, fields(method = %call.method, endpoint = call.endpoint))]
     async fn send(&self, call: &Call<'_>) -> Result<Response, MlflowError> {
         let mut retry = 0;
@@ -267,6 +279,9 @@ impl MlflowClient {
 
     fn request(&self, call: &Call<'_>) -> RequestBuilder {
         let mut builder = self.http.request(call.method.clone(), call.url.clone());
+        if let Some(timeout) = call.timeout {
+            builder = builder.timeout(timeout);
+        }
         if let Some((body, content_type)) = &call.body {
             builder = builder
                 .header(CONTENT_TYPE, *content_type)

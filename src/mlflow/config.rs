@@ -13,6 +13,9 @@ use crate::mlflow::retry::RetryPolicy;
 /// The default per-request timeout (MLflow's own default is 120 s; a registry poll should give up sooner).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The default timeout of one artifact upload or download (whole body included).
+pub const DEFAULT_ARTIFACT_TIMEOUT: Duration = Duration::from_secs(600);
+
 /// A secret string (token or password). `Debug` and `Display` print `***`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -62,6 +65,8 @@ pub struct TrackingConfig {
     pub server_cert_path: Option<PathBuf>,
     /// Per-request timeout (`MLFLOW_HTTP_REQUEST_TIMEOUT`, seconds).
     pub timeout: Duration,
+    /// Per-file timeout of artifact transfers (`MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT`, seconds).
+    pub artifact_timeout: Duration,
     /// Retries on connection errors, 429 and 5xx.
     pub retry: RetryPolicy,
 }
@@ -79,6 +84,7 @@ impl TrackingConfig {
             insecure_tls: false,
             server_cert_path: None,
             timeout: DEFAULT_TIMEOUT,
+            artifact_timeout: DEFAULT_ARTIFACT_TIMEOUT,
             retry: RetryPolicy::default(),
         })
     }
@@ -139,6 +145,10 @@ impl TrackingConfig {
         if let Some(value) = get("MLFLOW_HTTP_REQUEST_TIMEOUT") {
             config.timeout =
                 Duration::from_secs_f64(parse_positive("MLFLOW_HTTP_REQUEST_TIMEOUT", &value)?);
+        }
+        if let Some(value) = get("MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT") {
+            let seconds = parse_positive("MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT", &value)?;
+            config.artifact_timeout = Duration::from_secs_f64(seconds);
         }
         if let Some(value) = get("MLFLOW_HTTP_REQUEST_MAX_RETRIES") {
             config.retry.max_retries = value.trim().parse().map_err(|_| {
@@ -305,12 +315,14 @@ mod tests {
             ("MLFLOW_TRACKING_INSECURE_TLS", "TRUE"),
             ("MLFLOW_HTTP_REQUEST_TIMEOUT", "2.5"),
             ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0"),
+            ("MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT", "60"),
         ])
         .unwrap()
         .unwrap();
         assert!(config.insecure_tls);
         assert_eq!(config.timeout, Duration::from_millis(2500));
         assert_eq!(config.retry.max_retries, 0);
+        assert_eq!(config.artifact_timeout, Duration::from_secs(60));
 
         let both = self::config(&[
             ("MLFLOW_TRACKING_URI", "https://mlflow.example"),

@@ -28,7 +28,10 @@ pub enum MlflowError {
     },
 
     /// The server could not be reached (connection refused, timeout, TLS) after every retry.
-    #[error("could not reach the MLflow server at {url} after {attempts} attempt(s): {source}")]
+    #[error(
+        "could not reach the MLflow server at {url} after {attempts} attempt(s): {}",
+        describe(source)
+    )]
     Transport {
         /// The URL of the request, without credentials or query string.
         url: String,
@@ -158,11 +161,37 @@ impl MlflowError {
         matches!(self, Self::Api { status, .. } if *status == StatusCode::NOT_FOUND)
     }
 
+    /// True when trying again later may succeed: the server was unreachable, rate-limited or
+    /// failing (5xx). Not-found and validation errors are permanent.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Transport { .. } => true,
+            Self::Api { status, .. } => {
+                *status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+            }
+            _ => false,
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {
             path: path.into(),
             source,
         }
+    }
+}
+
+/// reqwest's own message ("error sending request") hides the reason; add the root cause.
+fn describe(error: &reqwest::Error) -> String {
+    let mut root: &dyn std::error::Error = error;
+    while let Some(next) = root.source() {
+        root = next;
+    }
+    let (outer, inner) = (error.to_string(), root.to_string());
+    if outer == inner {
+        outer
+    } else {
+        format!("{outer} ({inner})")
     }
 }
 
@@ -184,6 +213,7 @@ mod tests {
              RESOURCE_DOES_NOT_EXIST: Registered Model with name=x not found"
         );
         assert!(error.is_not_found());
+        assert!(!error.is_transient());
         assert_eq!(error.error_code(), Some("RESOURCE_DOES_NOT_EXIST"));
     }
 
@@ -202,5 +232,6 @@ mod tests {
             alias: "champion".to_owned(),
         };
         assert!(alias.to_string().contains("`champion`"));
+        assert!(!alias.is_transient());
     }
 }

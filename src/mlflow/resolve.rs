@@ -169,3 +169,7 @@ async fn run_artifact_uri(
         format!("{root}/{path}")
     })
 }
+
+#[cfg(test)]
+#[path = "resolve_tests.rs"]
+mod tests;

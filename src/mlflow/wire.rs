@@ -50,6 +50,18 @@ pub struct Metric {
     pub step: i64,
 }
 
+impl Metric {
+    /// A value at `step`, logged at `timestamp` (ms; see `tracking::now_ms`).
+    pub fn new(key: impl Into<String>, value: f64, timestamp: i64, step: i64) -> Self {
+        Self {
+            key: key.into(),
+            value,
+            timestamp,
+            step,
+        }
+    }
+}
+
 /// An experiment.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default)]

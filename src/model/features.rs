@@ -12,25 +12,17 @@ use crate::dataset::FEATURES;
 pub enum FeatureSet {
     /// The six base stats only, as in the original demo.
     Raw,
-    /// The six base stats plus their total, minimum, maximum, spread (max - min), second
-    /// lowest stat, median and standard deviation.
+    /// The six base stats plus their total, minimum, second lowest stat, spread
+    /// (max - min) and standard deviation: the total and the balance of the stats.
     #[default]
     Derived,
 }
 
 /// The widest row any feature set produces.
-pub(crate) const MAX_WIDTH: usize = 13;
+pub(crate) const MAX_WIDTH: usize = 11;
 
 /// Names of the derived columns, in the order [`FeatureSet::expand`] writes them.
-pub const DERIVED: [&str; 7] = [
-    "total",
-    "min",
-    "max",
-    "spread",
-    "second_min",
-    "median",
-    "std",
-];
+pub const DERIVED: [&str; 5] = ["total", "min", "second_min", "spread", "std"];
 
 impl FeatureSet {
     /// Number of columns the forest is trained on.
@@ -79,15 +71,7 @@ fn derive(raw: &[f64]) -> [f64; DERIVED.len()] {
     let total: f64 = sorted.iter().sum();
     let mean = total / 6.0;
     let std = (sorted.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 6.0).sqrt();
-    [
-        total,
-        sorted[0],
-        sorted[5],
-        sorted[5] - sorted[0],
-        sorted[1],
-        (sorted[2] + sorted[3]) / 2.0,
-        std,
-    ]
+    [total, sorted[0], sorted[1], sorted[5] - sorted[0], std]
 }
 
 impl std::str::FromStr for FeatureSet {
@@ -120,13 +104,11 @@ mod tests {
     fn derived_columns_follow_the_raw_stats() {
         let mut out = Vec::new();
         FeatureSet::Derived.expand(&[1.0, 2.0, 3.0, 4.0, 5.0, 9.0], &mut out);
-        // total, min, max, spread, second lowest, median, population std
+        // total, min, second lowest, spread, population std
         let std = (((1.0f64 - 4.0).powi(2) + 4.0 + 1.0 + 0.0 + 1.0 + 25.0) / 6.0).sqrt();
         assert_eq!(
             out,
-            vec![
-                1.0, 2.0, 3.0, 4.0, 5.0, 9.0, 24.0, 1.0, 9.0, 8.0, 2.0, 3.5, std
-            ]
+            vec![1.0, 2.0, 3.0, 4.0, 5.0, 9.0, 24.0, 1.0, 2.0, 8.0, std]
         );
         let mut fixed = [0.0; MAX_WIDTH];
         let n = FeatureSet::Derived.fill(&[1.0, 2.0, 3.0, 4.0, 5.0, 9.0], &mut fixed);

@@ -1,6 +1,8 @@
 //! CSV request bodies (`text/csv`, protocol doc 6.6): a header line, then one row per line.
 //! Columns are matched by header name in any order; unknown columns are skipped unread.
 
+use std::cell::RefCell;
+
 use super::json::number_from_text;
 use super::{Limits, ScoringError};
 use crate::scoring::batch::{Batch, Builder};
@@ -8,32 +10,50 @@ use crate::scoring::batch::{Batch, Builder};
 /// MLflow's prefix for every CSV parse failure.
 const PREFIX: &str = "Failed to parse input as a Pandas DataFrame. Ensure that the input is a valid CSV-formatted Pandas DataFrame produced using the `pandas.DataFrame.to_csv()` method. Error:";
 
+thread_local! {
+    /// Building a csv-core reader compiles its state machine, which costs about 100 µs, far
+    /// more than parsing a small request; so each thread keeps one and resets it.
+    static READER: RefCell<csv_core::Reader> = RefCell::new(csv_core::Reader::new());
+}
+
 /// Parses a CSV body into a batch in the model's feature order.
 pub(crate) fn parse(
     body: &[u8],
     features: &[String],
     limits: &Limits,
 ) -> Result<Batch, ScoringError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .from_reader(body);
-    let layout = layout(reader.byte_headers().map_err(csv_error)?, features)?;
-    let mut rows = Builder::new(
-        features.len(),
-        limits.max_rows,
-        body.len() / (3 * layout.len() + 1),
-    );
-    let mut record = csv::ByteRecord::new();
-    while reader.read_byte_record(&mut record).map_err(csv_error)? {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    let mut layout: Option<Vec<Option<usize>>> = None;
+    let mut rows = Builder::new(features.len(), limits.max_rows, 0);
+    for_each_record(body, |record| {
+        let Some(layout) = &layout else {
+            let found = header_layout(record, features)?;
+            rows.reserve_rows(body.len() / (3 * found.len() + 1));
+            layout = Some(found);
+            return Ok(());
+        };
+        if record.len() != layout.len() {
+            return Err(ScoringError::bad_request(format!(
+                "{PREFIX} 'Expected {} fields in line {}, saw {}'",
+                layout.len(),
+                rows.n_rows() + 2,
+                record.len()
+            )));
+        }
         let row = rows.push_row()?;
-        for (field, col) in record.iter().zip(&layout) {
+        for (field, col) in record.fields().zip(layout) {
             if let Some(col) = *col {
                 let value =
                     read_field(field).ok_or_else(|| bad_field(features, row, col, field))?;
                 rows.set(col, value);
             }
         }
+        Ok(())
+    })?;
+    if layout.is_none() {
+        return Err(ScoringError::bad_request(format!(
+            "{PREFIX} 'No columns to parse from file'"
+        )));
     }
     if rows.n_rows() == 0 {
         return Err(ScoringError::bad_request(
@@ -43,19 +63,68 @@ pub(crate) fn parse(
     Ok(rows.finish())
 }
 
+/// One CSV record: unescaped field bytes back to back, and where each field ends.
+struct Record<'a> {
+    bytes: &'a [u8],
+    ends: &'a [usize],
+}
+
+impl Record<'_> {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn fields(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(self.ends)
+            .map(|(start, &end)| &self.bytes[start..end])
+    }
+}
+
+/// Calls `each` on every record of `input` (blank lines are skipped), stopping at its first error.
+fn for_each_record(
+    mut input: &[u8],
+    mut each: impl FnMut(&Record<'_>) -> Result<(), ScoringError>,
+) -> Result<(), ScoringError> {
+    use csv_core::ReadRecordResult;
+    READER.with_borrow_mut(|reader| {
+        reader.reset();
+        let mut bytes = vec![0; 256];
+        let mut ends = vec![0; 16];
+        let (mut n_bytes, mut n_ends) = (0, 0);
+        loop {
+            let (result, read, wrote, ended) =
+                reader.read_record(input, &mut bytes[n_bytes..], &mut ends[n_ends..]);
+            input = &input[read..];
+            n_bytes += wrote;
+            n_ends += ended;
+            match result {
+                // All of the body was given at once, so the next call (on an empty slice) is EOF.
+                ReadRecordResult::InputEmpty => {}
+                ReadRecordResult::OutputFull => bytes.resize(bytes.len() * 2, 0),
+                ReadRecordResult::OutputEndsFull => ends.resize(ends.len() * 2, 0),
+                ReadRecordResult::Record => {
+                    each(&Record {
+                        bytes: &bytes[..n_bytes],
+                        ends: &ends[..n_ends],
+                    })?;
+                    (n_bytes, n_ends) = (0, 0);
+                }
+                ReadRecordResult::End => return Ok(()),
+            }
+        }
+    })
+}
+
 /// The model position of each header column; every feature exactly once.
-fn layout(
-    header: &csv::ByteRecord,
+fn header_layout(
+    header: &Record<'_>,
     features: &[String],
 ) -> Result<Vec<Option<usize>>, ScoringError> {
-    if header.is_empty() {
-        return Err(ScoringError::bad_request(format!(
-            "{PREFIX} 'No columns to parse from file'"
-        )));
-    }
     let mut seen = vec![false; features.len()];
     let mut layout = Vec::with_capacity(header.len());
-    for name in header {
+    for name in header.fields() {
         let col = features
             .iter()
             .position(|feature| feature.as_bytes() == name);
@@ -105,10 +174,6 @@ fn bad_field(features: &[String], row: usize, col: usize, field: &[u8]) -> Scori
         format!("'{shown}' is not a finite number")
     };
     ScoringError::bad_request(format!("{PREFIX} column {name} in row {row}: {problem}."))
-}
-
-fn csv_error(error: csv::Error) -> ScoringError {
-    ScoringError::bad_request(format!("{PREFIX} '{error}'"))
 }
 
 #[cfg(test)]
@@ -165,6 +230,18 @@ mod tests {
         assert_eq!(csv("").unwrap_err().error_code(), "BAD_REQUEST");
         assert_eq!(csv("a,b\n").unwrap_err().error_code(), "BAD_REQUEST");
         assert_eq!(csv("a,b\n1,2,3\n").unwrap_err().error_code(), "BAD_REQUEST");
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_blank_lines_are_skipped() {
+        let batch = csv("\u{feff}a,b\n\n1,2\n\n").unwrap();
+        assert_eq!(batch.values(), &[1.0, 2.0]);
+    }
+
+    #[test]
+    fn quoted_fields_may_hold_commas_quotes_and_newlines() {
+        let batch = csv("\"x,\"\"y\"\"\n\",a,b\n\"q,\n\",1,2\n").unwrap();
+        assert_eq!(batch.values(), &[1.0, 2.0]);
     }
 
     #[test]

@@ -1,9 +1,18 @@
 //! The MLflow scoring protocol (`POST /invocations`): turn a request's Content-Type and body
 //! into a [`Batch`] in the model's feature order, and predictions into the answer body.
+//! A pure function of bytes: no HTTP types.
 //!
-//! A pure function of bytes: no HTTP types. See the crate README for where this deliberately
-//! differs from MLflow 3.x (1.x requests accepted, floats not truncated, JSON error bodies for
-//! content-type errors, missing Content-Type read as JSON, parquet refused).
+//! Deliberate differences from MLflow 3.x's scoring server:
+//! - The 1.x request (`application/json; format=pandas-split|pandas-records`, or a bare
+//!   `{"columns","index","data"}` / bare list-of-records body) is accepted and answered with
+//!   the 1.x bare list ([`Dialect::Legacy1`]); MLflow answers 415/400.
+//! - Numbers are read as f64 and never truncated (MLflow casts 99.9 to 99 for a `long`
+//!   signature, which changes predictions); numeric strings may have decimals (`"80.5"`).
+//! - CSV accepts floats as JSON does (pandas' int64 dtype refuses them with 400).
+//! - Parquet is refused with 415 "parquet is not supported" (MLflow parses it).
+//! - A missing Content-Type is read as JSON (MLflow answers 500).
+//! - Content-type errors have JSON error bodies (MLflow sends text/plain), status 415 kept.
+//! - More than [`Limits::max_rows`] rows is a 413 (MLflow has no limit).
 
 mod batch;
 mod content_type;

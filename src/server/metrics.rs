@@ -196,6 +196,14 @@ impl Metrics {
         counter.fetch_add(1, Relaxed);
     }
 
+    /// Hot reloads so far: (succeeded, failed).
+    pub fn reloads(&self) -> (u64, u64) {
+        (
+            self.reloads_succeeded.load(Relaxed),
+            self.reloads_failed.load(Relaxed),
+        )
+    }
+
     /// Requests being answered now (the gauge), for the shutdown log.
     pub fn in_flight(&self) -> i64 {
         self.in_flight.load(Relaxed)

@@ -21,7 +21,7 @@ use tokio::net::TcpListener;
 
 pub use error::{ApiError, error_body};
 pub use invocations::ScoredRows;
-pub use loader::{ModelSource, load};
+pub use loader::{ModelSource, client_for, load};
 pub use metrics::Metrics;
 pub use routes::router;
 pub use shutdown::shutdown_signal;
@@ -170,6 +170,7 @@ pub async fn start(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<ExitCode> {
     let source = args.source()?;
+    let client = loader::client_for(&source)?;
     let pokedex = match crate::dataset::load(&args.data, &crate::dataset::Generations::all()) {
         Ok(d) => Some(d),
         Err(e) => {
@@ -193,7 +194,7 @@ pub async fn start(
         },
     ));
     let loaded = tokio::select! {
-        loaded = loader::load_with_retry(&source, args.startup_deadline) => loaded,
+        loaded = loader::load_with_retry(&source, client.as_ref(), args.startup_deadline) => loaded,
         // Stopped (SIGTERM) while the model was still loading: a clean exit, at once.
         stopped = &mut server => {
             stopped.context("server task")??;
@@ -211,7 +212,7 @@ pub async fn start(
     };
     tracing::info!(uri = %served.meta.uri, version = ?served.meta.version, "model loaded; ready");
     state.set_model(served);
-    let _reloader = loader::spawn_reloader(state.clone(), source, args.reload_interval);
+    let _reloader = loader::spawn_reloader(state.clone(), source, client, args.reload_interval);
     server.await.context("server task")??;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)

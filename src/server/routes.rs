@@ -90,9 +90,14 @@ async fn version(State(state): State<AppState>) -> Response {
     let model = state
         .model()
         .map(|s| serde_json::to_value(&s.meta).unwrap_or_default());
+    let (succeeded, refused) = state.reloads();
     json(
         StatusCode::OK,
-        &serde_json::json!({ "legendary": env!("CARGO_PKG_VERSION"), "model": model }),
+        &serde_json::json!({
+            "legendary": env!("CARGO_PKG_VERSION"),
+            "model": model,
+            "reloads": { "succeeded": succeeded, "refused": refused },
+        }),
     )
 }
 

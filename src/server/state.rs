@@ -33,6 +33,9 @@ pub struct ModelMeta {
     pub trained_at: String,
     /// When this server loaded it (RFC 3339).
     pub loaded_at: String,
+    /// Identity of the resolved registry files, to notice when a stage or alias moves.
+    #[serde(skip)]
+    pub fingerprint: String,
     /// Unix time of `loaded_at`, seconds.
     #[serde(skip)]
     pub loaded_at_unix: f64,
@@ -136,12 +139,23 @@ impl AppState {
         self.inner.draining.load(Ordering::SeqCst)
     }
 
+    /// Counts a hot-reload attempt that swapped a new version in (`ok`) or was refused
+    /// (`legendary_model_reloads_total` on `/metrics`).
+    pub fn record_reload(&self, ok: bool) {
+        self.inner.metrics.record_reload(ok);
+    }
+
+    /// Hot reloads so far: (succeeded, refused).
+    pub fn reloads(&self) -> (u64, u64) {
+        self.inner.metrics.reloads()
+    }
+
     /// The limits.
     pub fn limits(&self) -> &ServerLimits {
         &self.inner.limits
     }
 
-    /// The Prometheus metrics; hot reload reports through [`Metrics::record_reload`].
+    /// The Prometheus metrics.
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
     }

@@ -2,6 +2,7 @@
 //! rank them by a metric, and report the best.
 
 mod grid;
+pub mod session;
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,4 +1,5 @@
 //! Starts the real router on 127.0.0.1:0 with the bundled model, for integration tests.
+#![allow(unreachable_pub, dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
 use std::path::Path;

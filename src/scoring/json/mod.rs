@@ -5,26 +5,24 @@
 mod cell;
 mod columns;
 mod ctx;
+mod envelope;
 mod rows;
 mod split;
 #[cfg(test)]
 mod tests;
 
-use std::fmt;
-
 pub(crate) use cell::number_from_text;
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
-use serde_json::value::RawValue;
+use serde::de::{DeserializeSeed, IgnoredAny};
 
-use self::columns::ColumnarSeed;
 use self::ctx::{Ctx, missing_inputs};
+use self::envelope::{EnvelopeSeed, Shape};
 use self::rows::RecordsSeed;
 use self::split::SplitSeed;
 use super::{Dialect, Limits, ScoringError};
 use crate::scoring::batch::Batch;
 
 /// The four envelope keys, as MLflow lists them.
-const FORMAT_KEYS: [&str; 4] = [
+pub(super) const FORMAT_KEYS: [&str; 4] = [
     "dataframe_split",
     "dataframe_records",
     "instances",
@@ -84,104 +82,70 @@ fn run<'de, S: DeserializeSeed<'de>>(
 
 /// An object body; returns whether it was the 1.x bare split body.
 fn parse_object(body: &str, ctx: &mut Ctx<'_>) -> Result<bool, ScoringError> {
-    let envelope = run(EnvelopeSeed, body).map_err(|e| ctx.take_failure(&e))?;
-    let present: Vec<usize> = (0..FORMAT_KEYS.len())
-        .filter(|&k| envelope.found[k].is_some())
-        .collect();
-    let [key] = present[..] else {
-        if present.is_empty() && envelope.columns && envelope.data {
-            run(
-                SplitSeed {
-                    ctx: &mut *ctx,
-                    bytes: body.len(),
+    let seed = EnvelopeSeed {
+        ctx: Some(&mut *ctx),
+        bytes: body.len(),
+    };
+    let envelope = match run(seed, body) {
+        Ok(envelope) => envelope,
+        Err(error) => {
+            let failure = ctx.take_failure(&error);
+            // MLflow checks the envelope before the data, so a bad value under one of two
+            // format keys is still the two-keys error. Only this error path scans twice.
+            return Err(
+                match run(
+                    EnvelopeSeed {
+                        ctx: None,
+                        bytes: 0,
+                    },
+                    body,
+                ) {
+                    Ok(keys) if keys.count() != 1 => envelope_error(&keys.present),
+                    Ok(_) => failure,
+                    Err(syntax) => ctx.take_failure(&syntax),
                 },
-                body,
-            )
-            .map_err(|e| ctx.take_failure(&e))?;
+            );
+        }
+    };
+    if envelope.count() != 1 {
+        if envelope.count() == 0 && envelope.columns && envelope.data {
+            let seed = SplitSeed {
+                ctx: &mut *ctx,
+                bytes: body.len(),
+            };
+            run(seed, body).map_err(|e| ctx.take_failure(&e))?;
             return Ok(true);
         }
-        let names: Vec<String> = present
-            .iter()
-            .map(|&k| format!("'{}'", FORMAT_KEYS[k]))
-            .collect();
-        return Err(ScoringError::bad_request(format!(
-            "The input must be a JSON dictionary with exactly one of the input fields {KEY_SET}. Received dictionary with input fields: [{}].",
-            names.join(", ")
-        )));
-    };
-    let Some(raw) = envelope.found[key] else {
-        return Ok(false);
-    };
-    let json = raw.get();
-    let kind = json_type(json);
-    match (FORMAT_KEYS[key], kind) {
-        ("dataframe_split", "dictionary") => run(
-            SplitSeed {
-                ctx: &mut *ctx,
-                bytes: json.len(),
-            },
-            json,
-        )
-        .map_err(|e| ctx.take_failure(&e))?,
-        ("dataframe_split", _) => {
-            return Err(ScoringError::bad_request(format!(
-                "Invalid input. Dataframe split format must be a dictionary. Got {kind}."
-            )));
+        return Err(envelope_error(&envelope.present));
+    }
+    match envelope.shape {
+        Some(Shape::Records(first_missing)) => check_records(ctx, first_missing, empty_records)?,
+        Some(Shape::Columns) if ctx.rows.n_rows() == 0 => {
+            return Err(ScoringError::bad_request(
+                "Invalid input. The columns hold no rows.",
+            ));
         }
-        (_, "list") => {
-            ctx.rows
-                .reserve_rows(json.len() / record_bytes(ctx.features));
-            let first_missing = run(
-                RecordsSeed {
-                    ctx: &mut *ctx,
-                    refuse_lists: positional,
-                },
-                json,
-            )
-            .map_err(|e| ctx.take_failure(&e))?;
-            check_records(ctx, first_missing, empty_records)?;
-        }
-        ("dataframe_records", _) => {
-            return Err(ScoringError::bad_request(format!(
-                "Invalid input. Dataframe records format must be a list of records. Got {kind}."
-            )));
-        }
-        (name, "dictionary") => {
-            run(
-                ColumnarSeed {
-                    ctx: &mut *ctx,
-                    allow_single: name == "inputs",
-                },
-                json,
-            )
-            .map_err(|e| ctx.take_failure(&e))?;
-            if ctx.rows.n_rows() == 0 {
-                return Err(ScoringError::bad_request(
-                    "Invalid input. The columns hold no rows.",
-                ));
-            }
-        }
-        (name, _) => {
-            return Err(ScoringError::bad_request(format!(
-                "Invalid input. '{name}' must be a list of records or a dictionary of columns. Got {kind}."
-            )));
-        }
+        _ => {}
     }
     Ok(false)
 }
 
-/// Python's name for the JSON type a raw value starts with.
-fn json_type(json: &str) -> &'static str {
-    match json.as_bytes().first() {
-        Some(b'{') => "dictionary",
-        Some(b'[') => "list",
-        Some(b'"') => "type <class 'str'>",
-        _ => "a scalar",
-    }
+/// Zero or several format keys.
+fn envelope_error(present: &[bool; 4]) -> ScoringError {
+    let names: Vec<String> = FORMAT_KEYS
+        .iter()
+        .zip(present)
+        .filter(|(_, present)| **present)
+        .map(|(key, _)| format!("'{key}'"))
+        .collect();
+    ScoringError::bad_request(format!(
+        "The input must be a JSON dictionary with exactly one of the input fields {KEY_SET}. Received dictionary with input fields: [{}].",
+        names.join(", ")
+    ))
 }
 
 /// Rough bytes per record, `{"hp":80,…},`, to pre-size the builder.
-fn record_bytes(features: &[String]) -> usize {
+pub(super) fn record_bytes(features: &[String]) -> usize {
     features
         .iter()
         .map(|name| name.len() + 7)
@@ -223,7 +187,7 @@ fn empty_records(features: &[String]) -> ScoringError {
 }
 
 /// A list of lists has no column names, so no model input can be found (as in MLflow).
-fn positional(features: &[String]) -> ScoringError {
+pub(super) fn positional(features: &[String]) -> ScoringError {
     let all: Vec<&str> = features.iter().map(String::as_str).collect();
     missing_inputs(
         &all,
@@ -236,85 +200,4 @@ fn not_an_object(_: &[String]) -> ScoringError {
     ScoringError::bad_request(format!(
         "Invalid input. The input must be a JSON dictionary with exactly one of the input fields {KEY_SET}. Received a list."
     ))
-}
-
-/// The top-level object: the raw value of each format key, and whether the 1.x keys are there.
-struct Envelope<'de> {
-    found: [Option<&'de RawValue>; 4],
-    columns: bool,
-    data: bool,
-}
-
-struct EnvelopeSeed;
-
-impl<'de> DeserializeSeed<'de> for EnvelopeSeed {
-    type Value = Envelope<'de>;
-
-    fn deserialize<D: de::Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for EnvelopeSeed {
-    type Value = Envelope<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut envelope = Envelope {
-            found: [None; 4],
-            columns: false,
-            data: false,
-        };
-        while let Some(key) = map.next_key::<EnvelopeKey>()? {
-            match key {
-                EnvelopeKey::Format(k) => envelope.found[k] = Some(map.next_value()?),
-                other => {
-                    map.next_value::<IgnoredAny>()?;
-                    envelope.columns |= matches!(other, EnvelopeKey::Columns);
-                    envelope.data |= matches!(other, EnvelopeKey::Data);
-                }
-            }
-        }
-        Ok(envelope)
-    }
-}
-
-enum EnvelopeKey {
-    Format(usize),
-    Columns,
-    Data,
-    Other,
-}
-
-impl<'de> de::Deserialize<'de> for EnvelopeKey {
-    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_identifier(EnvelopeKeyVisitor)
-    }
-}
-
-struct EnvelopeKeyVisitor;
-
-impl Visitor<'_> for EnvelopeKeyVisitor {
-    type Value = EnvelopeKey;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a key")
-    }
-
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<EnvelopeKey, E> {
-        Ok(match key {
-            "columns" => EnvelopeKey::Columns,
-            "data" => EnvelopeKey::Data,
-            _ => FORMAT_KEYS
-                .iter()
-                .position(|k| *k == key)
-                .map_or(EnvelopeKey::Other, EnvelopeKey::Format),
-        })
-    }
 }

@@ -306,3 +306,28 @@ fn more_rows_than_the_limit_is_413() {
         assert_eq!(error.status(), 413, "{body}");
     }
 }
+
+#[test]
+fn two_format_keys_win_over_a_bad_value_in_the_first_as_in_mlflow() {
+    let body = r#"{"inputs": [[1, 2]], "instances": [{"hp": 1, "attack": 2}]}"#;
+    let error = json(body).unwrap_err();
+    assert_eq!(
+        (error.error_code(), error.error_class()),
+        ("BAD_REQUEST", "INVALID_PARAMETER_VALUE")
+    );
+    assert!(
+        error.message().contains("'instances', 'inputs'"),
+        "{}",
+        error.message()
+    );
+}
+
+#[test]
+fn a_syntax_error_after_a_bad_value_is_reported_as_bad_json() {
+    let error = json(r#"{"inputs": [[1, 2]], "x": }"#).unwrap_err();
+    assert!(
+        error.message().contains("valid JSON"),
+        "{}",
+        error.message()
+    );
+}

@@ -1,0 +1,123 @@
+//! Limits and robustness at the HTTP level: body size (413 JSON), request timeout (504 JSON),
+//! rows per request, and bad requests that never disturb concurrent good ones.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "support/app.rs"]
+mod app;
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+const GOOD: &str = r#"{"dataframe_split":{"columns":["hp","attack","defense","special_attack","special_defense","speed"],"data":[[106,110,90,154,90,130]]}}"#;
+
+fn rows(n: usize) -> String {
+    let row = "[80,70,70,90,100,70]";
+    let data = vec![row; n].join(",");
+    format!(
+        r#"{{"dataframe_split":{{"columns":["hp","attack","defense","special_attack","special_defense","speed"],"data":[{data}]}}}}"#
+    )
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_gets_a_413_json_error() {
+    let mut limits = app::limits();
+    limits.max_body_bytes = 4096;
+    let app = app::spawn_with(limits).await;
+    let response = app
+        .post("/invocations", Some("application/json"), rows(500))
+        .await;
+    assert_eq!(response.status(), 413);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error_code"], "REQUEST_LIMIT_EXCEEDED");
+    assert!(body["message"].as_str().unwrap().contains("4096"));
+    // The server is still fine.
+    assert_eq!(
+        app.post("/invocations", Some("application/json"), GOOD)
+            .await
+            .status(),
+        200
+    );
+    app.shut_down().await;
+}
+
+#[tokio::test]
+async fn a_request_past_the_timeout_gets_a_504_json_error() {
+    let mut limits = app::limits();
+    limits.timeout = Duration::from_millis(1);
+    let app = app::spawn_with(limits).await;
+    let response = app
+        .post("/invocations", Some("application/json"), rows(300_000))
+        .await;
+    assert_eq!(response.status(), 504);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error_code"], "DEADLINE_EXCEEDED");
+    app.shut_down().await;
+}
+
+#[tokio::test]
+async fn more_rows_than_the_cap_are_refused_with_a_clear_message() {
+    let mut limits = app::limits();
+    limits.scoring.max_rows = 10;
+    let app = app::spawn_with(limits).await;
+    let response = app
+        .post("/invocations", Some("application/json"), rows(11))
+        .await;
+    assert!(response.status().is_client_error(), "{}", response.status());
+    let body: Value = response.json().await.unwrap();
+    assert!(body["message"].as_str().unwrap().contains("10"), "{body}");
+    assert_eq!(
+        app.post("/invocations", Some("application/json"), rows(10))
+            .await
+            .status(),
+        200
+    );
+    app.shut_down().await;
+}
+
+#[tokio::test]
+async fn huge_and_malformed_requests_do_not_disturb_concurrent_good_ones() {
+    let mut limits = app::limits();
+    limits.max_body_bytes = 8 * 1024 * 1024;
+    let app = std::sync::Arc::new(app::spawn_with(limits).await);
+    let huge = rows(400_000); // over the 8 MiB limit
+    let big_ok = rows(100_000); // scored in parallel off the async workers
+    let mut bad = Vec::new();
+    for i in 0..20 {
+        let app = app.clone();
+        let body = match i % 4 {
+            0 => huge.clone(),
+            1 => "{\"dataframe_split\": {\"columns\": [\"hp\"".to_owned(),
+            2 => big_ok.clone(),
+            _ => "\u{0}\u{1}garbage".to_owned(),
+        };
+        bad.push(tokio::spawn(async move {
+            app.post("/invocations", Some("application/json"), body)
+                .await
+                .status()
+        }));
+    }
+    let mut good = Vec::new();
+    for _ in 0..200 {
+        let app = app.clone();
+        good.push(tokio::spawn(async move {
+            let r = app
+                .post("/invocations", Some("application/json"), GOOD)
+                .await;
+            (r.status(), r.text().await.unwrap())
+        }));
+    }
+    for g in good {
+        let (status, body) = g.await.unwrap();
+        assert_eq!(status, 200);
+        assert_eq!(body, r#"{"predictions": [true]}"#);
+    }
+    for b in bad {
+        let status = b.await.unwrap();
+        assert!(status == 200 || status == 400 || status == 413, "{status}");
+    }
+    assert_eq!(app.get("/ping").await.status(), 200);
+}

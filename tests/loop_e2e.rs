@@ -1,0 +1,624 @@
+//! The whole MLOps loop through the `legendary` binary against a REAL `mlflow server` 3.17.2:
+//! train and register, promote, serve from the registry (stage, alias), the quality gate,
+//! sweeps, hot reload under load, and the start-up failures. Run by `scripts/test.sh`
+//! (`cargo test --test loop_e2e -- --include-ignored`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::mlflow_server::{MlflowServer, ServerOptions, venv_bin};
+
+const DEMO: &str = r#"{"columns":["hp","attack","defense","special_attack","special_defense","speed"],"index":[272,293,414,263,49],"data":[[80,70,70,90,100,70],[64,51,23,51,23,28],[70,94,50,94,50,66],[38,30,41,30,41,60],[70,65,60,90,75,90]]}"#;
+const DEMO_LEGENDARY: &str = r#"{"columns":["hp","attack","defense","special_attack","special_defense","speed"],"index":[384,150,482,382,485],"data":[[105,180,100,180,100,115],[106,150,70,194,120,140],[75,125,70,125,70,115],[100,150,90,180,160,90],[91,90,106,130,106,77]]}"#;
+
+fn mlflow() -> &'static MlflowServer {
+    static SERVER: OnceLock<MlflowServer> = OnceLock::new();
+    SERVER.get_or_init(|| MlflowServer::start(ServerOptions::default()))
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn legendary() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_legendary"));
+    c.current_dir(repo())
+        .env("MLFLOW_TRACKING_URI", mlflow().uri())
+        .env("RUST_LOG", "warn");
+    c
+}
+
+/// `legendary train` with a small, fast forest; extra args appended.
+fn train(out: &Path, extra: &[&str]) -> Output {
+    let output = legendary()
+        .args([
+            "train",
+            "--n-trees",
+            "30",
+            "--cv-folds",
+            "0",
+            "--threshold",
+            "0.5",
+            "--output",
+        ])
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.code().is_some(), "train was killed: {text}");
+    output
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `legendary serve` child process, killed on drop.
+struct Serve {
+    child: Child,
+    base: String,
+}
+
+impl Serve {
+    fn start(envs: &[(&str, &str)], args: &[&str]) -> Self {
+        let port = free_port();
+        let child = legendary()
+            .args(["serve", "--port", &port.to_string()])
+            .args(args)
+            .envs(envs.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    async fn wait_ready(&mut self, client: &reqwest::Client) {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(60) {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("serve exited with {status}: {}", self.stderr());
+            }
+            if let Ok(r) = client.get(format!("{}/ping", self.base)).send().await
+                && r.status() == 200
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("serve never became ready");
+    }
+
+    /// Waits for the process to exit by itself (bounded) and returns its code and stderr.
+    fn wait_exit(&mut self, limit: Duration) -> (Option<i32>, String) {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return (status.code(), self.stderr());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("serve did not exit within {limit:?}");
+    }
+
+    fn stderr(&mut self) -> String {
+        use std::io::Read as _;
+        let mut s = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            let _ = e.read_to_string(&mut s);
+        }
+        s
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn invoke(client: &reqwest::Client, base: &str, body: &str) -> reqwest::Response {
+    client
+        .post(format!("{base}/invocations"))
+        .header("content-type", "application/json; format=pandas-split")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Runs Python with the official MLflow client against the test server; returns its JSON.
+fn python(script: &str) -> Value {
+    let out = Command::new(venv_bin("python"))
+        .args(["-W", "ignore", "-c", script])
+        .env("MLFLOW_TRACKING_URI", mlflow().uri())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "python failed: {}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().unwrap_or("null")).unwrap()
+}
+
+fn local_predictions(dir: &Path, body: &str) -> Vec<bool> {
+    let model = legendary::model::read_dir(dir).unwrap().model;
+    let v: Value = serde_json::from_str(body).unwrap();
+    v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            let r: Vec<f64> = row
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect();
+            model.decide(model.proba_row(&r))
+        })
+        .collect()
+}
+
+#[tokio::test]
+#[ignore = "needs a real mlflow server: scripts/test.sh runs it"]
+async fn train_register_promote_and_serve_from_the_registry_like_the_demo() {
+    let out = tempfile::tempdir().unwrap();
+    let model_dir = out.path().join("model");
+    let o = train(
+        &model_dir,
+        &[
+            "--register-as",
+            "pokemon",
+            "--stage",
+            "Production",
+            "--alias",
+            "champion",
+            "--run-name",
+            "e2e-train",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("registered pokemon version 1"),
+        "{}",
+        text(&o)
+    );
+
+    // The Python client sees params, metrics, the dataset input and the version in Production.
+    let seen = python(
+        r#"
+import json, mlflow
+from mlflow import MlflowClient
+c = MlflowClient()
+v = c.get_latest_versions("pokemon", stages=["Production"])[0]
+r = c.get_run(v.run_id)
+print(json.dumps({"version": v.version, "stage": v.current_stage, "status": r.info.status,
+  "params": r.data.params, "metrics": r.data.metrics,
+  "inputs": [(d.dataset.name, d.dataset.digest, [t.value for t in d.tags]) for d in r.inputs.dataset_inputs],
+  "artifacts": sorted(a.path for a in c.list_artifacts(v.run_id, "model"))}))
+"#,
+    );
+    assert_eq!(seen["version"], "1");
+    assert_eq!(seen["stage"], "Production");
+    assert_eq!(seen["status"], "FINISHED");
+    assert_eq!(seen["params"]["n_trees"], "30");
+    assert!(seen["metrics"]["roc_auc"].as_f64().unwrap() > 0.8);
+    assert_eq!(seen["inputs"][0][2][0], "training");
+    assert!(
+        seen["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "model/model.json"),
+        "{}",
+        seen["artifacts"]
+    );
+
+    // The official client downloads identical files.
+    let py_dir = out.path().join("py");
+    let downloaded = python(&format!(
+        r#"
+import json, mlflow
+p = mlflow.artifacts.download_artifacts("models:/pokemon/Production", dst_path="{}")
+print(json.dumps(p))
+"#,
+        py_dir.display()
+    ));
+    let py_path = PathBuf::from(downloaded.as_str().unwrap());
+    for file in [
+        "MLmodel",
+        "model.json",
+        "input_example.json",
+        "metrics.json",
+    ] {
+        assert_eq!(
+            std::fs::read(py_path.join(file)).unwrap(),
+            std::fs::read(model_dir.join(file)).unwrap(),
+            "{file} differs"
+        );
+    }
+
+    // Served as the original demo's Kubernetes deployment does it.
+    let http = reqwest::Client::new();
+    let expected_not = local_predictions(&model_dir, DEMO);
+    let expected_yes = local_predictions(&model_dir, DEMO_LEGENDARY);
+    for envs in [
+        vec![
+            ("MLFLOW_MODEL_NAME", "pokemon"),
+            ("MLFLOW_MODEL_STAGE", "Production"),
+        ],
+        vec![("MLFLOW_MODEL_URI", "models:/pokemon@champion")],
+    ] {
+        let mut serve = Serve::start(&envs, &[]);
+        serve.wait_ready(&http).await;
+        let got: Vec<bool> = invoke(&http, &serve.base, DEMO).await.json().await.unwrap();
+        assert_eq!(got, expected_not);
+        let got: Vec<bool> = invoke(&http, &serve.base, DEMO_LEGENDARY)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(got, expected_yes);
+        let version: Value = http
+            .get(format!("{}/version", serve.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(version["model"]["name"], "pokemon");
+        assert_eq!(version["model"]["version"], "1");
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs a real mlflow server: scripts/test.sh runs it"]
+async fn serve_fails_fast_and_clearly_when_the_model_cannot_be_had() {
+    let _ = mlflow();
+    // A wrong model name is named, at once.
+    let mut serve = Serve::start(&[("MLFLOW_MODEL_NAME", "no-such-pokemon-model")], &[]);
+    let (code, err) = serve.wait_exit(Duration::from_secs(30));
+    assert_ne!(code, Some(0));
+    assert!(err.contains("no-such-pokemon-model"), "{err}");
+
+    // An unknown alias and an empty stage are named.
+    let out = tempfile::tempdir().unwrap();
+    assert!(
+        train(out.path(), &["--register-as", "pokemon-errors"])
+            .status
+            .success()
+    );
+    let mut serve = Serve::start(
+        &[("MLFLOW_MODEL_URI", "models:/pokemon-errors@nobody")],
+        &[],
+    );
+    let (code, err) = serve.wait_exit(Duration::from_secs(30));
+    assert_ne!(code, Some(0));
+    assert!(err.contains("nobody"), "{err}");
+    let mut serve = Serve::start(
+        &[("MLFLOW_MODEL_URI", "models:/pokemon-errors/Staging")],
+        &[],
+    );
+    let (code, err) = serve.wait_exit(Duration::from_secs(30));
+    assert_ne!(code, Some(0));
+    assert!(err.contains("Staging"), "{err}");
+
+    // The registry down: retried until the deadline, then a message naming the URI.
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let mut serve = Serve::start(
+        &[
+            ("MLFLOW_TRACKING_URI", dead.as_str()),
+            ("MLFLOW_MODEL_URI", "models:/pokemon/Production"),
+        ],
+        &["--startup-deadline", "3s"],
+    );
+    let (code, err) = serve.wait_exit(Duration::from_secs(60));
+    assert_ne!(code, Some(0));
+    assert!(err.contains(&dead) || err.contains("127.0.0.1"), "{err}");
+    assert!(err.contains("models:/pokemon/Production"), "{err}");
+}
+
+#[tokio::test]
+#[ignore = "needs a real mlflow server: scripts/test.sh runs it"]
+async fn the_quality_gate_promotes_better_models_and_refuses_worse_ones() {
+    let out = tempfile::tempdir().unwrap();
+    // First model: no champion yet, so it is promoted.
+    let o = train(
+        &out.path().join("a"),
+        &["--register-as", "pokemon-gate", "--promote"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("promoted"), "{}", text(&o));
+    // A much worse model (one shallow tree on raw stats) is refused with exit code 3.
+    let o = legendary()
+        .args([
+            "train",
+            "--n-trees",
+            "1",
+            "--max-depth",
+            "1",
+            "--features",
+            "raw",
+            "--cv-folds",
+            "0",
+            "--threshold",
+            "0.5",
+            "--output",
+        ])
+        .arg(out.path().join("b"))
+        .args(["--register-as", "pokemon-gate", "--promote"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("not promoted"), "{}", text(&o));
+    // A better model (more trees, derived stats, tuned threshold) is promoted.
+    let o = legendary()
+        .args(["train", "--n-trees", "150", "--cv-folds", "0", "--output"])
+        .arg(out.path().join("c"))
+        .args([
+            "--register-as",
+            "pokemon-gate",
+            "--promote",
+            "--min-improvement",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let seen = python(
+        r#"
+import json
+from mlflow import MlflowClient
+c = MlflowClient()
+vs = {v.version: (v.current_stage, v.tags) for v in c.search_model_versions("name='pokemon-gate'")}
+champ = c.get_model_version_by_alias("pokemon-gate", "champion").version
+print(json.dumps({"versions": vs, "champion": champ}))
+"#,
+    );
+    assert_eq!(
+        seen["versions"]["2"][0], "None",
+        "the refused version stays out of Production"
+    );
+    assert_eq!(
+        seen["versions"]["2"][1]["legendary.gate.decision"],
+        "refused"
+    );
+    assert!(seen["versions"]["2"][1]["legendary.gate.champion_score"].is_string());
+    assert_eq!(seen["versions"]["3"][0], "Production");
+    assert_eq!(seen["versions"]["1"][0], "Archived");
+    assert_eq!(seen["champion"], "3");
+}
+
+#[tokio::test]
+#[ignore = "needs a real mlflow server: scripts/test.sh runs it"]
+async fn a_sweep_logs_child_runs_under_one_parent_and_registers_the_best() {
+    let dir = tempfile::tempdir().unwrap();
+    let grid = dir.path().join("grid.toml");
+    // The second configuration fails (mtry larger than the number of columns) and the sweep goes on.
+    std::fs::write(&grid, "metric = \"cv_roc_auc\"\ncv_folds = 2\n[data]\ngenerations = [\"1-9\"]\n[params]\nn_trees = [10]\nmtry = [2, 99]\nmin_samples_leaf = [1, 3]\n").unwrap();
+    let o = legendary()
+        .args(["sweep", "--grid"])
+        .arg(&grid)
+        .args([
+            "--experiment",
+            "pokemon-sweep",
+            "--run-name",
+            "sweep-e2e",
+            "--register-as",
+            "pokemon-sweep",
+            "--output",
+        ])
+        .arg(dir.path().join("best"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("best: configuration"), "{}", text(&o));
+    let seen = python(
+        r#"
+import json, mlflow
+from mlflow import MlflowClient
+c = MlflowClient()
+e = c.get_experiment_by_name("pokemon-sweep")
+runs = c.search_runs([e.experiment_id])
+parent = [r for r in runs if r.info.run_name == "sweep-e2e"][0]
+kids = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+v = c.search_model_versions("name='pokemon-sweep'")
+print(json.dumps({"parent": parent.info.status, "kids": sorted((r.info.run_name, r.info.status) for r in kids), "versions": len(v)}))
+"#,
+    );
+    assert_eq!(seen["parent"], "FINISHED");
+    let kids = seen["kids"].as_array().unwrap();
+    assert_eq!(
+        kids.iter().filter(|k| k[1] == "FAILED").count(),
+        2,
+        "{kids:?}"
+    );
+    assert_eq!(
+        kids.iter().filter(|k| k[1] == "FINISHED").count(),
+        3,
+        "2 configurations + the best: {kids:?}"
+    );
+    assert_eq!(seen["versions"], 1);
+}
+
+#[tokio::test]
+#[ignore = "needs a real mlflow server: scripts/test.sh runs it"]
+async fn hot_reload_swaps_a_promoted_version_under_load_and_refuses_a_corrupt_one() {
+    let out = tempfile::tempdir().unwrap();
+    assert!(
+        train(
+            &out.path().join("v1"),
+            &["--register-as", "pokemon-live", "--alias", "champion"]
+        )
+        .status
+        .success()
+    );
+    let http = reqwest::Client::new();
+    let mut serve = Serve::start(
+        &[("MLFLOW_MODEL_URI", "models:/pokemon-live@champion")],
+        &["--reload-interval", "1s"],
+    );
+    serve.wait_ready(&http).await;
+    let base = serve.base.clone();
+
+    // A steady stream of requests while the alias moves.
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let (ok, failed) = (
+        std::sync::Arc::new(AtomicUsize::new(0)),
+        std::sync::Arc::new(AtomicUsize::new(0)),
+    );
+    let mut load = Vec::new();
+    for _ in 0..4 {
+        let (http, base, stop, ok, failed) = (
+            http.clone(),
+            base.clone(),
+            stop.clone(),
+            ok.clone(),
+            failed.clone(),
+        );
+        load.push(tokio::spawn(async move {
+            while !stop.load(Ordering::SeqCst) {
+                let r = http
+                    .post(format!("{base}/invocations"))
+                    .header("content-type", "application/json")
+                    .body(format!(r#"{{"dataframe_split":{DEMO}}}"#))
+                    .send()
+                    .await;
+                match r {
+                    Ok(r) if r.status() == 200 => ok.fetch_add(1, Ordering::SeqCst),
+                    _ => failed.fetch_add(1, Ordering::SeqCst),
+                };
+            }
+        }));
+    }
+    let version = |v: Value| v["model"]["version"].as_str().map(str::to_owned);
+    let current = async || {
+        version(
+            http.get(format!("{base}/version"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap(),
+        )
+    };
+    assert_eq!(current().await.as_deref(), Some("1"));
+    assert!(
+        train(
+            &out.path().join("v2"),
+            &[
+                "--register-as",
+                "pokemon-live",
+                "--alias",
+                "champion",
+                "--seed",
+                "7"
+            ]
+        )
+        .status
+        .success()
+    );
+    let started = Instant::now();
+    while current().await.as_deref() != Some("2") {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the new version was not picked up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // A corrupt version: registered, aliased, refused; version 2 keeps serving.
+    let bad = out.path().join("bad");
+    std::fs::create_dir_all(&bad).unwrap();
+    for f in ["MLmodel", "input_example.json"] {
+        std::fs::copy(out.path().join("v2").join(f), bad.join(f)).unwrap();
+    }
+    std::fs::write(
+        bad.join("model.json"),
+        b"{\"format\": \"legendary.forest/v1\", \"forest\": 42}",
+    )
+    .unwrap();
+    let upload = python(&format!(
+        r#"
+import json, mlflow
+from mlflow import MlflowClient
+c = MlflowClient()
+exp = c.get_experiment_by_name("pokemon").experiment_id
+run = c.create_run(exp, run_name="corrupt")
+c.log_artifacts(run.info.run_id, "{}", "model")
+c.set_terminated(run.info.run_id)
+v = c.create_model_version("pokemon-live", run.info.artifact_uri + "/model", run.info.run_id)
+c.set_registered_model_alias("pokemon-live", "champion", v.version)
+print(json.dumps(v.version))
+"#,
+        bad.display()
+    ));
+    assert_eq!(upload, "3");
+    let started = Instant::now();
+    loop {
+        let v: Value = http
+            .get(format!("{base}/version"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if v["reloads"]["refused"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{v}"))
+            >= 1
+        {
+            assert_eq!(version(v).as_deref(), Some("2"));
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the corrupt version was not refused"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.store(true, Ordering::SeqCst);
+    for l in load {
+        l.await.unwrap();
+    }
+    assert!(
+        ok.load(Ordering::SeqCst) > 50,
+        "too little load to mean anything"
+    );
+    assert_eq!(
+        failed.load(Ordering::SeqCst),
+        0,
+        "requests failed during the swaps"
+    );
+}
