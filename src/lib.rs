@@ -12,6 +12,7 @@
 //! - [`predict`] - batch scoring of CSV files.
 //! - [`report`] - terminal summaries.
 //! - [`telemetry`] - logging.
+//! - [`web`] - the web page, the demo `/pokemon-type` API, and the OpenAPI document.
 #![forbid(unsafe_code)]
 
 pub mod cli;
@@ -24,5 +25,6 @@ pub mod scoring;
 pub mod server;
 pub mod telemetry;
 pub mod train;
+pub mod web;
 
 pub use run::run;
