@@ -1,5 +1,10 @@
 //! The web routes end to end: the real router on 127.0.0.1:0 with the bundled model and data
 //! set, spoken to over HTTP. The browser test (ignored by default) lives in `support/browser.rs`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test crate: a failed step is a failed test"
+)]
 
 #[path = "support/app.rs"]
 mod app;

@@ -121,7 +121,8 @@ async fn a_person_finds_mewtwo_tries_bulbasaur_and_sees_the_servers_error() {
     let (_driver, port) = start_driver();
     let profile = tempfile::tempdir().unwrap();
     let client = open_browser(port, profile.path()).await;
-    client.set_window_size(1200, 1000).await.unwrap();
+    // Tall enough for the whole page in one screenshot.
+    client.set_window_size(1200, 1300).await.unwrap();
     client.goto(&app.url("/")).await.unwrap();
 
     // The model card and the importance chart come from GET /model.
@@ -208,6 +209,7 @@ async fn a_person_finds_mewtwo_tries_bulbasaur_and_sees_the_servers_error() {
     client.set_window_size(390, 844).await.unwrap();
     screenshot(&client, "phone.png").await;
 
+    client.set_window_size(1200, 1600).await.unwrap();
     client.goto(&app.url("/docs")).await.unwrap();
     wait_for(&client, "//section[@id='post-/pokemon-type']").await;
     screenshot(&client, "docs.png").await;

@@ -95,6 +95,13 @@ function showAnswer(answer) {
   $("answer").replaceChildren(...parts);
 }
 
+/** A stat was edited by hand: the form no longer holds the picked Pokémon's stats. */
+function unpick() {
+  if (!picked) return;
+  picked = null;
+  $("search-status").textContent = "";
+}
+
 function wireStats() {
   for (const s of STATS) {
     const number = $(s);
@@ -102,12 +109,12 @@ function wireStats() {
     number.addEventListener("input", () => {
       const n = Number(number.value);
       if (number.value.trim() !== "" && Number.isFinite(n)) range.value = String(n);
-      picked = null;
+      unpick();
       updateTotal();
     });
     range.addEventListener("input", () => {
       number.value = range.value;
-      picked = null;
+      unpick();
       updateTotal();
     });
     range.addEventListener("change", predict);

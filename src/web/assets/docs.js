@@ -15,6 +15,15 @@ function code(text) {
   return el("code", "", text);
 }
 
+/** Like `el`, with `backticked` spans of the text shown as code. */
+function rich(tag, className, text) {
+  const node = el(tag, className);
+  String(text || "").split("`").forEach((part, i) => {
+    if (part) node.append(i % 2 ? code(part) : document.createTextNode(part));
+  });
+  return node;
+}
+
 /** Follows `#/components/schemas/X` references. */
 function resolve(schema) {
   let s = schema || {};
@@ -53,8 +62,10 @@ function schemaBlock(schema) {
   const wrap = el("div", "scroll");
   const name = schema && schema.$ref ? schema.$ref.split("/").pop() : null;
   if (s.type === "array" || (Array.isArray(s.type) && s.type.includes("array"))) {
-    wrap.append(el("p", "", `A JSON list of ${typeName(s.items)}:`));
-    if (s.items) wrap.append(schemaBlock(s.items));
+    const items = resolve(s.items);
+    const nested = items.properties || items.oneOf;
+    wrap.append(el("p", "", `A JSON list of ${typeName(s.items)}${nested ? ":" : "."}`));
+    if (nested) wrap.append(schemaBlock(s.items));
     return wrap;
   }
   if (s.oneOf) {
@@ -63,10 +74,10 @@ function schemaBlock(schema) {
     return wrap;
   }
   if (!s.properties) {
-    wrap.append(el("p", "", `${name ? name + ": " : ""}${typeName(s)}${s.description ? " — " + s.description : ""}`));
+    wrap.append(rich("p", "", `${name ? name + ": " : ""}${typeName(s)}${s.description ? " — " + s.description : ""}`));
     return wrap;
   }
-  if (name) wrap.append(el("p", "", `${name}${s.description ? " — " + s.description : ""}`));
+  if (name) wrap.append(rich("p", "", `${name}${s.description ? " — " + s.description : ""}`));
   const table = el("table");
   const head = el("tr");
   ["Field", "Type", "Required", "Description"].forEach((h) => head.append(el("th", "", h)));
@@ -78,7 +89,7 @@ function schemaBlock(schema) {
     c.append(code(field));
     const extra = limits(sub);
     tr.append(c, el("td", "", typeName(sub)), el("td", "", required.has(field) ? "yes" : "no"),
-      el("td", "", [sub.description || resolve(sub).description || "", extra].filter(Boolean).join(" ")));
+      rich("td", "", [sub.description || resolve(sub).description || "", extra].filter(Boolean).join(" ")));
     table.append(tr);
   }
   wrap.append(table);
@@ -98,7 +109,7 @@ function parameters(op) {
     c.append(code(p.name));
     const schema = p.schema || {};
     tr.append(c, el("td", "", typeName(schema)), el("td", "", p.required ? "yes" : "no"),
-      el("td", "", [p.description || "", limits(schema)].filter(Boolean).join(" ")));
+      rich("td", "", [p.description || "", limits(schema)].filter(Boolean).join(" ")));
     table.append(tr);
   }
   const scroll = el("div", "scroll");
@@ -124,16 +135,15 @@ function operation(path, method, op) {
   const h = el("h3");
   h.append(el("span", `method ${method}`, method), code(path));
   card.append(h);
-  if (op.summary) card.append(el("p", "", op.summary));
-  if (op.description && op.description !== op.summary) card.append(el("p", "hint", op.description));
+  if (op.summary) card.append(rich("p", "", op.summary));
+  if (op.description && op.description !== op.summary) card.append(rich("p", "hint", op.description));
   if (op.parameters && op.parameters.length) card.append(parameters(op));
   if (op.requestBody) card.append(content("Request body", op.requestBody));
   card.append(el("h4", "", "Responses"));
   for (const [status, response] of Object.entries(op.responses || {})) {
     const r = el("div");
-    const line = el("p");
-    const s = el("strong", "", status);
-    line.append(s, document.createTextNode(` ${response.description || ""}`));
+    const line = rich("p", "", ` ${response.description || ""}`);
+    line.prepend(el("strong", "", status));
     r.append(line);
     for (const [type, media] of Object.entries(response.content || {})) {
       const p = el("p", "hint");
@@ -150,7 +160,7 @@ function render() {
   document.title = `${spec.info.title} ${spec.info.version} API`;
   document.getElementById("title").textContent = `${spec.info.title} ${spec.info.version} API`;
   const doc = document.getElementById("doc");
-  const intro = el("p", "", spec.info.description || "");
+  const intro = rich("p", "", spec.info.description || "");
   const sections = [intro];
   const tags = (spec.tags || []).map((t) => t.name);
   const byTag = new Map(tags.map((t) => [t, []]));
@@ -168,7 +178,7 @@ function render() {
     const section = el("section");
     section.append(el("h2", "", tag));
     const t = (spec.tags || []).find((x) => x.name === tag);
-    if (t && t.description) section.append(el("p", "tag-desc", t.description));
+    if (t && t.description) section.append(rich("p", "tag-desc", t.description));
     section.append(...ops);
     sections.push(section);
   }

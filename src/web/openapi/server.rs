@@ -15,16 +15,16 @@ use super::ErrorBody;
 #[derive(Serialize, ToSchema)]
 struct ScoringRequest {
     /// `{"columns": [...], "index": [...], "data": [[...], ...]}`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Object, required = false)]
     dataframe_split: Option<()>,
     /// `[{"hp": 45, "attack": 49, ...}, ...]`.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<Object>, required = false)]
     dataframe_records: Option<()>,
     /// A list of rows (lists or objects).
-    #[schema(value_type = Vec<Value>)]
+    #[schema(value_type = Vec<Value>, required = false)]
     instances: Option<()>,
     /// Rows, or an object of columns.
-    #[schema(value_type = Value)]
+    #[schema(value_type = Value, required = false)]
     inputs: Option<()>,
 }
 
