@@ -13,19 +13,51 @@ use super::ErrorBody;
 
 /// An MLflow scoring request in JSON: exactly one of the four keys.
 #[derive(Serialize, ToSchema)]
-struct ScoringRequest {
-    /// `{"columns": [...], "index": [...], "data": [[...], ...]}`.
-    #[schema(value_type = Object, required = false)]
-    dataframe_split: Option<()>,
-    /// `[{"hp": 45, "attack": 49, ...}, ...]`.
-    #[schema(value_type = Vec<Object>, required = false)]
-    dataframe_records: Option<()>,
-    /// A list of rows (lists or objects).
-    #[schema(value_type = Vec<Value>, required = false)]
-    instances: Option<()>,
-    /// Rows, or an object of columns.
-    #[schema(value_type = Value, required = false)]
-    inputs: Option<()>,
+#[serde(untagged)]
+enum ScoringRequest {
+    /// Columns and rows.
+    Split {
+        /// `{"columns": [...], "index": [...], "data": [[...], ...]}`.
+        dataframe_split: Split,
+    },
+    /// One object per row.
+    Records {
+        /// `[{"hp": 45, "attack": 49, ...}, ...]`.
+        #[schema(min_items = 1)]
+        dataframe_records: Vec<Record>,
+    },
+    /// TF-serving rows.
+    Instances {
+        /// A list of rows (objects, or lists in the column order).
+        #[schema(min_items = 1)]
+        instances: Vec<Record>,
+    },
+    /// TF-serving inputs.
+    Inputs {
+        /// Rows, or an object of columns.
+        #[schema(value_type = Value)]
+        inputs: (),
+    },
+}
+
+/// `dataframe_split`: the columns are the six base stats, in any order.
+#[derive(Serialize, ToSchema)]
+struct Split {
+    /// Column names.
+    columns: Vec<String>,
+    /// Rows, values in the order of `columns`.
+    data: Vec<Vec<f64>>,
+}
+
+/// One row: the six base stats.
+#[derive(Serialize, ToSchema)]
+struct Record {
+    hp: f64,
+    attack: f64,
+    defense: f64,
+    special_attack: f64,
+    special_defense: f64,
+    speed: f64,
 }
 
 /// What `/invocations` answers: `{"predictions": [...]}`, or the bare list for MLflow 1.x
