@@ -137,7 +137,23 @@ async fn a_missing_or_invalid_field_is_a_400_mlflow_error_naming_it() {
 
     let (status, error) = post_json(&app.url("/pokemon-type"), &json!([1, 2])).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(error["message"].is_string());
+    assert!(
+        error["message"].as_str().unwrap().contains("JSON object"),
+        "{error}"
+    );
+    let (status, error) = post_json(&app.url("/pokemon-types"), &body(MEWTWO)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        error["message"].as_str().unwrap().contains("JSON list"),
+        "{error}"
+    );
+
+    let response = reqwest::Client::new()
+        .delete(app.url("/pokemon-type"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     app.shut_down().await;
 }
 

@@ -65,7 +65,7 @@ pub(super) async fn pokemon_type_json(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Answer>, ApiError> {
     let served = live_model(&state)?;
-    let raw: RawStats = parse_json(&state, body)?;
+    let raw: RawStats = parse_json(&state, body, "a JSON object of the six stats")?;
     let stats = raw.check().map_err(ApiError::BadField)?;
     Ok(Json(answer(&served, &stats)))
 }
@@ -88,7 +88,7 @@ pub(super) async fn pokemon_types(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Vec<Answer>>, ApiError> {
     let served = live_model(&state)?;
-    let items: Vec<RawStats> = parse_json(&state, body)?;
+    let items: Vec<RawStats> = parse_json(&state, body, "a JSON list of objects of the six stats")?;
     let max_rows = state.limits().scoring.max_rows;
     if items.len() > max_rows {
         return Err(ApiError::Scoring(
@@ -125,6 +125,7 @@ fn live_model(state: &AppState) -> Result<Arc<Served>, ApiError> {
 fn parse_json<T: serde::de::DeserializeOwned>(
     state: &AppState,
     body: Result<Bytes, BytesRejection>,
+    expected: &str,
 ) -> Result<T, ApiError> {
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -134,5 +135,5 @@ fn parse_json<T: serde::de::DeserializeOwned>(
         }
     })?;
     serde_json::from_slice(&body)
-        .map_err(|e| ApiError::BadField(format!("The body is not the expected JSON: {e}.")))
+        .map_err(|e| ApiError::BadField(format!("The body is not {expected}: {e}.")))
 }

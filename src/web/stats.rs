@@ -73,9 +73,13 @@ pub(super) enum Raw {
     Other(&'static str),
 }
 
-/// The request's fields before they are checked; unknown fields are ignored.
+/// The request's fields before they are checked; unknown fields are ignored. Only an object
+/// (or a query string) is read: serde would also take a list, positionally.
+#[derive(Debug, Default)]
+pub(super) struct RawStats(Fields);
+
 #[derive(Debug, Default, Deserialize)]
-pub(super) struct RawStats {
+struct Fields {
     #[serde(default)]
     hp: Raw,
     #[serde(default)]
@@ -98,6 +102,31 @@ impl RawStats {
     /// # Errors
     /// A message naming the first field that is missing or invalid.
     pub(super) fn check(self) -> Result<PokemonStats, String> {
+        let Self(f) = self;
+        f.check()
+    }
+}
+
+impl<'de> Deserialize<'de> for RawStats {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectOnly;
+        impl<'de> Visitor<'de> for ObjectOnly {
+            type Value = RawStats;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of the six stats")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawStats, A::Error> {
+                Fields::deserialize(de::value::MapAccessDeserializer::new(map)).map(RawStats)
+            }
+        }
+        deserializer.deserialize_map(ObjectOnly)
+    }
+}
+
+impl Fields {
+    fn check(self) -> Result<PokemonStats, String> {
         let defence = match (&self.defence, &self.defense) {
             (Raw::Missing, Raw::Missing) => {
                 return Err("Field `defence` (or `defense`) is missing.".to_owned());
@@ -285,6 +314,15 @@ mod tests {
             json(&body)
                 .unwrap_err()
                 .contains("`defence` (or `defense`)")
+        );
+    }
+
+    #[test]
+    fn a_list_is_not_read_positionally() {
+        assert!(
+            json("[1, 2, 3, 4, 5, 6]")
+                .unwrap_err()
+                .contains("an object of the six stats")
         );
     }
 
