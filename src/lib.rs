@@ -15,6 +15,7 @@
 //! - [`predict`] - batch scoring of CSV files.
 //! - [`report`] - terminal summaries.
 //! - [`telemetry`] - logging.
+//! - [`web`] - the web page, the demo `/pokemon-type` API, and the OpenAPI document.
 #![forbid(unsafe_code)]
 
 pub mod cli;
@@ -30,5 +31,6 @@ pub mod sweep;
 pub mod telemetry;
 pub mod track;
 pub mod train;
+pub mod web;
 
 pub use run::run;

@@ -25,6 +25,7 @@ pub fn router(state: AppState) -> Router {
         .route("/version", get(version))
         .route("/model", get(model_card))
         .route("/metrics", get(super::metrics::metrics))
+        .merge(crate::web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state.clone())

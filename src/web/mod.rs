@@ -1,0 +1,39 @@
+//! The web side of `legendary serve`: the page at `/`, the Pokédex search behind it, the
+//! original demo's `/pokemon-type` API, and the OpenAPI description with a docs page.
+//!
+//! Layout:
+//! - `page`: the embedded page and its assets (`GET /`, `/assets/*`, `/docs`).
+//! - `pokedex`: `GET /pokedex`, name search over the bundled data set.
+//! - `stats`: the six stats of one demo request, parsed and checked field by field.
+//! - `demo`: `GET`/`POST /pokemon-type` and `POST /pokemon-types`.
+//! - `openapi`: the OpenAPI 3.1 document served at `/openapi.json`.
+
+mod demo;
+mod openapi;
+mod page;
+mod pokedex;
+mod stats;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::server::AppState;
+
+pub use openapi::openapi;
+
+/// The web routes, merged into the server's router before its fallback.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(page::index))
+        .route("/assets/app.css", get(page::css))
+        .route("/assets/app.js", get(page::js))
+        .route("/docs", get(page::docs))
+        .route("/assets/docs.js", get(page::docs_js))
+        .route("/openapi.json", get(openapi::openapi_json))
+        .route("/pokedex", get(pokedex::search))
+        .route(
+            "/pokemon-type",
+            get(demo::pokemon_type_query).post(demo::pokemon_type_json),
+        )
+        .route("/pokemon-types", post(demo::pokemon_types))
+}

@@ -1,0 +1,243 @@
+//! The web routes end to end: the real router on 127.0.0.1:0 with the bundled model and data
+//! set, spoken to over HTTP. The browser test (ignored by default) lives in `support/browser.rs`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test crate: a failed step is a failed test"
+)]
+
+#[path = "support/web_app.rs"]
+mod app;
+#[path = "support/browser.rs"]
+mod browser;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use app::spawn_app;
+
+const MEWTWO: [u32; 6] = [106, 110, 90, 154, 90, 130];
+const BULBASAUR: [u32; 6] = [45, 49, 49, 65, 65, 45];
+
+fn query(s: [u32; 6], defence: &str) -> String {
+    format!(
+        "hp={}&attack={}&{defence}={}&special_attack={}&special_defense={}&speed={}",
+        s[0], s[1], s[2], s[3], s[4], s[5]
+    )
+}
+
+fn body(s: [u32; 6]) -> Value {
+    json!({"hp": s[0], "attack": s[1], "defence": s[2], "special_attack": s[3], "special_defense": s[4], "speed": s[5]})
+}
+
+async fn get_json(url: &str) -> (StatusCode, Value) {
+    let response = reqwest::get(url).await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap())
+}
+
+async fn post_json(url: &str, body: &Value) -> (StatusCode, Value) {
+    let response = reqwest::Client::new()
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap())
+}
+
+fn assert_answer(answer: &Value, legendary: bool) {
+    assert_eq!(answer["is_legendary"], legendary, "{answer}");
+    let p = answer["probability"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&p), "{answer}");
+    assert_eq!(
+        p > 0.5,
+        legendary,
+        "a clear case should not sit near the threshold: {answer}"
+    );
+}
+
+#[tokio::test]
+async fn the_demo_get_answers_mewtwo_legendary_and_bulbasaur_not_with_either_spelling() {
+    let app = spawn_app().await;
+    for spelling in ["defence", "defense"] {
+        let (status, answer) =
+            get_json(&app.url(&format!("/pokemon-type?{}", query(MEWTWO, spelling)))).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_answer(&answer, true);
+        let (status, answer) =
+            get_json(&app.url(&format!("/pokemon-type?{}", query(BULBASAUR, spelling)))).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_answer(&answer, false);
+    }
+    app.shut_down().await;
+}
+
+#[tokio::test]
+async fn the_demo_post_gives_the_same_answers_as_the_get_and_the_plural_keeps_order() {
+    let app = spawn_app().await;
+    let (status, post) = post_json(&app.url("/pokemon-type"), &body(MEWTWO)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, get) = get_json(&app.url(&format!("/pokemon-type?{}", query(MEWTWO, "defence")))).await;
+    assert_eq!(post, get);
+
+    let mut us = body(BULBASAUR);
+    let defence = us["defence"].take();
+    us.as_object_mut().unwrap().remove("defence");
+    us["defense"] = defence;
+    let (status, answer) = post_json(&app.url("/pokemon-type"), &us).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_answer(&answer, false);
+
+    let list = json!([body(BULBASAUR), body(MEWTWO), us]);
+    let (status, answers) = post_json(&app.url("/pokemon-types"), &list).await;
+    assert_eq!(status, StatusCode::OK);
+    let answers = answers.as_array().unwrap();
+    assert_eq!(answers.len(), 3);
+    assert_answer(&answers[0], false);
+    assert_answer(&answers[1], true);
+    assert_answer(&answers[2], false);
+    app.shut_down().await;
+}
+
+#[tokio::test]
+async fn a_missing_or_invalid_field_is_a_400_mlflow_error_naming_it() {
+    let app = spawn_app().await;
+    let q = query(MEWTWO, "defence").replace("speed=130", "");
+    let (status, error) = get_json(&app.url(&format!("/pokemon-type?{q}"))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error["error_code"], "BAD_REQUEST");
+    assert!(
+        error["message"].as_str().unwrap().contains("`speed`"),
+        "{error}"
+    );
+
+    let mut missing = body(MEWTWO);
+    missing.as_object_mut().unwrap().remove("hp");
+    let (status, error) = post_json(&app.url("/pokemon-type"), &missing).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error["message"], "Field `hp` is missing.");
+
+    for bad in [json!("abc"), json!(-5), json!(null)] {
+        let mut invalid = body(MEWTWO);
+        invalid["attack"] = bad.clone();
+        let (status, error) = post_json(&app.url("/pokemon-type"), &invalid).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(
+            error["message"].as_str().unwrap().contains("`attack`"),
+            "{error}"
+        );
+    }
+
+    let list = json!([body(MEWTWO), missing]);
+    let (status, error) = post_json(&app.url("/pokemon-types"), &list).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error["message"], "Item 1: Field `hp` is missing.");
+
+    let (status, error) = post_json(&app.url("/pokemon-type"), &json!([1, 2])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        error["message"].as_str().unwrap().contains("JSON object"),
+        "{error}"
+    );
+    let (status, error) = post_json(&app.url("/pokemon-types"), &body(MEWTWO)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        error["message"].as_str().unwrap().contains("JSON list"),
+        "{error}"
+    );
+
+    let response = reqwest::Client::new()
+        .delete(app.url("/pokemon-type"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    app.shut_down().await;
+}
+
+#[tokio::test]
+async fn the_pokedex_finds_mewtwo_with_its_stats() {
+    let app = spawn_app().await;
+    let (status, found) = get_json(&app.url("/pokedex?q=mewtwo")).await;
+    assert_eq!(status, StatusCode::OK);
+    let first = &found.as_array().unwrap()[0];
+    assert_eq!(first["name"], "Mewtwo");
+    assert_eq!(first["number"], 150);
+    assert_eq!(first["legendary"], true);
+    assert_eq!(first["stats"]["special_attack"], 154.0);
+
+    let (_, found) = get_json(&app.url("/pokedex?q=MEW&limit=2")).await;
+    let names: Vec<&str> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Mew", "Mewtwo"]);
+
+    let (status, error) = get_json(&app.url("/pokedex?q=a&limit=0")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error["message"].as_str().unwrap().contains("limit"));
+    app.shut_down().await;
+}
+
+#[tokio::test]
+async fn openapi_json_is_3_1_and_lists_every_route_the_server_answers() {
+    let app = spawn_app().await;
+    let (status, doc) = get_json(&app.url("/openapi.json")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1."));
+    let routes = [
+        ("post", "/invocations"),
+        ("get", "/ping"),
+        ("get", "/health"),
+        ("get", "/version"),
+        ("get", "/model"),
+        ("get", "/metrics"),
+        ("get", "/pokedex"),
+        ("get", "/pokemon-type"),
+        ("post", "/pokemon-type"),
+        ("post", "/pokemon-types"),
+        ("get", "/"),
+        ("get", "/docs"),
+        ("get", "/openapi.json"),
+    ];
+    for (method, path) in routes {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is not in the document"
+        );
+    }
+    // Every documented GET except /metrics (added by another branch) answers something but 404.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if item.get("get").is_some() && path != "/metrics" {
+            let status = reqwest::get(app.url(path)).await.unwrap().status();
+            assert_ne!(status, StatusCode::NOT_FOUND, "{path}");
+        }
+    }
+    app.shut_down().await;
+}
+
+#[tokio::test]
+async fn the_page_and_the_docs_are_html_with_their_assets() {
+    let app = spawn_app().await;
+    for (path, content_type, needle) in [
+        ("/", "text/html", "<form id=\"stats\""),
+        ("/docs", "text/html", "/assets/docs.js"),
+        ("/assets/app.js", "text/javascript", "/pokemon-type"),
+        ("/assets/app.css", "text/css", "--accent"),
+        ("/assets/docs.js", "text/javascript", "/openapi.json"),
+    ] {
+        let response = reqwest::get(app.url(path)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let ct = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(ct.starts_with(content_type), "{path}: {ct}");
+        assert!(response.text().await.unwrap().contains(needle), "{path}");
+    }
+    app.shut_down().await;
+}
