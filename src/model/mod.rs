@@ -11,7 +11,7 @@ use smartcore::linalg::basic::matrix::DenseMatrix;
 
 pub use artifact::{ArtifactError, Extras, ModelDir, ModelInfo, read_dir, write_dir};
 pub use features::{DERIVED, FeatureSet};
-pub use forest::{FlatForest, ForestError};
+pub use forest::{BLOCK_ROWS, FlatForest, ForestError, ROW_STRIDE};
 
 use crate::dataset::FEATURES;
 
@@ -238,9 +238,9 @@ impl Model {
 
     /// Probability of legendary (mean leaf fraction over the trees) for one row of the six raw stats.
     pub fn proba_row(&self, raw: &[f64]) -> f64 {
-        let mut row = [0.0; features::MAX_WIDTH];
-        let width = self.feature_set.fill(raw, &mut row);
-        self.flat.proba(&row[..width])
+        let mut out = [0.0];
+        self.proba_into(raw, &mut out);
+        out[0]
     }
 
     /// Applies the decision threshold to a probability.
@@ -250,18 +250,38 @@ impl Model {
 
     /// Probabilities for a row-major batch of raw stats (`values.len()` a multiple of 6).
     pub fn proba_batch(&self, values: &[f64]) -> Vec<f64> {
-        values
-            .chunks_exact(self.input_features.len())
-            .map(|row| self.proba_row(row))
-            .collect()
+        let mut out = vec![0.0; values.len() / self.input_features.len()];
+        self.proba_into(values, &mut out);
+        out
     }
 
     /// Predictions for a row-major batch of raw stats.
     pub fn predict_batch(&self, values: &[f64]) -> Vec<bool> {
-        values
-            .chunks_exact(self.input_features.len())
-            .map(|row| self.decide(self.proba_row(row)))
-            .collect()
+        let n = self.input_features.len();
+        let mut out = Vec::with_capacity(values.len() / n);
+        let mut proba = [0.0; BLOCK_ROWS];
+        for block in values.chunks(BLOCK_ROWS * n) {
+            let m = block.len() / n;
+            self.proba_into(block, &mut proba[..m]);
+            out.extend(proba[..m].iter().map(|&p| self.decide(p)));
+        }
+        out
+    }
+
+    /// Writes the probability of each row of `values` into `out`, scoring [`BLOCK_ROWS`] rows
+    /// at a time.
+    fn proba_into(&self, values: &[f64], out: &mut [f64]) {
+        let n = self.input_features.len();
+        let mut rows = [[0.0; ROW_STRIDE]; BLOCK_ROWS];
+        for (block, out) in values.chunks(BLOCK_ROWS * n).zip(out.chunks_mut(BLOCK_ROWS)) {
+            let m = out.len().min(block.len() / n);
+            for (raw, row) in block.chunks_exact(n).zip(&mut rows[..m]) {
+                let mut cols = [0.0; features::MAX_WIDTH];
+                let width = self.feature_set.fill(raw, &mut cols);
+                row[..width].copy_from_slice(&cols[..width]);
+            }
+            self.flat.proba_block(&rows[..m], &mut out[..m]);
+        }
     }
 
     /// smartcore's own majority-vote prediction for rows of forest columns; used to prove at
