@@ -47,6 +47,9 @@ pub const ROW_STRIDE: usize = 16;
 /// independent chains the CPU overlaps, and the tree stays in L1 cache for the whole block.
 pub const BLOCK_ROWS: usize = 16;
 
+/// Trees walked together for a lone row.
+const TREE_LANES: usize = 8;
+
 /// One node, 16 bytes. A split sends a row to `children` when `x[feature] <= threshold` and
 /// to `children + 1` otherwise (NaN goes right, as in smartcore: `NaN <= t` is false);
 /// children are adjacent so the step is branch-free. A leaf tests the always-zero padding
@@ -266,6 +269,13 @@ impl FlatForest {
     pub fn proba_block(&self, rows: &[[f64; ROW_STRIDE]], out: &mut [f64]) {
         let m = rows.len();
         assert!(m <= BLOCK_ROWS && out.len() >= m, "bad block");
+        if m <= 2 {
+            // Too few rows to overlap: overlap trees instead.
+            for (o, row) in out.iter_mut().zip(rows) {
+                *o = self.proba_one(row);
+            }
+            return;
+        }
         let mut sums = [0.0; BLOCK_ROWS];
         let mut at = [0_u32; BLOCK_ROWS];
         for &(root, depth) in &self.roots {
@@ -295,6 +305,41 @@ impl FlatForest {
         for (o, sum) in out[..m].iter_mut().zip(&sums[..m]) {
             *o = sum / n_trees;
         }
+    }
+
+    /// One padded row, walking [`TREE_LANES`] trees in lockstep (a lone row's walks down one
+    /// tree are a chain of dependent loads; walks down different trees are independent).
+    fn proba_one(&self, row: &[f64; ROW_STRIDE]) -> f64 {
+        let mut sum = 0.0;
+        for trees in self.roots.chunks(TREE_LANES) {
+            let mut at = [0_u32; TREE_LANES];
+            let mut depth = 0;
+            for (a, &(root, d)) in at.iter_mut().zip(trees) {
+                *a = root;
+                depth = depth.max(d);
+            }
+            let k = trees.len();
+            for _ in 0..depth {
+                let mut moved = false;
+                for a in &mut at[..k] {
+                    let node = self.nodes[*a as usize];
+                    let x = row[node.feature as usize % ROW_STRIDE];
+                    #[allow(clippy::neg_cmp_op_on_partial_ord)] // NaN must go right
+                    let right = !(x <= node.threshold);
+                    let next = node.children + u32::from(right);
+                    moved |= next != *a;
+                    *a = next;
+                }
+                if !moved {
+                    break;
+                }
+            }
+            // Summed tree by tree in order, as in `proba_block`.
+            for a in &at[..k] {
+                sum += self.leaves[*a as usize].proba;
+            }
+        }
+        sum / self.roots.len() as f64
     }
 
     /// Number of trees voting legendary for `row` (which must have [`Self::n_features`] values).
