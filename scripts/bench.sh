@@ -6,9 +6,10 @@
 # the same load against it in the same run, then prints the ratios.
 #
 # Usage: scripts/bench.sh [--vs-mlflow] [--duration SECS] [--warmup SECS] [--connections N]
-#                         [--threads N] [--no-build]
+#                         [--threads N] [--no-build] [--bin PATH]
 # Needs: cargo, python3, curl, wrk (`apt-get install wrk`). --vs-mlflow also needs the
 # venv from scripts/mlflow-venv.sh (created on demand; PyPI must be reachable).
+# --bin benchmarks another build of legendary (e.g. an older commit's) instead.
 # Payloads follow docs/mlflow-protocol section 7.1: random ints in [20,160], random.seed(0).
 set -euo pipefail
 
@@ -21,6 +22,7 @@ warmup=3
 connections=32
 threads=2
 build=1
+bin="$root/target/release/legendary"
 while [ $# -gt 0 ]; do
     case "$1" in
     --vs-mlflow) vs_mlflow=1 ;;
@@ -29,6 +31,7 @@ while [ $# -gt 0 ]; do
     --connections) connections="$2"; shift ;;
     --threads) threads="$2"; shift ;;
     --no-build) build=0 ;;
+    --bin) bin="$2"; build=0; shift ;;
     -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
@@ -42,7 +45,6 @@ done
 if [ "$build" = 1 ]; then
     cargo build --release --quiet
 fi
-bin="$root/target/release/legendary"
 
 work="$(mktemp -d)"
 pids=()

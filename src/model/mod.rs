@@ -322,3 +322,48 @@ impl Model {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundled() -> Model {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/pokemon");
+        read_dir(&dir).map(|d| d.model).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Stats in [1, 255] from a small LCG, so the test needs no RNG crate.
+    fn rows(n: usize) -> Vec<[f64; 6]> {
+        let mut state: u64 = 7;
+        (0..n)
+            .map(|_| {
+                std::array::from_fn(|_| {
+                    state = state
+                        .wrapping_mul(6_364_136_223_846_793_005)
+                        .wrapping_add(1_442_695_040_888_963_407);
+                    (1 + (state >> 33) % 255) as f64
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn blocked_lone_and_voting_walks_agree_with_each_other_and_smartcore() {
+        let model = bundled();
+        let rows = rows(1000);
+        // The compiled layout votes exactly as smartcore does on many rows, not only the example.
+        model.self_check(&rows).unwrap_or_else(|e| panic!("{e}"));
+        // Blocks of 16, a ragged tail, and lone rows give bit-identical probabilities.
+        let values: Vec<f64> = rows.iter().flatten().copied().collect();
+        let batch = model.proba_batch(&values[..6 * 999]);
+        for (row, p) in rows.iter().zip(&batch) {
+            assert_eq!(model.proba_row(row).to_bits(), p.to_bits());
+        }
+        let predictions = model.predict_batch(&values);
+        for (row, predicted) in rows.iter().zip(predictions) {
+            assert_eq!(model.decide(model.proba_row(row)), predicted);
+        }
+        // A NaN goes right, as in smartcore; the walk still ends on a leaf.
+        assert!((0.0..=1.0).contains(&model.proba_row(&[f64::NAN; 6])));
+    }
+}
