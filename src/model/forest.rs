@@ -209,8 +209,8 @@ impl FlatForest {
                     },
                 ),
                 Some((l, r)) => {
-                    let first = u32::try_from(base + order.len())
-                        .map_err(|_| bad(i, "too many nodes"))?;
+                    let first =
+                        u32::try_from(base + order.len()).map_err(|_| bad(i, "too many nodes"))?;
                     order.push((l, d + 1));
                     order.push((r, d + 1));
                     (
@@ -269,8 +269,9 @@ impl FlatForest {
     pub fn proba_block(&self, rows: &[[f64; ROW_STRIDE]], out: &mut [f64]) {
         let m = rows.len();
         assert!(m <= BLOCK_ROWS && out.len() >= m, "bad block");
-        if m <= 2 {
-            // Too few rows to overlap: overlap trees instead.
+        if m < 8 {
+            // Too few rows to overlap well (measured: 5 rows cost 1.8 µs each in a block,
+            // 1.4 µs each alone): overlap trees instead.
             for (o, row) in out.iter_mut().zip(rows) {
                 *o = self.proba_one(row);
             }

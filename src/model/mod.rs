@@ -273,7 +273,10 @@ impl Model {
     fn proba_into(&self, values: &[f64], out: &mut [f64]) {
         let n = self.input_features.len();
         let mut rows = [[0.0; ROW_STRIDE]; BLOCK_ROWS];
-        for (block, out) in values.chunks(BLOCK_ROWS * n).zip(out.chunks_mut(BLOCK_ROWS)) {
+        for (block, out) in values
+            .chunks(BLOCK_ROWS * n)
+            .zip(out.chunks_mut(BLOCK_ROWS))
+        {
             let m = out.len().min(block.len() / n);
             for (raw, row) in block.chunks_exact(n).zip(&mut rows[..m]) {
                 let mut cols = [0.0; features::MAX_WIDTH];
@@ -329,7 +332,9 @@ mod tests {
 
     fn bundled() -> Model {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/pokemon");
-        read_dir(&dir).map(|d| d.model).unwrap_or_else(|e| panic!("{e}"))
+        read_dir(&dir)
+            .map(|d| d.model)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Stats in [1, 255] from a small LCG, so the test needs no RNG crate.
