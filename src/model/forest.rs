@@ -39,24 +39,44 @@ struct NodeMirror {
     impurity: Option<f64>,
 }
 
-const LEAF: u32 = u32::MAX;
+/// Values a row buffer holds per row: the forest's columns, then zeros. Leaves test the first
+/// zero column against `+inf`, so a row that reached its leaf stays there (see [`Node`]).
+pub const ROW_STRIDE: usize = 16;
 
-/// One node: a split (`x[feature] <= threshold` goes to `left`) or, when `feature` is
-/// [`LEAF`], a leaf whose `left` is 1 for a vote for the positive class, 0 otherwise, and
-/// whose `threshold` holds the leaf's fraction of legendary training samples.
+/// Rows scored together: each tree is walked for all of them in lockstep, so the walks are
+/// independent chains the CPU overlaps, and the tree stays in L1 cache for the whole block.
+pub const BLOCK_ROWS: usize = 16;
+
+/// Trees walked together for a lone row.
+const TREE_LANES: usize = 8;
+
+/// One node, 16 bytes. A split sends a row to `children` when `x[feature] <= threshold` and
+/// to `children + 1` otherwise (NaN goes right, as in smartcore: `NaN <= t` is false);
+/// children are adjacent so the step is branch-free. A leaf tests the always-zero padding
+/// column against `+inf` and points at itself, so extra steps leave a finished walk where it
+/// is, and every tree is walked for exactly its depth.
 #[derive(Debug, Clone, Copy)]
 struct Node {
     threshold: f64,
     feature: u32,
-    left: u32,
-    right: u32,
+    children: u32,
+}
+
+/// What a leaf says: the legendary fraction of its training samples and its majority vote.
+#[derive(Debug, Clone, Copy, Default)]
+struct Leaf {
+    proba: f64,
+    vote: bool,
 }
 
 /// Every tree of the forest in one node array.
 #[derive(Debug, Clone)]
 pub struct FlatForest {
     nodes: Vec<Node>,
-    roots: Vec<u32>,
+    /// Indexed like `nodes`; meaningful for leaves only.
+    leaves: Vec<Leaf>,
+    /// Per tree: its root and its depth (steps from the root to the deepest leaf).
+    roots: Vec<(u32, u32)>,
     n_features: usize,
     importances: Vec<f64>,
 }
@@ -98,8 +118,16 @@ impl FlatForest {
             return Err(shape("the forest has no trees"));
         }
         let n_features = trees[0].num_features;
+        if n_features >= ROW_STRIDE {
+            return Err(ForestError::Shape(format!(
+                "{n_features} columns; at most {} are supported",
+                ROW_STRIDE - 1
+            )));
+        }
+        let n_nodes = trees.iter().map(|t| t.nodes.len()).sum();
         let mut flat = Self {
-            nodes: Vec::with_capacity(trees.iter().map(|t| t.nodes.len()).sum()),
+            nodes: Vec::with_capacity(n_nodes),
+            leaves: Vec::with_capacity(n_nodes),
             roots: Vec::with_capacity(trees.len()),
             n_features,
             importances: vec![0.0; n_features],
@@ -125,18 +153,14 @@ impl FlatForest {
         tree: &TreeMirror,
         positive: usize,
     ) -> Result<(), ForestError> {
-        let base = self.nodes.len();
         let n = tree.nodes.len();
         let bad = |i: usize, m: &str| ForestError::Shape(format!("tree {t} node {i}: {m}"));
         let mut importances = vec![0.0; self.n_features];
+        // Validate, and collect each split's children.
+        let mut children = vec![None; n];
         for (i, node) in tree.nodes.iter().enumerate() {
-            let flat = match (node.true_child, node.false_child) {
-                (None, None) => Node {
-                    threshold: leaf_probability(node, positive),
-                    feature: LEAF,
-                    left: u32::from(node.output == positive),
-                    right: 0,
-                },
+            match (node.true_child, node.false_child) {
+                (None, None) => {}
                 (Some(l), Some(r)) => {
                     // Children always come after their parent in smartcore's breadth-first
                     // layout; requiring it also rules out cycles.
@@ -146,9 +170,9 @@ impl FlatForest {
                     if node.split_feature >= self.n_features {
                         return Err(bad(i, "split feature out of range"));
                     }
-                    let threshold = node
-                        .split_value
-                        .ok_or_else(|| bad(i, "split without value"))?;
+                    if node.split_value.is_none() {
+                        return Err(bad(i, "split without value"));
+                    }
                     let (left, right) = (&tree.nodes[l], &tree.nodes[r]);
                     if let (Some(p), Some(a), Some(b)) =
                         (node.impurity, left.impurity, right.impurity)
@@ -157,16 +181,51 @@ impl FlatForest {
                             - left.n_node_samples as f64 * a
                             - right.n_node_samples as f64 * b;
                     }
-                    Node {
-                        threshold,
-                        feature: node.split_feature as u32,
-                        left: (base + l) as u32,
-                        right: (base + r) as u32,
-                    }
+                    children[i] = Some((l, r));
                 }
                 _ => return Err(bad(i, "a node with one child")),
+            }
+        }
+        // Lay the reachable nodes out breadth-first, each split's children side by side.
+        let base = self.nodes.len();
+        let mut order = vec![(0_usize, 0_u32)]; // (smartcore index, depth)
+        let mut depth = 0;
+        let mut next = 0;
+        while next < order.len() {
+            let (i, d) = order[next];
+            let at = u32::try_from(base + next).map_err(|_| bad(i, "too many nodes"))?;
+            let node = &tree.nodes[i];
+            depth = depth.max(d);
+            let (flat, leaf) = match children[i] {
+                None => (
+                    Node {
+                        threshold: f64::INFINITY,
+                        feature: self.n_features as u32,
+                        children: at,
+                    },
+                    Leaf {
+                        proba: leaf_probability(node, positive),
+                        vote: node.output == positive,
+                    },
+                ),
+                Some((l, r)) => {
+                    let first =
+                        u32::try_from(base + order.len()).map_err(|_| bad(i, "too many nodes"))?;
+                    order.push((l, d + 1));
+                    order.push((r, d + 1));
+                    (
+                        Node {
+                            threshold: node.split_value.unwrap_or(f64::NAN),
+                            feature: node.split_feature as u32,
+                            children: first,
+                        },
+                        Leaf::default(),
+                    )
+                }
             };
             self.nodes.push(flat);
+            self.leaves.push(leaf);
+            next += 1;
         }
         // As scikit-learn does: each tree's importances sum to 1, then trees are averaged.
         let sum: f64 = importances.iter().sum();
@@ -175,7 +234,7 @@ impl FlatForest {
                 *total += v / sum;
             }
         }
-        self.roots.push(base as u32);
+        self.roots.push((base as u32, depth));
         Ok(())
     }
 
@@ -195,34 +254,119 @@ impl FlatForest {
     }
 
     /// Mean over the trees of the leaf's legendary fraction: scikit-learn's `predict_proba`.
+    /// `row` must have [`Self::n_features`] values.
     pub fn proba(&self, row: &[f64]) -> f64 {
+        let mut out = [0.0];
+        self.proba_block(&[pad(row)], &mut out);
+        out[0]
+    }
+
+    /// [`Self::proba`] for up to [`BLOCK_ROWS`] rows at once, each padded to [`ROW_STRIDE`]
+    /// values with zeros after the forest's columns; `out` gets one probability per row.
+    ///
+    /// # Panics
+    /// If `rows` is longer than [`BLOCK_ROWS`] or `out` is shorter than `rows`.
+    pub fn proba_block(&self, rows: &[[f64; ROW_STRIDE]], out: &mut [f64]) {
+        let m = rows.len();
+        assert!(m <= BLOCK_ROWS && out.len() >= m, "bad block");
+        if m < 8 {
+            // Too few rows to overlap well (measured: 5 rows cost 1.8 µs each in a block,
+            // 1.4 µs each alone): overlap trees instead.
+            for (o, row) in out.iter_mut().zip(rows) {
+                *o = self.proba_one(row);
+            }
+            return;
+        }
+        let mut sums = [0.0; BLOCK_ROWS];
+        let mut at = [0_u32; BLOCK_ROWS];
+        for &(root, depth) in &self.roots {
+            at[..m].fill(root);
+            for _ in 0..depth {
+                let mut moved = false;
+                for (a, row) in at[..m].iter_mut().zip(rows) {
+                    let node = self.nodes[*a as usize];
+                    let x = row[node.feature as usize % ROW_STRIDE];
+                    #[allow(clippy::neg_cmp_op_on_partial_ord)] // NaN must go right
+                    let right = !(x <= node.threshold);
+                    let next = node.children + u32::from(right);
+                    moved |= next != *a;
+                    *a = next;
+                }
+                // Every walk of the block is at its leaf: the remaining steps would not move.
+                if !moved {
+                    break;
+                }
+            }
+            // Summed tree by tree in order, exactly as a row-at-a-time loop would.
+            for (sum, a) in sums[..m].iter_mut().zip(&at[..m]) {
+                *sum += self.leaves[*a as usize].proba;
+            }
+        }
+        let n_trees = self.roots.len() as f64;
+        for (o, sum) in out[..m].iter_mut().zip(&sums[..m]) {
+            *o = sum / n_trees;
+        }
+    }
+
+    /// One padded row, walking [`TREE_LANES`] trees in lockstep (a lone row's walks down one
+    /// tree are a chain of dependent loads; walks down different trees are independent).
+    fn proba_one(&self, row: &[f64; ROW_STRIDE]) -> f64 {
         let mut sum = 0.0;
-        for &root in &self.roots {
-            sum += self.leaf(root, row).threshold;
+        for trees in self.roots.chunks(TREE_LANES) {
+            let mut at = [0_u32; TREE_LANES];
+            let mut depth = 0;
+            for (a, &(root, d)) in at.iter_mut().zip(trees) {
+                *a = root;
+                depth = depth.max(d);
+            }
+            let k = trees.len();
+            for _ in 0..depth {
+                let mut moved = false;
+                for a in &mut at[..k] {
+                    let node = self.nodes[*a as usize];
+                    let x = row[node.feature as usize % ROW_STRIDE];
+                    #[allow(clippy::neg_cmp_op_on_partial_ord)] // NaN must go right
+                    let right = !(x <= node.threshold);
+                    let next = node.children + u32::from(right);
+                    moved |= next != *a;
+                    *a = next;
+                }
+                if !moved {
+                    break;
+                }
+            }
+            // Summed tree by tree in order, as in `proba_block`.
+            for a in &at[..k] {
+                sum += self.leaves[*a as usize].proba;
+            }
         }
         sum / self.roots.len() as f64
     }
 
-    #[inline]
-    fn leaf(&self, root: u32, row: &[f64]) -> Node {
-        let mut node = self.nodes[root as usize];
-        while node.feature != LEAF {
-            // NaN goes right, as in smartcore (`NaN <= t` is false).
-            let next = if row[node.feature as usize] <= node.threshold {
-                node.left
-            } else {
-                node.right
-            };
-            node = self.nodes[next as usize];
-        }
-        node
-    }
-
     /// Number of trees voting legendary for `row` (which must have [`Self::n_features`] values).
     pub fn votes(&self, row: &[f64]) -> usize {
+        let row = pad(row);
         self.roots
             .iter()
-            .map(|&root| self.leaf(root, row).left as usize)
-            .sum()
+            .filter(|&&(root, depth)| {
+                let mut a = root;
+                for _ in 0..depth {
+                    let node = self.nodes[a as usize];
+                    let x = row[node.feature as usize % ROW_STRIDE];
+                    #[allow(clippy::neg_cmp_op_on_partial_ord)] // NaN must go right
+                    let right = !(x <= node.threshold);
+                    a = node.children + u32::from(right);
+                }
+                self.leaves[a as usize].vote
+            })
+            .count()
     }
+}
+
+/// `row` followed by zeros, as the walk expects.
+fn pad(row: &[f64]) -> [f64; ROW_STRIDE] {
+    let mut padded = [0.0; ROW_STRIDE];
+    let n = row.len().min(ROW_STRIDE - 1);
+    padded[..n].copy_from_slice(&row[..n]);
+    padded
 }

@@ -1,0 +1,230 @@
+//! `cargo bench`: request parsing in every input format, prediction, and the whole
+//! `/invocations` handler in-process (router + layers via `tower::ServiceExt::oneshot`), for
+//! 1, 5, 1,000 and 100,000 rows of the bundled model.
+//!
+//! Filter like any criterion bench: `cargo bench --bench scoring -- 'handler/'`.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, header};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use legendary::model::{Model, read_dir};
+use legendary::scoring::{self, Limits};
+use legendary::server::{AppState, ModelMeta, Served, ServerLimits, router};
+use tower::ServiceExt as _;
+
+const COLUMNS: [&str; 6] = [
+    "hp",
+    "attack",
+    "defense",
+    "special_attack",
+    "special_defense",
+    "speed",
+];
+const SIZES: [usize; 4] = [1, 5, 1_000, 100_000];
+
+/// Deterministic stats in [20, 160] (a small LCG: the bench needs no RNG crate).
+fn rows(n: usize) -> Vec<[u32; 6]> {
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    (0..n)
+        .map(|_| {
+            std::array::from_fn(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                20 + ((state >> 33) % 141) as u32
+            })
+        })
+        .collect()
+}
+
+fn join<T>(items: impl Iterator<Item = T>, f: impl Fn(T) -> String) -> String {
+    items.map(f).collect::<Vec<_>>().join(",")
+}
+
+fn list(row: &[u32; 6]) -> String {
+    format!("[{}]", join(row.iter(), u32::to_string))
+}
+
+fn record(row: &[u32; 6]) -> String {
+    format!(
+        "{{{}}}",
+        join(COLUMNS.iter().zip(row), |(c, v)| format!("\"{c}\":{v}"))
+    )
+}
+
+fn columns_json() -> String {
+    format!("[{}]", join(COLUMNS.iter(), |c| format!("\"{c}\"")))
+}
+
+/// (format name, Content-Type, body) for every input format.
+fn bodies(rows: &[[u32; 6]]) -> Vec<(&'static str, &'static str, String)> {
+    let data = format!("[{}]", join(rows.iter(), list));
+    let records = format!("[{}]", join(rows.iter(), record));
+    let split = format!("{{\"columns\":{},\"data\":{data}}}", columns_json());
+    let columnar = format!(
+        "{{{}}}",
+        join(COLUMNS.iter().enumerate(), |(i, c)| format!(
+            "\"{c}\":[{}]",
+            join(rows.iter(), |r| r[i].to_string())
+        ))
+    );
+    let mut csv = COLUMNS.join(",");
+    for r in rows {
+        csv.push('\n');
+        csv.push_str(&join(r.iter(), u32::to_string));
+    }
+    csv.push('\n');
+    vec![
+        (
+            "dataframe_split",
+            "application/json",
+            format!("{{\"dataframe_split\":{split}}}"),
+        ),
+        (
+            "dataframe_records",
+            "application/json",
+            format!("{{\"dataframe_records\":{records}}}"),
+        ),
+        (
+            "instances_columnar",
+            "application/json",
+            format!("{{\"instances\":{columnar}}}"),
+        ),
+        (
+            "inputs_records",
+            "application/json",
+            format!("{{\"inputs\":{records}}}"),
+        ),
+        ("csv", "text/csv", csv),
+        (
+            "pandas_split_1x",
+            "application/json; format=pandas-split",
+            split,
+        ),
+    ]
+}
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn model_dir() -> legendary::model::ModelDir {
+    read_dir(&repo().join("models/pokemon")).unwrap()
+}
+
+fn features() -> Vec<String> {
+    COLUMNS.iter().map(|c| (*c).to_owned()).collect()
+}
+
+fn throughput(n: usize) -> Throughput {
+    Throughput::Elements(n as u64)
+}
+
+fn parsing(c: &mut Criterion) {
+    let features = features();
+    let limits = Limits::default();
+    let mut group = c.benchmark_group("parse");
+    for n in SIZES {
+        let rows = rows(n);
+        group.throughput(throughput(n));
+        for (format, content_type, body) in bodies(&rows) {
+            // Every body must parse, or the bench measures an error path.
+            let parsed = scoring::parse(Some(content_type), body.as_bytes(), &features, &limits)
+                .unwrap_or_else(|e| panic!("{format}: {e:?}"));
+            assert_eq!(parsed.batch.n_rows(), n, "{format}");
+            group.bench_with_input(BenchmarkId::new(format, n), &body, |b, body| {
+                b.iter(|| {
+                    scoring::parse(
+                        Some(content_type),
+                        black_box(body.as_bytes()),
+                        &features,
+                        &limits,
+                    )
+                });
+            });
+        }
+    }
+    group.finish();
+}
+
+fn values(n: usize) -> Vec<f64> {
+    rows(n).iter().flatten().map(|&v| f64::from(v)).collect()
+}
+
+fn prediction(c: &mut Criterion) {
+    let model: Model = model_dir().model;
+    let mut group = c.benchmark_group("predict");
+    for n in SIZES {
+        let values = values(n);
+        group.throughput(throughput(n));
+        group.bench_with_input(BenchmarkId::new("predict_batch", n), &values, |b, v| {
+            b.iter(|| model.predict_batch(black_box(v)));
+        });
+    }
+    group.finish();
+}
+
+fn handler(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let limits = ServerLimits {
+        max_body_bytes: 64 * 1024 * 1024,
+        timeout: Duration::from_secs(60),
+        scoring: Limits::default(),
+        parallel_rows: 8192,
+    };
+    let state = AppState::new(limits, None);
+    state.set_model(Served::new(
+        model_dir(),
+        ModelMeta {
+            uri: "models/pokemon".into(),
+            ..ModelMeta::default()
+        },
+    ));
+    let app = router(state);
+    let mut group = c.benchmark_group("handler");
+    for n in SIZES {
+        let rows = rows(n);
+        let (_, content_type, body) = bodies(&rows).swap_remove(0);
+        let body = axum::body::Bytes::from(body);
+        let request = || {
+            Request::post("/invocations")
+                .header(header::CONTENT_TYPE, content_type)
+                .body(Body::from(body.clone()))
+                .unwrap()
+        };
+        let response = runtime.block_on(app.clone().oneshot(request())).unwrap();
+        assert_eq!(response.status(), 200);
+        group.throughput(throughput(n));
+        group.bench_function(BenchmarkId::new("dataframe_split", n), |b| {
+            b.to_async(&runtime).iter(|| async {
+                let response = app.clone().oneshot(request()).await.unwrap();
+                axum::body::to_bytes(response.into_body(), usize::MAX)
+                    .await
+                    .unwrap()
+            });
+        });
+    }
+    group.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(30)
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = parsing, prediction, handler
+}
+criterion_main!(benches);

@@ -1,0 +1,306 @@
+#!/usr/bin/env bash
+# Load-tests `legendary serve` (release build, bundled model) on 127.0.0.1 with wrk:
+# 1-, 5- and 1000-row `dataframe_split` requests at 32 connections, one 100,000-row request,
+# /ping readiness after start and peak RSS. With --vs-mlflow, trains a comparable
+# scikit-learn forest, serves it with `mlflow models serve` from the repo's .venv and runs
+# the same load against it in the same run, then prints the ratios.
+#
+# Usage: scripts/bench.sh [--vs-mlflow] [--duration SECS] [--warmup SECS] [--connections N]
+#                         [--threads N] [--no-build] [--bin PATH]
+# Needs: cargo, python3, curl, wrk (`apt-get install wrk`). --vs-mlflow also needs the
+# venv from scripts/mlflow-venv.sh (created on demand; PyPI must be reachable).
+# --bin benchmarks another build of legendary (e.g. an older commit's) instead.
+# Payloads follow docs/mlflow-protocol section 7.1: random ints in [20,160], random.seed(0).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+vs_mlflow=0
+duration=10
+warmup=3
+connections=32
+threads=2
+build=1
+bin="$root/target/release/legendary"
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --vs-mlflow) vs_mlflow=1 ;;
+    --duration) duration="$2"; shift ;;
+    --warmup) warmup="$2"; shift ;;
+    --connections) connections="$2"; shift ;;
+    --threads) threads="$2"; shift ;;
+    --no-build) build=0 ;;
+    --bin) bin="$2"; build=0; shift ;;
+    -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+for tool in python3 curl wrk; do
+    command -v "$tool" >/dev/null || { echo "bench.sh needs $tool (wrk: apt-get install wrk)" >&2; exit 1; }
+done
+
+if [ "$build" = 1 ]; then
+    cargo build --release --quiet
+fi
+
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do
+        # The process group first (mlflow's uvicorn child), then the process itself.
+        kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${pids[@]}"; do
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- payloads and wrk scripts ------------------------------------------------------------
+python3 - "$work" <<'PY'
+import json, random, sys
+work = sys.argv[1]
+cols = ["hp", "attack", "defense", "special_attack", "special_defense", "speed"]
+def body(data, index=None):
+    split = {"columns": cols}
+    if index is not None:
+        split["index"] = index
+    split["data"] = data
+    return json.dumps({"dataframe_split": split}, separators=(",", ":"))
+p5 = [[80,70,70,90,100,70],[64,51,23,51,23,28],[70,94,50,94,50,66],[38,30,41,30,41,60],[70,65,60,90,75,90]]
+random.seed(0)
+p1000 = [[random.randint(20, 160) for _ in range(6)] for _ in range(1000)]
+random.seed(0)
+p100k = [[random.randint(20, 160) for _ in range(6)] for _ in range(100_000)]
+payloads = {
+    "p1": body([p5[0]]),
+    "p5": body(p5, [272, 293, 414, 263, 49]),
+    "p1000": body(p1000),
+    "p100000": body(p100k),
+}
+for name, text in payloads.items():
+    with open(f"{work}/{name}.json", "w") as f:
+        f.write(text)
+    if name != "p100000":
+        with open(f"{work}/{name}.lua", "w") as f:
+            f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n')
+            f.write("wrk.body = " + json.dumps(text) + "\n")
+PY
+
+py3=$(python3 -c 'import sys; print(sys.executable)')
+free_port() {
+    "$py3" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Starts "$@" in its own session with stderr+stdout to $1, polls http://127.0.0.1:$2/ping
+# until it answers 200 (giving up after $3 s) and prints "PID MS", MS being the time from
+# the exec to the first 200. The poller starts first, so its own start-up is not counted.
+launch() {
+    "$py3" - "$@" <<'PY'
+import http.client, subprocess, sys, time
+log, port, limit, cmd = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4:]
+t0 = time.monotonic()
+proc = subprocess.Popen(cmd, stdout=open(log, "w"), stderr=subprocess.STDOUT,
+                        stdin=subprocess.DEVNULL, start_new_session=True)
+while True:
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+        c.request("GET", "/ping")
+        if c.getresponse().status == 200:
+            print(proc.pid, f"{(time.monotonic() - t0) * 1e3:.1f}")
+            break
+    except OSError:
+        pass
+    if proc.poll() is not None or time.monotonic() - t0 > limit:
+        print(proc.pid, "failed")
+        sys.exit(1)
+    time.sleep(0.0005)
+PY
+}
+
+# Samples the summed VmRSS of $1 and all its descendants every 0.2 s, keeping the peak (kB)
+# in $2, until $1 exits.
+rss_sampler() {
+    "$py3" - "$1" "$2" <<'PY' &
+import os, sys, time
+root, out = int(sys.argv[1]), sys.argv[2]
+peak = 0
+def tree(pid):
+    kids = {}
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                with open(f"/proc/{p}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                kids.setdefault(ppid, []).append(int(p))
+            except OSError:
+                pass
+    todo, seen = [pid], []
+    while todo:
+        p = todo.pop()
+        seen.append(p)
+        todo.extend(kids.get(p, []))
+    return seen
+while os.path.exists(f"/proc/{root}"):
+    total = 0
+    for p in tree(root):
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    if total > peak:
+        peak = total
+        with open(out, "w") as f:
+            f.write(str(peak))
+    time.sleep(0.2)
+PY
+    pids+=("$!")
+}
+
+peak_mb() { awk '{printf "%.1f", $1 / 1024}' "$1" 2>/dev/null || echo "?"; }
+
+# Runs wrk and prints "req/s p50_ms p99_ms errors".
+run_wrk() {
+    local url="$1" lua="$2" secs="$3"
+    wrk -t"$threads" -c"$connections" -d"${secs}s" --latency -s "$lua" "$url" >"$work/wrk.out" 2>&1 || true
+    awk '
+        function ms(v) {
+            if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
+            if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
+            if (v ~ /s$/) return substr(v, 1, length(v) - 1) * 1000
+            return v
+        }
+        /Requests\/sec:/ { rps = $2 }
+        $1 == "50%" { p50 = ms($2) }
+        $1 == "99%" { p99 = ms($2) }
+        /Non-2xx or 3xx responses:/ { err += $NF }
+        /Socket errors:/ { gsub(",", ""); err += $4 + $6 + $8 + $10 }
+        END { printf "%s %.3f %.3f %d\n", rps, p50, p99, err }
+    ' "$work/wrk.out"
+}
+
+# Benchmarks the server on port $2 (process $3); results go to $work/$1.*.
+bench_server() {
+    local name="$1" port="$2" pid="$3"
+    local url="http://127.0.0.1:$port/invocations"
+    rss_sampler "$pid" "$work/$name.rss"
+    for p in p1 p5 p1000; do
+        local code
+        code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+            --data-binary "@$work/$p.json" "$url")
+        [ "$code" = 200 ] || { echo "$name: $p answered $code" >&2; exit 1; }
+    done
+    echo "  warm-up ${warmup}s" >&2
+    run_wrk "$url" "$work/p5.lua" "$warmup" >/dev/null
+    for p in p1 p5 p1000; do
+        echo "  $p: ${duration}s at c=$connections" >&2
+        run_wrk "$url" "$work/$p.lua" "$duration" >"$work/$name.$p"
+        echo "    $(cat "$work/$name.$p")  load: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+    done
+    sleep 0.5
+    cp "$work/$name.rss" "$work/$name.rss_load" 2>/dev/null || echo 0 >"$work/$name.rss_load"
+    local times=()
+    for _ in 1 2 3; do
+        local out
+        out=$(curl -s -o "$work/$name.big.out" -w '%{http_code} %{time_total}' \
+            -H 'Content-Type: application/json' --data-binary "@$work/p100000.json" "$url")
+        [ "${out%% *}" = 200 ] || { echo "$name: 100k rows answered ${out%% *}" >&2; exit 1; }
+        times+=("$(awk '{printf "%.1f", $2 * 1000}' <<<"$out")")
+    done
+    echo "${times[*]}" >"$work/$name.big"
+    sleep 0.5
+    cp "$work/$name.rss" "$work/$name.rss_big" 2>/dev/null || echo 0 >"$work/$name.rss_big"
+    echo "    100k rows: ${times[*]} ms" >&2
+}
+
+# ---- legendary ---------------------------------------------------------------------------
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)" >&2
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+port=$(free_port)
+echo "legendary serve on :$port" >&2
+export RUST_LOG="${RUST_LOG:-info}"
+# The first start reads the binary and model.json from disk; the second finds them cached.
+read -r lpid ready_ms < <(launch "$work/legendary.log" "$port" 30 \
+    "$bin" serve --port "$port" -m models/pokemon --reload-interval 0s)
+pids+=("$lpid")
+[ "$ready_ms" != failed ] || { cat "$work/legendary.log" >&2; exit 1; }
+kill -TERM "$lpid"
+for _ in $(seq 100); do kill -0 "$lpid" 2>/dev/null || break; sleep 0.05; done
+port=$(free_port)
+read -r lpid ready_ms2 < <(launch "$work/legendary.log" "$port" 30 \
+    "$bin" serve --port "$port" -m models/pokemon --reload-interval 0s)
+pids+=("$lpid")
+[ "$ready_ms2" != failed ] || { cat "$work/legendary.log" >&2; exit 1; }
+echo "  /ping ready after ${ready_ms} ms (first start), ${ready_ms2} ms (second)" >&2
+bench_server legendary "$port" "$lpid"
+hwm=$(awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$lpid/status")
+
+# ---- mlflow ------------------------------------------------------------------------------
+if [ "$vs_mlflow" = 1 ]; then
+    py=$("$root/scripts/mlflow-venv.sh")
+    venv_bin="$(dirname "$py")"
+    echo "training a scikit-learn forest and logging it with mlflow" >&2
+    model_uri=$(cd "$work" && MLFLOW_TRACKING_URI="sqlite:///$work/mlflow.db" "$py" - "$root/data/pokemon" <<'PY'
+import glob, sys, warnings
+warnings.filterwarnings("ignore")
+import mlflow, pandas as pd
+from mlflow.models import infer_signature
+from sklearn.ensemble import RandomForestClassifier
+cols = ["hp", "attack", "defense", "special_attack", "special_defense", "speed"]
+df = pd.concat(pd.read_csv(p) for p in sorted(glob.glob(sys.argv[1] + "/generation-*.csv")))
+X, y = df[cols].astype("int64"), df["legendary"].astype(bool)
+clf = RandomForestClassifier(n_estimators=100, random_state=0).fit(X, y)
+mlflow.set_experiment("bench")
+with mlflow.start_run():
+    info = mlflow.sklearn.log_model(
+        clf, name="model", signature=infer_signature(X, clf.predict(X)),
+        skops_trusted_types=["sklearn.tree._tree.Tree"])
+print(info.model_uri)
+PY
+)
+    echo "  $model_uri" >&2
+    mport=$(free_port)
+    read -r mpid mready_ms < <(cd "$work" && PATH="$venv_bin:$PATH" \
+        MLFLOW_TRACKING_URI="sqlite:///$work/mlflow.db" launch "$work/mlflow.log" "$mport" 180 \
+        "$venv_bin/mlflow" models serve -m "$model_uri" --env-manager local -h 127.0.0.1 -p "$mport")
+    pids+=("$mpid")
+    [ "$mready_ms" != failed ] || { tail -20 "$work/mlflow.log" >&2; exit 1; }
+    echo "mlflow models serve on :$mport, /ping ready after ${mready_ms} ms" >&2
+    bench_server mlflow "$mport" "$mpid"
+fi
+
+# ---- report ------------------------------------------------------------------------------
+echo
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)  ($(nproc) cores; wrk -t$threads -c$connections -d${duration}s on the same machine)"
+printf '%-9s %-10s %12s %10s %10s %7s\n' server payload "req/s" "p50 ms" "p99 ms" errors
+for name in legendary mlflow; do
+    [ -f "$work/$name.p1" ] || continue
+    for p in p1 p5 p1000; do
+        read -r rps p50 p99 err <"$work/$name.$p"
+        printf '%-9s %-10s %12s %10s %10s %7s\n' "$name" "${p#p} rows" "$rps" "$p50" "$p99" "$err"
+    done
+    echo "$name: 100,000-row request: $(cat "$work/$name.big") ms (3 runs, curl time_total)"
+    echo "$name: peak RSS under wrk load $(peak_mb "$work/$name.rss_load") MB, after the 100k requests $(peak_mb "$work/$name.rss_big") MB"
+done
+echo "legendary: VmHWM $hwm MB; /ping ready ${ready_ms} ms (first start), ${ready_ms2} ms (second)"
+if [ "$vs_mlflow" = 1 ]; then
+    echo "mlflow: /ping ready ${mready_ms} ms"
+    echo "ratios (legendary / mlflow; for p99 and RSS, mlflow / legendary):"
+    for p in p1 p5 p1000; do
+        read -r lr _ lp99 _ <"$work/legendary.$p"
+        read -r mr _ mp99 _ <"$work/mlflow.$p"
+        awk -v p="${p#p}" -v lr="$lr" -v mr="$mr" -v lp="$lp99" -v mp="$mp99" \
+            'BEGIN { printf "  %s rows: req/s x%.0f, p99 %.0fx lower\n", p, lr / mr, mp / lp }'
+    done
+    awk -v l="$(cat "$work/legendary.rss_load")" -v m="$(cat "$work/mlflow.rss_load")" \
+        'BEGIN { printf "  peak RSS under load: %.0fx smaller\n", m / l }'
+fi
