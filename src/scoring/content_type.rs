@@ -1,4 +1,4 @@
-//! Content-Type handling (protocol doc 6.3): which body format a request carries.
+//! Content-Type handling (docs/mlflow-protocol.md 6.3): which body format a request carries.
 //!
 //! The media type is compared case-sensitively, as MLflow does; `charset` must be UTF-8.
 //! Unlike MLflow, the 1.x `format=pandas-split|pandas-records` parameter is accepted, and a

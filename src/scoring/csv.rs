@@ -1,4 +1,4 @@
-//! CSV request bodies (`text/csv`, protocol doc 6.6): a header line, then one row per line.
+//! CSV request bodies (`text/csv`, docs/mlflow-protocol.md 6.6): a header line, then one row per line.
 //! Columns are matched by header name in any order; unknown columns are skipped unread.
 
 use std::cell::RefCell;

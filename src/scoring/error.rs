@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-/// Which MLflow error family a failure belongs to (protocol doc 6.7).
+/// Which MLflow error family a failure belongs to (docs/mlflow-protocol.md 6.7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     /// Bad JSON, wrong envelope, a value that is not a number, CSV parse failure.

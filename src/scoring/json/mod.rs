@@ -1,4 +1,4 @@
-//! JSON request bodies (protocol doc 6.4): the envelope with exactly one of
+//! JSON request bodies (docs/mlflow-protocol.md 6.4): the envelope with exactly one of
 //! `dataframe_split`, `dataframe_records`, `instances`, `inputs`, plus the MLflow 1.x bare
 //! bodies. Values are deserialized straight into the row builder; no `serde_json::Value`.
 
