@@ -199,11 +199,17 @@ fn run_sweep(args: &SweepArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_predict(args: &PredictArgs) -> anyhow::Result<ExitCode> {
-    let dir = crate::model::read_dir(std::path::Path::new(&args.model_uri))
+    // The same resolution as `serve`: a local directory, or any MLflow URI via MLFLOW_TRACKING_URI.
+    let source = crate::server::ModelSource::from_args(Some(&args.model_uri), None, None)?;
+    let served = runtime()?
+        .block_on(async {
+            let client = crate::server::client_for(&source)?;
+            crate::server::load(&source, client.as_ref()).await
+        })
         .with_context(|| format!("loading the model {}", args.model_uri))?;
     let input =
         std::fs::read(&args.input).with_context(|| format!("reading {}", args.input.display()))?;
-    let out = crate::predict::score_csv(&dir.model, &input)
+    let out = crate::predict::score_csv(&served.model, &input)
         .with_context(|| format!("scoring {}", args.input.display()))?;
     match &args.output {
         Some(path) => {

@@ -266,6 +266,29 @@ print(json.dumps(p))
         );
     }
 
+    // Batch scoring straight from the registry gives the local model's answers.
+    let csv = out.path().join("in.csv");
+    std::fs::write(&csv, "hp,attack,defense,special_attack,special_defense,speed\n106,110,90,154,90,130\n45,49,49,65,65,45\n").unwrap();
+    let o = legendary()
+        .args([
+            "predict",
+            "--model-uri",
+            "models:/pokemon/Production",
+            "--input",
+        ])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let local = legendary()
+        .args(["predict", "--model-uri"])
+        .arg(&model_dir)
+        .arg("--input")
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert_eq!(o.stdout, local.stdout);
+
     // Served as the original demo's Kubernetes deployment does it.
     let http = reqwest::Client::new();
     let expected_not = local_predictions(&model_dir, DEMO);
