@@ -6,7 +6,7 @@
     reason = "a test crate: a failed step is a failed test"
 )]
 
-#[path = "support/web_app.rs"]
+#[path = "support/app.rs"]
 mod app;
 #[path = "support/browser.rs"]
 mod browser;

@@ -284,11 +284,7 @@ impl FlatForest {
             for _ in 0..depth {
                 let mut moved = false;
                 for (a, row) in at[..m].iter_mut().zip(rows) {
-                    let node = self.nodes[*a as usize];
-                    let x = row[node.feature as usize % ROW_STRIDE];
-                    #[allow(clippy::neg_cmp_op_on_partial_ord)] // NaN must go right
-                    let right = !(x <= node.threshold);
-                    let next = node.children + u32::from(right);
+                    let next = self.step(*a, row);
                     moved |= next != *a;
                     *a = next;
                 }
@@ -308,6 +304,17 @@ impl FlatForest {
         }
     }
 
+    /// One branch-free step down from node `at` for `row`; a leaf's children point at itself,
+    /// so stepping from a leaf stays put.
+    #[inline(always)]
+    fn step(&self, at: u32, row: &[f64; ROW_STRIDE]) -> u32 {
+        let node = self.nodes[at as usize];
+        let x = row[node.feature as usize % ROW_STRIDE];
+        #[allow(clippy::neg_cmp_op_on_partial_ord)] // NaN must go right
+        let right = !(x <= node.threshold);
+        node.children + u32::from(right)
+    }
+
     /// One padded row, walking [`TREE_LANES`] trees in lockstep (a lone row's walks down one
     /// tree are a chain of dependent loads; walks down different trees are independent).
     fn proba_one(&self, row: &[f64; ROW_STRIDE]) -> f64 {
@@ -323,11 +330,7 @@ impl FlatForest {
             for _ in 0..depth {
                 let mut moved = false;
                 for a in &mut at[..k] {
-                    let node = self.nodes[*a as usize];
-                    let x = row[node.feature as usize % ROW_STRIDE];
-                    #[allow(clippy::neg_cmp_op_on_partial_ord)] // NaN must go right
-                    let right = !(x <= node.threshold);
-                    let next = node.children + u32::from(right);
+                    let next = self.step(*a, row);
                     moved |= next != *a;
                     *a = next;
                 }

@@ -337,18 +337,11 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// Stats in [1, 255] from a small LCG, so the test needs no RNG crate.
+    /// Stats in [1, 255], seeded.
     fn rows(n: usize) -> Vec<[f64; 6]> {
-        let mut state: u64 = 7;
+        let mut rng = crate::dataset::SplitMix64::new(7);
         (0..n)
-            .map(|_| {
-                std::array::from_fn(|_| {
-                    state = state
-                        .wrapping_mul(6_364_136_223_846_793_005)
-                        .wrapping_add(1_442_695_040_888_963_407);
-                    (1 + (state >> 33) % 255) as f64
-                })
-            })
+            .map(|_| std::array::from_fn(|_| (1 + rng.below(255)) as f64))
             .collect()
     }
 

@@ -1,30 +1,9 @@
 //! Starts the real router on 127.0.0.1:0, builds scoring bodies, reads `/metrics`.
 
-use std::net::SocketAddr;
-use std::path::Path;
-use std::time::Duration;
-
-use legendary::server::{AppState, ModelMeta, Served, ServerLimits, router};
+use legendary::server::{AppState, ModelMeta, Served};
 use prometheus_parse::{Scrape, Value};
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
-/// The repository's root, so tests find `models/` from any working directory.
-pub(crate) fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-pub(crate) fn limits() -> ServerLimits {
-    ServerLimits {
-        max_body_bytes: 64 * 1024 * 1024,
-        timeout: Duration::from_secs(60),
-        scoring: legendary::scoring::Limits {
-            max_rows: 1_000_000,
-        },
-        parallel_rows: 8192,
-    }
-}
+pub(crate) use crate::app::{TestApp as App, limits, repo, spawn_state as spawn};
 
 /// The bundled model, ready to serve.
 pub(crate) fn bundled_model() -> Served {
@@ -40,37 +19,6 @@ pub(crate) fn bundled_model() -> Served {
     Served::new(dir, meta)
 }
 
-/// A server running in this process.
-pub(crate) struct App {
-    pub(crate) addr: SocketAddr,
-    pub(crate) client: reqwest::Client,
-    pub(crate) state: AppState,
-    stop: oneshot::Sender<()>,
-    server: JoinHandle<std::io::Result<()>>,
-}
-
-/// Serves `state` as it is (possibly without a model).
-pub(crate) async fn spawn(state: AppState) -> App {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, rx) = oneshot::channel::<()>();
-    let app = router(state.clone());
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await
-    });
-    App {
-        addr,
-        client: reqwest::Client::new(),
-        state,
-        stop,
-        server,
-    }
-}
-
 /// Serves the bundled model.
 pub(crate) async fn spawn_with_model() -> App {
     let state = AppState::new(limits(), None);
@@ -79,10 +27,6 @@ pub(crate) async fn spawn_with_model() -> App {
 }
 
 impl App {
-    pub(crate) fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
-    }
-
     pub(crate) async fn score(&self, body: String) -> reqwest::Response {
         self.client
             .post(self.url("/invocations"))
@@ -102,11 +46,6 @@ impl App {
             "{content_type}"
         );
         parse(&response.text().await.unwrap())
-    }
-
-    pub(crate) async fn shut_down(self) {
-        let _ = self.stop.send(());
-        self.server.await.unwrap().unwrap();
     }
 }
 

@@ -3,6 +3,8 @@
 //! test under load is `tests/shutdown.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../support/app.rs"]
+mod app;
 mod harness;
 mod logs;
 mod metrics;
