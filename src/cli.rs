@@ -148,8 +148,10 @@ pub struct ForestArgs {
     /// Seed of the split, the folds and the forest.
     #[arg(long, env = "LEGENDARY_SEED", default_value_t = 42)]
     pub seed: u64,
-    /// Columns the forest sees: `raw` (six stats) or `derived` (plus total, min, second lowest, spread, std).
-    #[arg(long, env = "LEGENDARY_FEATURES", default_value = "derived")]
+    /// Columns the forest sees: `raw` (six stats), `derived` (plus total, min, second
+    /// lowest, spread, std) or `regularity` (total, min, second lowest, spread, plus how
+    /// round and repeated the stats are; see docs/model.md).
+    #[arg(long, env = "LEGENDARY_FEATURES", default_value = "regularity")]
     pub features: FeatureSet,
     /// Decision threshold on the vote fraction: a number in [0, 1) or `auto` (best
     /// out-of-fold F1 on the training rows).

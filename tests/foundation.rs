@@ -123,6 +123,20 @@ fn the_bundled_model_meets_the_quality_bar_and_retraining_reproduces_it() {
         holdout["accuracy"]
     );
 
+    // Issue targets for the default configuration, by stratified 5-fold CV.
+    let cv = &bundled["cross_validation"]["summary"];
+    assert_eq!(bundled["cross_validation"]["folds"], 5);
+    assert!(
+        cv["roc_auc_mean"].as_f64().unwrap() >= 0.965,
+        "CV ROC AUC {}",
+        cv["roc_auc_mean"]
+    );
+    assert!(
+        cv["f1_mean"].as_f64().unwrap() >= 0.83,
+        "CV F1 {}",
+        cv["f1_mean"]
+    );
+
     // Retrain from the parameters recorded in metrics.json (data path made absolute).
     let mut recorded = bundled["config"].clone();
     recorded["data"] = Value::String(

@@ -1,5 +1,5 @@
 //! The columns a forest is trained on: the six raw base stats, optionally followed by
-//! derived stats computed from them. The derivation belongs to the model artifact, so a
+//! columns computed from them. The computation belongs to the model artifact, so a
 //! client always sends only the six raw stats.
 
 use serde::{Deserialize, Serialize};
@@ -14,15 +14,40 @@ pub enum FeatureSet {
     Raw,
     /// The six base stats plus their total, minimum, second lowest stat, spread
     /// (max - min) and standard deviation: the total and the balance of the stats.
-    #[default]
     Derived,
+    /// The six base stats, their total, minimum, second lowest stat and spread, plus how
+    /// regular the stat line is (see [`REGULARITY`]). Legendary stat lines are designed
+    /// with round and repeated numbers (Mesprit: 80/105/105/105/105/80, total 580);
+    /// pseudo-legendaries, Megas and Paradox Pokémon of the same strength mostly are not
+    /// (Iron Boulder: 90/120/80/68/108/124, total 590).
+    #[default]
+    Regularity,
 }
 
 /// The widest row any feature set produces.
-pub(crate) const MAX_WIDTH: usize = 11;
+pub(crate) const MAX_WIDTH: usize = 15;
 
 /// Names of the derived columns, in the order [`FeatureSet::expand`] writes them.
 pub const DERIVED: [&str; 5] = ["total", "min", "second_min", "spread", "std"];
+
+/// Names of the columns [`FeatureSet::Regularity`] writes after the six stats: the first
+/// four derived columns, how many stats are multiples of 5 and of 10, how many distinct
+/// values the six stats take, how many stats share the most common value, and whether the
+/// total is a multiple of 20 (1) or not (0).
+pub const REGULARITY: [&str; 9] = [
+    "total",
+    "min",
+    "second_min",
+    "spread",
+    "multiples_of_5",
+    "multiples_of_10",
+    "distinct_values",
+    "largest_tie",
+    "total_multiple_of_20",
+];
+
+/// How many of the [`DERIVED`] columns [`FeatureSet::Regularity`] keeps (all but `std`).
+const REGULARITY_KEEPS: usize = 4;
 
 impl FeatureSet {
     /// Number of columns the forest is trained on.
@@ -30,6 +55,7 @@ impl FeatureSet {
         match self {
             Self::Raw => FEATURES.len(),
             Self::Derived => FEATURES.len() + DERIVED.len(),
+            Self::Regularity => FEATURES.len() + REGULARITY.len(),
         }
     }
 
@@ -39,39 +65,75 @@ impl FeatureSet {
         match self {
             Self::Raw => raw.collect(),
             Self::Derived => raw.chain(DERIVED.iter().map(|s| (*s).to_owned())).collect(),
+            Self::Regularity => raw
+                .chain(REGULARITY.iter().map(|s| (*s).to_owned()))
+                .collect(),
         }
     }
 
     /// Writes the forest's columns for one row of six raw stats into `out` and returns how
-    /// many were written; no allocation, for the request path.
+    /// many were written; no allocation, for the request path. A row shorter than six
+    /// stats is copied as is (callers check widths before scoring).
     pub fn fill(self, raw: &[f64], out: &mut [f64; MAX_WIDTH]) -> usize {
-        let n = raw.len().min(FEATURES.len());
-        out[..n].copy_from_slice(&raw[..n]);
-        if self == Self::Derived {
-            let d = derive(raw);
-            out[n..n + d.len()].copy_from_slice(&d);
-            return n + d.len();
+        let Some(stats) = raw.first_chunk::<6>() else {
+            let n = raw.len().min(MAX_WIDTH);
+            out[..n].copy_from_slice(&raw[..n]);
+            return n;
+        };
+        out[..6].copy_from_slice(stats);
+        match self {
+            Self::Raw => 6,
+            Self::Derived => {
+                out[6..6 + DERIVED.len()].copy_from_slice(&derive(stats));
+                6 + DERIVED.len()
+            }
+            Self::Regularity => {
+                let d = derive(stats);
+                out[6..6 + REGULARITY_KEEPS].copy_from_slice(&d[..REGULARITY_KEEPS]);
+                let r = regularity(stats, d[0]);
+                out[6 + REGULARITY_KEEPS..6 + REGULARITY.len()].copy_from_slice(&r);
+                6 + REGULARITY.len()
+            }
         }
-        n
     }
 
     /// Appends the forest's columns for one row of six raw stats to `out`.
     pub fn expand(self, raw: &[f64], out: &mut Vec<f64>) {
-        out.extend_from_slice(raw);
-        if self == Self::Derived {
-            out.extend_from_slice(&derive(raw));
-        }
+        let mut cols = [0.0; MAX_WIDTH];
+        let n = self.fill(raw, &mut cols);
+        out.extend_from_slice(&cols[..n]);
     }
 }
 
-fn derive(raw: &[f64]) -> [f64; DERIVED.len()] {
-    let mut sorted = [0.0; 6];
-    sorted.copy_from_slice(&raw[..6]);
+fn derive(stats: &[f64; 6]) -> [f64; DERIVED.len()] {
+    let mut sorted = *stats;
     sorted.sort_by(f64::total_cmp);
     let total: f64 = sorted.iter().sum();
     let mean = total / 6.0;
     let std = (sorted.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 6.0).sqrt();
     [total, sorted[0], sorted[1], sorted[5] - sorted[0], std]
+}
+
+/// The regularity columns after the kept derived ones; `total` is the sum of the stats.
+fn regularity(stats: &[f64; 6], total: f64) -> [f64; REGULARITY.len() - REGULARITY_KEEPS] {
+    let multiple = |v: f64, of: f64| v % of == 0.0;
+    let count = |of: f64| stats.iter().filter(|v| multiple(**v, of)).count() as f64;
+    let mut distinct = 0.0;
+    let mut largest_tie = 0.0;
+    for (i, v) in stats.iter().enumerate() {
+        if !stats[..i].contains(v) {
+            distinct += 1.0;
+        }
+        let ties = stats.iter().filter(|w| *w == v).count() as f64;
+        largest_tie = f64::max(largest_tie, ties);
+    }
+    [
+        count(5.0),
+        count(10.0),
+        distinct,
+        largest_tie,
+        f64::from(u8::from(multiple(total, 20.0))),
+    ]
 }
 
 impl std::str::FromStr for FeatureSet {
@@ -80,8 +142,9 @@ impl std::str::FromStr for FeatureSet {
         match s {
             "raw" => Ok(Self::Raw),
             "derived" => Ok(Self::Derived),
+            "regularity" => Ok(Self::Regularity),
             other => Err(format!(
-                "unknown feature set '{other}': expected 'raw' or 'derived'"
+                "unknown feature set '{other}': expected 'raw', 'derived' or 'regularity'"
             )),
         }
     }
@@ -92,6 +155,7 @@ impl std::fmt::Display for FeatureSet {
         f.write_str(match self {
             Self::Raw => "raw",
             Self::Derived => "derived",
+            Self::Regularity => "regularity",
         })
     }
 }
@@ -117,5 +181,40 @@ mod tests {
             FeatureSet::Derived.column_names().len(),
             FeatureSet::Derived.width()
         );
+    }
+
+    #[test]
+    fn regularity_columns_describe_round_and_repeated_stats() {
+        // Mesprit: 80/105/105/105/105/80, total 580 = 29 x 20.
+        let mut out = Vec::new();
+        FeatureSet::Regularity.expand(&[80.0, 105.0, 105.0, 105.0, 105.0, 80.0], &mut out);
+        assert_eq!(
+            &out[6..],
+            &[580.0, 80.0, 80.0, 25.0, 6.0, 2.0, 2.0, 4.0, 1.0]
+        );
+        // Iron Boulder: 90/120/80/68/108/124, total 590.
+        out.clear();
+        FeatureSet::Regularity.expand(&[90.0, 120.0, 80.0, 68.0, 108.0, 124.0], &mut out);
+        assert_eq!(
+            &out[6..],
+            &[590.0, 68.0, 80.0, 56.0, 3.0, 3.0, 6.0, 1.0, 0.0]
+        );
+        // Fractional stats are never multiples; the row still has every column.
+        out.clear();
+        FeatureSet::Regularity.expand(&[80.5, 80.5, 1.0, 2.0, 3.0, 4.0], &mut out);
+        assert_eq!(&out[10..], &[0.0, 0.0, 5.0, 2.0, 0.0]);
+        let names = FeatureSet::Regularity.column_names();
+        assert_eq!(names.len(), FeatureSet::Regularity.width());
+        assert_eq!(names.len(), MAX_WIDTH);
+        assert_eq!(names[14], "total_multiple_of_20");
+    }
+
+    #[test]
+    fn every_feature_set_round_trips_through_its_name() {
+        for set in [FeatureSet::Raw, FeatureSet::Derived, FeatureSet::Regularity] {
+            assert_eq!(set.to_string().parse::<FeatureSet>(), Ok(set));
+        }
+        let err = "shape".parse::<FeatureSet>().unwrap_err();
+        assert!(err.contains("'regularity'"), "{err}");
     }
 }

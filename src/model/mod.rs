@@ -10,7 +10,7 @@ use smartcore::ensemble::random_forest_classifier::RandomForestClassifier;
 use smartcore::linalg::basic::matrix::DenseMatrix;
 
 pub use artifact::{ArtifactError, Extras, ModelDir, ModelInfo, read_dir, write_dir};
-pub use features::{DERIVED, FeatureSet};
+pub use features::{DERIVED, FeatureSet, REGULARITY};
 pub use forest::{BLOCK_ROWS, FlatForest, ForestError, ROW_STRIDE};
 
 use crate::dataset::FEATURES;

@@ -55,7 +55,7 @@ impl Default for TrainConfig {
                 min_samples_leaf: 5,
                 mtry: Some(4),
                 seed: 42,
-                features: FeatureSet::Derived,
+                features: FeatureSet::Regularity,
             },
             test_size: 0.2,
             cv_folds: 5,
