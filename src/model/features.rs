@@ -116,8 +116,7 @@ fn derive(stats: &[f64; 6]) -> [f64; DERIVED.len()] {
 
 /// The regularity columns after the kept derived ones; `total` is the sum of the stats.
 fn regularity(stats: &[f64; 6], total: f64) -> [f64; REGULARITY.len() - REGULARITY_KEEPS] {
-    let multiple = |v: f64, of: f64| v % of == 0.0;
-    let count = |of: f64| stats.iter().filter(|v| multiple(**v, of)).count() as f64;
+    let count = |of: u64| stats.iter().filter(|v| is_multiple(**v, of)).count() as f64;
     let mut distinct = 0.0;
     let mut largest_tie = 0.0;
     for (i, v) in stats.iter().enumerate() {
@@ -128,12 +127,24 @@ fn regularity(stats: &[f64; 6], total: f64) -> [f64; REGULARITY.len() - REGULARI
         largest_tie = f64::max(largest_tie, ties);
     }
     [
-        count(5.0),
-        count(10.0),
+        count(5),
+        count(10),
         distinct,
         largest_tie,
-        f64::from(u8::from(multiple(total, 20.0))),
+        f64::from(u8::from(is_multiple(total, 20))),
     ]
+}
+
+/// Whether `v` is an exact multiple of `of` (`v % of == 0`), without a `fmod` call for the
+/// usual case: base stats and totals are small non-negative integers.
+fn is_multiple(v: f64, of: u64) -> bool {
+    if (0.0..=1e15).contains(&v) {
+        // Exact: below 2^53 every integer is a float and the cast truncates.
+        let i = v as u64;
+        i as f64 == v && i % of == 0
+    } else {
+        v % of as f64 == 0.0
+    }
 }
 
 impl std::str::FromStr for FeatureSet {
@@ -207,6 +218,34 @@ mod tests {
         assert_eq!(names.len(), FeatureSet::Regularity.width());
         assert_eq!(names.len(), MAX_WIDTH);
         assert_eq!(names[14], "total_multiple_of_20");
+    }
+
+    #[test]
+    fn multiples_agree_with_the_float_remainder() {
+        let values = [
+            0.0,
+            5.0,
+            10.0,
+            20.0,
+            25.0,
+            580.0,
+            590.0,
+            7.5,
+            80.000_000_1,
+            -20.0,
+            -7.0,
+            1e15,
+            3e15,
+            1e300,
+            f64::INFINITY,
+            f64::NAN,
+            -0.0,
+        ];
+        for v in values {
+            for of in [5, 10, 20] {
+                assert_eq!(is_multiple(v, of), v % of as f64 == 0.0, "{v} % {of}");
+            }
+        }
     }
 
     #[test]

@@ -277,24 +277,28 @@ impl FlatForest {
             }
             return;
         }
+        // Always a full block, so the step loop below has a constant trip count the
+        // compiler unrolls; padding rows are walked too and their answers dropped.
+        let mut padded = [[0.0; ROW_STRIDE]; BLOCK_ROWS];
+        let block: &[[f64; ROW_STRIDE]; BLOCK_ROWS] = match rows.try_into() {
+            Ok(full) => full,
+            Err(_) => {
+                padded[..m].copy_from_slice(rows);
+                &padded
+            }
+        };
         let mut sums = [0.0; BLOCK_ROWS];
-        let mut at = [0_u32; BLOCK_ROWS];
         for &(root, depth) in &self.roots {
-            at[..m].fill(root);
+            // Every walk takes exactly the tree's depth in steps: a walk that reached its leaf
+            // stays there. Checking for that costs more than the steps it would save.
+            let mut at = [root; BLOCK_ROWS];
             for _ in 0..depth {
-                let mut moved = false;
-                for (a, row) in at[..m].iter_mut().zip(rows) {
-                    let next = self.step(*a, row);
-                    moved |= next != *a;
-                    *a = next;
-                }
-                // Every walk of the block is at its leaf: the remaining steps would not move.
-                if !moved {
-                    break;
+                for (a, row) in at.iter_mut().zip(block) {
+                    *a = self.step(*a, row);
                 }
             }
             // Summed tree by tree in order, exactly as a row-at-a-time loop would.
-            for (sum, a) in sums[..m].iter_mut().zip(&at[..m]) {
+            for (sum, a) in sums.iter_mut().zip(&at) {
                 *sum += self.leaves[*a as usize].proba;
             }
         }
