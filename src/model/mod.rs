@@ -351,11 +351,15 @@ mod tests {
         let rows = rows(1000);
         // The compiled layout votes exactly as smartcore does on many rows, not only the example.
         model.self_check(&rows).unwrap_or_else(|e| panic!("{e}"));
-        // Blocks of 16, a ragged tail, and lone rows give bit-identical probabilities.
+        // Full blocks of 16, padded blocks of 8-15 rows, lone-row tails of 1-7, and lone rows
+        // give bit-identical probabilities.
         let values: Vec<f64> = rows.iter().flatten().copied().collect();
-        let batch = model.proba_batch(&values[..6 * 999]);
-        for (row, p) in rows.iter().zip(&batch) {
-            assert_eq!(model.proba_row(row).to_bits(), p.to_bits());
+        for n in [999, 27, 15, 8, 7, 1] {
+            let batch = model.proba_batch(&values[..6 * n]);
+            assert_eq!(batch.len(), n);
+            for (row, p) in rows.iter().zip(&batch) {
+                assert_eq!(model.proba_row(row).to_bits(), p.to_bits(), "batch of {n}");
+            }
         }
         let predictions = model.predict_batch(&values);
         for (row, predicted) in rows.iter().zip(predictions) {
