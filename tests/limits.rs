@@ -43,6 +43,45 @@ async fn a_body_over_the_limit_gets_a_413_json_error() {
     app.shut_down().await;
 }
 
+/// A chunked body (no `Content-Length`) is counted as it arrives: over the limit is a 413,
+/// a large body under it is scored whole.
+#[tokio::test]
+async fn a_chunked_body_is_limited_as_it_streams() {
+    let mut limits = app::limits();
+    limits.max_body_bytes = 64 * 1024;
+    let app = app::spawn_with(limits).await;
+    let chunked = |body: String| {
+        let chunks: Vec<Result<Vec<u8>, std::io::Error>> = body
+            .into_bytes()
+            .chunks(1000)
+            .map(|c| Ok(c.to_vec()))
+            .collect();
+        reqwest::Body::wrap_stream(futures_util::stream::iter(chunks))
+    };
+    let client = reqwest::Client::new();
+    let over = client
+        .post(app.url("/invocations"))
+        .header("content-type", "application/json")
+        .body(chunked(rows(4000)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(over.status(), 413);
+    let body: Value = over.json().await.unwrap();
+    assert_eq!(body["error_code"], "REQUEST_LIMIT_EXCEEDED");
+    let under = client
+        .post(app.url("/invocations"))
+        .header("content-type", "application/json")
+        .body(chunked(rows(2500)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(under.status(), 200);
+    let body: Value = under.json().await.unwrap();
+    assert_eq!(body["predictions"].as_array().unwrap().len(), 2500);
+    app.shut_down().await;
+}
+
 #[tokio::test]
 async fn a_request_past_the_timeout_gets_a_504_json_error() {
     let mut limits = app::limits();

@@ -3,9 +3,8 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -13,26 +12,60 @@ use super::error::ApiError;
 use super::state::{AppState, Served};
 use crate::scoring;
 
+/// Bodies at least this large are parsed, scored and answered on one blocking thread, off
+/// the async workers: parsing 100,000 rows takes tens of milliseconds, and keeping the large
+/// buffers on one thread keeps them in one allocator heap (glibc gives every thread that
+/// allocates its own heap, and each would keep the peak).
+const LARGE_BODY_BYTES: usize = 256 * 1024;
+
 /// Scores a request in any of MLflow's input formats (and the 1.x pandas-split request).
 pub(super) async fn invocations(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let served = live_model(&state)?;
-    let body = body.map_err(|e| body_error(&e, &state))?;
-    let content_type = headers
+    let body = super::body::read(body, &headers, state.limits().max_body_bytes).await?;
+    if body.len() < LARGE_BODY_BYTES {
+        return score(&state, &served, content_type(&headers), &body);
+    }
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || {
+        let _enter = span.enter();
+        score(&state, &served, content_type(&headers), &body)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("scoring task failed: {e}")))?
+}
+
+fn content_type(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(header::CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap_or("\u{fffd}"));
+        .map(|v| v.to_str().unwrap_or("\u{fffd}"))
+}
+
+/// Parses `body`, scores it on `served` and renders the answer in the request's dialect.
+fn score(
+    state: &AppState,
+    served: &Served,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<Response, ApiError> {
     let parsed = scoring::parse(
         content_type,
-        &body,
+        body,
         served.model.input_features(),
         &state.limits().scoring,
     )
     .map_err(ApiError::Scoring)?;
-    let rows = parsed.batch.n_rows();
-    let predictions = predict(&state, served, parsed.batch).await?;
+    let batch = parsed.batch;
+    let rows = batch.n_rows();
+    let predictions = if rows < state.limits().parallel_rows {
+        served.model.predict_batch(batch.values())
+    } else {
+        predict_parallel(served, batch.values(), batch.n_cols())
+    };
+    drop(batch);
     tracing::debug!(rows, "scored");
     let mut response = (
         StatusCode::OK,
@@ -58,33 +91,7 @@ pub(super) fn live_model(state: &AppState) -> Result<Arc<Served>, ApiError> {
     })
 }
 
-fn body_error(e: &BytesRejection, state: &AppState) -> ApiError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::TooLarge(state.limits().max_body_bytes)
-    } else {
-        ApiError::BadField(format!("Could not read the request body: {e}"))
-    }
-}
-
-/// Small batches are scored inline (a row costs about a microsecond, less than a hop to
-/// another thread); large ones go to the blocking pool and are split across cores.
-pub(super) async fn predict(
-    state: &AppState,
-    served: Arc<Served>,
-    batch: scoring::Batch,
-) -> Result<Vec<bool>, ApiError> {
-    if batch.n_rows() < state.limits().parallel_rows {
-        return Ok(served.model.predict_batch(batch.values()));
-    }
-    let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || {
-        let _enter = span.enter();
-        predict_parallel(&served, batch.values(), batch.n_cols())
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("prediction task failed: {e}")))
-}
-
+/// Splits a large batch across the cores (rayon); each chunk is scored in blocks as usual.
 fn predict_parallel(served: &Served, values: &[f64], n_cols: usize) -> Vec<bool> {
     use rayon::prelude::*;
     const CHUNK_ROWS: usize = 4096;

@@ -1,6 +1,7 @@
 //! `legendary serve`: the HTTP server. Opens the listener at once, loads the model, turns
 //! ready, serves until SIGTERM or Ctrl-C, then drains.
 
+mod body;
 mod error;
 mod invocations;
 mod loader;
