@@ -403,7 +403,7 @@ async fn the_quality_gate_promotes_better_models_and_refuses_worse_ones() {
         .unwrap();
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     assert!(text(&o).contains("not promoted"), "{}", text(&o));
-    // A better model (more trees, derived stats, tuned threshold) is promoted.
+    // A better model (more trees, the default columns, tuned threshold) is promoted.
     let o = legendary()
         .args(["train", "--n-trees", "150", "--cv-folds", "0", "--output"])
         .arg(out.path().join("c"))
