@@ -14,7 +14,7 @@ use super::error::ApiError;
 /// Reads `body` whole. A declared or actual length over `limit` bytes is a 413 naming the
 /// limit; a broken stream is a 400 saying so.
 pub(super) async fn read(
-    body: Body,
+    mut body: Body,
     headers: &HeaderMap,
     limit: usize,
 ) -> Result<Vec<u8>, ApiError> {
@@ -26,7 +26,6 @@ pub(super) async fn read(
         return Err(ApiError::TooLarge(limit));
     }
     let mut buf = Vec::with_capacity(declared.unwrap_or(0));
-    let mut body = body;
     while let Some(frame) = body.frame().await {
         let frame = frame
             .map_err(|e| ApiError::BadField(format!("Could not read the request body: {e}")))?;

@@ -13,10 +13,12 @@ use super::state::{AppState, Served};
 use crate::scoring;
 
 /// Bodies at least this large are parsed, scored and answered on one blocking thread, off
-/// the async workers: parsing 100,000 rows takes tens of milliseconds, and keeping the large
-/// buffers on one thread keeps them in one allocator heap (glibc gives every thread that
-/// allocates its own heap, and each would keep the peak).
-const LARGE_BODY_BYTES: usize = 256 * 1024;
+/// the async workers: about 3,000 rows or more, a few milliseconds of work and up to tens of
+/// milliseconds for 100,000 rows. Keeping the large buffers on one thread also keeps them in
+/// one allocator heap (glibc gives every thread that allocates its own heap, and each would
+/// keep the peak). A row takes at least 12 bytes in any format, so every batch big enough to
+/// be split across cores comes this way.
+const LARGE_BODY_BYTES: usize = 64 * 1024;
 
 /// Scores a request in any of MLflow's input formats (and the 1.x pandas-split request).
 pub(super) async fn invocations(
@@ -27,12 +29,12 @@ pub(super) async fn invocations(
     let served = live_model(&state)?;
     let body = super::body::read(body, &headers, state.limits().max_body_bytes).await?;
     if body.len() < LARGE_BODY_BYTES {
-        return score(&state, &served, content_type(&headers), &body);
+        return score(&state, &served, content_type(&headers), &body, false);
     }
     let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {
         let _enter = span.enter();
-        score(&state, &served, content_type(&headers), &body)
+        score(&state, &served, content_type(&headers), &body, true)
     })
     .await
     .map_err(|e| ApiError::Internal(format!("scoring task failed: {e}")))?
@@ -45,11 +47,13 @@ fn content_type(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Parses `body`, scores it on `served` and renders the answer in the request's dialect.
+/// Only an `offloaded` call (off the async workers) splits a large batch across the cores.
 fn score(
     state: &AppState,
     served: &Served,
     content_type: Option<&str>,
     body: &[u8],
+    offloaded: bool,
 ) -> Result<Response, ApiError> {
     let parsed = scoring::parse(
         content_type,
@@ -60,10 +64,10 @@ fn score(
     .map_err(ApiError::Scoring)?;
     let batch = parsed.batch;
     let rows = batch.n_rows();
-    let predictions = if rows < state.limits().parallel_rows {
-        served.model.predict_batch(batch.values())
-    } else {
+    let predictions = if offloaded && rows >= state.limits().parallel_rows {
         predict_parallel(served, batch.values(), batch.n_cols())
+    } else {
+        served.model.predict_batch(batch.values())
     };
     drop(batch);
     tracing::debug!(rows, "scored");

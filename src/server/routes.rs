@@ -32,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         // Layers run outside-in, i.e. bottom to top of this list. `Router::layer` wraps each
         // route (and the fallbacks), so every layer here already sees `MatchedPath`.
         // 1. the body limit only sets a limit that the `Bytes` extractor enforces (413 JSON);
+        //    `/invocations` reads its body itself and enforces the same limit (`body.rs`);
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         // 2. the timeout covers reading the body and scoring, and answers 504 JSON;
         .layer(middleware::from_fn_with_state(limits.timeout, timeout))
