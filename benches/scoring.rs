@@ -17,14 +17,7 @@ use legendary::scoring::{self, Limits};
 use legendary::server::{AppState, ModelMeta, Served, ServerLimits, router};
 use tower::ServiceExt as _;
 
-const COLUMNS: [&str; 6] = [
-    "hp",
-    "attack",
-    "defense",
-    "special_attack",
-    "special_defense",
-    "speed",
-];
+const COLUMNS: [&str; 6] = legendary::dataset::FEATURES;
 const SIZES: [usize; 4] = [1, 5, 1_000, 100_000];
 
 /// Deterministic stats in [20, 160] (a small LCG: the bench needs no RNG crate).

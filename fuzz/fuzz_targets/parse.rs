@@ -18,16 +18,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let content_type = CONTENT_TYPES[usize::from(selector) % CONTENT_TYPES.len()];
-    let features: Vec<String> = [
-        "hp",
-        "attack",
-        "defense",
-        "special_attack",
-        "special_defense",
-        "speed",
-    ]
-    .map(str::to_owned)
-    .to_vec();
+    let features: Vec<String> = legendary::dataset::FEATURES.map(str::to_owned).to_vec();
     let limits = Limits { max_rows: 64 };
     match parse(content_type, body, &features, &limits) {
         Ok(parsed) => assert!(parsed.batch.values().iter().all(|v| v.is_finite())),

@@ -214,6 +214,8 @@ mod tests {
         out.clear();
         FeatureSet::Regularity.expand(&[80.5, 80.5, 1.0, 2.0, 3.0, 4.0], &mut out);
         assert_eq!(&out[10..], &[0.0, 0.0, 5.0, 2.0, 0.0]);
+        // The kept derived columns are written under their own names.
+        assert_eq!(REGULARITY[..REGULARITY_KEEPS], DERIVED[..REGULARITY_KEEPS]);
         let names = FeatureSet::Regularity.column_names();
         assert_eq!(names.len(), FeatureSet::Regularity.width());
         assert_eq!(names.len(), MAX_WIDTH);

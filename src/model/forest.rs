@@ -356,15 +356,8 @@ impl FlatForest {
         self.roots
             .iter()
             .filter(|&&(root, depth)| {
-                let mut a = root;
-                for _ in 0..depth {
-                    let node = self.nodes[a as usize];
-                    let x = row[node.feature as usize % ROW_STRIDE];
-                    #[allow(clippy::neg_cmp_op_on_partial_ord)] // NaN must go right
-                    let right = !(x <= node.threshold);
-                    a = node.children + u32::from(right);
-                }
-                self.leaves[a as usize].vote
+                let leaf = (0..depth).fold(root, |a, _| self.step(a, &row));
+                self.leaves[leaf as usize].vote
             })
             .count()
     }
