@@ -1,12 +1,25 @@
-//! The command line: clap subcommands, each flag also an environment variable.
+//! The command line: clap subcommands, each flag also an environment variable; and the one
+//! place that turns them, with [`Env`] for the variables clap does not own, into the typed
+//! configs of [`crate::config`]. No other module sees clap.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::builder::PossibleValue;
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::acquire::ModelSource;
+use crate::config::{
+    Env, PredictJob, ServeConfig, SweepJob, TrackingTarget, TrainJob, listen_addr, parse_duration,
+};
 use crate::dataset::Generations;
+use crate::http::ServerLimits;
+use crate::mlflow::Stage;
 use crate::model::{FeatureSet, ForestParams};
-use crate::train::{Threshold, TrainConfig};
+use crate::scoring::Limits;
+use crate::telemetry::LogFormat;
+use crate::track::{GateConfig, Placement, PublishConfig};
+use crate::train::{MetricName, Threshold, TrainConfig};
 
 /// Train, track and serve the legendary-Pokémon random forest with MLflow, without Python.
 #[derive(Debug, Parser)]
@@ -25,20 +38,34 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Log line format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line.
-    Json,
+impl ValueEnum for LogFormat {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Self::Text, Self::Json]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match self {
+            Self::Text => PossibleValue::new("text").help("Human-readable lines"),
+            Self::Json => PossibleValue::new("json").help("One JSON object per line"),
+        })
+    }
+}
+
+impl ValueEnum for MetricName {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Self::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.as_str()))
+    }
 }
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve a model over MLflow's scoring protocol, with a web page.
-    Serve(crate::server::ServeArgs),
+    Serve(ServeArgs),
     /// Train and evaluate a forest; write an MLflow model directory.
     Train(TrainArgs),
     /// Train every configuration of a TOML grid in parallel and report the best.
@@ -76,9 +103,61 @@ pub struct TrackingArgs {
     /// The margin the challenger must win by.
     #[arg(long, env = "LEGENDARY_MIN_IMPROVEMENT", default_value_t = 0.001)]
     pub min_improvement: f64,
-    /// Metric the gate compares (roc_auc, f1, accuracy, precision, recall, log_loss).
+    /// Metric the gate compares (log_loss: lower is better; the others: higher).
     #[arg(long, env = "LEGENDARY_GATE_METRIC", default_value = "roc_auc")]
-    pub gate_metric: String,
+    pub gate_metric: MetricName,
+}
+
+impl TrackingArgs {
+    /// Where runs go, if a tracking server is named.
+    fn target(&self, env: &Env) -> anyhow::Result<Option<TrackingTarget>> {
+        Ok(env
+            .tracking(self.tracking_uri.as_deref())?
+            .map(|tracking| TrackingTarget {
+                tracking,
+                experiment: self.experiment.clone(),
+                run_name: self.run_name.clone(),
+                user: env.user(),
+            }))
+    }
+
+    /// Registration and placement, if `--register-as` is given.
+    fn publish(&self) -> Option<PublishConfig> {
+        let name = self.register_as.clone()?;
+        let placement = if self.promote {
+            Placement::Gate(GateConfig {
+                name: name.clone(),
+                alias: self.alias.clone().unwrap_or_else(|| "champion".to_owned()),
+                stage: self.stage.unwrap_or(Stage::Production),
+                metric: self.gate_metric,
+                min_improvement: self.min_improvement,
+            })
+        } else {
+            Placement::Direct {
+                stage: self.stage,
+                alias: self.alias.clone(),
+            }
+        };
+        Some(PublishConfig { name, placement })
+    }
+
+    /// Both, refusing to publish without a server to publish to.
+    fn configs(
+        &self,
+        env: &Env,
+    ) -> anyhow::Result<(Option<TrackingTarget>, Option<PublishConfig>)> {
+        let target = self.target(env)?;
+        let publish = self.publish();
+        if target.is_none() && publish.is_some() {
+            anyhow::bail!(
+                "--register-as and --promote need a tracking server: set --tracking-uri or MLFLOW_TRACKING_URI"
+            );
+        }
+        if !self.min_improvement.is_finite() {
+            anyhow::bail!("--min-improvement must be a number");
+        }
+        Ok((target, publish))
+    }
 }
 
 /// Flags of `legendary sweep`.
@@ -99,6 +178,27 @@ pub struct SweepArgs {
     /// Tracking and registry.
     #[command(flatten)]
     pub tracking: TrackingArgs,
+}
+
+impl SweepArgs {
+    /// The sweep job these flags describe.
+    ///
+    /// # Errors
+    /// Bad tracking settings, or publishing without a tracking server.
+    pub fn into_job(self, env: &Env) -> anyhow::Result<SweepJob> {
+        let (tracking, publish) = self.tracking.configs(env)?;
+        Ok(SweepJob {
+            grid: self.grid,
+            parallel: self
+                .parallel
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
+                .max(1),
+            only_index: self.only_index,
+            output: self.output,
+            tracking,
+            publish,
+        })
+    }
 }
 
 /// Flags of `legendary train`.
@@ -175,8 +275,8 @@ impl ForestArgs {
 }
 
 impl TrainArgs {
-    /// The training config these flags describe.
-    pub fn config(&self) -> TrainConfig {
+    /// The training config these flags describe, unchecked.
+    fn train_config(&self) -> TrainConfig {
         TrainConfig {
             data: self.data.clone(),
             generations: self.generations.clone(),
@@ -185,6 +285,22 @@ impl TrainArgs {
             cv_folds: self.cv_folds,
             threshold: self.forest.threshold,
         }
+    }
+
+    /// The training job these flags describe, every setting checked before any work starts.
+    ///
+    /// # Errors
+    /// A setting out of range (named by its flag), bad tracking settings, or publishing
+    /// without a tracking server.
+    pub fn into_job(self, env: &Env) -> anyhow::Result<TrainJob> {
+        let train = self.train_config().validate()?;
+        let (tracking, publish) = self.tracking.configs(env)?;
+        Ok(TrainJob {
+            train,
+            output: self.output,
+            tracking,
+            publish,
+        })
     }
 }
 
@@ -207,6 +323,108 @@ pub struct PredictArgs {
     pub output: Option<PathBuf>,
 }
 
+impl PredictArgs {
+    /// The predict job these flags describe: the same model resolution as `serve`.
+    ///
+    /// # Errors
+    /// A malformed model URI or bad tracking settings.
+    pub fn into_job(self, env: &Env) -> anyhow::Result<PredictJob> {
+        let default = PathBuf::from("models/pokemon");
+        let model = ModelSource::choose(Some(&self.model_uri), None, None, &default)?;
+        Ok(PredictJob {
+            model,
+            tracking: env.tracking(None)?,
+            input: self.input,
+            output: self.output,
+        })
+    }
+}
+
+/// Flags of `legendary serve`.
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "LEGENDARY_HOST", default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on.
+    #[arg(long, env = "LEGENDARY_PORT", default_value_t = 8080)]
+    pub port: u16,
+    /// The model: a local MLflow model directory, `models:/NAME/STAGE`, `models:/NAME/VERSION`,
+    /// `models:/NAME@ALIAS`, `models:/NAME/latest`, `runs:/RUN_ID/PATH` or `mlflow-artifacts:/PATH`.
+    /// Without it, `MLFLOW_MODEL_NAME` + `MLFLOW_MODEL_STAGE` are used if set, else `models/pokemon`.
+    #[arg(long, short = 'm', env = "MLFLOW_MODEL_URI")]
+    pub model_uri: Option<String>,
+    /// Registered model name (the original demo's Kubernetes variable).
+    #[arg(long, env = "MLFLOW_MODEL_NAME", hide = true)]
+    pub model_name: Option<String>,
+    /// Registry stage to serve with `MLFLOW_MODEL_NAME` (default Production).
+    #[arg(long, env = "MLFLOW_MODEL_STAGE", hide = true)]
+    pub model_stage: Option<String>,
+    /// How often to poll the registry for a new version when the URI names a stage, an alias
+    /// or `latest` (`0s` turns polling off).
+    #[arg(long, env = "LEGENDARY_RELOAD_INTERVAL", default_value = "30s", value_parser = parse_duration)]
+    pub reload_interval: Duration,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "LEGENDARY_MAX_BODY_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Longest a request may take before a 504 (default 60s, or
+    /// `MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT` seconds when set).
+    #[arg(long, env = "LEGENDARY_TIMEOUT", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Most rows accepted in one request.
+    #[arg(long, env = "LEGENDARY_MAX_ROWS", default_value_t = 1_000_000)]
+    pub max_rows: usize,
+    /// On shutdown, how long requests in flight may take to finish.
+    #[arg(long, env = "LEGENDARY_DRAIN_GRACE", default_value = "20s", value_parser = parse_duration)]
+    pub drain_grace: Duration,
+    /// How long to keep retrying an unreachable registry at start-up before giving up.
+    #[arg(long, env = "LEGENDARY_STARTUP_DEADLINE", default_value = "60s", value_parser = parse_duration)]
+    pub startup_deadline: Duration,
+    /// The data package the web page searches.
+    #[arg(long, env = "LEGENDARY_DATA", default_value = "data/pokemon")]
+    pub data: PathBuf,
+}
+
+impl ServeArgs {
+    /// The server config these flags and the environment describe.
+    ///
+    /// # Errors
+    /// A bad address, model URI, timeout variable or tracking setting; a remote model
+    /// without a tracking server.
+    pub fn into_config(self, env: &Env) -> anyhow::Result<ServeConfig> {
+        let default = PathBuf::from("models/pokemon");
+        let model = ModelSource::choose(
+            self.model_uri.as_deref(),
+            self.model_name.as_deref(),
+            self.model_stage.as_deref(),
+            &default,
+        )?;
+        let tracking = env.tracking(None)?;
+        if matches!(model, ModelSource::Remote(_)) && tracking.is_none() {
+            anyhow::bail!(
+                "serving '{model}' needs MLFLOW_TRACKING_URI (the MLflow server to fetch it from)"
+            );
+        }
+        Ok(ServeConfig {
+            listen: listen_addr(&self.host, self.port)?,
+            model,
+            tracking,
+            reload_interval: self.reload_interval,
+            limits: ServerLimits {
+                max_body_bytes: self.max_body_bytes,
+                timeout: env.request_timeout(self.timeout)?,
+                scoring: Limits {
+                    max_rows: self.max_rows,
+                },
+                ..ServerLimits::default()
+            },
+            drain_grace: self.drain_grace,
+            startup_deadline: self.startup_deadline,
+            data: self.data,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
@@ -218,17 +436,23 @@ mod tests {
         Cli::command().debug_assert();
     }
 
-    #[test]
-    fn train_defaults_are_the_documented_ones() {
-        let cli = Cli::try_parse_from(["legendary", "train"]).unwrap();
+    fn train(args: &[&str]) -> anyhow::Result<TrainJob> {
+        let cli = Cli::try_parse_from(["legendary", "train"].iter().chain(args))?;
         let Command::Train(args) = cli.command else {
             panic!("not train")
         };
-        let config = args.config();
+        args.into_job(&Env::from_pairs(&[]))
+    }
+
+    #[test]
+    fn train_defaults_are_the_documented_ones() {
+        let job = train(&[]).unwrap();
+        let config = job.train.get();
         let defaults = TrainConfig::default();
         assert_eq!(config.params, defaults.params);
         assert_eq!(config.cv_folds, defaults.cv_folds);
         assert_eq!(config.threshold, defaults.threshold);
+        assert!(job.tracking.is_none() && job.publish.is_none());
     }
 
     #[test]
@@ -237,5 +461,44 @@ mod tests {
         assert!(err.to_string().contains("'0'"), "{err}");
         let err = Cli::try_parse_from(["legendary", "train", "--threshold", "2"]).unwrap_err();
         assert!(err.to_string().contains("threshold"), "{err}");
+        let err = train(&["--n-trees", "0"]).unwrap_err();
+        assert_eq!(err.to_string(), "--n-trees must be at least 1");
+        let err = train(&["--register-as", "pokemon"]).unwrap_err();
+        assert!(err.to_string().contains("tracking server"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_gate_metric_is_refused_while_parsing() {
+        let err = Cli::try_parse_from([
+            "legendary",
+            "train",
+            "--register-as",
+            "pokemon",
+            "--promote",
+            "--gate-metric",
+            "rocauc",
+        ])
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("rocauc") && text.contains("roc_auc"), "{text}");
+    }
+
+    #[test]
+    fn serve_reads_mlflows_demo_variables_into_one_config() {
+        let cli = Cli::try_parse_from(["legendary", "serve", "--model-uri", "models:/pokemon/Production"])
+            .unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        let error = args.clone().into_config(&Env::from_pairs(&[])).unwrap_err();
+        assert!(error.to_string().contains("MLFLOW_TRACKING_URI"), "{error}");
+        let env = Env::from_pairs(&[
+            ("MLFLOW_TRACKING_URI", "http://mlflow:5000"),
+            ("MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT", "7"),
+        ]);
+        let config = args.into_config(&env).unwrap();
+        assert_eq!(config.limits.timeout, Duration::from_secs(7));
+        assert!(config.model.is_moving());
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
     }
 }

@@ -40,6 +40,8 @@ pub fn score_csv(model: &Model, input: &[u8]) -> Result<Vec<u8>, PredictError> {
     writer
         .write_record(&out_header)
         .map_err(|e| err(1, e.to_string()))?;
+    let mut records = Vec::new();
+    let mut rows = Vec::new();
     for record in reader.records() {
         let record =
             record.map_err(|e| err(e.position().map_or(0, |p| p.line()), e.to_string()))?;
@@ -53,7 +55,11 @@ pub fn score_csv(model: &Model, input: &[u8]) -> Result<Vec<u8>, PredictError> {
                 .filter(|v| v.is_finite())
                 .ok_or_else(|| err(line, format!("{name}: '{cell}' is not a finite number")))?;
         }
-        let p = model.proba_row(&row);
+        rows.push(row);
+        records.push(record);
+    }
+    for (record, p) in records.iter().zip(model.proba_rows(&rows)) {
+        let line = record.position().map_or(0, |p| p.line());
         let mut fields: Vec<String> = record.iter().map(str::to_owned).collect();
         fields.push(model.decide(p).to_string());
         fields.push(format!("{p}"));

@@ -31,7 +31,7 @@ pub fn summary(o: &Outcome) -> String {
     for (name, value) in o.holdout.scalars() {
         let cv =
             o.cv.as_ref()
-                .and_then(|cv| cv.summary.iter().find(|(n, _, _)| n == name))
+                .and_then(|cv| cv.summary.iter().find(|(n, _, _)| *n == name))
                 .map_or_else(String::new, |(_, m, sd)| format!("{m:.4} ± {sd:.4}"));
         let _ = writeln!(s, "{name:<12} {value:>9.4} {cv:>17}");
     }

@@ -73,13 +73,10 @@ pub struct NewRun {
 }
 
 impl NewRun {
-    /// A run in `experiment_id`, by the current OS user, from a local `legendary` process.
+    /// A run in `experiment_id` from a local `legendary` process (set `user` for "Created by").
     pub fn new(experiment_id: impl Into<String>) -> Self {
         Self {
             experiment_id: experiment_id.into(),
-            user: std::env::var("USER")
-                .or_else(|_| std::env::var("USERNAME"))
-                .ok(),
             source_name: Some(env!("CARGO_PKG_NAME").to_owned()),
             source_type: Some("LOCAL".to_owned()),
             ..Self::default()

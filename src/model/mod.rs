@@ -255,6 +255,12 @@ impl Model {
         out
     }
 
+    /// Probabilities for rows of the six raw stats: the one way evaluation, the gate and
+    /// `predict` score a list of rows (in blocks, bit-identical to [`Model::proba_row`]).
+    pub fn proba_rows(&self, rows: &[[f64; 6]]) -> Vec<f64> {
+        self.proba_batch(rows.as_flattened())
+    }
+
     /// Predictions for a row-major batch of raw stats.
     pub fn predict_batch(&self, values: &[f64]) -> Vec<bool> {
         let n = self.input_features.len();

@@ -143,6 +143,7 @@ impl Builder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scoring::ScoringErrorKind;
 
     #[test]
     fn from_rows_splits_row_major_values() {
@@ -154,12 +155,12 @@ mod tests {
 
     #[test]
     fn from_rows_rejects_ragged_empty_and_non_finite_input() {
-        assert_eq!(Batch::from_rows(2, vec![1.0]).unwrap_err().status(), 400);
-        assert_eq!(Batch::from_rows(2, vec![]).unwrap_err().status(), 400);
-        assert_eq!(Batch::from_rows(0, vec![]).unwrap_err().status(), 400);
+        assert_eq!(Batch::from_rows(2, vec![1.0]).unwrap_err().kind(), ScoringErrorKind::Invalid);
+        assert_eq!(Batch::from_rows(2, vec![]).unwrap_err().kind(), ScoringErrorKind::Invalid);
+        assert_eq!(Batch::from_rows(0, vec![]).unwrap_err().kind(), ScoringErrorKind::Invalid);
         assert_eq!(
-            Batch::from_rows(1, vec![f64::NAN]).unwrap_err().status(),
-            400
+            Batch::from_rows(1, vec![f64::NAN]).unwrap_err().kind(),
+            ScoringErrorKind::Invalid
         );
     }
 
@@ -168,7 +169,7 @@ mod tests {
         let mut builder = Builder::new(1, 1, 10);
         builder.push_row().unwrap();
         builder.set(0, 1.0);
-        assert_eq!(builder.push_row().unwrap_err().status(), 413);
+        assert_eq!(builder.push_row().unwrap_err().kind(), ScoringErrorKind::TooManyRows);
         assert_eq!(builder.finish().values(), &[1.0]);
     }
 }

@@ -179,6 +179,7 @@ fn bad_field(features: &[String], row: usize, col: usize, field: &[u8]) -> Scori
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scoring::ScoringErrorKind;
 
     fn features() -> Vec<String> {
         ["a", "b"].map(str::to_owned).to_vec()
@@ -203,33 +204,33 @@ mod tests {
     #[test]
     fn empty_and_non_numeric_cells_are_400_naming_column_and_row() {
         let error = csv("a,b\n1,2\n,2\n").unwrap_err();
-        assert_eq!(error.error_code(), "BAD_REQUEST");
+        assert_eq!(error.kind(), ScoringErrorKind::Invalid);
         assert!(
             error.message().contains("column a in row 1"),
             "{}",
             error.message()
         );
-        assert_eq!(csv("a,b\nabc,2\n").unwrap_err().status(), 400);
-        assert_eq!(csv("a,b\nNaN,2\n").unwrap_err().status(), 400);
+        assert_eq!(csv("a,b\nabc,2\n").unwrap_err().kind(), ScoringErrorKind::Invalid);
+        assert_eq!(csv("a,b\nNaN,2\n").unwrap_err().kind(), ScoringErrorKind::Invalid);
     }
 
     #[test]
     fn missing_and_duplicate_columns_are_schema_errors() {
         assert_eq!(
-            csv("a\n1\n").unwrap_err().error_class(),
-            "SCHEMA_ENFORCEMENT_FAILED"
+            csv("a\n1\n").unwrap_err().kind(),
+            ScoringErrorKind::Schema
         );
         assert_eq!(
-            csv("a,b,a\n1,2,3\n").unwrap_err().error_class(),
-            "SCHEMA_ENFORCEMENT_FAILED"
+            csv("a,b,a\n1,2,3\n").unwrap_err().kind(),
+            ScoringErrorKind::Schema
         );
     }
 
     #[test]
     fn empty_body_header_only_and_ragged_rows_are_400() {
-        assert_eq!(csv("").unwrap_err().error_code(), "BAD_REQUEST");
-        assert_eq!(csv("a,b\n").unwrap_err().error_code(), "BAD_REQUEST");
-        assert_eq!(csv("a,b\n1,2,3\n").unwrap_err().error_code(), "BAD_REQUEST");
+        assert_eq!(csv("").unwrap_err().kind(), ScoringErrorKind::Invalid);
+        assert_eq!(csv("a,b\n").unwrap_err().kind(), ScoringErrorKind::Invalid);
+        assert_eq!(csv("a,b\n1,2,3\n").unwrap_err().kind(), ScoringErrorKind::Invalid);
     }
 
     #[test]
@@ -248,6 +249,6 @@ mod tests {
     fn too_many_rows_is_413() {
         let limits = Limits { max_rows: 1 };
         let error = parse(b"a,b\n1,2\n3,4\n", &features(), &limits).unwrap_err();
-        assert_eq!(error.status(), 413);
+        assert_eq!(error.kind(), ScoringErrorKind::TooManyRows);
     }
 }

@@ -22,7 +22,7 @@ mod json;
 mod response;
 
 pub use batch::Batch;
-pub use error::ScoringError;
+pub use error::{ScoringError, ScoringErrorKind};
 pub use response::render;
 
 use content_type::Format;

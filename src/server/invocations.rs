@@ -1,15 +1,13 @@
 //! `POST /invocations`: MLflow's scoring protocol. Parse straight into a row-major batch,
 //! score it on the model the request started with, answer as the client asked.
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::error::ApiError;
-use super::state::{AppState, Served};
+use crate::acquire::Served;
+use crate::http::{ApiError, AppState, ScoredRows};
 use crate::scoring;
 
 /// Bodies at least this large are parsed, scored and answered on one blocking thread, off
@@ -20,14 +18,35 @@ use crate::scoring;
 /// be split across cores comes this way.
 const LARGE_BODY_BYTES: usize = 64 * 1024;
 
-/// Scores a request in any of MLflow's input formats (and the 1.x pandas-split request).
+/// Score rows with MLflow's scoring protocol.
+///
+/// JSON (`dataframe_split`, `dataframe_records`, `instances` or `inputs`) or CSV with a header,
+/// the columns being the six base stats; MLflow 1.x's pandas-split request is answered with a
+/// bare list, as MLflow 1.x did.
+#[utoipa::path(
+    post,
+    path = "/invocations",
+    tag = "scoring",
+    request_body(content(
+        (super::openapi::ScoringRequest = "application/json"),
+        (String = "text/csv"),
+    )),
+    responses(
+        (status = 200, description = "One prediction per row", body = super::openapi::Predictions),
+        (status = 400, description = "The body cannot be scored; the message says why", body = crate::http::ErrorBody),
+        (status = 413, description = "Too large a body, or too many rows", body = crate::http::ErrorBody),
+        (status = 415, description = "A content type or charset this server does not read", body = crate::http::ErrorBody),
+        (status = 503, description = "No model is loaded yet", body = crate::http::ErrorBody),
+        (status = 504, description = "The request took longer than the server's timeout", body = crate::http::ErrorBody),
+    )
+)]
 pub(super) async fn invocations(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let served = live_model(&state)?;
-    let body = super::body::read(body, &headers, state.limits().max_body_bytes).await?;
+    let served = state.live_model()?;
+    let body = crate::http::read_body(body, &headers, state.limits().max_body_bytes).await?;
     if body.len() < LARGE_BODY_BYTES {
         return score(&state, &served, content_type(&headers), &body, false);
     }
@@ -37,7 +56,7 @@ pub(super) async fn invocations(
         score(&state, &served, content_type(&headers), &body, true)
     })
     .await
-    .map_err(|e| ApiError::Internal(format!("scoring task failed: {e}")))?
+    .map_err(ApiError::internal)?
 }
 
 fn content_type(headers: &HeaderMap) -> Option<&str> {
@@ -61,7 +80,7 @@ fn score(
         served.model.input_features(),
         &state.limits().scoring,
     )
-    .map_err(ApiError::Scoring)?;
+    ?;
     let batch = parsed.batch;
     let rows = batch.n_rows();
     let predictions = if offloaded && rows >= state.limits().parallel_rows {
@@ -82,17 +101,6 @@ fn score(
     );
     response.extensions_mut().insert(ScoredRows(rows));
     Ok(response)
-}
-
-/// Rows scored by a response, for the metrics layer.
-#[derive(Debug, Clone, Copy)]
-pub struct ScoredRows(pub usize);
-
-/// The live model, or 503 while none is loaded.
-pub(super) fn live_model(state: &AppState) -> Result<Arc<Served>, ApiError> {
-    state.model().ok_or_else(|| {
-        ApiError::Unavailable("No model is loaded yet; retry when /ping answers 200.".to_owned())
-    })
 }
 
 /// Splits a large batch across the cores (rayon); each chunk is scored in blocks as usual.

@@ -8,7 +8,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio::signal;
 
-use super::state::AppState;
+use crate::http::AppState;
 
 /// Resolves on the first of Ctrl-C or SIGTERM (what Kubernetes sends).
 pub async fn shutdown_signal() {

@@ -8,8 +8,7 @@ use axum::http::{Request, Response};
 use tower_http::trace::OnResponse;
 use tracing::Span;
 
-use super::invocations::ScoredRows;
-use super::metrics::UNMATCHED;
+use crate::http::{ScoredRows, UNMATCHED};
 
 /// Root span for one request, keyed by the route template so its fields stay low-cardinality.
 /// Headers other than `x-request-id` (so never `Authorization`) and bodies are not recorded.

@@ -7,25 +7,16 @@ use serde::Deserialize;
 
 use crate::dataset::Generations;
 use crate::model::FeatureSet;
-use crate::train::{Threshold, TrainConfig};
+use crate::train::{MetricName, Threshold, TrainConfig, ValidConfig};
 
 /// The metric a sweep ranks its configurations by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RankMetric {
     /// Mean over the cross-validation folds (needs `cv_folds >= 2`).
-    Cv(&'static str),
+    Cv(MetricName),
     /// On the held-out split.
-    Holdout(&'static str),
+    Holdout(MetricName),
 }
-
-const NAMES: [&str; 6] = [
-    "accuracy",
-    "precision",
-    "recall",
-    "f1",
-    "roc_auc",
-    "log_loss",
-];
 
 impl RankMetric {
     /// Parses `cv_roc_auc`, `roc_auc`, `cv_f1`, `accuracy`, ...
@@ -37,12 +28,9 @@ impl RankMetric {
             Some(rest) => (true, rest),
             None => (false, s),
         };
-        let name = NAMES.iter().find(|n| **n == name).ok_or_else(|| {
-            format!(
-                "unknown metric '{s}': expected one of {} (held-out) or the same with a cv_ prefix",
-                NAMES.join(", ")
-            )
-        })?;
+        let name: MetricName = name
+            .parse()
+            .map_err(|e| format!("metric '{s}': {e} (held-out), or the same with a cv_ prefix"))?;
         Ok(if cv {
             Self::Cv(name)
         } else {
@@ -50,9 +38,16 @@ impl RankMetric {
         })
     }
 
+    /// The metric, wherever it is measured.
+    pub fn metric(self) -> MetricName {
+        match self {
+            Self::Cv(m) | Self::Holdout(m) => m,
+        }
+    }
+
     /// Larger is better, except for log loss.
     pub fn higher_is_better(self) -> bool {
-        !matches!(self, Self::Cv("log_loss") | Self::Holdout("log_loss"))
+        self.metric().higher_is_better()
     }
 }
 
@@ -60,7 +55,7 @@ impl std::fmt::Display for RankMetric {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Cv(n) => write!(f, "cv_{n}"),
-            Self::Holdout(n) => f.write_str(n),
+            Self::Holdout(n) => write!(f, "{n}"),
         }
     }
 }
@@ -115,8 +110,9 @@ struct ParamAxes {
 pub struct Grid {
     /// What to rank by.
     pub metric: RankMetric,
-    /// The configurations; index `i` is configuration `i` everywhere (`--only-index`).
-    pub configs: Vec<TrainConfig>,
+    /// The configurations, each checked; index `i` is configuration `i` everywhere
+    /// (`--only-index`).
+    pub configs: Vec<ValidConfig>,
 }
 
 /// Why a grid file was refused.
@@ -236,6 +232,19 @@ pub fn parse(text: &str) -> Result<Grid, String> {
             configs.len()
         ));
     }
+    let configs = configs
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            c.validate().map_err(|e| {
+                format!(
+                    "{} {} (configuration {i})",
+                    e.setting.grid_key(),
+                    e.problem
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Grid { metric, configs })
 }
 
@@ -263,25 +272,14 @@ mod tests {
             "metric = \"cv_f1\"\ncv_folds = 3\n[data]\ngenerations = [\"1-6\", \"1-9\"]\n[params]\nn_trees = [10, 20]\nmin_samples_leaf = [1, 2]\n",
         )
         .unwrap();
-        assert_eq!(g.metric, RankMetric::Cv("f1"));
+        assert_eq!(g.metric, RankMetric::Cv(MetricName::F1));
         assert_eq!(g.configs.len(), 8);
-        assert_eq!(g.configs[0].generations.to_string(), "1-6");
-        assert_eq!(
-            (
-                g.configs[0].params.n_trees,
-                g.configs[0].params.min_samples_leaf
-            ),
-            (10, 1)
-        );
-        assert_eq!(
-            (
-                g.configs[1].params.n_trees,
-                g.configs[1].params.min_samples_leaf
-            ),
-            (10, 2)
-        );
-        assert_eq!(g.configs[4].generations.to_string(), "1-9");
-        assert!(g.configs.iter().all(|c| c.cv_folds == 3));
+        let c = |i: usize| g.configs[i].get();
+        assert_eq!(c(0).generations.to_string(), "1-6");
+        assert_eq!((c(0).params.n_trees, c(0).params.min_samples_leaf), (10, 1));
+        assert_eq!((c(1).params.n_trees, c(1).params.min_samples_leaf), (10, 2));
+        assert_eq!(c(4).generations.to_string(), "1-9");
+        assert!(g.configs.iter().all(|c| c.get().cv_folds == 3));
     }
 
     #[test]
@@ -295,6 +293,11 @@ mod tests {
             parse("metric = \"auc\"\n")
                 .unwrap_err()
                 .contains("unknown metric 'auc'")
+        );
+        assert!(
+            parse("[params]\nn_trees = [10, 0]\n")
+                .unwrap_err()
+                .contains("params.n_trees must be at least 1 (configuration 1)")
         );
         assert!(
             parse("[data]\ngenerations = [\"0-3\"]\n")

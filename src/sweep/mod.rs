@@ -26,23 +26,8 @@ impl Trial {
     pub fn score(&self, metric: RankMetric) -> Option<f64> {
         let outcome = self.result.as_ref().ok()?;
         let value = match metric {
-            RankMetric::Holdout(name) => {
-                outcome
-                    .holdout
-                    .scalars()
-                    .into_iter()
-                    .find(|(n, _)| *n == name)?
-                    .1
-            }
-            RankMetric::Cv(name) => {
-                outcome
-                    .cv
-                    .as_ref()?
-                    .summary
-                    .iter()
-                    .find(|(n, _, _)| n == name)?
-                    .1
-            }
+            RankMetric::Holdout(name) => outcome.holdout.get(name),
+            RankMetric::Cv(name) => outcome.cv.as_ref()?.mean(name)?,
         };
         value.is_finite().then_some(value)
     }
@@ -66,11 +51,11 @@ pub fn run(
                 loop {
                     let k = next.fetch_add(1, Ordering::SeqCst);
                     let Some(&index) = indices.get(k) else { break };
-                    let config = grid.configs[index].clone();
-                    let result = train(&config);
+                    let config = &grid.configs[index];
+                    let result = train(config);
                     let trial = Trial {
                         index,
-                        config,
+                        config: config.get().clone(),
                         result,
                     };
                     on_done(&trial);

@@ -2,40 +2,51 @@
 //! training fails, and the sweep goes on), a progress bar, the ranked table, the best model
 //! written and, when asked, registered and promoted.
 
-use std::process::ExitCode;
-
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{Grid, Trial, best, table};
-use crate::cli::SweepArgs;
+use super::{Trial, best, table};
+use crate::config::SweepJob;
 use crate::mlflow::MlflowClient;
 use crate::mlflow::wire::KeyValue;
-use crate::track::{self, RunContext};
+use crate::track::{self, Published, RunContext};
 
-/// Runs the sweep; see the module docs.
+/// Runs the sweep; see the module docs. Returns what was published, when the job asks to.
 ///
 /// # Errors
-/// MLflow failures of the parent run, no successful trial, or I/O writing the best model.
-pub fn run(
-    grid: &Grid,
-    indices: &[usize],
-    parallel: usize,
-    client: Option<&MlflowClient>,
-    args: &SweepArgs,
-) -> anyhow::Result<ExitCode> {
+/// A bad grid or index, MLflow failures of the parent run, no successful trial, or I/O
+/// writing the best model.
+pub fn run(job: &SweepJob) -> anyhow::Result<Option<Published>> {
+    let grid = super::load(&job.grid)?;
+    let indices: Vec<usize> = match job.only_index {
+        Some(i) if i >= grid.configs.len() => {
+            anyhow::bail!(
+                "--only-index {i}: the grid has {} configurations (0-{})",
+                grid.configs.len(),
+                grid.configs.len() - 1
+            )
+        }
+        Some(i) => vec![i],
+        None => (0..grid.configs.len()).collect(),
+    };
+    let client = job
+        .tracking
+        .as_ref()
+        .map(|t| MlflowClient::new(&t.tracking))
+        .transpose()?;
+    let client = client.as_ref();
+    let user = job.tracking.as_ref().and_then(|t| t.user.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let parent = match client {
-        Some(c) => Some(runtime.block_on(async {
-            let experiment_id = c
-                .get_or_create_experiment(&args.tracking.experiment)
-                .await?;
+    let parent = match (client, &job.tracking) {
+        (Some(c), Some(target)) => Some(runtime.block_on(async {
+            let experiment_id = c.get_or_create_experiment(&target.experiment).await?;
             let ctx = RunContext {
                 experiment_id: experiment_id.clone(),
+                user: user.clone(),
                 run_name: Some(
-                    args.tracking
+                    target
                         .run_name
                         .clone()
                         .unwrap_or_else(|| "sweep".to_owned()),
@@ -49,7 +60,7 @@ pub fn run(
             let run = track::start_run(c, &ctx).await?;
             anyhow::Ok((experiment_id, run))
         })?),
-        None => None,
+        _ => None,
     };
     let bar = ProgressBar::new(indices.len() as u64);
     bar.set_style(
@@ -65,6 +76,7 @@ pub fn run(
                 experiment_id: experiment_id.clone(),
                 run_name: Some(format!("sweep-{}", trial.index)),
                 parent_run_id: Some(parent_run.run_id.clone()),
+                user: user.clone(),
                 tags: vec![KeyValue::new(
                     "legendary.sweep.index",
                     trial.index.to_string(),
@@ -83,7 +95,7 @@ pub fn run(
         }
         bar.inc(1);
     };
-    let trials = super::run(grid, indices, parallel, &on_done);
+    let trials = super::run(&grid, &indices, job.parallel, &on_done);
     bar.finish_and_clear();
     print!("{}", table(&trials, grid.metric));
     let failed = trials.iter().filter(|t| t.result.is_err()).count();
@@ -112,9 +124,9 @@ pub fn run(
         failed,
         trials.len()
     );
-    outcome.write(&args.output)?;
-    println!("best model written to {}", args.output.display());
-    let code = match (client, &parent) {
+    outcome.write(&job.output)?;
+    println!("best model written to {}", job.output.display());
+    let published = match (client, &parent) {
         (Some(c), Some((experiment_id, parent_run))) => runtime.block_on(async {
             c.set_run_tag(
                 &parent_run.run_id,
@@ -128,19 +140,23 @@ pub fn run(
                 experiment_id: experiment_id.clone(),
                 run_name: Some(format!("sweep-best-{}", winner.index)),
                 parent_run_id: Some(parent_run.run_id.clone()),
+                user: user.clone(),
                 tags: vec![KeyValue::new("legendary.sweep.best", "true")],
             };
-            let run = track::log_training(c, &ctx, outcome, &args.output).await?;
-            crate::run::publish(c, &args.tracking, &run, outcome).await
+            let run = track::log_training(c, &ctx, outcome, &job.output).await?;
+            match &job.publish {
+                Some(config) => track::publish(c, config, &run, outcome).await.map(Some),
+                None => Ok(None),
+            }
         }),
-        _ => Ok(ExitCode::SUCCESS),
+        _ => Ok(None),
     };
-    finish(if code.is_ok() {
+    finish(if published.is_ok() {
         crate::mlflow::tracking::RunStatus::Finished
     } else {
         crate::mlflow::tracking::RunStatus::Failed
     });
-    code
+    published
 }
 
 async fn log_trial(client: &MlflowClient, ctx: &RunContext, trial: &Trial) -> anyhow::Result<()> {

@@ -4,6 +4,7 @@
 //! FAILED, never leaves it RUNNING.
 
 mod promote;
+mod publish;
 
 use std::path::Path;
 use std::time::Duration;
@@ -13,7 +14,8 @@ use crate::mlflow::wire::{self, KeyValue, Metric, ModelVersion};
 use crate::mlflow::{MlflowClient, MlflowError, Stage};
 use crate::train::Outcome;
 
-pub use promote::{Decision, GateConfig, promote};
+pub use promote::{Decision, GateConfig};
+pub use publish::{Placement, PublishConfig, PublishResult, Published, publish};
 
 /// Where and how a run is logged.
 #[derive(Debug, Clone, Default)]
@@ -24,6 +26,8 @@ pub struct RunContext {
     pub run_name: Option<String>,
     /// The parent run, for sweep children.
     pub parent_run_id: Option<String>,
+    /// Who runs it ("Created by" in the UI).
+    pub user: Option<String>,
     /// Extra tags.
     pub tags: Vec<KeyValue>,
 }
@@ -64,6 +68,7 @@ pub async fn start_run(client: &MlflowClient, ctx: &RunContext) -> Result<Logged
     let mut new = NewRun::new(ctx.experiment_id.clone());
     new.run_name.clone_from(&ctx.run_name);
     new.parent_run_id.clone_from(&ctx.parent_run_id);
+    new.user.clone_from(&ctx.user);
     new.git_commit = git_commit();
     new.tags.clone_from(&ctx.tags);
     new.start_time = Some(now_ms());
@@ -176,8 +181,7 @@ fn params_and_metrics(o: &Outcome) -> (Vec<KeyValue>, Vec<Metric>) {
     let mut metrics: Vec<Metric> = o
         .holdout
         .scalars()
-        .into_iter()
-        .map(|(n, v)| metric(n.to_owned(), v, 0))
+        .map(|(n, v)| metric(n.to_string(), v, 0))
         .collect();
     for imp in &o.importances.permutation {
         metrics.push(metric(format!("importance_{}", imp.feature), imp.mean, 0));

@@ -3,9 +3,9 @@
 //! scores are recorded as tags on the challenger's version.
 
 use crate::mlflow::wire::ModelVersion;
-use crate::mlflow::{MlflowClient, ModelUri, Stage};
+use crate::mlflow::{MlflowClient, Stage};
 use crate::model::Model;
-use crate::train::Metrics;
+use crate::train::{MetricName, Metrics};
 
 /// How the gate decides.
 #[derive(Debug, Clone)]
@@ -16,9 +16,8 @@ pub struct GateConfig {
     pub alias: String,
     /// The stage that marks the champion (the challenger moves there, the old one is archived).
     pub stage: Stage,
-    /// Metric compared: `roc_auc`, `f1`, `accuracy`, `precision`, `recall` (higher is better)
-    /// or `log_loss` (lower is better).
-    pub metric: String,
+    /// Metric compared, in its own direction (log loss: lower is better).
+    pub metric: MetricName,
     /// The challenger must beat the champion by at least this much.
     pub min_improvement: f64,
 }
@@ -42,14 +41,8 @@ pub enum Decision {
     },
 }
 
-fn score(model: &Model, rows: &[[f64; 6]], labels: &[bool], metric: &str) -> anyhow::Result<f64> {
-    let proba: Vec<f64> = rows.iter().map(|r| model.proba_row(r)).collect();
-    let m = Metrics::compute(labels, &proba, model.threshold());
-    m.scalars()
-        .into_iter()
-        .find(|(n, _)| *n == metric)
-        .map(|(_, v)| v)
-        .ok_or_else(|| anyhow::anyhow!("unknown gate metric '{metric}'"))
+fn score(model: &Model, rows: &[[f64; 6]], labels: &[bool], metric: MetricName) -> f64 {
+    Metrics::compute(labels, &model.proba_rows(rows), model.threshold()).get(metric)
 }
 
 /// The current champion's version: the alias first, else the stage's latest version.
@@ -67,7 +60,7 @@ async fn champion(
 ///
 /// # Errors
 /// Registry failures, or a champion that cannot be downloaded.
-pub async fn promote(
+pub(super) async fn promote(
     client: &MlflowClient,
     gate: &GateConfig,
     version: &ModelVersion,
@@ -75,37 +68,30 @@ pub async fn promote(
     rows: &[[f64; 6]],
     labels: &[bool],
 ) -> anyhow::Result<Decision> {
-    let lower_is_better = gate.metric == "log_loss";
-    let challenger_score = score(challenger, rows, labels, &gate.metric)?;
+    let challenger_score = score(challenger, rows, labels, gate.metric);
     let current = champion(client, gate)
         .await?
         .filter(|c| c.version != version.version);
     let champion_score = match &current {
         None => None,
         Some(c) => {
-            let uri = ModelUri::Version {
-                name: gate.name.clone(),
-                version: c.version.parse()?,
-            };
-            let resolved = crate::mlflow::resolve(client, &uri).await?;
-            let dir = tempfile::tempdir()?;
-            crate::mlflow::download(client, &resolved.artifact_uri, dir.path()).await?;
-            let loaded = crate::model::read_dir(dir.path()).map_err(|e| {
-                anyhow::anyhow!("champion version {} cannot be loaded: {e}", c.version)
+            let number: u64 = c.version.parse().map_err(|_| {
+                anyhow::anyhow!("the registry gave version '{}', not a number", c.version)
             })?;
+            let loaded = crate::acquire::fetch_version(client, &gate.name, number)
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!("champion version {} cannot be loaded: {e:#}", c.version)
+                })?;
             Some((
                 c.version.clone(),
-                score(&loaded.model, rows, labels, &gate.metric)?,
+                score(&loaded.model, rows, labels, gate.metric),
             ))
         }
     };
-    let improvement = champion_score.as_ref().map(|(_, s)| {
-        if lower_is_better {
-            s - challenger_score
-        } else {
-            challenger_score - s
-        }
-    });
+    let improvement = champion_score
+        .as_ref()
+        .map(|(_, s)| gate.metric.improvement(*s, challenger_score));
     let promoted = improvement.is_none_or(|d| d >= gate.min_improvement);
     let decision = match champion_score {
         Some(champ) if !promoted => Decision::Refused {
@@ -150,7 +136,7 @@ async fn record(
     };
     let mut tags = vec![
         ("legendary.gate.decision", verdict.to_owned()),
-        ("legendary.gate.metric", gate.metric.clone()),
+        ("legendary.gate.metric", gate.metric.to_string()),
         (
             "legendary.gate.min_improvement",
             gate.min_improvement.to_string(),

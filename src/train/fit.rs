@@ -45,7 +45,7 @@ impl std::fmt::Display for Threshold {
 ///
 /// # Errors
 /// When smartcore refuses the data or parameters.
-pub fn fit_forest(
+fn fit_forest(
     rows: &[[f64; 6]],
     labels: &[bool],
     params: &ForestParams,
@@ -79,7 +79,7 @@ pub fn fit_forest(
 ///
 /// # Errors
 /// When a fit fails.
-pub fn fit(
+pub(super) fn fit(
     rows: &[[f64; 6]],
     labels: &[bool],
     params: &ForestParams,
@@ -102,15 +102,16 @@ fn tune_threshold(
         let train_rows: Vec<[f64; 6]> = split.train.iter().map(|&i| rows[i]).collect();
         let train_labels: Vec<bool> = split.train.iter().map(|&i| labels[i]).collect();
         let model = fit_forest(&train_rows, &train_labels, params, 0.5)?;
-        for &i in &split.test {
-            oof[i] = model.proba_row(&rows[i]);
+        let test_rows: Vec<[f64; 6]> = split.test.iter().map(|&i| rows[i]).collect();
+        for (&i, p) in split.test.iter().zip(model.proba_rows(&test_rows)) {
+            oof[i] = p;
         }
     }
     Ok(best_f1_threshold(labels, &oof))
 }
 
 /// The threshold in 0.05..=0.95 (step 0.05) with the best F1; ties go to the one nearest 0.5.
-pub fn best_f1_threshold(labels: &[bool], proba: &[f64]) -> f64 {
+pub(super) fn best_f1_threshold(labels: &[bool], proba: &[f64]) -> f64 {
     let mut best = (f64::NEG_INFINITY, 0.5);
     for k in 1..20 {
         let t = f64::from(k) * 0.05;

@@ -38,7 +38,7 @@ pub(super) fn compute(
     repeats: usize,
     seed: u64,
 ) -> Importances {
-    let base = roc_auc(labels, &probas(model, rows));
+    let base = roc_auc(labels, &model.proba_rows(rows));
     let mut rng = crate::dataset::SplitMix64::new(seed);
     let permutation = FEATURES
         .iter()
@@ -57,7 +57,7 @@ pub(super) fn compute(
                             r
                         })
                         .collect();
-                    base - roc_auc(labels, &probas(model, &shuffled))
+                    base - roc_auc(labels, &model.proba_rows(&shuffled))
                 })
                 .collect();
             let (mean, std) = super::metrics::mean_std(&drops);
@@ -78,8 +78,4 @@ pub(super) fn compute(
         impurity,
         method: format!("drop in held-out ROC AUC, {repeats} seeded shuffles per stat"),
     }
-}
-
-fn probas(model: &Model, rows: &[[f64; 6]]) -> Vec<f64> {
-    rows.iter().map(|r| model.proba_row(r)).collect()
 }

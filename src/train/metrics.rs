@@ -51,16 +51,97 @@ impl Metrics {
         }
     }
 
-    /// The scalar metrics as (name, value) pairs, for MLflow and tables.
-    pub fn scalars(&self) -> Vec<(&'static str, f64)> {
-        vec![
-            ("accuracy", self.accuracy),
-            ("precision", self.precision),
-            ("recall", self.recall),
-            ("f1", self.f1),
-            ("roc_auc", self.roc_auc),
-            ("log_loss", self.log_loss),
-        ]
+    /// The value of one metric.
+    pub fn get(&self, name: MetricName) -> f64 {
+        match name {
+            MetricName::Accuracy => self.accuracy,
+            MetricName::Precision => self.precision,
+            MetricName::Recall => self.recall,
+            MetricName::F1 => self.f1,
+            MetricName::RocAuc => self.roc_auc,
+            MetricName::LogLoss => self.log_loss,
+        }
+    }
+
+    /// Every scalar metric with its name, in [`MetricName::ALL`] order, for MLflow and tables.
+    pub fn scalars(&self) -> impl Iterator<Item = (MetricName, f64)> + '_ {
+        MetricName::ALL.into_iter().map(|name| (name, self.get(name)))
+    }
+}
+
+/// The scalar metrics by name: what the gate compares, what a sweep ranks by and what is
+/// logged, so that a misspelt name is refused where it is typed, not after training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricName {
+    /// Fraction of rows classified correctly.
+    Accuracy,
+    /// Of the rows called legendary, the fraction that are.
+    Precision,
+    /// Of the legendary rows, the fraction found.
+    Recall,
+    /// Harmonic mean of precision and recall.
+    F1,
+    /// Area under the ROC curve.
+    RocAuc,
+    /// Cross-entropy (lower is better).
+    LogLoss,
+}
+
+impl MetricName {
+    /// Every metric, in the order tables and logs use.
+    pub const ALL: [Self; 6] = [
+        Self::Accuracy,
+        Self::Precision,
+        Self::Recall,
+        Self::F1,
+        Self::RocAuc,
+        Self::LogLoss,
+    ];
+
+    /// The name MLflow and the flags use: `roc_auc`, `f1`, ...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Accuracy => "accuracy",
+            Self::Precision => "precision",
+            Self::Recall => "recall",
+            Self::F1 => "f1",
+            Self::RocAuc => "roc_auc",
+            Self::LogLoss => "log_loss",
+        }
+    }
+
+    /// Larger is better, except for log loss.
+    pub fn higher_is_better(self) -> bool {
+        self != Self::LogLoss
+    }
+
+    /// How much better `challenger` is than `champion` (positive: better), whatever the direction.
+    pub fn improvement(self, champion: f64, challenger: f64) -> f64 {
+        if self.higher_is_better() {
+            challenger - champion
+        } else {
+            champion - challenger
+        }
+    }
+}
+
+impl std::fmt::Display for MetricName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for MetricName {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|m| m.as_str()).collect();
+                format!("unknown metric '{s}': expected one of {}", names.join(", "))
+            })
     }
 }
 

@@ -14,9 +14,10 @@ use serde::Serialize;
 use crate::dataset::{self, Dataset, Generations, Split, kfold, stratified_split};
 use crate::model::{self, FeatureSet, ForestParams, Model, ModelError};
 
-pub use fit::{Threshold, best_f1_threshold, fit, fit_forest};
+use fit::fit;
+pub use fit::Threshold;
 pub use importance::{Importance, Importances};
-pub use metrics::Metrics;
+pub use metrics::{MetricName, Metrics};
 
 /// Everything that decides a training run (and nothing that does not, so two equal configs
 /// give byte-identical models).
@@ -64,6 +65,120 @@ impl Default for TrainConfig {
     }
 }
 
+/// A setting of [`TrainConfig`], to name it in errors the way the user wrote it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    /// `test_size`.
+    TestSize,
+    /// `cv_folds`.
+    CvFolds,
+    /// `n_trees`.
+    NTrees,
+    /// `max_depth`.
+    MaxDepth,
+    /// `min_samples_split`.
+    MinSamplesSplit,
+    /// `min_samples_leaf`.
+    MinSamplesLeaf,
+    /// `mtry`.
+    Mtry,
+}
+
+impl Setting {
+    /// The command-line flag: `--n-trees`.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Self::TestSize => "--test-size",
+            Self::CvFolds => "--cv-folds",
+            Self::NTrees => "--n-trees",
+            Self::MaxDepth => "--max-depth",
+            Self::MinSamplesSplit => "--min-samples-split",
+            Self::MinSamplesLeaf => "--min-samples-leaf",
+            Self::Mtry => "--mtry",
+        }
+    }
+
+    /// The key in a sweep grid file: `params.n_trees`.
+    pub fn grid_key(self) -> &'static str {
+        match self {
+            Self::TestSize => "test_size",
+            Self::CvFolds => "cv_folds",
+            Self::NTrees => "params.n_trees",
+            Self::MaxDepth => "params.max_depth",
+            Self::MinSamplesSplit => "params.min_samples_split",
+            Self::MinSamplesLeaf => "params.min_samples_leaf",
+            Self::Mtry => "params.mtry",
+        }
+    }
+}
+
+/// A setting out of range; [`InvalidSetting::problem`] reads after the setting's name.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{} {problem}", setting.flag())]
+pub struct InvalidSetting {
+    /// Which setting.
+    pub setting: Setting,
+    /// What is wrong with it, e.g. `must be at least 1`.
+    pub problem: String,
+}
+
+/// A [`TrainConfig`] whose settings are all in range: the only way into fitting.
+#[derive(Debug, Clone)]
+pub struct ValidConfig(TrainConfig);
+
+impl ValidConfig {
+    /// The settings.
+    pub fn get(&self) -> &TrainConfig {
+        &self.0
+    }
+}
+
+impl TrainConfig {
+    /// Checks every setting.
+    ///
+    /// # Errors
+    /// The first setting out of range, named.
+    pub fn validate(self) -> Result<ValidConfig, InvalidSetting> {
+        let bad = |setting, problem: &str| {
+            Err(InvalidSetting {
+                setting,
+                problem: problem.to_owned(),
+            })
+        };
+        let p = &self.params;
+        if !(self.test_size > 0.0 && self.test_size < 1.0) {
+            return bad(Setting::TestSize, "must be between 0 and 1 (exclusive)");
+        }
+        if p.n_trees == 0 {
+            return bad(Setting::NTrees, "must be at least 1");
+        }
+        if p.min_samples_split < 2 {
+            return bad(Setting::MinSamplesSplit, "must be at least 2");
+        }
+        if p.min_samples_leaf < 1 {
+            return bad(Setting::MinSamplesLeaf, "must be at least 1");
+        }
+        if p.max_depth == Some(0) {
+            return bad(Setting::MaxDepth, "must be at least 1");
+        }
+        if let Some(m) = p.mtry
+            && (m == 0 || m > p.features.width())
+        {
+            return bad(
+                Setting::Mtry,
+                &format!(
+                    "must be between 1 and {} (the number of forest columns)",
+                    p.features.width()
+                ),
+            );
+        }
+        if self.cv_folds == 1 || self.cv_folds > 20 {
+            return bad(Setting::CvFolds, "must be 0 (none) or between 2 and 20");
+        }
+        Ok(ValidConfig(self))
+    }
+}
+
 /// Cross-validation results: per-fold metrics and their mean and standard deviation.
 #[derive(Debug, Clone, Serialize)]
 pub struct CvSummary {
@@ -71,8 +186,18 @@ pub struct CvSummary {
     pub folds: usize,
     /// Metrics of each fold, in fold order.
     pub per_fold: Vec<Metrics>,
-    /// `name -> (mean, std)` over the folds.
-    pub summary: Vec<(String, f64, f64)>,
+    /// `(metric, mean, std)` over the folds, in [`MetricName::ALL`] order.
+    pub summary: Vec<(MetricName, f64, f64)>,
+}
+
+impl CvSummary {
+    /// Mean over the folds of one metric.
+    pub fn mean(&self, name: MetricName) -> Option<f64> {
+        self.summary
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .map(|(_, mean, _)| *mean)
+    }
 }
 
 /// The result of a training run.
@@ -107,17 +232,14 @@ pub enum TrainError {
     /// The model directory could not be written.
     #[error(transparent)]
     Artifact(#[from] model::ArtifactError),
-    /// A setting is out of range.
-    #[error("{0}")]
-    Config(String),
 }
 
 /// Trains and evaluates as `config` says.
 ///
 /// # Errors
-/// Bad data, bad settings, or a failed fit.
-pub fn train(config: &TrainConfig) -> Result<Outcome, TrainError> {
-    check(config)?;
+/// Bad data or a failed fit.
+pub fn train(config: &ValidConfig) -> Result<Outcome, TrainError> {
+    let config = config.get();
     let dataset = dataset::load(&config.data, &config.generations)?;
     let rows: Vec<[f64; 6]> = dataset.rows.iter().map(|p| p.stats).collect();
     let labels = dataset.labels();
@@ -126,7 +248,7 @@ pub fn train(config: &TrainConfig) -> Result<Outcome, TrainError> {
     let (train_rows, train_labels) = take(&rows, &labels, &split.train);
     let (test_rows, test_labels) = take(&rows, &labels, &split.test);
     let model = fit(&train_rows, &train_labels, &config.params, config.threshold)?;
-    let proba: Vec<f64> = test_rows.iter().map(|r| model.proba_row(r)).collect();
+    let proba = model.proba_rows(&test_rows);
     let holdout = Metrics::compute(&test_labels, &proba, model.threshold());
     let roc = metrics::roc_curve(&test_labels, &proba);
     let importances = importance::compute(&model, &test_rows, &test_labels, 5, seed);
@@ -144,38 +266,6 @@ pub fn train(config: &TrainConfig) -> Result<Outcome, TrainError> {
         importances,
         roc,
     })
-}
-
-fn check(config: &TrainConfig) -> Result<(), TrainError> {
-    let bad = |m: &str| Err(TrainError::Config(m.to_owned()));
-    let p = &config.params;
-    if !(config.test_size > 0.0 && config.test_size < 1.0) {
-        return bad("--test-size must be between 0 and 1 (exclusive)");
-    }
-    if p.n_trees == 0 {
-        return bad("--n-trees must be at least 1");
-    }
-    if p.min_samples_split < 2 {
-        return bad("--min-samples-split must be at least 2");
-    }
-    if p.min_samples_leaf < 1 {
-        return bad("--min-samples-leaf must be at least 1");
-    }
-    if p.max_depth == Some(0) {
-        return bad("--max-depth must be at least 1");
-    }
-    if let Some(m) = p.mtry
-        && (m == 0 || m > p.features.width())
-    {
-        return Err(TrainError::Config(format!(
-            "--mtry must be between 1 and {} (the number of forest columns)",
-            p.features.width()
-        )));
-    }
-    if config.cv_folds == 1 || config.cv_folds > 20 {
-        return bad("--cv-folds must be 0 (none) or between 2 and 20");
-    }
-    Ok(())
 }
 
 fn take(rows: &[[f64; 6]], labels: &[bool], idx: &[usize]) -> (Vec<[f64; 6]>, Vec<bool>) {
@@ -198,17 +288,15 @@ fn cross_validate(
         let (tr, trl) = take(rows, labels, &split.train);
         let (te, tel) = take(rows, labels, &split.test);
         let model = fit(&tr, &trl, &config.params, config.threshold)?;
-        let proba: Vec<f64> = te.iter().map(|r| model.proba_row(r)).collect();
+        let proba = model.proba_rows(&te);
         per_fold.push(Metrics::compute(&tel, &proba, model.threshold()));
     }
-    let names: Vec<&str> = per_fold[0].scalars().iter().map(|(n, _)| *n).collect();
-    let summary = names
-        .iter()
-        .enumerate()
-        .map(|(j, name)| {
-            let values: Vec<f64> = per_fold.iter().map(|m| m.scalars()[j].1).collect();
+    let summary = MetricName::ALL
+        .into_iter()
+        .map(|name| {
+            let values: Vec<f64> = per_fold.iter().map(|m| m.get(name)).collect();
             let (mean, std) = metrics::mean_std(&values);
-            ((*name).to_owned(), mean, std)
+            (name, mean, std)
         })
         .collect();
     Ok(CvSummary {
@@ -253,6 +341,16 @@ impl Outcome {
     /// `feature_importance.json`.
     pub fn importance_json(&self) -> serde_json::Value {
         serde_json::to_value(&self.importances).unwrap_or_default()
+    }
+
+    /// The held-out rows and their labels, in split order.
+    pub fn held_out(&self) -> (Vec<[f64; 6]>, Vec<bool>) {
+        let rows = &self.dataset.rows;
+        self.split
+            .test
+            .iter()
+            .map(|&i| (rows[i].stats, rows[i].legendary))
+            .unzip()
     }
 
     /// A few real held-out Pokémon (both classes) as the input example.

@@ -2,22 +2,18 @@
 //! fields as a JSON object answer one `{is_legendary, probability}`; `POST /pokemon-types`
 //! takes a JSON list and answers a list. Errors are MLflow-shaped JSON naming the field.
 
-use std::sync::Arc;
-
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::stats::{PokemonStats, RawStats};
-use crate::server::{ApiError, AppState, Served};
+use crate::acquire::Served;
+use crate::http::{ApiError, AppState, Body, Query};
 
 /// The demo's answer for one Pokémon.
 #[derive(Debug, Serialize, ToSchema)]
-pub(super) struct Answer {
+pub(crate) struct Answer {
     /// Whether the model calls it legendary (probability above the model's decision threshold).
     is_legendary: bool,
     /// Probability of legendary: the forest's mean leaf fraction, in [0, 1].
@@ -33,17 +29,16 @@ pub(super) struct Answer {
     params(PokemonStats),
     responses(
         (status = 200, description = "The answer", body = Answer),
-        (status = 400, description = "A stat is missing or invalid; the message names it", body = super::openapi::ErrorBody),
-        (status = 503, description = "No model is loaded yet", body = super::openapi::ErrorBody),
+        (status = 400, description = "A stat is missing or invalid; the message names it", body = crate::http::ErrorBody),
+        (status = 503, description = "No model is loaded yet", body = crate::http::ErrorBody),
     )
 )]
-pub(super) async fn pokemon_type_query(
+pub(crate) async fn pokemon_type_query(
     State(state): State<AppState>,
-    query: Result<Query<RawStats>, QueryRejection>,
+    Query(raw): Query<RawStats>,
 ) -> Result<Json<Answer>, ApiError> {
-    let served = live_model(&state)?;
-    let Query(raw) = query.map_err(|e| ApiError::BadField(e.body_text()))?;
-    let stats = raw.check().map_err(ApiError::BadField)?;
+    let served = state.live_model()?;
+    let stats = raw.check().map_err(ApiError::BadRequest)?;
     Ok(Json(answer(&served, &stats)))
 }
 
@@ -55,18 +50,18 @@ pub(super) async fn pokemon_type_query(
     request_body(content = PokemonStats, content_type = "application/json"),
     responses(
         (status = 200, description = "The answer", body = Answer),
-        (status = 400, description = "The body is not a JSON object, or a stat is missing or invalid", body = super::openapi::ErrorBody),
-        (status = 413, description = "The body is larger than the server's limit", body = super::openapi::ErrorBody),
-        (status = 503, description = "No model is loaded yet", body = super::openapi::ErrorBody),
+        (status = 400, description = "The body is not a JSON object, or a stat is missing or invalid", body = crate::http::ErrorBody),
+        (status = 413, description = "The body is larger than the server's limit", body = crate::http::ErrorBody),
+        (status = 503, description = "No model is loaded yet", body = crate::http::ErrorBody),
     )
 )]
-pub(super) async fn pokemon_type_json(
+pub(crate) async fn pokemon_type_json(
     State(state): State<AppState>,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Json<Answer>, ApiError> {
-    let served = live_model(&state)?;
-    let raw: RawStats = parse_json(&state, body, "a JSON object of the six stats")?;
-    let stats = raw.check().map_err(ApiError::BadField)?;
+    let served = state.live_model()?;
+    let raw: RawStats = body.json("a JSON object of the six stats")?;
+    let stats = raw.check().map_err(ApiError::BadRequest)?;
     Ok(Json(answer(&served, &stats)))
 }
 
@@ -78,17 +73,17 @@ pub(super) async fn pokemon_type_json(
     request_body(content = Vec<PokemonStats>, content_type = "application/json"),
     responses(
         (status = 200, description = "One answer per item, in order", body = Vec<Answer>),
-        (status = 400, description = "The body is not a JSON list, or an item is invalid; the message names the item and field", body = super::openapi::ErrorBody),
-        (status = 413, description = "The body or the list is larger than the server's limits", body = super::openapi::ErrorBody),
-        (status = 503, description = "No model is loaded yet", body = super::openapi::ErrorBody),
+        (status = 400, description = "The body is not a JSON list, or an item is invalid; the message names the item and field", body = crate::http::ErrorBody),
+        (status = 413, description = "The body or the list is larger than the server's limits", body = crate::http::ErrorBody),
+        (status = 503, description = "No model is loaded yet", body = crate::http::ErrorBody),
     )
 )]
-pub(super) async fn pokemon_types(
+pub(crate) async fn pokemon_types(
     State(state): State<AppState>,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Json<Vec<Answer>>, ApiError> {
-    let served = live_model(&state)?;
-    let items: Vec<RawStats> = parse_json(&state, body, "a JSON list of objects of the six stats")?;
+    let served = state.live_model()?;
+    let items: Vec<RawStats> = body.json("a JSON list of objects of the six stats")?;
     let max_rows = state.limits().scoring.max_rows;
     if items.len() > max_rows {
         return Err(ApiError::Scoring(
@@ -101,7 +96,7 @@ pub(super) async fn pokemon_types(
         .map(|(i, raw)| {
             raw.check()
                 .map(|stats| answer(&served, &stats))
-                .map_err(|e| ApiError::BadField(format!("Item {i}: {e}")))
+                .map_err(|e| ApiError::BadRequest(format!("Item {i}: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Json(answers))
@@ -113,27 +108,4 @@ fn answer(served: &Served, stats: &PokemonStats) -> Answer {
         is_legendary: served.model.decide(probability),
         probability,
     }
-}
-
-fn live_model(state: &AppState) -> Result<Arc<Served>, ApiError> {
-    state.model().ok_or_else(|| {
-        ApiError::Unavailable("No model is loaded yet; retry when /ping answers 200.".to_owned())
-    })
-}
-
-/// Reads the body as JSON whatever its content type (the demo's clients vary).
-fn parse_json<T: serde::de::DeserializeOwned>(
-    state: &AppState,
-    body: Result<Bytes, BytesRejection>,
-    expected: &str,
-) -> Result<T, ApiError> {
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge(state.limits().max_body_bytes)
-        } else {
-            ApiError::BadField(format!("Could not read the request body: {e}"))
-        }
-    })?;
-    serde_json::from_slice(&body)
-        .map_err(|e| ApiError::BadField(format!("The body is not {expected}: {e}.")))
 }

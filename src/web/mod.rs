@@ -6,30 +6,25 @@
 //! - `pokedex`: `GET /pokedex`, name search over the bundled data set.
 //! - `stats`: the six stats of one demo request, parsed and checked field by field.
 //! - `demo`: `GET`/`POST /pokemon-type` and `POST /pokemon-types`.
-//! - `openapi`: the OpenAPI 3.1 document served at `/openapi.json`.
 
-mod demo;
-mod openapi;
-mod page;
-mod pokedex;
-mod stats;
+pub(crate) mod demo;
+pub(crate) mod page;
+pub(crate) mod pokedex;
+pub(crate) mod stats;
 
 use axum::Router;
 use axum::routing::{get, post};
 
-use crate::server::AppState;
+use crate::http::AppState;
 
-pub use openapi::openapi;
-
-/// The web routes, merged into the server's router before its fallback.
-pub fn routes() -> Router<AppState> {
+/// The web routes, merged into the server's application (`server::app`) before its fallback.
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(page::index))
         .route("/assets/app.css", get(page::css))
         .route("/assets/app.js", get(page::js))
         .route("/docs", get(page::docs))
         .route("/assets/docs.js", get(page::docs_js))
-        .route("/openapi.json", get(openapi::openapi_json))
         .route("/pokedex", get(pokedex::search))
         .route(
             "/pokemon-type",

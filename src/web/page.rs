@@ -13,21 +13,21 @@ const DOCS_JS: &str = include_str!("assets/docs.js");
 /// The page: enter six stats or find a Pokémon, and see the model's answer.
 #[utoipa::path(get, path = "/", tag = "web",
     responses((status = 200, description = "The web page", content_type = "text/html", body = String)))]
-pub(super) async fn index() -> Html<&'static str> {
+pub(crate) async fn index() -> Html<&'static str> {
     Html(INDEX)
 }
 
 /// The page's style sheet.
 #[utoipa::path(get, path = "/assets/app.css", tag = "web",
     responses((status = 200, description = "CSS", content_type = "text/css", body = String)))]
-pub(super) async fn css() -> impl IntoResponse {
+pub(crate) async fn css() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS)
 }
 
 /// The page's script.
 #[utoipa::path(get, path = "/assets/app.js", tag = "web",
     responses((status = 200, description = "JavaScript", content_type = "text/javascript", body = String)))]
-pub(super) async fn js() -> impl IntoResponse {
+pub(crate) async fn js() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
         JS,
@@ -37,14 +37,14 @@ pub(super) async fn js() -> impl IntoResponse {
 /// Readable API documentation, rendered from `/openapi.json` in the browser.
 #[utoipa::path(get, path = "/docs", tag = "web",
     responses((status = 200, description = "The docs page", content_type = "text/html", body = String)))]
-pub(super) async fn docs() -> Html<&'static str> {
+pub(crate) async fn docs() -> Html<&'static str> {
     Html(DOCS)
 }
 
 /// The docs page's script.
 #[utoipa::path(get, path = "/assets/docs.js", tag = "web",
     responses((status = 200, description = "JavaScript", content_type = "text/javascript", body = String)))]
-pub(super) async fn docs_js() -> impl IntoResponse {
+pub(crate) async fn docs_js() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
         DOCS_JS,

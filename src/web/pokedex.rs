@@ -3,13 +3,12 @@
 //! names that start with the query, then the others, each group in Pokédex order.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::dataset::{Dataset, Pokemon};
-use crate::server::{ApiError, AppState};
+use crate::http::{ApiError, AppState, Query};
 
 /// Results when `limit` is not given.
 const DEFAULT_LIMIT: usize = 10;
@@ -19,7 +18,7 @@ const MAX_LIMIT: usize = 100;
 /// The search.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub(super) struct SearchQuery {
+pub(crate) struct SearchQuery {
     /// Part of a name, any case (empty or absent: every Pokémon).
     #[param(max_length = 100, example = "mew")]
     q: Option<String>,
@@ -30,7 +29,7 @@ pub(super) struct SearchQuery {
 
 /// One Pokémon of the data set.
 #[derive(Debug, Serialize, ToSchema)]
-pub(super) struct Entry {
+pub(crate) struct Entry {
     /// Name, unique in the data set (formes are separate entries).
     name: String,
     /// National Pokédex number.
@@ -47,7 +46,7 @@ pub(super) struct Entry {
 
 /// The six base stats, named as in the data set.
 #[derive(Debug, Serialize, ToSchema)]
-pub(super) struct EntryStats {
+pub(crate) struct EntryStats {
     hp: f64,
     attack: f64,
     defense: f64,
@@ -85,24 +84,23 @@ impl From<&Pokemon> for Entry {
     params(SearchQuery),
     responses(
         (status = 200, description = "Matches: the exact name, then names starting with `q`, then the rest", body = Vec<Entry>),
-        (status = 400, description = "`limit` is not a whole number in 1-100, or `q` is too long", body = super::openapi::ErrorBody),
-        (status = 503, description = "The data set was not loaded", body = super::openapi::ErrorBody),
+        (status = 400, description = "`limit` is not a whole number in 1-100, or `q` is too long", body = crate::http::ErrorBody),
+        (status = 503, description = "The data set was not loaded", body = crate::http::ErrorBody),
     )
 )]
-pub(super) async fn search(
+pub(crate) async fn search(
     State(state): State<AppState>,
-    query: Result<Query<SearchQuery>, QueryRejection>,
+    Query(query): Query<SearchQuery>,
 ) -> Result<Json<Vec<Entry>>, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::BadField(e.body_text()))?;
     let limit = query.limit.map_or(DEFAULT_LIMIT, |l| l as usize);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::BadField(format!(
+        return Err(ApiError::BadRequest(format!(
             "Query parameter `limit` must be 1-{MAX_LIMIT}, got {limit}."
         )));
     }
     let needle = query.q.unwrap_or_default();
     if needle.chars().count() > 100 {
-        return Err(ApiError::BadField(
+        return Err(ApiError::BadRequest(
             "Query parameter `q` is longer than 100 characters.".to_owned(),
         ));
     }

@@ -76,7 +76,7 @@ pub(super) enum Raw {
 /// The request's fields before they are checked; unknown fields are ignored. Only an object
 /// (or a query string) is read: serde would also take a list, positionally.
 #[derive(Debug, Default)]
-pub(super) struct RawStats(Fields);
+pub(crate) struct RawStats(Fields);
 
 #[derive(Debug, Default, Deserialize)]
 struct Fields {

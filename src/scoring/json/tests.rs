@@ -1,6 +1,6 @@
 //! One test per JSON format and per rejection, through the public [`crate::scoring::parse`].
 
-use crate::scoring::{Dialect, Limits, Parsed, ScoringError, parse};
+use crate::scoring::{Dialect, Limits, Parsed, ScoringError, ScoringErrorKind, parse};
 
 fn features() -> Vec<String> {
     ["hp", "attack"].map(str::to_owned).to_vec()
@@ -22,16 +22,16 @@ fn values(body: &str) -> Vec<f64> {
     }
 }
 
-/// Status, error_code and error_class of a refused body.
-fn refusal(body: &str) -> (u16, &'static str, &'static str) {
+/// The kind of refusal of a refused body.
+fn refusal(body: &str) -> ScoringErrorKind {
     match json(body) {
         Ok(parsed) => panic!("{body} was accepted: {:?}", parsed.batch),
-        Err(error) => (error.status(), error.error_code(), error.error_class()),
+        Err(error) => error.kind(),
     }
 }
 
-const BAD: (u16, &str, &str) = (400, "BAD_REQUEST", "INVALID_PARAMETER_VALUE");
-const SCHEMA: (u16, &str, &str) = (400, "INVALID_PARAMETER_VALUE", "SCHEMA_ENFORCEMENT_FAILED");
+const BAD: ScoringErrorKind = ScoringErrorKind::Invalid;
+const SCHEMA: ScoringErrorKind = ScoringErrorKind::Schema;
 
 #[test]
 fn dataframe_split_maps_columns_by_name_and_drops_extras() {
@@ -160,7 +160,7 @@ fn zero_or_two_format_keys_and_non_objects_are_bad_requests() {
 #[test]
 fn malformed_json_is_a_bad_request_with_serde_position() {
     let error = json(r#"{"inputs": [{"hp": 1,"#).unwrap_err();
-    assert_eq!(error.error_code(), "BAD_REQUEST");
+    assert_eq!(error.kind(), BAD);
     assert!(
         error.message().contains("line 1 column"),
         "{}",
@@ -181,13 +181,13 @@ fn invalid_utf8_is_a_bad_request() {
         &Limits::default(),
     )
     .unwrap_err();
-    assert_eq!(error.error_code(), "BAD_REQUEST");
+    assert_eq!(error.kind(), BAD);
 }
 
 #[test]
 fn missing_columns_are_schema_errors_naming_them() {
     let error = json(r#"{"dataframe_split": {"columns": ["hp"], "data": [[1]]}}"#).unwrap_err();
-    assert_eq!(error.error_class(), "SCHEMA_ENFORCEMENT_FAILED");
+    assert_eq!(error.kind(), SCHEMA);
     assert!(
         error.message().contains("['attack']"),
         "{}",
@@ -207,7 +207,7 @@ fn missing_columns_are_schema_errors_naming_them() {
 #[test]
 fn a_key_missing_from_one_record_is_a_bad_request_naming_column_and_row() {
     let error = json(r#"{"dataframe_records": [{"hp": 1, "attack": 2}, {"hp": 3}]}"#).unwrap_err();
-    assert_eq!(error.error_code(), "BAD_REQUEST");
+    assert_eq!(error.kind(), BAD);
     assert!(
         error.message().contains("attack") && error.message().contains("row 1"),
         "{}",
@@ -237,7 +237,7 @@ fn bad_values_are_bad_requests_naming_column_and_row() {
             r#"{{"dataframe_split": {{"columns": ["hp", "attack"], "data": [[1, 2], [3, {cell}]]}}}}"#
         );
         let error = json(&body).unwrap_err();
-        assert_eq!(error.error_code(), "BAD_REQUEST", "{cell}");
+        assert_eq!(error.kind(), BAD, "{cell}");
         assert!(
             error.message().contains("column attack in row 1"),
             "{}",
@@ -303,7 +303,7 @@ fn more_rows_than_the_limit_is_413() {
         r#"{"inputs": {"hp": [1, 2], "attack": [3, 4]}}"#,
     ] {
         let error = parse(None, body.as_bytes(), &features(), &limits).unwrap_err();
-        assert_eq!(error.status(), 413, "{body}");
+        assert_eq!(error.kind(), ScoringErrorKind::TooManyRows, "{body}");
     }
 }
 
@@ -311,10 +311,7 @@ fn more_rows_than_the_limit_is_413() {
 fn two_format_keys_win_over_a_bad_value_in_the_first_as_in_mlflow() {
     let body = r#"{"inputs": [[1, 2]], "instances": [{"hp": 1, "attack": 2}]}"#;
     let error = json(body).unwrap_err();
-    assert_eq!(
-        (error.error_code(), error.error_class()),
-        ("BAD_REQUEST", "INVALID_PARAMETER_VALUE")
-    );
+    assert_eq!(error.kind(), BAD);
     assert!(
         error.message().contains("'instances', 'inputs'"),
         "{}",

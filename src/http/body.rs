@@ -13,7 +13,7 @@ use super::error::ApiError;
 
 /// Reads `body` whole. A declared or actual length over `limit` bytes is a 413 naming the
 /// limit; a broken stream is a 400 saying so.
-pub(super) async fn read(
+pub(crate) async fn read(
     mut body: Body,
     headers: &HeaderMap,
     limit: usize,
@@ -28,7 +28,7 @@ pub(super) async fn read(
     let mut buf = Vec::with_capacity(declared.unwrap_or(0));
     while let Some(frame) = body.frame().await {
         let frame = frame
-            .map_err(|e| ApiError::BadField(format!("Could not read the request body: {e}")))?;
+            .map_err(|e| ApiError::BadRequest(format!("Could not read the request body: {e}")))?;
         if let Ok(chunk) = frame.into_data() {
             if buf.len() + chunk.len() > limit {
                 return Err(ApiError::TooLarge(limit));

@@ -1,22 +1,21 @@
-//! The router: every route in one place, and the layers around them with their order.
+//! The application: every route in one place, and the layers around them with their order.
 
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use super::error::ApiError;
 use super::invocations::invocations;
-use super::state::AppState;
+use super::probes::{health, model_card, ping, version};
+use crate::http::{ApiError, AppState, metrics_handler, track};
 
 /// Builds the application: pure, so tests serve exactly what production serves.
-pub fn router(state: AppState) -> Router {
+pub fn app(state: AppState) -> Router {
     let limits = state.limits().clone();
     Router::new()
         .route("/invocations", post(invocations))
@@ -24,7 +23,8 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/version", get(version))
         .route("/model", get(model_card))
-        .route("/metrics", get(super::metrics::metrics))
+        .route("/metrics", get(metrics_handler))
+        .route("/openapi.json", get(super::openapi::openapi_json))
         .merge(crate::web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -32,13 +32,13 @@ pub fn router(state: AppState) -> Router {
         // Layers run outside-in, i.e. bottom to top of this list. `Router::layer` wraps each
         // route (and the fallbacks), so every layer here already sees `MatchedPath`.
         // 1. the body limit only sets a limit that the `Bytes` extractor enforces (413 JSON);
-        //    `/invocations` reads its body itself and enforces the same limit (`body.rs`);
+        //    `/invocations` reads its body itself and enforces the same limit (`http::read_body`);
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         // 2. the timeout covers reading the body and scoring, and answers 504 JSON;
         .layer(middleware::from_fn_with_state(limits.timeout, timeout))
         // 3. metrics: outside the timeout so 504s are counted with their real latency,
         //    inside the span so nothing it does escapes the request's logs;
-        .layer(middleware::from_fn_with_state(state, super::metrics::track))
+        .layer(middleware::from_fn_with_state(state, track))
         // 4. the trace span sees the request id set by 5; one access line per response;
         .layer(
             TraceLayer::new_for_http()
@@ -57,69 +57,6 @@ async fn timeout(State(limit): State<Duration>, request: Request, next: Next) ->
         Ok(response) => response,
         Err(_) => ApiError::Timeout(limit).into_response(),
     }
-}
-
-fn json(status: StatusCode, value: &serde_json::Value) -> Response {
-    let mut response = (status, value.to_string()).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
-/// Readiness: 200 only while a model is loaded and the server is not draining.
-async fn ping(State(state): State<AppState>) -> Response {
-    if state.is_draining() {
-        return ApiError::Unavailable("The server is shutting down.".to_owned()).into_response();
-    }
-    match state.model() {
-        Some(served) => json(
-            StatusCode::OK,
-            &serde_json::json!({ "status": "ready", "model_version": served.meta.version, "model_uuid": served.meta.model_uuid }),
-        ),
-        None => ApiError::Unavailable("No model is loaded yet.".to_owned()).into_response(),
-    }
-}
-
-/// Liveness: the process answers.
-async fn health() -> Response {
-    json(StatusCode::OK, &serde_json::json!({ "status": "alive" }))
-}
-
-/// This server's version and the live model's provenance.
-async fn version(State(state): State<AppState>) -> Response {
-    let model = state
-        .model()
-        .map(|s| serde_json::to_value(&s.meta).unwrap_or_default());
-    let (succeeded, refused) = state.reloads();
-    json(
-        StatusCode::OK,
-        &serde_json::json!({
-            "legendary": env!("CARGO_PKG_VERSION"),
-            "model": model,
-            "reloads": { "succeeded": succeeded, "refused": refused },
-        }),
-    )
-}
-
-/// The model card: provenance, parameters, metrics and importances of the live model.
-async fn model_card(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let served = super::invocations::live_model(&state)?;
-    let m = &served.model;
-    Ok(json(
-        StatusCode::OK,
-        &serde_json::json!({
-            "meta": served.meta,
-            "input_features": m.input_features(),
-            "forest_features": m.forest_features(),
-            "n_trees": m.n_trees(),
-            "decision_threshold": m.threshold(),
-            "params": m.params(),
-            "metrics": served.metrics,
-            "feature_importance": served.importance,
-        }),
-    ))
 }
 
 async fn not_found(request: Request) -> ApiError {

@@ -19,11 +19,15 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt as _;
 
-use super::invocations::ScoredRows;
-use super::state::{AppState, ModelMeta};
+use super::state::AppState;
+use crate::acquire::Served;
+
+/// Rows scored by a response, set by `/invocations` for the metrics layer and the access log.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ScoredRows(pub(crate) usize);
 
 /// The route label of requests that matched no route (never the raw path: cardinality).
-pub(super) const UNMATCHED: &str = "unmatched";
+pub(crate) const UNMATCHED: &str = "unmatched";
 
 /// Latency buckets, 50 µs to 10 s: (upper bound in nanoseconds, `le` label in seconds).
 const LATENCY_BUCKETS: &[(u64, &str)] = &[
@@ -230,7 +234,7 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition of every metric, with `model` the live model if any.
-    pub fn render(&self, model: Option<&ModelMeta>) -> String {
+    pub fn render(&self, model: Option<&Served>) -> String {
         let routes = self.routes.load_full();
         let mut out = String::with_capacity(4096 + routes.len() * 4096);
         self.render_http(&mut out, &routes);
@@ -309,7 +313,7 @@ impl Metrics {
     }
 }
 
-fn render_model(out: &mut String, model: Option<&ModelMeta>) {
+fn render_model(out: &mut String, model: Option<&Served>) {
     out.push_str(
         "# HELP legendary_model_info The live model (always 1; absent while none is loaded).\n\
          # TYPE legendary_model_info gauge\n",
@@ -318,12 +322,12 @@ fn render_model(out: &mut String, model: Option<&ModelMeta>) {
         let _ = writeln!(
             out,
             "legendary_model_info{{name=\"{}\",version=\"{}\",stage=\"{}\",aliases=\"{}\",uri=\"{}\",model_uuid=\"{}\"}} 1",
-            escape(m.name.as_deref().unwrap_or("")),
-            escape(m.version.as_deref().unwrap_or("")),
-            escape(m.stage.as_deref().unwrap_or("")),
-            escape(&m.aliases.join(",")),
+            escape(m.resolved.name.as_deref().unwrap_or("")),
+            escape(m.resolved.version.as_deref().unwrap_or("")),
+            escape(m.resolved.stage.as_deref().unwrap_or("")),
+            escape(&m.resolved.aliases.join(",")),
             escape(&m.uri),
-            escape(&m.model_uuid),
+            escape(&m.info.model_uuid),
         );
     }
     out.push_str(
@@ -334,7 +338,7 @@ fn render_model(out: &mut String, model: Option<&ModelMeta>) {
         let _ = writeln!(
             out,
             "legendary_model_loaded_timestamp_seconds {}",
-            m.loaded_at_unix
+            m.loaded_at_unix()
         );
     }
 }
@@ -351,10 +355,16 @@ fn escape(value: &str) -> std::borrow::Cow<'_, str> {
         .into()
 }
 
-/// `GET /metrics`.
-pub(super) async fn metrics(State(state): State<AppState>) -> Response {
+/// Prometheus metrics of the server and the live model.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "scoring",
+    responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain", body = String))
+)]
+pub(crate) async fn metrics_handler(State(state): State<AppState>) -> Response {
     let model = state.model();
-    let body = state.metrics().render(model.as_deref().map(|s| &s.meta));
+    let body = state.metrics().render(model.as_deref());
     let mut response = (StatusCode::OK, body).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -374,7 +384,7 @@ impl Drop for InFlight<'_> {
 
 /// Middleware: counts the request by route template and status, times it, sizes both
 /// bodies and adds the rows it scored.
-pub(super) async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let metrics = state.metrics();
     let route = request
         .extensions()

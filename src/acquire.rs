@@ -1,0 +1,297 @@
+//! Getting a model to serve: resolve a model URI (a local MLflow model directory, or a registry
+//! or artifact URI resolved over REST), download its files, validate them and build the model.
+//! One path for every user: `serve` at start-up, hot reload, `predict` and the promotion gate,
+//! so a model that one of them accepts, all of them accept.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use crate::mlflow::{MlflowClient, MlflowError, ModelUri, Resolved, TrackingConfig};
+use crate::model::{Model, ModelDir, ModelInfo};
+
+/// The model a command was asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelSource {
+    /// A local MLflow model directory.
+    Local(PathBuf),
+    /// A registry or artifact URI (`models:/…`, `runs:/…`, `mlflow-artifacts:/…`).
+    Remote(ModelUri),
+}
+
+impl ModelSource {
+    /// Chooses the source: `uri` (`--model-uri`), else `name` + `stage` (`MLFLOW_MODEL_NAME`
+    /// and `MLFLOW_MODEL_STAGE`, default Production, as in the original demo's deployment),
+    /// else `default`.
+    ///
+    /// # Errors
+    /// An empty or malformed URI, or a stage without a name.
+    pub fn choose(
+        uri: Option<&str>,
+        name: Option<&str>,
+        stage: Option<&str>,
+        default: &Path,
+    ) -> anyhow::Result<Self> {
+        let uri = match (uri, name) {
+            (Some(u), _) if u.trim().is_empty() => anyhow::bail!("the model URI is empty"),
+            (Some(u), _) => u
+                .trim()
+                .parse::<ModelUri>()
+                .with_context(|| format!("model URI '{u}'"))?,
+            (None, Some(n)) if !n.trim().is_empty() => ModelUri::from_env_parts(n.trim(), stage)
+                .context("MLFLOW_MODEL_NAME / MLFLOW_MODEL_STAGE")?,
+            (None, _) if stage.is_some() => {
+                anyhow::bail!("MLFLOW_MODEL_STAGE is set but MLFLOW_MODEL_NAME is not")
+            }
+            (None, _) => return Ok(Self::Local(default.to_path_buf())),
+        };
+        Ok(match uri {
+            ModelUri::Local(path) => Self::Local(path),
+            remote => Self::Remote(remote),
+        })
+    }
+
+    /// True when the source can point to another version later (stage, alias, latest).
+    pub fn is_moving(&self) -> bool {
+        matches!(self, Self::Remote(uri) if uri.is_moving())
+    }
+}
+
+impl fmt::Display for ModelSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Local(p) => write!(f, "{}", p.display()),
+            Self::Remote(u) => write!(f, "{u}"),
+        }
+    }
+}
+
+/// A model ready to serve, and where it came from: the one description of a loaded model,
+/// read by every route, the metrics and hot reload.
+#[derive(Debug)]
+pub struct Served {
+    /// The model.
+    pub model: Model,
+    /// What its directory says about it (MLmodel, metrics, importances).
+    pub info: ModelInfo,
+    /// The URI it was asked for.
+    pub uri: String,
+    /// What that URI pointed to when it was fetched (for a local directory: the directory).
+    pub resolved: Resolved,
+    /// When this process loaded it.
+    pub loaded_at: SystemTime,
+}
+
+/// Where the live model came from, as `/version`, `/model` and the web page's model card show it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Provenance {
+    /// The model URI the server was started with.
+    pub uri: String,
+    /// Registered model name, when served from the registry.
+    pub name: Option<String>,
+    /// Registered version, when served from the registry.
+    pub version: Option<String>,
+    /// Registry stage of that version (`Production`, ...), when known.
+    pub stage: Option<String>,
+    /// Aliases of that version (`champion`, ...).
+    pub aliases: Vec<String>,
+    /// The MLflow run that trained it.
+    pub run_id: Option<String>,
+    /// `model_uuid` from MLmodel.
+    pub model_uuid: String,
+    /// When the model was trained (`utc_time_created` from MLmodel).
+    pub trained_at: String,
+    /// When this server loaded it (RFC 3339).
+    pub loaded_at: String,
+}
+
+impl Served {
+    /// A model directory read from `uri`, which pointed to `resolved`; loaded now.
+    pub fn new(dir: ModelDir, uri: impl Into<String>, resolved: Resolved) -> Self {
+        Self {
+            model: dir.model,
+            info: dir.info,
+            uri: uri.into(),
+            resolved,
+            loaded_at: SystemTime::now(),
+        }
+    }
+
+    /// Identity of the files it was read from: equal fingerprints, same model.
+    pub fn fingerprint(&self) -> String {
+        self.resolved.fingerprint()
+    }
+
+    /// Unix time of [`Served::loaded_at`], in seconds.
+    pub fn loaded_at_unix(&self) -> f64 {
+        self.loaded_at
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64())
+    }
+
+    /// Where it came from, for people and dashboards.
+    pub fn provenance(&self) -> Provenance {
+        let r = &self.resolved;
+        Provenance {
+            uri: self.uri.clone(),
+            name: r.name.clone(),
+            version: r.version.clone(),
+            stage: r.stage.clone(),
+            aliases: r.aliases.clone(),
+            run_id: r.run_id.clone().or_else(|| self.info.run_id.clone()),
+            model_uuid: self.info.model_uuid.clone(),
+            trained_at: self.info.utc_time_created.clone(),
+            loaded_at: humantime::format_rfc3339_seconds(self.loaded_at).to_string(),
+        }
+    }
+}
+
+/// Fetches the model a [`ModelSource`] names, with the MLflow client it needs.
+#[derive(Debug)]
+pub struct Fetcher {
+    source: ModelSource,
+    client: Option<MlflowClient>,
+}
+
+impl Fetcher {
+    /// A fetcher for `source`; a remote source needs `tracking` (the registry to ask).
+    ///
+    /// # Errors
+    /// A remote source without a tracking server, or a client that cannot be built.
+    pub fn new(source: ModelSource, tracking: Option<&TrackingConfig>) -> anyhow::Result<Self> {
+        let client = match (&source, tracking) {
+            (ModelSource::Local(_), _) => None,
+            (ModelSource::Remote(_), Some(config)) => Some(MlflowClient::new(config)?),
+            (ModelSource::Remote(_), None) => anyhow::bail!(
+                "'{source}' needs MLFLOW_TRACKING_URI (the MLflow server to fetch it from)"
+            ),
+        };
+        Ok(Self { source, client })
+    }
+
+    /// What this fetcher fetches.
+    pub fn source(&self) -> &ModelSource {
+        &self.source
+    }
+
+    /// Resolves the source now: which files it points to (no download).
+    ///
+    /// # Errors
+    /// Registry errors (model, stage, alias or version missing; transport).
+    pub async fn resolve(&self) -> anyhow::Result<Resolved> {
+        match (&self.source, &self.client) {
+            (ModelSource::Local(path), _) => Ok(Resolved {
+                artifact_uri: path.display().to_string(),
+                ..Resolved::default()
+            }),
+            (ModelSource::Remote(uri), Some(client)) => Ok(crate::mlflow::resolve(client, uri).await?),
+            (ModelSource::Remote(_), None) => {
+                anyhow::bail!("no MLflow client for '{}'", self.source)
+            }
+        }
+    }
+
+    /// Downloads (when remote), validates and builds what `resolved` points to.
+    ///
+    /// # Errors
+    /// Download failures, or files that are not a servable model.
+    pub async fn fetch(&self, resolved: Resolved) -> anyhow::Result<Served> {
+        let uri = self.source.to_string();
+        match (&self.source, &self.client) {
+            (ModelSource::Local(path), _) => {
+                let dir = read_dir(path.clone()).await?;
+                Ok(Served::new(dir, uri, resolved))
+            }
+            (_, Some(client)) => fetch_resolved(client, uri, resolved).await,
+            (_, None) => anyhow::bail!("no MLflow client for '{uri}'"),
+        }
+    }
+
+    /// Resolves and fetches once.
+    ///
+    /// # Errors
+    /// Anything that stops the model from loading.
+    pub async fn load(&self) -> anyhow::Result<Served> {
+        let resolved = self.resolve().await?;
+        self.fetch(resolved).await
+    }
+
+    /// Loads, retrying while the registry is unreachable, up to `deadline`. Errors that
+    /// retrying cannot fix (model missing, stage empty, alias unknown, not a servable model)
+    /// end it at once.
+    ///
+    /// # Errors
+    /// The last error, naming the URI and the cause.
+    pub async fn load_with_retry(&self, deadline: Duration) -> anyhow::Result<Served> {
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(500);
+        loop {
+            match self.load().await {
+                Ok(served) => return Ok(served),
+                Err(e) if is_transient(&e) && started.elapsed() + pause < deadline => {
+                    tracing::warn!(model = %self.source, error = %format!("{e:#}"), retry_in = ?pause, "the registry is not answering; retrying");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+                Err(e) if is_transient(&e) => {
+                    return Err(e.context(format!(
+                        "cannot serve model '{}': gave up after {:.0?} (--startup-deadline)",
+                        self.source,
+                        started.elapsed()
+                    )));
+                }
+                Err(e) => return Err(e.context(format!("cannot serve model '{}'", self.source))),
+            }
+        }
+    }
+}
+
+/// Fetches a registered version through `client` (the promotion gate's champion).
+///
+/// # Errors
+/// Registry, download and validation failures.
+pub async fn fetch_version(
+    client: &MlflowClient,
+    name: &str,
+    version: u64,
+) -> anyhow::Result<Served> {
+    let uri = ModelUri::Version {
+        name: name.to_owned(),
+        version,
+    };
+    let resolved = crate::mlflow::resolve(client, &uri).await?;
+    fetch_resolved(client, uri.to_string(), resolved).await
+}
+
+/// Downloads the files `resolved` points to into a temporary directory and builds the model.
+async fn fetch_resolved(
+    client: &MlflowClient,
+    uri: String,
+    resolved: Resolved,
+) -> anyhow::Result<Served> {
+    let dir = tempfile::tempdir().context("creating a download directory")?;
+    crate::mlflow::download(client, &resolved.artifact_uri, dir.path()).await?;
+    let model_dir = read_dir(dir.path().to_path_buf())
+        .await
+        .with_context(|| format!("{} is not a servable model", resolved.artifact_uri))?;
+    Ok(Served::new(model_dir, uri, resolved))
+}
+
+/// Reads and validates a model directory off the async workers: the files load, the
+/// signature names the six stats, and the compiled forest scores the input example as
+/// smartcore does.
+async fn read_dir(path: PathBuf) -> anyhow::Result<ModelDir> {
+    Ok(tokio::task::spawn_blocking(move || crate::model::read_dir(&path)).await??)
+}
+
+/// True for errors that may go away by themselves: the registry unreachable or overloaded.
+fn is_transient(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<MlflowError>()
+            .is_some_and(MlflowError::is_transient)
+    })
+}

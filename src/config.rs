@@ -1,0 +1,251 @@
+//! Every setting of every command, typed, built once at start-up from the command line and the
+//! environment, then handed down: no module below reads a flag or an environment variable.
+//!
+//! [`Env`] is the only reader of the process environment (tests give it a map instead); clap
+//! reads the variables it declares itself, in `cli.rs`, which turns its arguments into the
+//! configs here with [`Env`]'s help. Tests build configs as struct literals.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use crate::acquire::ModelSource;
+use crate::http::ServerLimits;
+use crate::mlflow::TrackingConfig;
+use crate::track::PublishConfig;
+use crate::train::ValidConfig;
+
+/// The environment variables a command may read: the process's, or a fixed map in tests.
+pub struct Env {
+    vars: Option<HashMap<String, String>>,
+}
+
+impl Env {
+    /// The process environment.
+    pub fn process() -> Self {
+        Self { vars: None }
+    }
+
+    /// A fixed environment, for tests.
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        Self {
+            vars: Some(
+                pairs
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The value of `key`; unset and blank are the same (as for MLflow's client).
+    pub fn get(&self, key: &str) -> Option<String> {
+        let value = match &self.vars {
+            Some(vars) => vars.get(key).cloned(),
+            None => std::env::var(key).ok(),
+        };
+        value.filter(|v| !v.trim().is_empty())
+    }
+
+    /// The MLflow tracking configuration: `MLFLOW_TRACKING_URI` (or `uri`, from a flag, which
+    /// wins) with `MLFLOW_TRACKING_TOKEN` / `_USERNAME` / `_PASSWORD`, TLS and timeout
+    /// variables, as MLflow's own client reads them. `None` when no server is named.
+    ///
+    /// # Errors
+    /// A non-http URI, half-given credentials or unparsable numbers.
+    pub fn tracking(&self, uri: Option<&str>) -> anyhow::Result<Option<TrackingConfig>> {
+        Ok(TrackingConfig::from_lookup(|key| {
+            if key == "MLFLOW_TRACKING_URI"
+                && let Some(uri) = uri
+            {
+                return Some(uri.to_owned());
+            }
+            self.get(key)
+        })?)
+    }
+
+    /// The request timeout: `flag`, else MLflow's `MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT`
+    /// (seconds), else 60 s.
+    ///
+    /// # Errors
+    /// When the variable is set but is not a duration.
+    pub fn request_timeout(&self, flag: Option<Duration>) -> anyhow::Result<Duration> {
+        if let Some(t) = flag {
+            return Ok(t);
+        }
+        match self.get("MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT") {
+            Some(v) => parse_duration(&v)
+                .map_err(|e| anyhow::anyhow!("MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT: {e}")),
+            None => Ok(Duration::from_secs(60)),
+        }
+    }
+
+    /// Who runs the command, for MLflow's "Created by": `$USER`, else `$USERNAME`.
+    pub fn user(&self) -> Option<String> {
+        self.get("USER").or_else(|| self.get("USERNAME"))
+    }
+}
+
+/// Parses `30s`, `1m 30s`, `250ms`, or a bare number of seconds.
+///
+/// # Errors
+/// A message naming the value.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    if let Ok(secs) = s.trim().parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 {
+            return Ok(Duration::from_secs_f64(secs));
+        }
+        return Err(format!("'{s}' is not a duration"));
+    }
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("'{s}' is not a duration (e.g. 30s, 2m, 250ms): {e}"))
+}
+
+/// Parses the address to listen on from a host (name or IP) and a port.
+///
+/// # Errors
+/// A host that is not an IP address.
+pub fn listen_addr(host: &str, port: u16) -> anyhow::Result<SocketAddr> {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let ip: std::net::IpAddr = match host {
+        "localhost" => std::net::Ipv4Addr::LOCALHOST.into(),
+        other => other
+            .parse()
+            .with_context(|| format!("'{host}' is not an address to listen on (an IP, e.g. 0.0.0.0)"))?,
+    };
+    Ok(SocketAddr::new(ip, port))
+}
+
+/// `legendary serve`.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The model to serve.
+    pub model: ModelSource,
+    /// The registry to fetch it from, when it is remote.
+    pub tracking: Option<TrackingConfig>,
+    /// How often to poll a moving URI (stage, alias, latest) for a new version; zero: never.
+    pub reload_interval: Duration,
+    /// Request-path limits.
+    pub limits: ServerLimits,
+    /// On shutdown, how long requests in flight may take to finish.
+    pub drain_grace: Duration,
+    /// How long to keep retrying an unreachable registry at start-up.
+    pub startup_deadline: Duration,
+    /// The data package the web page searches.
+    pub data: PathBuf,
+}
+
+/// Where and as whom training runs are logged.
+#[derive(Debug, Clone)]
+pub struct TrackingTarget {
+    /// The MLflow server.
+    pub tracking: TrackingConfig,
+    /// Experiment to log into (created if missing).
+    pub experiment: String,
+    /// Run name shown in the MLflow UI.
+    pub run_name: Option<String>,
+    /// Who runs it ("Created by").
+    pub user: Option<String>,
+}
+
+/// `legendary train`.
+#[derive(Debug, Clone)]
+pub struct TrainJob {
+    /// What to train, checked.
+    pub train: ValidConfig,
+    /// Where to write the MLflow model directory.
+    pub output: PathBuf,
+    /// Where to log the run, if anywhere.
+    pub tracking: Option<TrackingTarget>,
+    /// Registration and promotion, if asked (needs `tracking`).
+    pub publish: Option<PublishConfig>,
+}
+
+/// `legendary sweep`.
+#[derive(Debug, Clone)]
+pub struct SweepJob {
+    /// The TOML grid.
+    pub grid: PathBuf,
+    /// Configurations trained at once.
+    pub parallel: usize,
+    /// Run only this configuration of the grid (a Kubernetes Indexed Job's index).
+    pub only_index: Option<usize>,
+    /// Where to write the best model directory.
+    pub output: PathBuf,
+    /// Where to log the runs, if anywhere.
+    pub tracking: Option<TrackingTarget>,
+    /// Registration and promotion of the best, if asked (needs `tracking`).
+    pub publish: Option<PublishConfig>,
+}
+
+/// `legendary predict`.
+#[derive(Debug, Clone)]
+pub struct PredictJob {
+    /// The model.
+    pub model: ModelSource,
+    /// The registry, when the model is remote.
+    pub tracking: Option<TrackingConfig>,
+    /// The CSV to score.
+    pub input: PathBuf,
+    /// Where to write the scored CSV (standard output when absent).
+    pub output: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_request_timeout_falls_back_to_mlflows_variable_then_60s() {
+        let env = Env::from_pairs(&[("MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT", "5")]);
+        assert_eq!(env.request_timeout(None).unwrap(), Duration::from_secs(5));
+        assert_eq!(
+            env.request_timeout(Some(Duration::from_secs(1))).unwrap(),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            Env::from_pairs(&[]).request_timeout(None).unwrap(),
+            Duration::from_secs(60)
+        );
+        let bad = Env::from_pairs(&[("MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT", "soon")]);
+        let error = bad.request_timeout(None).unwrap_err().to_string();
+        assert!(error.contains("MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT"), "{error}");
+    }
+
+    #[test]
+    fn a_tracking_flag_wins_over_the_variable() {
+        let env = Env::from_pairs(&[("MLFLOW_TRACKING_URI", "http://env:5000")]);
+        let flag = env.tracking(Some("http://flag:5000")).unwrap().unwrap();
+        assert_eq!(flag.tracking_uri.as_str(), "http://flag:5000/");
+        let var = env.tracking(None).unwrap().unwrap();
+        assert_eq!(var.tracking_uri.as_str(), "http://env:5000/");
+        assert!(Env::from_pairs(&[]).tracking(None).unwrap().is_none());
+    }
+
+    #[test]
+    fn listen_addresses_are_ips_or_localhost() {
+        assert_eq!(
+            listen_addr("0.0.0.0", 8080).unwrap().to_string(),
+            "0.0.0.0:8080"
+        );
+        assert_eq!(listen_addr("::", 1).unwrap().to_string(), "[::]:1");
+        assert_eq!(
+            listen_addr("localhost", 2).unwrap().to_string(),
+            "127.0.0.1:2"
+        );
+        assert!(listen_addr("example.com", 1).is_err());
+    }
+
+    #[test]
+    fn durations_read_as_humans_write_them() {
+        assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert!(parse_duration("-1").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+}

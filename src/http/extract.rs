@@ -1,0 +1,49 @@
+//! Extractors whose rejection is an [`ApiError`], so a malformed query or an unreadable body
+//! is answered in the same MLflow-shaped JSON as every other error, from the handler's
+//! signature alone.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use super::state::AppState;
+
+/// A query string deserialised into `T`; a bad one is a 400 naming the field.
+#[derive(Debug)]
+pub(crate) struct Query<T>(pub(crate) T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Query(value) =
+            axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+        Ok(Self(value))
+    }
+}
+
+/// The whole body, within `--max-body-bytes` (413 naming the limit), whatever its content
+/// type (the demo's clients vary).
+#[derive(Debug)]
+pub(crate) struct Body(pub(crate) Bytes);
+
+impl FromRequest<AppState> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(request, state)
+            .await
+            .map(Self)
+            .map_err(|e| ApiError::from_body_rejection(&e, state.limits().max_body_bytes))
+    }
+}
+
+impl Body {
+    /// Parses the body as JSON; a failure is a 400 saying what was `expected`.
+    pub(crate) fn json<T: DeserializeOwned>(&self, expected: &str) -> Result<T, ApiError> {
+        serde_json::from_slice(&self.0)
+            .map_err(|e| ApiError::BadRequest(format!("The body is not {expected}: {e}.")))
+    }
+}

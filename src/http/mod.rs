@@ -1,0 +1,16 @@
+//! What the HTTP handlers of [`crate::server`] and [`crate::web`] share, below both: the state
+//! (live model, limits, readiness), the one error type and its MLflow-shaped body, extractors
+//! that reject with it, the body reader, and the metrics registry.
+
+mod body;
+mod error;
+mod extract;
+pub(crate) mod metrics;
+mod state;
+
+pub(crate) use body::read as read_body;
+pub use error::{ApiError, ErrorBody, WireError};
+pub(crate) use extract::{Body, Query};
+pub use metrics::Metrics;
+pub(crate) use metrics::{ScoredRows, UNMATCHED, metrics_handler, track};
+pub use state::{AppState, ServerLimits};

@@ -1,0 +1,116 @@
+//! What every handler shares: the live model behind an atomic pointer (swapped by hot reload,
+//! never locked on the request path), readiness, limits, the Pokédex and the metrics.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
+
+use super::error::ApiError;
+use super::metrics::Metrics;
+use crate::acquire::Served;
+use crate::dataset::Dataset;
+use crate::scoring::Limits;
+
+/// Request-path limits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerLimits {
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Longest a request may take.
+    pub timeout: Duration,
+    /// Parser limits (rows per request).
+    pub scoring: Limits,
+    /// Batches at least this large are scored off the async workers, in parallel.
+    pub parallel_rows: usize,
+}
+
+impl Default for ServerLimits {
+    /// The documented defaults of `legendary serve`.
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 64 * 1024 * 1024,
+            timeout: Duration::from_secs(60),
+            scoring: Limits {
+                max_rows: 1_000_000,
+            },
+            parallel_rows: 8192,
+        }
+    }
+}
+
+/// Everything handlers share; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    model: ArcSwapOption<Served>,
+    draining: AtomicBool,
+    limits: ServerLimits,
+    pokedex: Option<Dataset>,
+    metrics: Metrics,
+}
+
+impl AppState {
+    /// State with no model yet (`/ping` answers 503 until [`AppState::set_model`]).
+    /// `pokedex` is the data set the web page searches, when it could be read.
+    pub fn new(limits: ServerLimits, pokedex: Option<Dataset>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                model: ArcSwapOption::empty(),
+                draining: AtomicBool::new(false),
+                limits,
+                pokedex,
+                metrics: Metrics::default(),
+            }),
+        }
+    }
+
+    /// The live model, if any. Requests hold this `Arc` for their whole life, so a swap
+    /// never changes the model under a request in flight.
+    pub fn model(&self) -> Option<Arc<Served>> {
+        self.inner.model.load_full()
+    }
+
+    /// The live model, or the 503 every model route answers while none is loaded.
+    pub(crate) fn live_model(&self) -> Result<Arc<Served>, ApiError> {
+        self.model().ok_or_else(|| {
+            ApiError::Unavailable(
+                "No model is loaded yet; retry when /ping answers 200.".to_owned(),
+            )
+        })
+    }
+
+    /// Atomically replaces the live model.
+    pub fn set_model(&self, served: Served) {
+        self.inner.model.store(Some(Arc::new(served)));
+    }
+
+    /// Marks the server as draining: `/ping` turns 503 so load balancers stop sending.
+    pub fn start_draining(&self) {
+        self.inner.draining.store(true, Ordering::SeqCst);
+    }
+
+    /// True once shutdown has begun.
+    pub(crate) fn is_draining(&self) -> bool {
+        self.inner.draining.load(Ordering::SeqCst)
+    }
+
+    /// The limits.
+    pub(crate) fn limits(&self) -> &ServerLimits {
+        &self.inner.limits
+    }
+
+    /// The Prometheus metrics (hot-reload counters included).
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// The bundled data set, for the web page's search.
+    pub(crate) fn pokedex(&self) -> Option<&Dataset> {
+        self.inner.pokedex.as_ref()
+    }
+}

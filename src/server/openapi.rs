@@ -1,0 +1,156 @@
+//! The OpenAPI 3.1 document at `/openapi.json`, generated from the `#[utoipa::path]` attributes
+//! of the real handlers, so the document cannot drift from what they do. The types below
+//! only describe wire formats that the scoring parser reads without serde structs.
+
+use axum::Json;
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+
+
+/// Every route of `legendary serve`.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "legendary",
+        description = "Is a Pokémon legendary? A random forest over the six base stats, served with \
+            MLflow's scoring protocol (`/invocations`), the original demo's `/pokemon-type` API, \
+            and a web page at `/`.",
+        license(name = "MIT", identifier = "MIT"),
+    ),
+    paths(
+        super::invocations::invocations,
+        super::probes::ping,
+        super::probes::health,
+        super::probes::version,
+        super::probes::model_card,
+        crate::http::metrics::metrics_handler,
+        crate::web::demo::pokemon_type_query,
+        crate::web::demo::pokemon_type_json,
+        crate::web::demo::pokemon_types,
+        crate::web::pokedex::search,
+        crate::web::page::index,
+        crate::web::page::css,
+        crate::web::page::js,
+        crate::web::page::docs,
+        crate::web::page::docs_js,
+        openapi_json,
+    ),
+    tags(
+        (name = "scoring", description = "MLflow's scoring protocol and the server's probes"),
+        (name = "demo", description = "The original demo's API: one answer with its probability per Pokémon"),
+        (name = "web", description = "The web page, its search and this documentation"),
+    )
+)]
+struct ApiDoc;
+
+/// The OpenAPI document, with this build's version.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    env!("CARGO_PKG_VERSION").clone_into(&mut doc.info.version);
+    doc
+}
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "web",
+    responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json", body = Value))
+)]
+pub(super) async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(openapi())
+}
+
+/// An MLflow scoring request in JSON: exactly one of the four keys.
+#[allow(dead_code, reason = "a schema for the document; the scoring parser reads requests")]
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub(super) enum ScoringRequest {
+    /// Columns and rows.
+    Split {
+        /// `{"columns": [...], "index": [...], "data": [[...], ...]}`.
+        dataframe_split: Split,
+    },
+    /// One object per row.
+    Records {
+        /// `[{"hp": 45, "attack": 49, ...}, ...]`.
+        #[schema(min_items = 1)]
+        dataframe_records: Vec<Record>,
+    },
+    /// TF-serving rows.
+    Instances {
+        /// A list of rows (objects, or lists in the column order).
+        #[schema(min_items = 1)]
+        instances: Vec<Record>,
+    },
+    /// TF-serving inputs.
+    Inputs {
+        /// Rows, or an object of columns.
+        #[schema(value_type = Value)]
+        inputs: (),
+    },
+}
+
+/// `dataframe_split`: the columns are the six base stats, in any order.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Split {
+    /// Column names.
+    columns: Vec<String>,
+    /// Rows, values in the order of `columns`.
+    data: Vec<Vec<f64>>,
+}
+
+/// One row: the six base stats.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Record {
+    hp: f64,
+    attack: f64,
+    defense: f64,
+    special_attack: f64,
+    special_defense: f64,
+    speed: f64,
+}
+
+/// What `/invocations` answers: `{"predictions": [...]}`, or the bare list for MLflow 1.x
+/// pandas-split requests.
+#[allow(dead_code, reason = "a schema for the document; `scoring::render` writes answers")]
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub(super) enum Predictions {
+    /// MLflow 2.x and later.
+    Wrapped {
+        /// One per row, in order: legendary or not.
+        predictions: Vec<bool>,
+    },
+    /// MLflow 1.x.
+    Bare(Vec<bool>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_is_openapi_3_1_and_names_every_route() {
+        let doc = serde_json::to_value(openapi()).unwrap();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+        for path in [
+            "/invocations",
+            "/ping",
+            "/health",
+            "/version",
+            "/model",
+            "/metrics",
+            "/pokedex",
+            "/pokemon-type",
+            "/pokemon-types",
+            "/",
+            "/docs",
+            "/openapi.json",
+        ] {
+            assert!(doc["paths"][path].is_object(), "{path} missing");
+        }
+        assert!(doc["paths"]["/pokemon-type"]["get"].is_object());
+        assert!(doc["paths"]["/pokemon-type"]["post"].is_object());
+    }
+}

@@ -1,0 +1,165 @@
+//! Publishing a logged model: register it as a new version, then place it as asked (stage,
+//! alias) or through the promotion gate. Returns what happened, for the command to print.
+
+use std::fmt;
+
+use super::promote::{Decision, GateConfig, promote};
+use super::{LoggedRun, place, register};
+use crate::mlflow::{MlflowClient, Stage};
+use crate::train::Outcome;
+
+/// What to do with a logged model.
+#[derive(Debug, Clone)]
+pub struct PublishConfig {
+    /// Registered model name.
+    pub name: String,
+    /// Where the new version goes.
+    pub placement: Placement,
+}
+
+/// Where a new version goes.
+#[derive(Debug, Clone)]
+pub enum Placement {
+    /// Straight to this stage and/or alias (or nowhere: registered only).
+    Direct {
+        /// Stage to move it to, archiving the previous holders.
+        stage: Option<Stage>,
+        /// Alias to point at it.
+        alias: Option<String>,
+    },
+    /// Through the quality gate.
+    Gate(GateConfig),
+}
+
+/// What [`publish`] did.
+#[derive(Debug, Clone)]
+pub struct Published {
+    /// Registered model name.
+    pub name: String,
+    /// The new version.
+    pub version: String,
+    /// Where it went.
+    pub result: PublishResult,
+}
+
+/// Where a published version went.
+#[derive(Debug, Clone)]
+pub enum PublishResult {
+    /// Placed as asked.
+    Placed {
+        /// The stage it holds now.
+        stage: Option<Stage>,
+        /// The alias that points to it now.
+        alias: Option<String>,
+    },
+    /// The gate decided.
+    Gated {
+        /// How it decided.
+        gate: GateConfig,
+        /// What it decided.
+        decision: Decision,
+        /// Rows both models were scored on.
+        rows: usize,
+    },
+}
+
+impl Published {
+    /// False only when the gate refused the version.
+    pub fn accepted(&self) -> bool {
+        !matches!(
+            self.result,
+            PublishResult::Gated {
+                decision: Decision::Refused { .. },
+                ..
+            }
+        )
+    }
+}
+
+impl fmt::Display for Published {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (name, version) = (&self.name, &self.version);
+        writeln!(f, "registered {name} version {version}")?;
+        match &self.result {
+            PublishResult::Placed { stage, alias } => {
+                if let Some(stage) = stage {
+                    writeln!(f, "{name} version {version} is now in stage {}", stage.as_str())?;
+                }
+                if let Some(alias) = alias {
+                    writeln!(f, "{name}@{alias} now points to version {version}")?;
+                }
+                Ok(())
+            }
+            PublishResult::Gated {
+                gate,
+                decision: Decision::Promoted {
+                    champion,
+                    challenger,
+                },
+                rows,
+            } => {
+                let before = champion.as_ref().map_or_else(
+                    || "there was no champion".to_owned(),
+                    |(v, s)| format!("champion version {v} scored {s:.4}"),
+                );
+                writeln!(
+                    f,
+                    "promoted: version {version} scored {} {challenger:.4} on {rows} held-out rows; {before}. {name}@{} and stage {} now point to it.",
+                    gate.metric,
+                    gate.alias,
+                    gate.stage.as_str()
+                )
+            }
+            PublishResult::Gated {
+                gate,
+                decision:
+                    Decision::Refused {
+                        champion: (v, s),
+                        challenger,
+                    },
+                ..
+            } => writeln!(
+                f,
+                "not promoted: version {version} scored {} {challenger:.4}, champion version {v} scored {s:.4}; the challenger must win by at least {}. The champion keeps serving.",
+                gate.metric, gate.min_improvement
+            ),
+        }
+    }
+}
+
+/// Registers the run's model, then places it as `config` says; the gate scores the
+/// challenger and the champion on `outcome`'s held-out rows.
+///
+/// # Errors
+/// Registry failures, or a champion that cannot be loaded.
+pub async fn publish(
+    client: &MlflowClient,
+    config: &PublishConfig,
+    run: &LoggedRun,
+    outcome: &Outcome,
+) -> anyhow::Result<Published> {
+    let version = register(client, &config.name, run).await?;
+    let result = match &config.placement {
+        Placement::Direct { stage, alias } => {
+            place(client, &config.name, &version.version, *stage, alias.as_deref()).await?;
+            PublishResult::Placed {
+                stage: *stage,
+                alias: alias.clone(),
+            }
+        }
+        Placement::Gate(gate) => {
+            let (rows, labels) = outcome.held_out();
+            let decision = promote(client, gate, &version, &outcome.model, &rows, &labels).await?;
+            PublishResult::Gated {
+                gate: gate.clone(),
+                decision,
+                rows: rows.len(),
+            }
+        }
+    };
+    Ok(Published {
+        name: config.name.clone(),
+        version: version.version,
+        result,
+    })
+}
