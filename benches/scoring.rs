@@ -12,9 +12,11 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, header};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use legendary::acquire::Served;
+use legendary::http::{AppState, ServerLimits};
+use legendary::mlflow::Resolved;
 use legendary::model::{Model, read_dir};
 use legendary::scoring::{self, Limits};
-use legendary::server::{AppState, ModelMeta, Served, ServerLimits, router};
 use tower::ServiceExt as _;
 
 const COLUMNS: [&str; 6] = legendary::dataset::FEATURES;
@@ -174,14 +176,12 @@ fn handler(c: &mut Criterion) {
         parallel_rows: 8192,
     };
     let state = AppState::new(limits, None);
-    state.set_model(Served::new(
-        model_dir(),
-        ModelMeta {
-            uri: "models/pokemon".into(),
-            ..ModelMeta::default()
-        },
-    ));
-    let app = router(state);
+    let resolved = Resolved {
+        artifact_uri: "models/pokemon".into(),
+        ..Resolved::default()
+    };
+    state.set_model(Served::new(model_dir(), "models/pokemon", resolved));
+    let app = legendary::server::app(state);
     let mut group = c.benchmark_group("handler");
     for n in SIZES {
         let rows = rows(n);

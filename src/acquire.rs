@@ -187,7 +187,9 @@ impl Fetcher {
                 artifact_uri: path.display().to_string(),
                 ..Resolved::default()
             }),
-            (ModelSource::Remote(uri), Some(client)) => Ok(crate::mlflow::resolve(client, uri).await?),
+            (ModelSource::Remote(uri), Some(client)) => {
+                Ok(crate::mlflow::resolve(client, uri).await?)
+            }
             (ModelSource::Remote(_), None) => {
                 anyhow::bail!("no MLflow client for '{}'", self.source)
             }

@@ -21,10 +21,16 @@ use crate::telemetry::LogFormat;
 use crate::track::{GateConfig, Placement, PublishConfig};
 use crate::train::{MetricName, Threshold, TrainConfig};
 
+/// Parses the process's command line; `--help`, `--version` and mistakes exit here, with
+/// clap's messages.
+pub(crate) fn parse() -> Cli {
+    Cli::parse()
+}
+
 /// Train, track and serve the legendary-Pokémon random forest with MLflow, without Python.
 #[derive(Debug, Parser)]
 #[command(name = "legendary", version, about)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Log format.
     #[arg(
         long,
@@ -63,7 +69,7 @@ impl ValueEnum for MetricName {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Serve a model over MLflow's scoring protocol, with a web page.
     Serve(ServeArgs),
     /// Train and evaluate a forest; write an MLflow model directory.
@@ -76,7 +82,7 @@ pub enum Command {
 
 /// MLflow tracking and registry flags, shared by `train` and `sweep`.
 #[derive(Debug, Args, Clone)]
-pub struct TrackingArgs {
+pub(crate) struct TrackingArgs {
     /// MLflow tracking server (`http(s)://…`). Without it nothing is logged. Credentials come
     /// from `MLFLOW_TRACKING_TOKEN` or `MLFLOW_TRACKING_USERNAME`/`MLFLOW_TRACKING_PASSWORD`.
     #[arg(long, env = "MLFLOW_TRACKING_URI")]
@@ -162,7 +168,7 @@ impl TrackingArgs {
 
 /// Flags of `legendary sweep`.
 #[derive(Debug, Args)]
-pub struct SweepArgs {
+pub(crate) struct SweepArgs {
     /// The TOML grid (see deploy/kubernetes/training/grid.toml).
     #[arg(long, env = "LEGENDARY_GRID")]
     pub grid: PathBuf,
@@ -185,7 +191,7 @@ impl SweepArgs {
     ///
     /// # Errors
     /// Bad tracking settings, or publishing without a tracking server.
-    pub fn into_job(self, env: &Env) -> anyhow::Result<SweepJob> {
+    pub(crate) fn into_job(self, env: &Env) -> anyhow::Result<SweepJob> {
         let (tracking, publish) = self.tracking.configs(env)?;
         Ok(SweepJob {
             grid: self.grid,
@@ -203,7 +209,7 @@ impl SweepArgs {
 
 /// Flags of `legendary train`.
 #[derive(Debug, Args)]
-pub struct TrainArgs {
+pub(crate) struct TrainArgs {
     /// The data package directory.
     #[arg(long, env = "LEGENDARY_DATA", default_value = "data/pokemon")]
     pub data: PathBuf,
@@ -229,7 +235,7 @@ pub struct TrainArgs {
 
 /// Forest hyperparameters, shared by `train` and `sweep`.
 #[derive(Debug, Args, Clone)]
-pub struct ForestArgs {
+pub(crate) struct ForestArgs {
     /// Number of trees.
     #[arg(long, env = "LEGENDARY_N_TREES", default_value_t = 200)]
     pub n_trees: u16,
@@ -261,7 +267,7 @@ pub struct ForestArgs {
 
 impl ForestArgs {
     /// The forest parameters these flags describe.
-    pub fn params(&self) -> ForestParams {
+    pub(crate) fn params(&self) -> ForestParams {
         ForestParams {
             n_trees: self.n_trees,
             max_depth: self.max_depth,
@@ -292,7 +298,7 @@ impl TrainArgs {
     /// # Errors
     /// A setting out of range (named by its flag), bad tracking settings, or publishing
     /// without a tracking server.
-    pub fn into_job(self, env: &Env) -> anyhow::Result<TrainJob> {
+    pub(crate) fn into_job(self, env: &Env) -> anyhow::Result<TrainJob> {
         let train = self.train_config().validate()?;
         let (tracking, publish) = self.tracking.configs(env)?;
         Ok(TrainJob {
@@ -306,7 +312,7 @@ impl TrainArgs {
 
 /// Flags of `legendary predict`.
 #[derive(Debug, Args)]
-pub struct PredictArgs {
+pub(crate) struct PredictArgs {
     /// The model: a local MLflow model directory or an MLflow model URI.
     #[arg(
         long,
@@ -328,7 +334,7 @@ impl PredictArgs {
     ///
     /// # Errors
     /// A malformed model URI or bad tracking settings.
-    pub fn into_job(self, env: &Env) -> anyhow::Result<PredictJob> {
+    pub(crate) fn into_job(self, env: &Env) -> anyhow::Result<PredictJob> {
         let default = PathBuf::from("models/pokemon");
         let model = ModelSource::choose(Some(&self.model_uri), None, None, &default)?;
         Ok(PredictJob {
@@ -342,7 +348,7 @@ impl PredictArgs {
 
 /// Flags of `legendary serve`.
 #[derive(Debug, Args, Clone)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "LEGENDARY_HOST", default_value = "127.0.0.1")]
     pub host: String,
@@ -391,7 +397,7 @@ impl ServeArgs {
     /// # Errors
     /// A bad address, model URI, timeout variable or tracking setting; a remote model
     /// without a tracking server.
-    pub fn into_config(self, env: &Env) -> anyhow::Result<ServeConfig> {
+    pub(crate) fn into_config(self, env: &Env) -> anyhow::Result<ServeConfig> {
         let default = PathBuf::from("models/pokemon");
         let model = ModelSource::choose(
             self.model_uri.as_deref(),
@@ -480,13 +486,21 @@ mod tests {
         ])
         .unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("rocauc") && text.contains("roc_auc"), "{text}");
+        assert!(
+            text.contains("rocauc") && text.contains("roc_auc"),
+            "{text}"
+        );
     }
 
     #[test]
     fn serve_reads_mlflows_demo_variables_into_one_config() {
-        let cli = Cli::try_parse_from(["legendary", "serve", "--model-uri", "models:/pokemon/Production"])
-            .unwrap();
+        let cli = Cli::try_parse_from([
+            "legendary",
+            "serve",
+            "--model-uri",
+            "models:/pokemon/Production",
+        ])
+        .unwrap();
         let Command::Serve(args) = cli.command else {
             panic!("not serve")
         };

@@ -1,9 +1,9 @@
 //! Every setting of every command, typed, built once at start-up from the command line and the
 //! environment, then handed down: no module below reads a flag or an environment variable.
 //!
-//! [`Env`] is the only reader of the process environment (tests give it a map instead); clap
-//! reads the variables it declares itself, in `cli.rs`, which turns its arguments into the
-//! configs here with [`Env`]'s help. Tests build configs as struct literals.
+//! [`Env`] is the only reader of the process environment (tests give it a map instead); the
+//! command-line parser reads the variables each flag declares, in `cli.rs`, which turns its
+//! arguments into the configs here with [`Env`]'s help. Tests build configs as struct literals.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -112,9 +112,9 @@ pub fn listen_addr(host: &str, port: u16) -> anyhow::Result<SocketAddr> {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let ip: std::net::IpAddr = match host {
         "localhost" => std::net::Ipv4Addr::LOCALHOST.into(),
-        other => other
-            .parse()
-            .with_context(|| format!("'{host}' is not an address to listen on (an IP, e.g. 0.0.0.0)"))?,
+        other => other.parse().with_context(|| {
+            format!("'{host}' is not an address to listen on (an IP, e.g. 0.0.0.0)")
+        })?,
     };
     Ok(SocketAddr::new(ip, port))
 }
@@ -214,7 +214,10 @@ mod tests {
         );
         let bad = Env::from_pairs(&[("MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT", "soon")]);
         let error = bad.request_timeout(None).unwrap_err().to_string();
-        assert!(error.contains("MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT"), "{error}");
+        assert!(
+            error.contains("MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT"),
+            "{error}"
+        );
     }
 
     #[test]

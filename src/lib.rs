@@ -2,39 +2,39 @@
 //! without Python.
 //!
 //! Layout, top to bottom (a module uses only those below it):
-//! - `run`, [`cli`]: the commands; clap, and the one place flags become configs.
-//! - [`config`]: every setting, typed, read once from flags and the environment.
-//! - [`server`]: `legendary serve`: the one `app()`, scoring routes, probes, hot reload, shutdown.
-//! - [`web`]: the web page, the Pokédex search and the demo `/pokemon-type` API.
-//! - [`http`]: what both share: state, the one error type, extractors, metrics.
-//! - [`sweep`]: grids of training configurations, run in parallel and ranked.
-//! - [`track`]: logging training runs to MLflow; registration, stages, aliases, the gate.
-//! - [`acquire`]: from a model URI to a validated, servable model (serve, reload, predict, gate).
-//! - [`train`], [`report`]: fitting, evaluation, importances, plots; terminal summaries.
-//! - [`predict`]: batch scoring of CSV files.
-//! - [`mlflow`]: the MLflow REST client (tracking, registry, artifacts) and URI resolution.
-//! - [`model`]: the smartcore forest in a versioned envelope, and the MLflow model directory.
-//! - [`scoring`]: MLflow's scoring protocol: request bytes to a typed batch, predictions to JSON.
-//! - [`dataset`]: the data package, generation selection, stratified splits and folds.
-//! - [`telemetry`]: logging.
+//! - `run`, `cli` - the commands: the command-line parser, and the one place flags become configs.
+//! - [`config`] - every setting, typed, read once from flags and the environment.
+//! - [`server`] - `legendary serve`: the one `app()`, scoring routes, probes, hot reload, shutdown.
+//! - `web` - the web page, the Pokédex search and the demo `/pokemon-type` API.
+//! - [`http`] - what both share: state, the one error type, extractors, metrics.
+//! - `sweep` - grids of training configurations, run in parallel and ranked.
+//! - `track` - logging training runs to MLflow; registration, stages, aliases, the gate.
+//! - [`acquire`] - from a model URI to a validated, servable model (serve, reload, predict, gate).
+//! - [`train`], `report` - fitting, evaluation, importances, plots; terminal summaries.
+//! - `predict` - batch scoring of CSV files.
+//! - [`mlflow`] - the MLflow REST client (tracking, registry, artifacts) and URI resolution.
+//! - [`model`] - the smartcore forest in a versioned envelope, and the MLflow model directory.
+//! - [`scoring`] - MLflow's scoring protocol: request bytes to a typed batch, predictions to JSON.
+//! - [`dataset`] - the data package, generation selection, stratified splits and folds.
+//! - `telemetry` - logging.
 #![forbid(unsafe_code)]
 
 pub mod acquire;
-pub mod cli;
+mod cli;
 pub mod config;
 pub mod dataset;
 pub mod http;
 pub mod mlflow;
 pub mod model;
-pub mod predict;
-pub mod report;
+mod predict;
+mod report;
 mod run;
 pub mod scoring;
 pub mod server;
-pub mod sweep;
-pub mod telemetry;
-pub mod track;
+mod sweep;
+mod telemetry;
+mod track;
 pub mod train;
-pub mod web;
+mod web;
 
-pub use run::{EXIT_NOT_PROMOTED, run};
+pub use run::{EXIT_NOT_PROMOTED, main};

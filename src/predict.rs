@@ -5,7 +5,7 @@ use crate::model::Model;
 
 /// Why a CSV could not be scored.
 #[derive(Debug, thiserror::Error)]
-pub enum PredictError {
+pub(crate) enum PredictError {
     /// The CSV is malformed.
     #[error("line {line}: {message}")]
     Csv {
@@ -20,7 +20,7 @@ pub enum PredictError {
 ///
 /// # Errors
 /// A missing column, a row with a non-numeric or non-finite stat, or malformed CSV, with its line.
-pub fn score_csv(model: &Model, input: &[u8]) -> Result<Vec<u8>, PredictError> {
+pub(crate) fn score_csv(model: &Model, input: &[u8]) -> Result<Vec<u8>, PredictError> {
     let err = |line: u64, message: String| PredictError::Csv { line, message };
     let mut reader = csv::ReaderBuilder::new().from_reader(input);
     let header = reader.headers().map_err(|e| err(1, e.to_string()))?.clone();

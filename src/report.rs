@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use crate::train::Outcome;
 
 /// A short table: data, threshold, held-out metrics, CV mean ± std, importances.
-pub fn summary(o: &Outcome) -> String {
+pub(crate) fn summary(o: &Outcome) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,

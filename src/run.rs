@@ -15,19 +15,24 @@ use crate::track::{self, Published, RunContext};
 /// but scripts need to tell it apart from a promotion.
 pub const EXIT_NOT_PROMOTED: u8 = 3;
 
-/// Runs the parsed command line and returns the process exit code.
-pub fn run(cli: Cli) -> ExitCode {
+/// Parses the process's command line, runs it and returns the exit code.
+pub fn main() -> ExitCode {
+    dispatch(crate::cli::parse())
+}
+
+/// Runs a parsed command line and returns the process exit code.
+fn dispatch(cli: Cli) -> ExitCode {
     crate::telemetry::init(cli.log_format);
     let env = Env::process();
     let result = match cli.command {
         Command::Serve(args) => args
             .into_config(&env)
-            .and_then(crate::server::run)
+            .and_then(crate::server::serve)
             .map(|()| ExitCode::SUCCESS),
         Command::Train(args) => args.into_job(&env).and_then(|job| train(&job)),
         Command::Sweep(args) => args
             .into_job(&env)
-            .and_then(|job| crate::sweep::session::run(&job))
+            .and_then(|job| crate::sweep::session::sweep(&job))
             .map(|published| exit_code(published.as_ref())),
         Command::Predict(args) => args.into_job(&env).and_then(|job| predict(&job)),
     };

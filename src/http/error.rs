@@ -97,9 +97,11 @@ impl ApiError {
                 ScoringErrorKind::Invalid => {
                     WireError::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", INVALID)
                 }
-                ScoringErrorKind::Schema => {
-                    WireError::new(StatusCode::BAD_REQUEST, INVALID, "SCHEMA_ENFORCEMENT_FAILED")
-                }
+                ScoringErrorKind::Schema => WireError::new(
+                    StatusCode::BAD_REQUEST,
+                    INVALID,
+                    "SCHEMA_ENFORCEMENT_FAILED",
+                ),
                 ScoringErrorKind::TooManyRows => {
                     WireError::new(StatusCode::PAYLOAD_TOO_LARGE, "BAD_REQUEST", INVALID)
                 }

@@ -17,7 +17,7 @@ const MAX_DEPTH: usize = 32;
 ///
 /// # Errors
 /// [`MlflowError::UnsupportedArtifactUri`] for any other scheme (`s3://`, `runs:/`, a local path).
-pub fn proxy_path(artifact_uri: &str) -> Result<String, MlflowError> {
+pub(crate) fn proxy_path(artifact_uri: &str) -> Result<String, MlflowError> {
     let unsupported = || MlflowError::UnsupportedArtifactUri {
         uri: artifact_uri.to_owned(),
     };
@@ -38,7 +38,7 @@ pub fn proxy_path(artifact_uri: &str) -> Result<String, MlflowError> {
 
 /// Splits a relative artifact path into components, refusing empty, `.`, `..`, absolute and
 /// backslash components (a listing must never write outside the destination).
-pub fn safe_components(path: &str) -> Result<Vec<&str>, MlflowError> {
+pub(crate) fn safe_components(path: &str) -> Result<Vec<&str>, MlflowError> {
     let unsafe_path = || MlflowError::UnsafePath {
         path: path.to_owned(),
     };

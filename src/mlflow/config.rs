@@ -11,10 +11,10 @@ use crate::mlflow::error::MlflowError;
 use crate::mlflow::retry::RetryPolicy;
 
 /// The default per-request timeout (MLflow's own default is 120 s; a registry poll should give up sooner).
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The default timeout of one artifact upload or download (whole body included).
-pub const DEFAULT_ARTIFACT_TIMEOUT: Duration = Duration::from_secs(600);
+pub(crate) const DEFAULT_ARTIFACT_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// A secret string (token or password). `Debug` and `Display` print `***`.
 #[derive(Clone, PartialEq, Eq)]

@@ -83,7 +83,7 @@ impl MlflowClient {
     ///
     /// # Errors
     /// [`MlflowError::VersionNotReady`] on `FAILED_REGISTRATION` or timeout; API errors.
-    pub async fn wait_until_ready(
+    pub(crate) async fn wait_until_ready(
         &self,
         mut version: ModelVersion,
         timeout: Duration,

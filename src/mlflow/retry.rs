@@ -41,7 +41,7 @@ impl RetryPolicy {
     };
 
     /// The upper bound of the wait before retry number `retry` (0-based), before jitter.
-    pub fn ceiling(&self, retry: u32) -> Duration {
+    pub(crate) fn ceiling(&self, retry: u32) -> Duration {
         let factor = 2u32.saturating_pow(retry.min(30));
         self.initial_backoff
             .saturating_mul(factor)

@@ -76,7 +76,7 @@ pub struct ModelDir {
 
 /// What `write_dir` needs beyond the model.
 #[derive(Debug, Default)]
-pub struct WriteExtras<'a> {
+pub struct Extras<'a> {
     /// A few real rows to save as the input example.
     pub input_example: &'a [[f64; 6]],
     /// Evaluation results for `metrics.json`.
@@ -86,8 +86,6 @@ pub struct WriteExtras<'a> {
     /// Extra files (name, bytes), e.g. SVG plots.
     pub extra_files: &'a [(String, Vec<u8>)],
 }
-
-pub use WriteExtras as Extras;
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ArtifactError + '_ {
     move |source| ArtifactError::Io {
@@ -104,7 +102,7 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), ArtifactError> {
 ///
 /// # Errors
 /// I/O failures, named with their path.
-pub fn write_dir(dir: &Path, model: &Model, extras: &WriteExtras<'_>) -> Result<(), ArtifactError> {
+pub fn write_dir(dir: &Path, model: &Model, extras: &Extras<'_>) -> Result<(), ArtifactError> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let model_path = dir.join("model.json");
     let json = model.to_json().map_err(|source| ArtifactError::Model {

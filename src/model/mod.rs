@@ -249,7 +249,7 @@ impl Model {
     }
 
     /// Probabilities for a row-major batch of raw stats (`values.len()` a multiple of 6).
-    pub fn proba_batch(&self, values: &[f64]) -> Vec<f64> {
+    fn proba_batch(&self, values: &[f64]) -> Vec<f64> {
         let mut out = vec![0.0; values.len() / self.input_features.len()];
         self.proba_into(values, &mut out);
         out
@@ -298,7 +298,7 @@ impl Model {
     ///
     /// # Errors
     /// If smartcore rejects the matrix.
-    pub fn smartcore_predict(&self, raw_rows: &[[f64; 6]]) -> Result<Vec<bool>, ModelError> {
+    fn smartcore_predict(&self, raw_rows: &[[f64; 6]]) -> Result<Vec<bool>, ModelError> {
         let mut values = Vec::with_capacity(raw_rows.len() * self.feature_set.width());
         for r in raw_rows {
             self.feature_set.expand(r, &mut values);

@@ -35,32 +35,6 @@ impl Batch {
     pub fn values(&self) -> &[f64] {
         &self.values
     }
-
-    /// Wraps row-major `values` with `n_cols` columns.
-    ///
-    /// # Errors
-    /// 400 if `n_cols` is 0, `values` is empty, its length is not a multiple of `n_cols`, or a
-    /// value is not finite.
-    pub fn from_rows(n_cols: usize, values: Vec<f64>) -> Result<Self, ScoringError> {
-        if n_cols == 0 || values.is_empty() || values.len() % n_cols != 0 {
-            return Err(ScoringError::bad_request(format!(
-                "Invalid input. {} values do not make whole rows of {n_cols} columns.",
-                values.len()
-            )));
-        }
-        if let Some(at) = values.iter().position(|value| !value.is_finite()) {
-            return Err(ScoringError::bad_request(format!(
-                "Invalid input. The value in row {}, column {} is not a finite number.",
-                at / n_cols,
-                at % n_cols
-            )));
-        }
-        Ok(Self {
-            n_rows: values.len() / n_cols,
-            n_cols,
-            values,
-        })
-    }
 }
 
 /// Grows a row-major buffer one row at a time and enforces the row limit.
@@ -146,30 +120,14 @@ mod tests {
     use crate::scoring::ScoringErrorKind;
 
     #[test]
-    fn from_rows_splits_row_major_values() {
-        let batch = Batch::from_rows(2, vec![1.0, 2.0, 3.0, 4.0]).unwrap();
-        assert_eq!((batch.n_rows(), batch.n_cols()), (2, 2));
-        assert_eq!(batch.row(1), &[3.0, 4.0]);
-        assert_eq!(batch.values().len(), 4);
-    }
-
-    #[test]
-    fn from_rows_rejects_ragged_empty_and_non_finite_input() {
-        assert_eq!(Batch::from_rows(2, vec![1.0]).unwrap_err().kind(), ScoringErrorKind::Invalid);
-        assert_eq!(Batch::from_rows(2, vec![]).unwrap_err().kind(), ScoringErrorKind::Invalid);
-        assert_eq!(Batch::from_rows(0, vec![]).unwrap_err().kind(), ScoringErrorKind::Invalid);
-        assert_eq!(
-            Batch::from_rows(1, vec![f64::NAN]).unwrap_err().kind(),
-            ScoringErrorKind::Invalid
-        );
-    }
-
-    #[test]
     fn builder_stops_at_the_row_limit_with_413() {
         let mut builder = Builder::new(1, 1, 10);
         builder.push_row().unwrap();
         builder.set(0, 1.0);
-        assert_eq!(builder.push_row().unwrap_err().kind(), ScoringErrorKind::TooManyRows);
+        assert_eq!(
+            builder.push_row().unwrap_err().kind(),
+            ScoringErrorKind::TooManyRows
+        );
         assert_eq!(builder.finish().values(), &[1.0]);
     }
 }

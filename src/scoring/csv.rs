@@ -210,16 +210,19 @@ mod tests {
             "{}",
             error.message()
         );
-        assert_eq!(csv("a,b\nabc,2\n").unwrap_err().kind(), ScoringErrorKind::Invalid);
-        assert_eq!(csv("a,b\nNaN,2\n").unwrap_err().kind(), ScoringErrorKind::Invalid);
+        assert_eq!(
+            csv("a,b\nabc,2\n").unwrap_err().kind(),
+            ScoringErrorKind::Invalid
+        );
+        assert_eq!(
+            csv("a,b\nNaN,2\n").unwrap_err().kind(),
+            ScoringErrorKind::Invalid
+        );
     }
 
     #[test]
     fn missing_and_duplicate_columns_are_schema_errors() {
-        assert_eq!(
-            csv("a\n1\n").unwrap_err().kind(),
-            ScoringErrorKind::Schema
-        );
+        assert_eq!(csv("a\n1\n").unwrap_err().kind(), ScoringErrorKind::Schema);
         assert_eq!(
             csv("a,b,a\n1,2,3\n").unwrap_err().kind(),
             ScoringErrorKind::Schema
@@ -230,7 +233,10 @@ mod tests {
     fn empty_body_header_only_and_ragged_rows_are_400() {
         assert_eq!(csv("").unwrap_err().kind(), ScoringErrorKind::Invalid);
         assert_eq!(csv("a,b\n").unwrap_err().kind(), ScoringErrorKind::Invalid);
-        assert_eq!(csv("a,b\n1,2,3\n").unwrap_err().kind(), ScoringErrorKind::Invalid);
+        assert_eq!(
+            csv("a,b\n1,2,3\n").unwrap_err().kind(),
+            ScoringErrorKind::Invalid
+        );
     }
 
     #[test]

@@ -79,8 +79,7 @@ fn score(
         body,
         served.model.input_features(),
         &state.limits().scoring,
-    )
-    ?;
+    )?;
     let batch = parsed.batch;
     let rows = batch.n_rows();
     let predictions = if offloaded && rows >= state.limits().parallel_rows {

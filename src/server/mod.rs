@@ -34,7 +34,7 @@ pub use shutdown::shutdown_signal;
 ///
 /// # Errors
 /// A port that cannot be bound, or a model that cannot be loaded.
-pub fn run(config: ServeConfig) -> anyhow::Result<()> {
+pub fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

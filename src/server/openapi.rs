@@ -6,7 +6,6 @@ use axum::Json;
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
-
 /// Every route of `legendary serve`.
 #[derive(OpenApi)]
 #[openapi(
@@ -62,7 +61,10 @@ pub(super) async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
 }
 
 /// An MLflow scoring request in JSON: exactly one of the four keys.
-#[allow(dead_code, reason = "a schema for the document; the scoring parser reads requests")]
+#[allow(
+    dead_code,
+    reason = "a schema for the document; the scoring parser reads requests"
+)]
 #[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 pub(super) enum ScoringRequest {
@@ -113,7 +115,10 @@ pub(super) struct Record {
 
 /// What `/invocations` answers: `{"predictions": [...]}`, or the bare list for MLflow 1.x
 /// pandas-split requests.
-#[allow(dead_code, reason = "a schema for the document; `scoring::render` writes answers")]
+#[allow(
+    dead_code,
+    reason = "a schema for the document; `scoring::render` writes answers"
+)]
 #[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 pub(super) enum Predictions {

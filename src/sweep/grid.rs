@@ -11,7 +11,7 @@ use crate::train::{MetricName, Threshold, TrainConfig, ValidConfig};
 
 /// The metric a sweep ranks its configurations by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RankMetric {
+pub(crate) enum RankMetric {
     /// Mean over the cross-validation folds (needs `cv_folds >= 2`).
     Cv(MetricName),
     /// On the held-out split.
@@ -23,7 +23,7 @@ impl RankMetric {
     ///
     /// # Errors
     /// An unknown name, with the known ones listed.
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub(crate) fn parse(s: &str) -> Result<Self, String> {
         let (cv, name) = match s.strip_prefix("cv_") {
             Some(rest) => (true, rest),
             None => (false, s),
@@ -39,14 +39,14 @@ impl RankMetric {
     }
 
     /// The metric, wherever it is measured.
-    pub fn metric(self) -> MetricName {
+    pub(crate) fn metric(self) -> MetricName {
         match self {
             Self::Cv(m) | Self::Holdout(m) => m,
         }
     }
 
     /// Larger is better, except for log loss.
-    pub fn higher_is_better(self) -> bool {
+    pub(crate) fn higher_is_better(self) -> bool {
         self.metric().higher_is_better()
     }
 }
@@ -107,7 +107,7 @@ struct ParamAxes {
 
 /// A parsed grid: the ranking metric and every configuration, in order.
 #[derive(Debug, Clone)]
-pub struct Grid {
+pub(crate) struct Grid {
     /// What to rank by.
     pub metric: RankMetric,
     /// The configurations, each checked; index `i` is configuration `i` everywhere
@@ -118,7 +118,7 @@ pub struct Grid {
 /// Why a grid file was refused.
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: {message}")]
-pub struct GridError {
+pub(crate) struct GridError {
     /// The grid file.
     pub path: PathBuf,
     /// What is wrong.
@@ -131,7 +131,7 @@ pub struct GridError {
 ///
 /// # Errors
 /// Unreadable or invalid TOML, unknown keys, bad values, or an empty grid.
-pub fn load(path: &Path) -> Result<Grid, GridError> {
+pub(crate) fn load(path: &Path) -> Result<Grid, GridError> {
     let err = |message: String| GridError {
         path: path.to_path_buf(),
         message,
@@ -144,7 +144,7 @@ pub fn load(path: &Path) -> Result<Grid, GridError> {
 ///
 /// # Errors
 /// A message naming the bad key or value.
-pub fn parse(text: &str) -> Result<Grid, String> {
+pub(crate) fn parse(text: &str) -> Result<Grid, String> {
     let file: GridFile = toml::from_str(text).map_err(|e| e.to_string())?;
     let metric = RankMetric::parse(file.metric.as_deref().unwrap_or("cv_roc_auc"))?;
     let base = TrainConfig::default();
@@ -236,13 +236,8 @@ pub fn parse(text: &str) -> Result<Grid, String> {
         .into_iter()
         .enumerate()
         .map(|(i, c)| {
-            c.validate().map_err(|e| {
-                format!(
-                    "{} {} (configuration {i})",
-                    e.setting.grid_key(),
-                    e.problem
-                )
-            })
+            c.validate()
+                .map_err(|e| format!("{} {} (configuration {i})", e.setting.grid_key(), e.problem))
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Grid { metric, configs })

@@ -2,17 +2,17 @@
 //! rank them by a metric, and report the best.
 
 mod grid;
-pub mod session;
+pub(crate) mod session;
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::train::{Outcome, TrainConfig, TrainError, train};
 
-pub use grid::{Grid, GridError, RankMetric, load, parse};
+pub(crate) use grid::{Grid, RankMetric, load};
 
 /// One configuration's result.
-pub struct Trial {
+pub(crate) struct Trial {
     /// Position in the grid.
     pub index: usize,
     /// The configuration.
@@ -23,7 +23,7 @@ pub struct Trial {
 
 impl Trial {
     /// The ranking metric's value, if the trial succeeded and has it.
-    pub fn score(&self, metric: RankMetric) -> Option<f64> {
+    pub(crate) fn score(&self, metric: RankMetric) -> Option<f64> {
         let outcome = self.result.as_ref().ok()?;
         let value = match metric {
             RankMetric::Holdout(name) => outcome.holdout.get(name),
@@ -36,7 +36,7 @@ impl Trial {
 /// Runs `indices` of the grid on up to `parallel` threads. `on_done` is called from the
 /// worker thread as each trial finishes (for MLflow logging and the progress bar); a failed
 /// trial is reported and the sweep goes on.
-pub fn run(
+pub(crate) fn train_all(
     grid: &Grid,
     indices: &[usize],
     parallel: usize,
@@ -73,7 +73,7 @@ pub fn run(
 
 /// The index (into `trials`) of the best successful trial by `metric`; ties go to the
 /// earlier configuration.
-pub fn best(trials: &[Trial], metric: RankMetric) -> Option<usize> {
+pub(crate) fn best(trials: &[Trial], metric: RankMetric) -> Option<usize> {
     let mut best: Option<(usize, f64)> = None;
     for (i, t) in trials.iter().enumerate() {
         let Some(score) = t.score(metric) else {
@@ -97,7 +97,7 @@ pub fn best(trials: &[Trial], metric: RankMetric) -> Option<usize> {
 }
 
 /// A text table of every trial, best first, failures last.
-pub fn table(trials: &[Trial], metric: RankMetric) -> String {
+pub(crate) fn table(trials: &[Trial], metric: RankMetric) -> String {
     use std::fmt::Write as _;
     let mut order: Vec<&Trial> = trials.iter().collect();
     order.sort_by(|a, b| {

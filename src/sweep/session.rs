@@ -15,7 +15,7 @@ use crate::track::{self, Published, RunContext};
 /// # Errors
 /// A bad grid or index, MLflow failures of the parent run, no successful trial, or I/O
 /// writing the best model.
-pub fn run(job: &SweepJob) -> anyhow::Result<Option<Published>> {
+pub(crate) fn sweep(job: &SweepJob) -> anyhow::Result<Option<Published>> {
     let grid = super::load(&job.grid)?;
     let indices: Vec<usize> = match job.only_index {
         Some(i) if i >= grid.configs.len() => {
@@ -95,7 +95,7 @@ pub fn run(job: &SweepJob) -> anyhow::Result<Option<Published>> {
         }
         bar.inc(1);
     };
-    let trials = super::run(&grid, &indices, job.parallel, &on_done);
+    let trials = super::train_all(&grid, &indices, job.parallel, &on_done);
     bar.finish_and_clear();
     print!("{}", table(&trials, grid.metric));
     let failed = trials.iter().filter(|t| t.result.is_err()).count();

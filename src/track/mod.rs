@@ -14,12 +14,12 @@ use crate::mlflow::wire::{self, KeyValue, Metric, ModelVersion};
 use crate::mlflow::{MlflowClient, MlflowError, Stage};
 use crate::train::Outcome;
 
-pub use promote::{Decision, GateConfig};
-pub use publish::{Placement, PublishConfig, PublishResult, Published, publish};
+pub(crate) use promote::GateConfig;
+pub(crate) use publish::{Placement, PublishConfig, Published, publish};
 
 /// Where and how a run is logged.
 #[derive(Debug, Clone, Default)]
-pub struct RunContext {
+pub(crate) struct RunContext {
     /// Experiment id (see [`MlflowClient::get_or_create_experiment`]).
     pub experiment_id: String,
     /// Run name shown in the UI.
@@ -34,7 +34,7 @@ pub struct RunContext {
 
 /// A logged run.
 #[derive(Debug, Clone)]
-pub struct LoggedRun {
+pub(crate) struct LoggedRun {
     /// Its id.
     pub run_id: String,
     /// Its artifact root (`mlflow-artifacts:/…`).
@@ -43,13 +43,13 @@ pub struct LoggedRun {
 
 impl LoggedRun {
     /// Where the model directory was uploaded.
-    pub fn model_uri(&self) -> String {
+    pub(crate) fn model_uri(&self) -> String {
         format!("{}/model", self.artifact_uri.trim_end_matches('/'))
     }
 }
 
 /// The git commit of the working directory, when it is a git checkout.
-pub fn git_commit() -> Option<String> {
+pub(crate) fn git_commit() -> Option<String> {
     let out = std::process::Command::new("git")
         .args(["rev-parse", "HEAD"])
         .output()
@@ -64,7 +64,10 @@ pub fn git_commit() -> Option<String> {
 ///
 /// # Errors
 /// API and transport errors.
-pub async fn start_run(client: &MlflowClient, ctx: &RunContext) -> Result<LoggedRun, MlflowError> {
+pub(crate) async fn start_run(
+    client: &MlflowClient,
+    ctx: &RunContext,
+) -> Result<LoggedRun, MlflowError> {
     let mut new = NewRun::new(ctx.experiment_id.clone());
     new.run_name.clone_from(&ctx.run_name);
     new.parent_run_id.clone_from(&ctx.parent_run_id);
@@ -84,7 +87,7 @@ pub async fn start_run(client: &MlflowClient, ctx: &RunContext) -> Result<Logged
 ///
 /// # Errors
 /// API and transport errors.
-pub async fn log_training(
+pub(crate) async fn log_training(
     client: &MlflowClient,
     ctx: &RunContext,
     outcome: &Outcome,
@@ -111,7 +114,7 @@ pub async fn log_training(
 ///
 /// # Errors
 /// API and transport errors.
-pub async fn log_failure(
+pub(crate) async fn log_failure(
     client: &MlflowClient,
     ctx: &RunContext,
     reason: &str,
@@ -234,7 +237,7 @@ fn dataset(o: &Outcome) -> wire::Dataset {
 ///
 /// # Errors
 /// API and transport errors, or a version that never becomes READY.
-pub async fn register(
+pub(crate) async fn register(
     client: &MlflowClient,
     name: &str,
     run: &LoggedRun,
@@ -248,7 +251,7 @@ pub async fn register(
 ///
 /// # Errors
 /// API and transport errors.
-pub async fn place(
+pub(crate) async fn place(
     client: &MlflowClient,
     name: &str,
     version: &str,

@@ -24,7 +24,7 @@ pub struct GateConfig {
 
 /// What the gate decided.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// The challenger now holds the stage and the alias.
     Promoted {
         /// The champion's score, if there was a champion.

@@ -33,7 +33,7 @@ pub enum Placement {
 
 /// What [`publish`] did.
 #[derive(Debug, Clone)]
-pub struct Published {
+pub(crate) struct Published {
     /// Registered model name.
     pub name: String,
     /// The new version.
@@ -44,7 +44,7 @@ pub struct Published {
 
 /// Where a published version went.
 #[derive(Debug, Clone)]
-pub enum PublishResult {
+pub(crate) enum PublishResult {
     /// Placed as asked.
     Placed {
         /// The stage it holds now.
@@ -65,7 +65,7 @@ pub enum PublishResult {
 
 impl Published {
     /// False only when the gate refused the version.
-    pub fn accepted(&self) -> bool {
+    pub(crate) fn accepted(&self) -> bool {
         !matches!(
             self.result,
             PublishResult::Gated {
@@ -83,7 +83,11 @@ impl fmt::Display for Published {
         match &self.result {
             PublishResult::Placed { stage, alias } => {
                 if let Some(stage) = stage {
-                    writeln!(f, "{name} version {version} is now in stage {}", stage.as_str())?;
+                    writeln!(
+                        f,
+                        "{name} version {version} is now in stage {}",
+                        stage.as_str()
+                    )?;
                 }
                 if let Some(alias) = alias {
                     writeln!(f, "{name}@{alias} now points to version {version}")?;
@@ -92,10 +96,11 @@ impl fmt::Display for Published {
             }
             PublishResult::Gated {
                 gate,
-                decision: Decision::Promoted {
-                    champion,
-                    challenger,
-                },
+                decision:
+                    Decision::Promoted {
+                        champion,
+                        challenger,
+                    },
                 rows,
             } => {
                 let before = champion.as_ref().map_or_else(
@@ -132,7 +137,7 @@ impl fmt::Display for Published {
 ///
 /// # Errors
 /// Registry failures, or a champion that cannot be loaded.
-pub async fn publish(
+pub(crate) async fn publish(
     client: &MlflowClient,
     config: &PublishConfig,
     run: &LoggedRun,
@@ -141,7 +146,14 @@ pub async fn publish(
     let version = register(client, &config.name, run).await?;
     let result = match &config.placement {
         Placement::Direct { stage, alias } => {
-            place(client, &config.name, &version.version, *stage, alias.as_deref()).await?;
+            place(
+                client,
+                &config.name,
+                &version.version,
+                *stage,
+                alias.as_deref(),
+            )
+            .await?;
             PublishResult::Placed {
                 stage: *stage,
                 alias: alias.clone(),

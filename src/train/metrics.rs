@@ -65,7 +65,9 @@ impl Metrics {
 
     /// Every scalar metric with its name, in [`MetricName::ALL`] order, for MLflow and tables.
     pub fn scalars(&self) -> impl Iterator<Item = (MetricName, f64)> + '_ {
-        MetricName::ALL.into_iter().map(|name| (name, self.get(name)))
+        MetricName::ALL
+            .into_iter()
+            .map(|name| (name, self.get(name)))
     }
 }
 

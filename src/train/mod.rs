@@ -14,8 +14,8 @@ use serde::Serialize;
 use crate::dataset::{self, Dataset, Generations, Split, kfold, stratified_split};
 use crate::model::{self, FeatureSet, ForestParams, Model, ModelError};
 
-use fit::fit;
 pub use fit::Threshold;
+use fit::fit;
 pub use importance::{Importance, Importances};
 pub use metrics::{MetricName, Metrics};
 
@@ -339,7 +339,7 @@ impl Outcome {
     }
 
     /// `feature_importance.json`.
-    pub fn importance_json(&self) -> serde_json::Value {
+    fn importance_json(&self) -> serde_json::Value {
         serde_json::to_value(&self.importances).unwrap_or_default()
     }
 

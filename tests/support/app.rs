@@ -1,14 +1,16 @@
-//! Starts the real router on 127.0.0.1:0 with the bundled model, for integration tests.
-#![allow(unreachable_pub, dead_code, clippy::unwrap_used, clippy::expect_used)]
+//! The real application (`legendary::server::app`) on 127.0.0.1:0, in this process, with the
+//! bundled model and data set, spoken to over HTTP.
 
 use std::net::SocketAddr;
-use std::path::Path;
-use std::time::Duration;
 
-use legendary::server::{AppState, ModelMeta, Served, ServerLimits, router};
+use legendary::acquire::Served;
+use legendary::http::{AppState, ServerLimits};
+use legendary::mlflow::Resolved;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+use super::repo;
 
 /// A running server; shut it down with [`TestApp::shut_down`].
 pub struct TestApp {
@@ -19,39 +21,43 @@ pub struct TestApp {
     server: JoinHandle<std::io::Result<()>>,
 }
 
-/// Default limits for tests.
-pub fn limits() -> ServerLimits {
-    ServerLimits {
-        max_body_bytes: 64 * 1024 * 1024,
-        timeout: Duration::from_secs(60),
-        scoring: legendary::scoring::Limits {
-            max_rows: 1_000_000,
-        },
-        parallel_rows: 8192,
-    }
+/// The bundled model, as if served from the registry as `pokemon` version 7.
+pub fn bundled_model() -> Served {
+    let dir = legendary::model::read_dir(&repo().join("models/pokemon")).unwrap();
+    let resolved = Resolved {
+        name: Some("pokemon".into()),
+        version: Some("7".into()),
+        stage: Some("Production".into()),
+        aliases: vec!["champion".into(), "blue".into()],
+        run_id: None,
+        artifact_uri: "mlflow-artifacts:/1/abc/artifacts/model".into(),
+    };
+    Served::new(dir, "models:/pokemon/Production", resolved)
 }
 
-/// The repository's root, so tests find `models/` and `data/` from any working directory.
-pub fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+/// The bundled model, from its local directory.
+pub fn local_model() -> Served {
+    let dir = legendary::model::read_dir(&repo().join("models/pokemon")).unwrap();
+    let resolved = Resolved {
+        artifact_uri: "models/pokemon".into(),
+        ..Resolved::default()
+    };
+    Served::new(dir, "models/pokemon", resolved)
 }
 
-/// Serves the bundled model with `limits`.
-pub async fn spawn_with(limits: ServerLimits) -> TestApp {
-    let dataset = legendary::dataset::load(
+/// The bundled data set (the web page's search).
+pub fn pokedex() -> legendary::dataset::Dataset {
+    legendary::dataset::load(
         &repo().join("data/pokemon"),
         &legendary::dataset::Generations::all(),
     )
-    .unwrap();
-    let state = AppState::new(limits, Some(dataset));
-    let dir = legendary::model::read_dir(&repo().join("models/pokemon")).unwrap();
-    state.set_model(Served::new(
-        dir,
-        ModelMeta {
-            uri: "models/pokemon".into(),
-            ..ModelMeta::default()
-        },
-    ));
+    .unwrap()
+}
+
+/// Serves the bundled model from its directory, with the Pokédex, under `limits`.
+pub async fn spawn_with(limits: ServerLimits) -> TestApp {
+    let state = AppState::new(limits, Some(pokedex()));
+    state.set_model(local_model());
     spawn_state(state).await
 }
 
@@ -60,7 +66,7 @@ pub async fn spawn_state(state: AppState) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, rx) = oneshot::channel::<()>();
-    let app = router(state.clone());
+    let app = legendary::server::app(state.clone());
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
@@ -79,7 +85,14 @@ pub async fn spawn_state(state: AppState) -> TestApp {
 
 /// Serves the bundled model with default limits.
 pub async fn spawn_app() -> TestApp {
-    spawn_with(limits()).await
+    spawn_with(ServerLimits::default()).await
+}
+
+/// Serves the bundled model as registry version 7, without the Pokédex.
+pub async fn spawn_with_model() -> TestApp {
+    let state = AppState::new(ServerLimits::default(), None);
+    state.set_model(bundled_model());
+    spawn_state(state).await
 }
 
 impl TestApp {
@@ -104,9 +117,23 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.unwrap()
     }
 
+    /// POSTs a JSON scoring body to `/invocations`.
+    pub async fn score(&self, body: String) -> reqwest::Response {
+        self.post("/invocations", Some("application/json"), body)
+            .await
+    }
+
     /// Stops the server and checks that it drained cleanly.
     pub async fn shut_down(self) {
         let _ = self.stop.send(());
         self.server.await.unwrap().unwrap();
     }
+}
+
+/// A `dataframe_split` body of `rows` rows of valid stats.
+pub fn body(rows: usize) -> String {
+    let columns = serde_json::to_string(&legendary::dataset::FEATURES).unwrap();
+    let row = "[80,100,90,110,95,105]";
+    let data = vec![row; rows].join(",");
+    format!(r#"{{"dataframe_split":{{"columns":{columns},"data":[{data}]}}}}"#)
 }

@@ -3,11 +3,13 @@
 //! drop, and also when the test process exits (a watchdog shell waits for its stdin to close).
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use super::free_port;
 
 /// The admin user of a basic-auth server.
 pub const ADMIN_USER: &str = "admin";
@@ -173,14 +175,6 @@ impl Drop for MlflowServer {
             .status();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("binding an ephemeral port");
-    listener
-        .local_addr()
-        .expect("reading the bound address")
-        .port()
 }
 
 fn log_file(dir: &Path, name: &str) -> std::fs::File {

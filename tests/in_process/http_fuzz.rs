@@ -1,11 +1,6 @@
 //! Thousands of random and mutated requests against the live router: never a 5xx, and the
 //! server keeps answering `/ping` and good requests.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[path = "support/app.rs"]
-mod app;
-
 use legendary::dataset::SplitMix64;
 
 const CONTENT_TYPES: &[&str] = &[
@@ -27,7 +22,8 @@ const CONTENT_TYPES: &[&str] = &[
 
 fn seeds() -> Vec<Vec<u8>> {
     let text =
-        std::fs::read_to_string(app::repo().join("tests/fixtures/scoring-corpus.jsonl")).unwrap();
+        std::fs::read_to_string(crate::support::repo().join("tests/fixtures/scoring-corpus.jsonl"))
+            .unwrap();
     text.lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter_map(|v| v["body"].as_str().map(|b| b.as_bytes().to_vec()))
@@ -72,7 +68,7 @@ fn mutate(rng: &mut SplitMix64, seeds: &[Vec<u8>]) -> Vec<u8> {
 
 #[tokio::test]
 async fn random_and_mutated_bodies_never_cause_a_5xx() {
-    let app = app::spawn_app().await;
+    let app = crate::support::app::spawn_app().await;
     let seeds = seeds();
     let mut rng = SplitMix64::new(20261125);
     let mut statuses = std::collections::BTreeMap::new();

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::harness::body;
-use crate::process::Server;
+use crate::support::app::body;
+use crate::support::process::Server;
 
 const SECRET: &str = "sekrit-token-do-not-log";
 

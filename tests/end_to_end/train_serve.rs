@@ -3,18 +3,14 @@
 //! sweeps, hot reload under load, and the start-up failures. Run by `scripts/test.sh`
 //! (`cargo test --test loop_e2e -- --include-ignored`).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::support::mlflow_server::{MlflowServer, ServerOptions, venv_bin};
 use serde_json::Value;
-use support::mlflow_server::{MlflowServer, ServerOptions, venv_bin};
 
 const DEMO: &str = r#"{"columns":["hp","attack","defense","special_attack","special_defense","speed"],"index":[272,293,414,263,49],"data":[[80,70,70,90,100,70],[64,51,23,51,23,28],[70,94,50,94,50,66],[38,30,41,30,41,60],[70,65,60,90,75,90]]}"#;
 const DEMO_LEGENDARY: &str = r#"{"columns":["hp","attack","defense","special_attack","special_defense","speed"],"index":[384,150,482,382,485],"data":[[105,180,100,180,100,115],[106,150,70,194,120,140],[75,125,70,125,70,115],[100,150,90,180,160,90],[91,90,106,130,106,77]]}"#;

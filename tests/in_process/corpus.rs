@@ -2,9 +2,8 @@
 //! through `scoring::parse`: same outcome as MLflow (row count, or status + error_code +
 //! error_class), except for the deliberate differences listed in [`DIFFERENCES`].
 // Helpers outside #[test] functions may panic on a broken fixture, like the tests do.
-#![allow(clippy::expect_used, clippy::unwrap_used)]
-
 use legendary::dataset::FEATURES;
+use legendary::http::ApiError;
 use legendary::scoring::{Dialect, Limits, parse};
 use serde::Deserialize;
 
@@ -85,7 +84,7 @@ const DIFFERENCES: &[(&str, Ours, &str)] = &[
 ];
 
 fn cases() -> Vec<Case> {
-    include_str!("fixtures/scoring-corpus.jsonl")
+    include_str!("../fixtures/scoring-corpus.jsonl")
         .lines()
         .filter(|line| !line.trim().is_empty())
         .map(|line| serde_json::from_str(line).expect("a corpus line is a JSON object"))
@@ -133,7 +132,7 @@ fn every_invocations_case_matches_mlflow_or_a_listed_difference() {
             }
             Some((_, Ours::Refuse(status), _)) => {
                 let error = result.err().unwrap_or_else(|| panic!("{name}: accepted"));
-                assert_eq!(error.status(), *status, "{name}");
+                assert_eq!(ApiError::from(error).wire().status, *status, "{name}");
             }
             None if (200..300).contains(&case.status) => {
                 let parsed = result.unwrap_or_else(|e| panic!("{name}: refused: {e}"));
@@ -142,11 +141,13 @@ fn every_invocations_case_matches_mlflow_or_a_listed_difference() {
                 assert_eq!(parsed.dialect, Dialect::Mlflow2, "{name}");
             }
             None => {
-                let error = result.err().unwrap_or_else(|| panic!("{name}: accepted"));
-                assert_eq!(error.status(), case.status, "{name}: {error}");
+                let error =
+                    ApiError::from(result.err().unwrap_or_else(|| panic!("{name}: accepted")));
+                let wire = error.wire();
+                assert_eq!(wire.status, case.status, "{name}: {error}");
                 if let Some((code, class)) = mlflow_error(case) {
                     assert_eq!(
-                        (error.error_code(), error.error_class()),
+                        (wire.error_code, wire.error_class),
                         (code.as_str(), class.as_str()),
                         "{name}: {error}"
                     );
@@ -169,12 +170,18 @@ fn every_refusal_renders_as_a_one_line_mlflow_json_error() {
         ) else {
             continue;
         };
-        let body = error.to_json();
+        let error = ApiError::from(error);
+        let body = error.body();
         assert!(!body.contains(&b'\n'), "{}", case.case);
         let json: serde_json::Value =
             serde_json::from_slice(&body).expect("the error body is JSON");
-        assert_eq!(json["error_code"], error.error_code(), "{}", case.case);
-        assert_eq!(json["error_class"], error.error_class(), "{}", case.case);
+        assert_eq!(json["error_code"], error.wire().error_code, "{}", case.case);
+        assert_eq!(
+            json["error_class"],
+            error.wire().error_class,
+            "{}",
+            case.case
+        );
         assert!(
             json["sqlstate"].is_string() && json["message"].is_string(),
             "{}",

@@ -6,15 +6,14 @@
 //! alias). The basic-auth test starts its own server.
 
 // Test helpers outside #[test] fns: a failed unwrap is a failed test here.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use crate::support::mlflow_server::{
+    ADMIN_PASSWORD, ADMIN_USER, MlflowServer, ServerOptions, venv_bin,
+};
 use legendary::mlflow::config::{Auth, Secret};
 use legendary::mlflow::retry::RetryPolicy;
 use legendary::mlflow::tracking::{NewRun, RunStatus, dataset_input, now_ms};
@@ -22,7 +21,6 @@ use legendary::mlflow::wire::{Dataset, KeyValue, Metric};
 use legendary::mlflow::{
     MlflowClient, MlflowError, ModelUri, Resolved, TrackingConfig, download, resolve,
 };
-use support::mlflow_server::{ADMIN_PASSWORD, ADMIN_USER, MlflowServer, ServerOptions, venv_bin};
 
 const MODEL: &str = "pokemon-e2e";
 const EXPERIMENT: &str = "pokemon-e2e";

@@ -1,9 +1,9 @@
 //! `/ping` is readiness (a model loaded and not draining); `/health` is liveness (always 200).
 
-use legendary::server::AppState;
+use legendary::http::{AppState, ServerLimits};
 use serde_json::Value;
 
-use crate::harness::{App, bundled_model, limits, spawn};
+use crate::support::app::{TestApp as App, bundled_model, spawn_state as spawn};
 
 async fn get(app: &App, path: &str) -> (u16, Value) {
     let response = app.client.get(app.url(path)).send().await.unwrap();
@@ -14,7 +14,7 @@ async fn get(app: &App, path: &str) -> (u16, Value) {
 
 #[tokio::test]
 async fn ping_is_503_without_a_model_200_with_one_and_503_while_draining() {
-    let app = spawn(AppState::new(limits(), None)).await;
+    let app = spawn(AppState::new(ServerLimits::default(), None)).await;
 
     let (status, body) = get(&app, "/ping").await;
     assert_eq!(status, 503);

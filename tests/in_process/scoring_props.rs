@@ -1,9 +1,8 @@
 //! Property tests for `scoring::parse`: it never panics, only ever refuses with 400, 413 or
 //! 415, and reads generated frames back exactly in every format.
 // Helpers outside #[test] functions may panic on a broken fixture, like the tests do.
-#![allow(clippy::expect_used, clippy::unwrap_used)]
-
 use legendary::dataset::FEATURES;
+use legendary::http::ApiError;
 use legendary::scoring::{Limits, ScoringError, parse};
 use proptest::prelude::*;
 
@@ -13,7 +12,7 @@ fn features() -> Vec<String> {
 
 /// Valid request bodies from the corpus, with their content types, to mutate.
 fn seeds() -> Vec<(Option<String>, Vec<u8>)> {
-    include_str!("fixtures/scoring-corpus.jsonl")
+    include_str!("../fixtures/scoring-corpus.jsonl")
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .filter(|case| case["path"] == "/invocations" && case["method"] == "POST")
@@ -47,8 +46,13 @@ fn check(content_type: Option<&str>, body: &[u8], limits: &Limits) -> Result<(),
 }
 
 fn check_error(error: &ScoringError) -> Result<(), TestCaseError> {
-    prop_assert!(matches!(error.status(), 400 | 413 | 415), "{}", error);
-    prop_assert!(serde_json::from_slice::<serde_json::Value>(&error.to_json()).is_ok());
+    let error = ApiError::from(error.clone());
+    prop_assert!(
+        matches!(error.wire().status.as_u16(), 400 | 413 | 415),
+        "{}",
+        error
+    );
+    prop_assert!(serde_json::from_slice::<serde_json::Value>(&error.body()).is_ok());
     Ok(())
 }
 

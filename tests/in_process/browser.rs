@@ -11,7 +11,8 @@ use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
-use super::app::spawn_app;
+use crate::support::app::spawn_app;
+use crate::support::free_port;
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -27,14 +28,6 @@ impl Drop for Driver {
 
 fn program(var: &str, default: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| default.to_owned())
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Starts chromedriver and waits until it accepts connections.

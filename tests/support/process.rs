@@ -1,5 +1,4 @@
 //! Runs the real `legendary` binary on 127.0.0.1:0 with JSON logs and reads its log lines.
-//! Shared by `tests/ops` and `tests/shutdown.rs`.
 
 use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
@@ -8,18 +7,18 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 /// A running `legendary serve`.
-pub(crate) struct Server {
+pub struct Server {
     child: Child,
-    pub(crate) addr: SocketAddr,
+    pub addr: SocketAddr,
     lines: Receiver<String>,
     /// Every stderr line read so far.
-    pub(crate) log: Vec<String>,
+    pub log: Vec<String>,
 }
 
 impl Server {
     /// Starts `legendary --log-format FORMAT serve --port 0 ARGS` in the repository root and
     /// waits until the model is loaded.
-    pub(crate) fn start(format: &str, rust_log: &str, args: &[&str]) -> Self {
+    pub fn start(format: &str, rust_log: &str, args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_legendary"))
             .args([
                 "--log-format",
@@ -61,7 +60,7 @@ impl Server {
     }
 
     /// Reads lines until one contains `needle`; panics after 60 s.
-    pub(crate) fn wait_for(&mut self, needle: &str) -> String {
+    pub fn wait_for(&mut self, needle: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -78,12 +77,12 @@ impl Server {
     }
 
     /// The process id, for `kill`.
-    pub(crate) fn pid(&self) -> u32 {
+    pub fn pid(&self) -> u32 {
         self.child.id()
     }
 
     /// Sends SIGTERM, as Kubernetes does.
-    pub(crate) fn terminate(&self) {
+    pub fn terminate(&self) {
         let status = Command::new("kill")
             .args(["-TERM", &self.pid().to_string()])
             .status()
@@ -92,7 +91,7 @@ impl Server {
     }
 
     /// Waits for the process to exit (at most `limit`) and reads the rest of its log.
-    pub(crate) fn wait(mut self, limit: Duration) -> (ExitStatus, Vec<String>) {
+    pub fn wait(mut self, limit: Duration) -> (ExitStatus, Vec<String>) {
         let deadline = Instant::now() + limit;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());

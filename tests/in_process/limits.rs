@@ -1,12 +1,9 @@
 //! Limits and robustness at the HTTP level: body size (413 JSON), request timeout (504 JSON),
 //! rows per request, and bad requests that never disturb concurrent good ones.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[path = "support/app.rs"]
-mod app;
-
 use std::time::Duration;
+
+use legendary::http::ServerLimits;
 
 use serde_json::Value;
 
@@ -22,9 +19,11 @@ fn rows(n: usize) -> String {
 
 #[tokio::test]
 async fn a_body_over_the_limit_gets_a_413_json_error() {
-    let mut limits = app::limits();
-    limits.max_body_bytes = 4096;
-    let app = app::spawn_with(limits).await;
+    let limits = ServerLimits {
+        max_body_bytes: 4096,
+        ..ServerLimits::default()
+    };
+    let app = crate::support::app::spawn_with(limits).await;
     let response = app
         .post("/invocations", Some("application/json"), rows(500))
         .await;
@@ -47,9 +46,11 @@ async fn a_body_over_the_limit_gets_a_413_json_error() {
 /// a large body under it is scored whole.
 #[tokio::test]
 async fn a_chunked_body_is_limited_as_it_streams() {
-    let mut limits = app::limits();
-    limits.max_body_bytes = 64 * 1024;
-    let app = app::spawn_with(limits).await;
+    let limits = ServerLimits {
+        max_body_bytes: 64 * 1024,
+        ..ServerLimits::default()
+    };
+    let app = crate::support::app::spawn_with(limits).await;
     let chunked = |body: String| {
         let chunks: Vec<Result<Vec<u8>, std::io::Error>> = body
             .into_bytes()
@@ -84,9 +85,11 @@ async fn a_chunked_body_is_limited_as_it_streams() {
 
 #[tokio::test]
 async fn a_request_past_the_timeout_gets_a_504_json_error() {
-    let mut limits = app::limits();
-    limits.timeout = Duration::from_millis(1);
-    let app = app::spawn_with(limits).await;
+    let limits = ServerLimits {
+        timeout: Duration::from_millis(1),
+        ..ServerLimits::default()
+    };
+    let app = crate::support::app::spawn_with(limits).await;
     let response = app
         .post("/invocations", Some("application/json"), rows(300_000))
         .await;
@@ -99,9 +102,11 @@ async fn a_request_past_the_timeout_gets_a_504_json_error() {
 
 #[tokio::test]
 async fn more_rows_than_the_cap_are_refused_with_a_clear_message() {
-    let mut limits = app::limits();
-    limits.scoring.max_rows = 10;
-    let app = app::spawn_with(limits).await;
+    let limits = ServerLimits {
+        scoring: legendary::scoring::Limits { max_rows: 10 },
+        ..ServerLimits::default()
+    };
+    let app = crate::support::app::spawn_with(limits).await;
     let response = app
         .post("/invocations", Some("application/json"), rows(11))
         .await;
@@ -119,9 +124,11 @@ async fn more_rows_than_the_cap_are_refused_with_a_clear_message() {
 
 #[tokio::test]
 async fn huge_and_malformed_requests_do_not_disturb_concurrent_good_ones() {
-    let mut limits = app::limits();
-    limits.max_body_bytes = 8 * 1024 * 1024;
-    let app = std::sync::Arc::new(app::spawn_with(limits).await);
+    let limits = ServerLimits {
+        max_body_bytes: 8 * 1024 * 1024,
+        ..ServerLimits::default()
+    };
+    let app = std::sync::Arc::new(crate::support::app::spawn_with(limits).await);
     let huge = rows(400_000); // over the 8 MiB limit
     let big_ok = rows(100_000); // scored in parallel off the async workers
     let mut bad = Vec::new();

@@ -1,20 +1,10 @@
 //! The web routes end to end: the real router on 127.0.0.1:0 with the bundled model and data
 //! set, spoken to over HTTP. The browser test (ignored by default) lives in `support/browser.rs`.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test crate: a failed step is a failed test"
-)]
-
-#[path = "support/app.rs"]
-mod app;
-#[path = "support/browser.rs"]
-mod browser;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use app::spawn_app;
+use crate::support::app::spawn_app;
 
 const MEWTWO: [u32; 6] = [106, 110, 90, 154, 90, 130];
 const BULBASAUR: [u32; 6] = [45, 49, 49, 65, 65, 45];

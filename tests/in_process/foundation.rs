@@ -1,11 +1,7 @@
 //! The whole loop on one machine: the bundled model answers the original demo's requests,
 //! and retraining with its recorded parameters reproduces it.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[path = "support/app.rs"]
-mod app;
-
+use legendary::http::{AppState, ServerLimits};
 use legendary::train::{TrainConfig, train};
 use serde_json::Value;
 
@@ -14,7 +10,7 @@ const DEMO_LEGENDARY: &str = r#"{"columns":["hp","attack","defense","special_att
 
 #[tokio::test]
 async fn the_original_demo_requests_get_the_1x_answers() {
-    let app = app::spawn_app().await;
+    let app = crate::support::app::spawn_app().await;
     for (body, expected) in [
         (DEMO_NOT_LEGENDARY, "[false, false, false, false, false]"),
         (DEMO_LEGENDARY, "[true, true, true, true, true]"),
@@ -41,7 +37,7 @@ async fn the_original_demo_requests_get_the_1x_answers() {
 
 #[tokio::test]
 async fn every_mlflow_2_format_gives_the_same_predictions() {
-    let app = app::spawn_app().await;
+    let app = crate::support::app::spawn_app().await;
     let split = format!(r#"{{"dataframe_split":{DEMO_LEGENDARY}}}"#);
     let records = r#"{"dataframe_records":[{"hp":105,"attack":180,"defense":100,"special_attack":180,"special_defense":100,"speed":115},{"hp":45,"attack":49,"defense":49,"special_attack":65,"special_defense":65,"speed":45}]}"#;
     let instances = r#"{"instances":{"speed":[115,45],"hp":[105,45],"attack":[180,49],"defense":[100,49],"special_attack":[180,65],"special_defense":[100,65]}}"#;
@@ -73,7 +69,7 @@ async fn every_mlflow_2_format_gives_the_same_predictions() {
 
 #[tokio::test]
 async fn probes_version_and_unknown_routes_answer_json() {
-    let app = app::spawn_app().await;
+    let app = crate::support::app::spawn_app().await;
     assert_eq!(app.get("/ping").await.status(), 200);
     assert_eq!(app.get("/health").await.status(), 200);
     let version: Value = app.get("/version").await.json().await.unwrap();
@@ -92,8 +88,8 @@ async fn probes_version_and_unknown_routes_answer_json() {
 
 #[tokio::test]
 async fn a_server_without_a_model_is_alive_but_not_ready() {
-    let state = legendary::server::AppState::new(app::limits(), None);
-    let app = app::spawn_state(state).await;
+    let state = AppState::new(ServerLimits::default(), None);
+    let app = crate::support::app::spawn_state(state).await;
     assert_eq!(app.get("/health").await.status(), 200);
     let ping = app.get("/ping").await;
     assert_eq!(ping.status(), 503);
@@ -108,7 +104,7 @@ async fn a_server_without_a_model_is_alive_but_not_ready() {
 
 #[test]
 fn the_bundled_model_meets_the_quality_bar_and_retraining_reproduces_it() {
-    let dir = app::repo().join("models/pokemon");
+    let dir = crate::support::repo().join("models/pokemon");
     let bundled: Value =
         serde_json::from_slice(&std::fs::read(dir.join("metrics.json")).unwrap()).unwrap();
     let holdout = &bundled["holdout"];
@@ -140,13 +136,13 @@ fn the_bundled_model_meets_the_quality_bar_and_retraining_reproduces_it() {
     // Retrain from the parameters recorded in metrics.json (data path made absolute).
     let mut recorded = bundled["config"].clone();
     recorded["data"] = Value::String(
-        app::repo()
+        crate::support::repo()
             .join(recorded["data"].as_str().unwrap())
             .display()
             .to_string(),
     );
     let config = config_from_json(&recorded);
-    let outcome = train(&config).unwrap();
+    let outcome = train(&config.validate().unwrap()).unwrap();
     let mut metrics = outcome.metrics_json();
     metrics["config"]["data"] = bundled["config"]["data"].clone();
     // Compared as text: parsing floats back may be off by one unit in the last place.
@@ -181,14 +177,18 @@ fn the_same_seed_gives_a_byte_identical_model_and_another_seed_does_not() {
         cv_folds: 0,
         ..TrainConfig::default()
     };
-    config.data = app::repo().join("data/pokemon");
+    config.data = crate::support::repo().join("data/pokemon");
     config.params.n_trees = 10;
     config.threshold = legendary::train::Threshold::Fixed(0.5);
-    let a = train(&config).unwrap().model.to_json().unwrap();
-    let b = train(&config).unwrap().model.to_json().unwrap();
+    let fit = |c: &TrainConfig| {
+        let valid = c.clone().validate().unwrap();
+        train(&valid).unwrap().model.to_json().unwrap()
+    };
+    let a = fit(&config);
+    let b = fit(&config);
     assert!(a == b);
     config.params.seed += 1;
-    let c = train(&config).unwrap().model.to_json().unwrap();
+    let c = fit(&config);
     assert!(a != c);
 }
 
@@ -199,7 +199,7 @@ fn predict_scores_a_csv_like_the_server() {
     let output = dir.path().join("out.csv");
     std::fs::write(&input, "name,hp,attack,defense,special_attack,special_defense,speed\nMewtwo,106,110,90,154,90,130\nBulbasaur,45,49,49,65,65,45\n").unwrap();
     let status = std::process::Command::new(env!("CARGO_BIN_EXE_legendary"))
-        .current_dir(app::repo())
+        .current_dir(crate::support::repo())
         .args(["predict", "--model-uri", "models/pokemon", "--input"])
         .arg(&input)
         .arg("--output")
@@ -236,7 +236,7 @@ fn predict_names_a_missing_column_and_a_bad_cell() {
     ] {
         std::fs::write(&input, csv).unwrap();
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_legendary"))
-            .current_dir(app::repo())
+            .current_dir(crate::support::repo())
             .args(["predict", "--input"])
             .arg(&input)
             .output()

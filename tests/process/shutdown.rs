@@ -4,16 +4,12 @@
 //!
 //! Run it: `cargo test --release --test shutdown -- --ignored --nocapture` (or
 //! `scripts/test.sh`, which runs every ignored test).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[path = "ops/process.rs"]
-mod process;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use process::Server;
+use crate::support::process::Server;
 
 const CLIENTS: usize = 16;
 /// Bounds of the load: whichever comes first.

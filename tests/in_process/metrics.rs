@@ -3,7 +3,8 @@
 use futures_util::stream;
 use prometheus_parse::Value;
 
-use crate::harness::{body, histogram_count, parse, spawn_with_model, value};
+use crate::support::app::{body, spawn_with_model};
+use crate::support::prometheus::{histogram_count, parse, value};
 
 const REQUESTS: &str = "legendary_http_requests_total";
 const LATENCY: &str = "legendary_http_request_duration_seconds";
@@ -138,15 +139,12 @@ async fn model_info_and_reload_counters_are_exposed() {
         ("name", "pokemon"),
         ("version", "7"),
         ("stage", "Production"),
-        ("uri", "models/pokemon"),
-        ("model_uuid", served.meta.model_uuid.as_str()),
+        ("uri", "models:/pokemon/Production"),
+        ("model_uuid", served.info.model_uuid.as_str()),
     ];
     assert_eq!(value(&scrape, "legendary_model_info", &info), 1.0);
     let loaded = value(&scrape, "legendary_model_loaded_timestamp_seconds", &[]);
-    assert!(
-        (loaded - served.meta.loaded_at_unix).abs() < 1e-3,
-        "{loaded}"
-    );
+    assert!((loaded - served.loaded_at_unix()).abs() < 1e-3, "{loaded}");
 
     let succeeded = [("result", "succeeded")];
     let failed = [("result", "failed")];

@@ -3,11 +3,6 @@
 //! errors, the same `error_code` and `error_class` as MLflow, except for the deliberate
 //! differences below (each listed in the README under "Differences from mlflow models serve").
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[path = "support/app.rs"]
-mod app;
-
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -76,9 +71,10 @@ fn family(content_type: &str) -> String {
 
 #[tokio::test]
 async fn the_mlflow_corpus_gets_mlflows_answers_or_a_listed_difference() {
-    let app = app::spawn_app().await;
+    let app = crate::support::app::spawn_app().await;
     let text =
-        std::fs::read_to_string(app::repo().join("tests/fixtures/scoring-corpus.jsonl")).unwrap();
+        std::fs::read_to_string(crate::support::repo().join("tests/fixtures/scoring-corpus.jsonl"))
+            .unwrap();
     let mut checked = 0;
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let case: Case = serde_json::from_str(line).unwrap();

@@ -1,0 +1,16 @@
+//! End to end against a REAL `mlflow server` 3.17.2 (from `.venv`, made by
+//! `scripts/mlflow-venv.sh`): the MLflow client on its own, then the whole loop through the
+//! `legendary` binary (train, register, promote, serve from the registry, the gate, sweeps,
+//! hot reload under load). Ignored by plain `cargo test`; `scripts/test.sh` runs them.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test crate: a failed step is a failed test"
+)]
+
+mod support;
+
+mod end_to_end {
+    mod mlflow;
+    mod train_serve;
+}

@@ -1,0 +1,26 @@
+//! Tests of the library and of the real application (`legendary::server::app`) served in this
+//! process on 127.0.0.1:0: the scoring protocol against MLflow's observed corpus, properties,
+//! limits, errors, the web routes (and the page in headless Chromium, ignored by default),
+//! metrics, readiness, in-process shutdown, and the bundled model's reproducibility.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test crate: a failed step is a failed test"
+)]
+
+mod support;
+
+mod in_process {
+    mod browser;
+    mod corpus;
+    mod corpus_server;
+    mod errors;
+    mod foundation;
+    mod http_fuzz;
+    mod limits;
+    mod metrics;
+    mod readiness;
+    mod scoring_props;
+    mod shutdown;
+    mod web;
+}
