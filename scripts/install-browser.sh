@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install headless Chromium and its chromedriver from Debian, for the browser test
-# (tests/support/browser.rs, run with `cargo test --test web -- --include-ignored`).
+# (tests/in_process/browser.rs, run with `cargo test --test in_process -- --include-ignored browser`).
 # Idempotent: does nothing when both are already there. Needs root (apt-get).
 set -euo pipefail
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotently create `.venv` in the repository root with a pinned MLflow
 # server and Python client, used by the real-server end-to-end tests
-# (`cargo test --test mlflow_e2e -- --include-ignored`).
+# (`cargo test --test end_to_end -- --include-ignored`).
 #
 # Only PyPI needs to be reachable. Prints the venv's python path on stdout.
 # Override the interpreter with PYTHON=python3.11.

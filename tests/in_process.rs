@@ -17,6 +17,7 @@ mod in_process {
     mod errors;
     mod foundation;
     mod http_fuzz;
+    mod layers;
     mod limits;
     mod metrics;
     mod readiness;

@@ -1,5 +1,5 @@
 //! The MLflow client against a REAL `mlflow server` 3.17.2 (from `.venv`; create it with
-//! `scripts/mlflow-venv.sh`). Run with `cargo test --test mlflow_e2e -- --include-ignored`.
+//! `scripts/mlflow-venv.sh`). Run with `cargo test --test end_to_end -- --include-ignored mlflow::`.
 //!
 //! One server is shared by the tests of this file; it is set up once with a full training
 //! lifecycle (experiment, run, params, metrics, dataset, model upload, registration, stage,

@@ -1,7 +1,7 @@
 //! The whole MLOps loop through the `legendary` binary against a REAL `mlflow server` 3.17.2:
 //! train and register, promote, serve from the registry (stage, alias), the quality gate,
 //! sweeps, hot reload under load, and the start-up failures. Run by `scripts/test.sh`
-//! (`cargo test --test loop_e2e -- --include-ignored`).
+//! (`cargo test --test end_to_end -- --include-ignored`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::support::mlflow_server::{MlflowServer, ServerOptions, venv_bin};
+use crate::support::{free_port, repo, wait_until_async};
 use serde_json::Value;
 
 const DEMO: &str = r#"{"columns":["hp","attack","defense","special_attack","special_defense","speed"],"index":[272,293,414,263,49],"data":[[80,70,70,90,100,70],[64,51,23,51,23,28],[70,94,50,94,50,66],[38,30,41,30,41,60],[70,65,60,90,75,90]]}"#;
@@ -18,10 +19,6 @@ const DEMO_LEGENDARY: &str = r#"{"columns":["hp","attack","defense","special_att
 fn mlflow() -> &'static MlflowServer {
     static SERVER: OnceLock<MlflowServer> = OnceLock::new();
     SERVER.get_or_init(|| MlflowServer::start(ServerOptions::default()))
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn legendary() -> Command {
@@ -64,14 +61,6 @@ fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     )
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A `legendary serve` child process, killed on drop.
@@ -366,6 +355,51 @@ async fn serve_fails_fast_and_clearly_when_the_model_cannot_be_had() {
     assert!(err.contains("models:/pokemon/Production"), "{err}");
 }
 
+#[test]
+#[ignore = "needs a real mlflow server: scripts/test.sh runs it"]
+fn mistakes_in_flags_fail_before_anything_reaches_the_registry() {
+    let out = tempfile::tempdir().unwrap();
+    let experiment = "typo-check";
+    for (extra, expected) in [
+        (&["--gate-metric", "rocauc"][..], "rocauc"),
+        (&["--n-trees", "0"][..], "--n-trees must be at least 1"),
+        (&["--mtry", "99"][..], "--mtry must be between 1 and"),
+    ] {
+        let o = train(
+            out.path(),
+            &[
+                &[
+                    "--experiment",
+                    experiment,
+                    "--register-as",
+                    "pokemon-typo",
+                    "--promote",
+                ][..],
+                extra,
+            ]
+            .concat(),
+        );
+        assert!(!o.status.success(), "{}", text(&o));
+        assert!(text(&o).contains(expected), "{}", text(&o));
+        assert!(!out.path().join("MLmodel").exists(), "nothing was trained");
+    }
+    let seen = python(&format!(
+        r#"
+import json
+from mlflow import MlflowClient
+c = MlflowClient()
+models = [m.name for m in c.search_registered_models("name='pokemon-typo'")]
+versions = [v.version for v in c.search_model_versions("name='pokemon-typo'")]
+print(json.dumps({{"models": models, "versions": versions, "experiment": c.get_experiment_by_name("{experiment}") is not None}}))
+"#
+    ));
+    assert_eq!(
+        seen,
+        serde_json::json!({"models": [], "versions": [], "experiment": false}),
+        "the registry and the tracking server are untouched"
+    );
+}
+
 #[tokio::test]
 #[ignore = "needs a real mlflow server: scripts/test.sh runs it"]
 async fn the_quality_gate_promotes_better_models_and_refuses_worse_ones() {
@@ -567,14 +601,13 @@ async fn hot_reload_swaps_a_promoted_version_under_load_and_refuses_a_corrupt_on
         .status
         .success()
     );
-    let started = Instant::now();
-    while current().await.as_deref() != Some("2") {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the new version was not picked up"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until_async(
+        "the new version to be picked up",
+        Duration::from_secs(20),
+        Duration::from_millis(100),
+        || async { (current().await.as_deref() == Some("2")).then_some(()) },
+    )
+    .await;
 
     // A corrupt version: registered, aliased, refused; version 2 keeps serving.
     let bad = out.path().join("bad");

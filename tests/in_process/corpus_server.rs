@@ -79,7 +79,7 @@ async fn the_mlflow_corpus_gets_mlflows_answers_or_a_listed_difference() {
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let case: Case = serde_json::from_str(line).unwrap();
         if case.body.starts_with('<') && case.case.starts_with('r') {
-            continue; // the 50 MB cases are described, not stored; tests/limits.rs covers them
+            continue; // the 50 MB cases are described, not stored; `limits.rs` covers them
         }
         let method = reqwest::Method::from_bytes(case.method.as_bytes()).unwrap();
         let mut request = app

@@ -1,5 +1,5 @@
 //! The web routes end to end: the real router on 127.0.0.1:0 with the bundled model and data
-//! set, spoken to over HTTP. The browser test (ignored by default) lives in `support/browser.rs`.
+//! set, spoken to over HTTP. The browser test (ignored by default) lives in `browser.rs`.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -2,7 +2,7 @@
 //! 127.0.0.1, SIGTERM mid-load. Every request that got an answer got a 200; requests refused
 //! after the listener closed are counted apart; the process exits 0.
 //!
-//! Run it: `cargo test --release --test shutdown -- --ignored --nocapture` (or
+//! Run it: `cargo test --release --test process shutdown -- --ignored --nocapture` (or
 //! `scripts/test.sh`, which runs every ignored test).
 
 use std::sync::Arc;
