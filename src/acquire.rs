@@ -29,7 +29,7 @@ impl ModelSource {
     ///
     /// # Errors
     /// An empty or malformed URI, or a stage without a name.
-    pub fn choose(
+    pub(crate) fn choose(
         uri: Option<&str>,
         name: Option<&str>,
         stage: Option<&str>,
@@ -55,7 +55,7 @@ impl ModelSource {
     }
 
     /// True when the source can point to another version later (stage, alias, latest).
-    pub fn is_moving(&self) -> bool {
+    pub(crate) fn is_moving(&self) -> bool {
         matches!(self, Self::Remote(uri) if uri.is_moving())
     }
 }
@@ -121,7 +121,7 @@ impl Served {
     }
 
     /// Identity of the files it was read from: equal fingerprints, same model.
-    pub fn fingerprint(&self) -> String {
+    pub(crate) fn fingerprint(&self) -> String {
         self.resolved.fingerprint()
     }
 
@@ -133,7 +133,7 @@ impl Served {
     }
 
     /// Where it came from, for people and dashboards.
-    pub fn provenance(&self) -> Provenance {
+    pub(crate) fn provenance(&self) -> Provenance {
         let r = &self.resolved;
         Provenance {
             uri: self.uri.clone(),
@@ -200,7 +200,7 @@ impl Fetcher {
     ///
     /// # Errors
     /// Download failures, or files that are not a servable model.
-    pub async fn fetch(&self, resolved: Resolved) -> anyhow::Result<Served> {
+    pub(crate) async fn fetch(&self, resolved: Resolved) -> anyhow::Result<Served> {
         let uri = self.source.to_string();
         match (&self.source, &self.client) {
             (ModelSource::Local(path), _) => {
@@ -227,7 +227,7 @@ impl Fetcher {
     ///
     /// # Errors
     /// The last error, naming the URI and the cause.
-    pub async fn load_with_retry(&self, deadline: Duration) -> anyhow::Result<Served> {
+    pub(crate) async fn load_with_retry(&self, deadline: Duration) -> anyhow::Result<Served> {
         let started = Instant::now();
         let mut pause = Duration::from_millis(500);
         loop {
@@ -255,7 +255,7 @@ impl Fetcher {
 ///
 /// # Errors
 /// Registry, download and validation failures.
-pub async fn fetch_version(
+pub(crate) async fn fetch_version(
     client: &MlflowClient,
     name: &str,
     version: u64,

@@ -30,7 +30,8 @@ impl Env {
     }
 
     /// A fixed environment, for tests.
-    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+    #[cfg(test)]
+    pub(crate) fn from_pairs(pairs: &[(&str, &str)]) -> Self {
         Self {
             vars: Some(
                 pairs
@@ -72,7 +73,7 @@ impl Env {
     ///
     /// # Errors
     /// When the variable is set but is not a duration.
-    pub fn request_timeout(&self, flag: Option<Duration>) -> anyhow::Result<Duration> {
+    pub(crate) fn request_timeout(&self, flag: Option<Duration>) -> anyhow::Result<Duration> {
         if let Some(t) = flag {
             return Ok(t);
         }
@@ -93,7 +94,7 @@ impl Env {
 ///
 /// # Errors
 /// A message naming the value.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     if let Ok(secs) = s.trim().parse::<f64>() {
         if secs.is_finite() && secs >= 0.0 {
             return Ok(Duration::from_secs_f64(secs));
@@ -108,7 +109,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 ///
 /// # Errors
 /// A host that is not an IP address.
-pub fn listen_addr(host: &str, port: u16) -> anyhow::Result<SocketAddr> {
+pub(crate) fn listen_addr(host: &str, port: u16) -> anyhow::Result<SocketAddr> {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let ip: std::net::IpAddr = match host {
         "localhost" => std::net::Ipv4Addr::LOCALHOST.into(),

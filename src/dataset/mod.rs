@@ -7,7 +7,8 @@ mod split;
 
 pub use generations::Generations;
 pub use package::{DataError, Dataset, Pokemon, load};
-pub use split::{Split, SplitMix64, kfold, stratified_split};
+pub use split::{Split, SplitMix64};
+pub(crate) use split::{kfold, stratified_split};
 
 /// The six base stats the model reads, in the order the data package stores them.
 pub const FEATURES: [&str; 6] = [

@@ -78,7 +78,7 @@ pub struct Dataset {
 
 impl Dataset {
     /// Number of legendary rows.
-    pub fn legendary_count(&self) -> usize {
+    pub(crate) fn legendary_count(&self) -> usize {
         self.rows.iter().filter(|p| p.legendary).count()
     }
 

@@ -45,7 +45,7 @@ impl SplitMix64 {
     }
 
     /// Fisher-Yates shuffle.
-    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+    pub(crate) fn shuffle<T>(&mut self, items: &mut [T]) {
         for i in (1..items.len()).rev() {
             let j = self.below(i + 1);
             items.swap(i, j);
@@ -67,7 +67,7 @@ fn shuffled_by_class(labels: &[bool], seed: u64) -> [Vec<usize>; 2] {
 ///
 /// `test_size` is the held-out fraction (0 < test_size < 1); each class contributes
 /// `round(n_class * test_size)` rows, at least one when it has two or more.
-pub fn stratified_split(labels: &[bool], test_size: f64, seed: u64) -> Split {
+pub(crate) fn stratified_split(labels: &[bool], test_size: f64, seed: u64) -> Split {
     let mut train = Vec::new();
     let mut test = Vec::new();
     for class in shuffled_by_class(labels, seed) {
@@ -85,7 +85,7 @@ pub fn stratified_split(labels: &[bool], test_size: f64, seed: u64) -> Split {
 
 /// Stratified k-fold: `k` splits whose test parts partition the rows, each class spread
 /// evenly over the folds.
-pub fn kfold(labels: &[bool], k: usize, seed: u64) -> Vec<Split> {
+pub(crate) fn kfold(labels: &[bool], k: usize, seed: u64) -> Vec<Split> {
     let k = k.max(2);
     let mut folds: Vec<Vec<usize>> = vec![Vec::new(); k];
     let mut next = 0;

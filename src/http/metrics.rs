@@ -234,7 +234,7 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition of every metric, with `model` the live model if any.
-    pub fn render(&self, model: Option<&Served>) -> String {
+    pub(crate) fn render(&self, model: Option<&Served>) -> String {
         let routes = self.routes.load_full();
         let mut out = String::with_capacity(4096 + routes.len() * 4096);
         self.render_http(&mut out, &routes);

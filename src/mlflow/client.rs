@@ -84,18 +84,8 @@ impl MlflowClient {
         })
     }
 
-    /// A client from the environment (see [`TrackingConfig::from_env`]); `None` without `MLFLOW_TRACKING_URI`.
-    ///
-    /// # Errors
-    /// As [`TrackingConfig::from_env`] and [`MlflowClient::new`].
-    pub fn from_env() -> Result<Option<Self>, MlflowError> {
-        TrackingConfig::from_env()?
-            .map(|config| Self::new(&config))
-            .transpose()
-    }
-
     /// The tracking server's base URI (ends in `/`, holds no credentials).
-    pub fn tracking_uri(&self) -> &Url {
+    pub(crate) fn tracking_uri(&self) -> &Url {
         &self.base
     }
 

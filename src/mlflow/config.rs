@@ -27,7 +27,7 @@ impl Secret {
     }
 
     /// The secret itself; call only where it goes on the wire.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -89,19 +89,12 @@ impl TrackingConfig {
         })
     }
 
-    /// Reads the process environment; `Ok(None)` when `MLFLOW_TRACKING_URI` is unset or empty.
+    /// Reads MLflow's variables through `lookup` (the process environment is read only by
+    /// `crate::config::Env`); `Ok(None)` when `MLFLOW_TRACKING_URI` is unset or empty.
     ///
     /// # Errors
     /// [`MlflowError::Config`] for a non-http URI, half-given credentials or unparsable numbers.
-    pub fn from_env() -> Result<Option<Self>, MlflowError> {
-        Self::from_lookup(|key| std::env::var(key).ok())
-    }
-
-    /// Like [`from_env`](Self::from_env), reading variables through `lookup` (for tests).
-    ///
-    /// # Errors
-    /// As [`from_env`](Self::from_env).
-    pub fn from_lookup(
+    pub(crate) fn from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Option<Self>, MlflowError> {
         let get = |key: &str| lookup(key).filter(|value| !value.trim().is_empty());

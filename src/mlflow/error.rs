@@ -157,13 +157,13 @@ impl MlflowError {
     }
 
     /// True for a server answer saying the thing asked for does not exist (HTTP 404).
-    pub fn is_not_found(&self) -> bool {
+    pub(crate) fn is_not_found(&self) -> bool {
         matches!(self, Self::Api { status, .. } if *status == StatusCode::NOT_FOUND)
     }
 
     /// True when trying again later may succeed: the server was unreachable, rate-limited or
     /// failing (5xx). Not-found and validation errors are permanent.
-    pub fn is_transient(&self) -> bool {
+    pub(crate) fn is_transient(&self) -> bool {
         match self {
             Self::Transport { .. } => true,
             Self::Api { status, .. } => {

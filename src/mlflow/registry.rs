@@ -34,7 +34,7 @@ impl MlflowClient {
     /// # Errors
     /// [`MlflowError::ModelNotFound`]; API and transport errors.
     #[tracing::instrument(skip(self), err(level = "warn"))]
-    pub async fn get_registered_model(
+    pub(crate) async fn get_registered_model(
         &self,
         name: &str,
     ) -> Result<wire::RegisteredModel, MlflowError> {
@@ -179,7 +179,7 @@ impl MlflowClient {
     ///
     /// # Errors
     /// [`MlflowError::ModelNotFound`]; API and transport errors.
-    pub async fn latest_versions(
+    pub(crate) async fn latest_versions(
         &self,
         name: &str,
         stages: &[Stage],
@@ -248,7 +248,11 @@ impl MlflowClient {
     /// # Errors
     /// [`MlflowError::VersionNotFound`]; API and transport errors.
     #[tracing::instrument(skip(self), err(level = "warn"))]
-    pub async fn download_uri(&self, name: &str, version: &str) -> Result<String, MlflowError> {
+    pub(crate) async fn download_uri(
+        &self,
+        name: &str,
+        version: &str,
+    ) -> Result<String, MlflowError> {
         let found: wire::DownloadUriResponse = self
             .get(
                 "model-versions/get-download-uri",
@@ -319,7 +323,7 @@ impl MlflowClient {
     /// # Errors
     /// API errors (404 when it does not exist) and transport errors.
     #[tracing::instrument(skip(self), err(level = "warn"))]
-    pub async fn get_logged_model(
+    pub(crate) async fn get_logged_model(
         &self,
         model_id: &str,
     ) -> Result<wire::LoggedModelInfo, MlflowError> {

@@ -28,7 +28,7 @@ pub struct Resolved {
 impl Resolved {
     /// A short stable identity for change detection on hot reload: the same string means the
     /// same files.
-    pub fn fingerprint(&self) -> String {
+    pub(crate) fn fingerprint(&self) -> String {
         format!(
             "{}@{}",
             self.artifact_uri,

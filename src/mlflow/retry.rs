@@ -49,7 +49,7 @@ impl RetryPolicy {
     }
 
     /// The wait before retry number `retry` (0-based): uniform in `[ceiling/2, ceiling]`.
-    pub fn backoff(&self, retry: u32) -> Duration {
+    pub(crate) fn backoff(&self, retry: u32) -> Duration {
         let ceiling = self.ceiling(retry);
         let half = ceiling / 2;
         let spread = u64::try_from((ceiling - half).as_nanos()).unwrap_or(u64::MAX);
@@ -62,12 +62,12 @@ impl RetryPolicy {
     }
 
     /// Statuses worth another attempt: 429 (rate limited) and every 5xx.
-    pub fn is_retryable_status(status: StatusCode) -> bool {
+    pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
         status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
     }
 
     /// Transport failures worth another attempt: the request never got an answer.
-    pub fn is_retryable_error(error: &reqwest::Error) -> bool {
+    pub(crate) fn is_retryable_error(error: &reqwest::Error) -> bool {
         error.is_connect() || error.is_timeout() || error.is_request()
     }
 }

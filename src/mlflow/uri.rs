@@ -116,7 +116,7 @@ impl ModelUri {
     ///
     /// # Errors
     /// [`UriError`] for an empty or `/`-containing name or an unknown stage.
-    pub fn from_env_parts(name: &str, stage: Option<&str>) -> Result<Self, UriError> {
+    pub(crate) fn from_env_parts(name: &str, stage: Option<&str>) -> Result<Self, UriError> {
         let name = name.trim();
         if name.is_empty() || name.contains('/') || name.contains('@') {
             return Err(UriError(format!(
@@ -135,22 +135,11 @@ impl ModelUri {
 
     /// True when the URI can point to different files over time (stage, alias, latest):
     /// the ones a server polls for hot reload.
-    pub fn is_moving(&self) -> bool {
+    pub(crate) fn is_moving(&self) -> bool {
         matches!(
             self,
             Self::Stage { .. } | Self::Alias { .. } | Self::Latest { .. }
         )
-    }
-
-    /// The registered model name, for registry URIs.
-    pub fn model_name(&self) -> Option<&str> {
-        match self {
-            Self::Stage { name, .. }
-            | Self::Version { name, .. }
-            | Self::Alias { name, .. }
-            | Self::Latest { name } => Some(name),
-            _ => None,
-        }
     }
 }
 

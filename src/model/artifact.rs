@@ -102,7 +102,11 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), ArtifactError> {
 ///
 /// # Errors
 /// I/O failures, named with their path.
-pub fn write_dir(dir: &Path, model: &Model, extras: &Extras<'_>) -> Result<(), ArtifactError> {
+pub(crate) fn write_dir(
+    dir: &Path,
+    model: &Model,
+    extras: &Extras<'_>,
+) -> Result<(), ArtifactError> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let model_path = dir.join("model.json");
     let json = model.to_json().map_err(|source| ArtifactError::Model {

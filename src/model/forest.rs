@@ -100,7 +100,9 @@ impl FlatForest {
     ///
     /// # Errors
     /// When the JSON is not a fitted binary forest with consistent node links.
-    pub fn from_smartcore_json(forest: &serde_json::value::RawValue) -> Result<Self, ForestError> {
+    pub(crate) fn from_smartcore_json(
+        forest: &serde_json::value::RawValue,
+    ) -> Result<Self, ForestError> {
         let mirror: ForestMirror =
             serde_json::from_str(forest.get()).map_err(|e| ForestError::Shape(e.to_string()))?;
         let shape = |m: &str| ForestError::Shape(m.to_owned());
@@ -239,7 +241,7 @@ impl FlatForest {
     }
 
     /// Number of columns a row must have.
-    pub fn n_features(&self) -> usize {
+    pub(crate) fn n_features(&self) -> usize {
         self.n_features
     }
 
@@ -249,24 +251,17 @@ impl FlatForest {
     }
 
     /// Mean decrease in impurity per column, summing to 1.
-    pub fn impurity_importances(&self) -> &[f64] {
+    pub(crate) fn impurity_importances(&self) -> &[f64] {
         &self.importances
     }
 
-    /// Mean over the trees of the leaf's legendary fraction: scikit-learn's `predict_proba`.
-    /// `row` must have [`Self::n_features`] values.
-    pub fn proba(&self, row: &[f64]) -> f64 {
-        let mut out = [0.0];
-        self.proba_block(&[pad(row)], &mut out);
-        out[0]
-    }
-
-    /// [`Self::proba`] for up to [`BLOCK_ROWS`] rows at once, each padded to [`ROW_STRIDE`]
+    /// Mean over the trees of the leaf's legendary fraction (scikit-learn's `predict_proba`)
+    /// for up to [`BLOCK_ROWS`] rows at once, each padded to [`ROW_STRIDE`]
     /// values with zeros after the forest's columns; `out` gets one probability per row.
     ///
     /// # Panics
     /// If `rows` is longer than [`BLOCK_ROWS`] or `out` is shorter than `rows`.
-    pub fn proba_block(&self, rows: &[[f64; ROW_STRIDE]], out: &mut [f64]) {
+    pub(crate) fn proba_block(&self, rows: &[[f64; ROW_STRIDE]], out: &mut [f64]) {
         let m = rows.len();
         assert!(m <= BLOCK_ROWS && out.len() >= m, "bad block");
         if m < 8 {
@@ -351,7 +346,7 @@ impl FlatForest {
     }
 
     /// Number of trees voting legendary for `row` (which must have [`Self::n_features`] values).
-    pub fn votes(&self, row: &[f64]) -> usize {
+    pub(crate) fn votes(&self, row: &[f64]) -> usize {
         let row = pad(row);
         self.roots
             .iter()

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use smartcore::ensemble::random_forest_classifier::RandomForestClassifier;
 use smartcore::linalg::basic::matrix::DenseMatrix;
 
-pub use artifact::{ArtifactError, Extras, ModelDir, ModelInfo, read_dir, write_dir};
+pub(crate) use artifact::write_dir;
+pub use artifact::{ArtifactError, Extras, ModelDir, ModelInfo, read_dir};
 pub use features::{DERIVED, FeatureSet, REGULARITY};
 pub use forest::{BLOCK_ROWS, FlatForest, ForestError, ROW_STRIDE};
 
@@ -108,7 +109,7 @@ impl Model {
     ///
     /// # Errors
     /// When the forest cannot be serialised and compiled (a smartcore bug, not bad input).
-    pub fn from_forest(
+    pub(crate) fn from_forest(
         forest: Forest,
         params: ForestParams,
         threshold: f64,
@@ -134,7 +135,7 @@ impl Model {
     ///
     /// # Errors
     /// A specific [`ModelError`] for anything that is not a model this build can serve.
-    pub fn from_json(bytes: &[u8]) -> Result<Self, ModelError> {
+    pub(crate) fn from_json(bytes: &[u8]) -> Result<Self, ModelError> {
         let envelope: Envelope<&serde_json::value::RawValue> =
             serde_json::from_slice(bytes).map_err(|e| ModelError::Envelope(e.to_string()))?;
         if envelope.format != FORMAT {
@@ -207,12 +208,12 @@ impl Model {
     }
 
     /// The columns a client must send, in the model's order.
-    pub fn input_features(&self) -> &[String] {
+    pub(crate) fn input_features(&self) -> &[String] {
         &self.input_features
     }
 
     /// The forest's columns (inputs, then derived ones).
-    pub fn forest_features(&self) -> Vec<String> {
+    pub(crate) fn forest_features(&self) -> Vec<String> {
         self.feature_set.column_names()
     }
 
@@ -232,7 +233,7 @@ impl Model {
     }
 
     /// Mean decrease in impurity for each forest column.
-    pub fn impurity_importances(&self) -> &[f64] {
+    pub(crate) fn impurity_importances(&self) -> &[f64] {
         self.flat.impurity_importances()
     }
 
@@ -257,7 +258,7 @@ impl Model {
 
     /// Probabilities for rows of the six raw stats: the one way evaluation, the gate and
     /// `predict` score a list of rows (in blocks, bit-identical to [`Model::proba_row`]).
-    pub fn proba_rows(&self, rows: &[[f64; 6]]) -> Vec<f64> {
+    pub(crate) fn proba_rows(&self, rows: &[[f64; 6]]) -> Vec<f64> {
         self.proba_batch(rows.as_flattened())
     }
 
@@ -316,7 +317,7 @@ impl Model {
     ///
     /// # Errors
     /// [`ModelError::Inconsistent`] naming the first row where they differ.
-    pub fn self_check(&self, raw_rows: &[[f64; 6]]) -> Result<(), ModelError> {
+    pub(crate) fn self_check(&self, raw_rows: &[[f64; 6]]) -> Result<(), ModelError> {
         let library = self.smartcore_predict(raw_rows)?;
         for (i, (row, expected)) in raw_rows.iter().zip(library).enumerate() {
             let mut cols = [0.0; features::MAX_WIDTH];

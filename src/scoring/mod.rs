@@ -23,7 +23,7 @@ mod response;
 
 pub use batch::Batch;
 pub use error::{ScoringError, ScoringErrorKind};
-pub use response::render;
+pub(crate) use response::render;
 
 use content_type::Format;
 

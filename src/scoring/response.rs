@@ -4,7 +4,7 @@ use super::Dialect;
 
 /// `{"predictions": [false, true]}` for [`Dialect::Mlflow2`], with the `", "` separators of
 /// MLflow's `json.dump`, or the bare list `[false, true]` for [`Dialect::Legacy1`].
-pub fn render(predictions: &[bool], dialect: Dialect) -> Vec<u8> {
+pub(crate) fn render(predictions: &[bool], dialect: Dialect) -> Vec<u8> {
     let mut out = Vec::with_capacity(20 + 7 * predictions.len());
     if dialect == Dialect::Mlflow2 {
         out.extend_from_slice(b"{\"predictions\": ");

@@ -28,7 +28,7 @@ use crate::http::AppState;
 
 pub use app::app;
 pub use openapi::openapi;
-pub use shutdown::shutdown_signal;
+use shutdown::shutdown_signal;
 
 /// Runs `legendary serve` to completion on a new multi-threaded runtime.
 ///

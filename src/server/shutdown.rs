@@ -11,7 +11,7 @@ use tokio::signal;
 use crate::http::AppState;
 
 /// Resolves on the first of Ctrl-C or SIGTERM (what Kubernetes sends).
-pub async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         if signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;

@@ -25,7 +25,7 @@ pub struct Metrics {
 
 impl Metrics {
     /// Evaluates probabilities `proba` against `labels`, calling legendary when `p > threshold`.
-    pub fn compute(labels: &[bool], proba: &[f64], threshold: f64) -> Self {
+    pub(crate) fn compute(labels: &[bool], proba: &[f64], threshold: f64) -> Self {
         let mut cm = [[0u64; 2]; 2];
         for (&y, &p) in labels.iter().zip(proba) {
             cm[usize::from(y)][usize::from(p > threshold)] += 1;
@@ -64,7 +64,7 @@ impl Metrics {
     }
 
     /// Every scalar metric with its name, in [`MetricName::ALL`] order, for MLflow and tables.
-    pub fn scalars(&self) -> impl Iterator<Item = (MetricName, f64)> + '_ {
+    pub(crate) fn scalars(&self) -> impl Iterator<Item = (MetricName, f64)> + '_ {
         MetricName::ALL
             .into_iter()
             .map(|name| (name, self.get(name)))
@@ -114,7 +114,7 @@ impl MetricName {
     }
 
     /// Larger is better, except for log loss.
-    pub fn higher_is_better(self) -> bool {
+    pub(crate) fn higher_is_better(self) -> bool {
         self != Self::LogLoss
     }
 
@@ -172,7 +172,7 @@ pub fn roc_auc(labels: &[bool], proba: &[f64]) -> f64 {
 }
 
 /// Mean binary cross-entropy with scikit-learn's clipping.
-pub fn log_loss(labels: &[bool], proba: &[f64]) -> f64 {
+pub(crate) fn log_loss(labels: &[bool], proba: &[f64]) -> f64 {
     const EPS: f64 = 1e-15;
     let sum: f64 = labels
         .iter()
@@ -186,7 +186,7 @@ pub fn log_loss(labels: &[bool], proba: &[f64]) -> f64 {
 }
 
 /// Points of the ROC curve (false positive rate, true positive rate), one per distinct score.
-pub fn roc_curve(labels: &[bool], proba: &[f64]) -> Vec<(f64, f64)> {
+pub(crate) fn roc_curve(labels: &[bool], proba: &[f64]) -> Vec<(f64, f64)> {
     let n_pos = labels.iter().filter(|&&y| y).count().max(1) as f64;
     let n_neg = (labels.len() as f64 - labels.iter().filter(|&&y| y).count() as f64).max(1.0);
     let mut order: Vec<usize> = (0..proba.len()).collect();
@@ -208,7 +208,7 @@ pub fn roc_curve(labels: &[bool], proba: &[f64]) -> Vec<(f64, f64)> {
 }
 
 /// Mean and (population) standard deviation.
-pub fn mean_std(values: &[f64]) -> (f64, f64) {
+pub(crate) fn mean_std(values: &[f64]) -> (f64, f64) {
     let n = values.len().max(1) as f64;
     let mean = values.iter().sum::<f64>() / n;
     let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;

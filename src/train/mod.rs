@@ -86,7 +86,7 @@ pub enum Setting {
 
 impl Setting {
     /// The command-line flag: `--n-trees`.
-    pub fn flag(self) -> &'static str {
+    pub(crate) fn flag(self) -> &'static str {
         match self {
             Self::TestSize => "--test-size",
             Self::CvFolds => "--cv-folds",
@@ -99,7 +99,7 @@ impl Setting {
     }
 
     /// The key in a sweep grid file: `params.n_trees`.
-    pub fn grid_key(self) -> &'static str {
+    pub(crate) fn grid_key(self) -> &'static str {
         match self {
             Self::TestSize => "test_size",
             Self::CvFolds => "cv_folds",
@@ -344,7 +344,7 @@ impl Outcome {
     }
 
     /// The held-out rows and their labels, in split order.
-    pub fn held_out(&self) -> (Vec<[f64; 6]>, Vec<bool>) {
+    pub(crate) fn held_out(&self) -> (Vec<[f64; 6]>, Vec<bool>) {
         let rows = &self.dataset.rows;
         self.split
             .test
