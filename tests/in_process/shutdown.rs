@@ -71,7 +71,7 @@ async fn requests_in_flight_finish_and_the_server_returns_success() {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(start(
         listener,
-        config(Duration::from_secs(30)),
+        config(Duration::from_secs(120)),
         async move {
             let _ = stopped.await;
         },
@@ -114,9 +114,10 @@ async fn requests_in_flight_finish_and_the_server_returns_success() {
         assert_eq!(predictions, 100_000);
     }
     server.await.unwrap().unwrap();
-    // Idle keep-alive connections (this client's pool) were closed, not waited on for 30 s.
+    // Idle keep-alive connections (this client's pool) were closed, not waited on for the
+    // 120 s grace; the bound leaves room for six 100,000-row requests on a busy debug build.
     let drained = triggered.elapsed();
-    assert!(drained < Duration::from_secs(20), "drain took {drained:?}");
+    assert!(drained < Duration::from_secs(60), "drain took {drained:?}");
     eprintln!("{SLOW} slow requests drained in {drained:?}");
     // And the listener is closed.
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
