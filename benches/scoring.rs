@@ -170,10 +170,8 @@ fn handler(c: &mut Criterion) {
         .build()
         .unwrap();
     let limits = ServerLimits {
-        max_body_bytes: 64 * 1024 * 1024,
-        timeout: Duration::from_secs(60),
         scoring: Limits::default(),
-        parallel_rows: 8192,
+        ..ServerLimits::default()
     };
     let state = AppState::new(limits, None);
     let resolved = Resolved {

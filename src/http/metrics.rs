@@ -165,7 +165,13 @@ pub struct Metrics {
     rows_scored: AtomicU64,
     reloads_succeeded: AtomicU64,
     reloads_failed: AtomicU64,
+    /// Connections by what became of them at accept time, in [`CONNECTION_RESULTS`] order.
+    connections: [AtomicU64; CONNECTION_RESULTS.len()],
 }
+
+/// What the accept loop did with a connection: served, closed to make room for a new one
+/// while it had not sent a request head, refused at the cap, or an accept that failed.
+const CONNECTION_RESULTS: [&str; 4] = ["accepted", "evicted", "refused", "accept_error"];
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -176,6 +182,7 @@ impl Default for Metrics {
             rows_scored: AtomicU64::new(0),
             reloads_succeeded: AtomicU64::new(0),
             reloads_failed: AtomicU64::new(0),
+            connections: std::array::from_fn(|_| AtomicU64::new(0)),
         }
     }
 }
@@ -190,6 +197,14 @@ impl std::fmt::Debug for Metrics {
 }
 
 impl Metrics {
+    /// Counts a connection by `result`, one of `accepted`, `evicted`, `refused`,
+    /// `accept_error` (anything else is not counted).
+    pub(crate) fn record_connection(&self, result: &str) {
+        if let Some(i) = CONNECTION_RESULTS.iter().position(|r| *r == result) {
+            self.connections[i].fetch_add(1, Relaxed);
+        }
+    }
+
     /// Counts one model reload attempt (hot reload): `ok` is whether the new model is live.
     pub fn record_reload(&self, ok: bool) {
         let counter = if ok {
@@ -246,11 +261,20 @@ impl Metrics {
              # HELP legendary_model_reloads_total Hot reloads of the model, by result.\n\
              # TYPE legendary_model_reloads_total counter\n\
              legendary_model_reloads_total{{result=\"succeeded\"}} {}\n\
-             legendary_model_reloads_total{{result=\"failed\"}} {}\n",
+             legendary_model_reloads_total{{result=\"failed\"}} {}\n\
+             # HELP legendary_http_connections_total Connections by what the accept loop did with them.\n\
+             # TYPE legendary_http_connections_total counter\n",
             self.rows_scored.load(Relaxed),
             self.reloads_succeeded.load(Relaxed),
             self.reloads_failed.load(Relaxed),
         );
+        for (result, count) in CONNECTION_RESULTS.iter().zip(&self.connections) {
+            let _ = writeln!(
+                out,
+                "legendary_http_connections_total{{result=\"{result}\"}} {}",
+                count.load(Relaxed)
+            );
+        }
         render_model(&mut out, model);
         let _ = write!(
             out,

@@ -24,6 +24,11 @@ pub struct ServerLimits {
     pub scoring: Limits,
     /// Batches at least this large are scored off the async workers, in parallel.
     pub parallel_rows: usize,
+    /// Longest a client may take to send a request head; also how long a keep-alive
+    /// connection may wait for its next request.
+    pub header_timeout: Duration,
+    /// Most connections open at once (kept below the file-descriptor limit).
+    pub max_connections: usize,
 }
 
 impl Default for ServerLimits {
@@ -36,6 +41,8 @@ impl Default for ServerLimits {
                 max_rows: 1_000_000,
             },
             parallel_rows: 8192,
+            header_timeout: Duration::from_secs(65),
+            max_connections: 960,
         }
     }
 }

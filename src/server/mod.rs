@@ -9,6 +9,7 @@
 //! - `shutdown`, `telemetry`: draining, and the request span and access log.
 
 mod app;
+mod connections;
 mod invocations;
 mod openapi;
 mod probes;
@@ -87,7 +88,7 @@ pub async fn start(
         loaded = fetcher.load_with_retry(config.startup_deadline) => loaded,
         // Stopped (SIGTERM) while the model was still loading: a clean exit, at once.
         stopped = &mut server => {
-            stopped.context("server task")??;
+            stopped.context("server task")?;
             tracing::info!("stopped before a model was loaded");
             return Ok(());
         }
@@ -103,7 +104,7 @@ pub async fn start(
     tracing::info!(uri = %served.uri, version = ?served.resolved.version, "model loaded; ready");
     state.set_model(served);
     let _reloader = reload::spawn(state.clone(), fetcher, config.reload_interval);
-    server.await.context("server task")??;
+    server.await.context("server task")?;
     tracing::info!("stopped");
     Ok(())
 }
