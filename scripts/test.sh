@@ -13,6 +13,7 @@ cargo fmt --all -- --check
 
 step "lint"
 cargo clippy --locked --all-targets -- -D warnings
+scripts/check-msrv.sh
 
 step "build"
 cargo build --locked --release
