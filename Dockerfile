@@ -1,25 +1,26 @@
 # syntax=docker/dockerfile:1
 #
-# legendary: one static-ish Rust binary (links glibc only; TLS is rustls, so no
-# OpenSSL) plus the model directory and the data package.
+# legendary: one Rust binary (links glibc only; TLS is rustls, so no OpenSSL)
+# plus the model directory and the data package, on a distroless base.
 #
 #   docker build -t legendary .
 #   docker run --rm -p 8080:8080 legendary          # serve models/pokemon
 #   docker run --rm legendary predict --help        # any other subcommand
 #
-# Image size budget: target < 40 MB uncompressed. These are ESTIMATES; no
-# container engine was available where this file was written, so the image has
-# not been built or measured:
-#   gcr.io/distroless/cc-debian12 base (glibc, libgcc, ca-certs, tzdata) ~ 23 MB
-#   legendary release binary, symbols stripped (axum, tokio, reqwest+rustls/
-#     aws-lc, smartcore, clap)                                        ~ 10-14 MB
-#   data/pokemon (CSV data package, ~1 000 rows)                          < 1 MB
-#   models/pokemon (one serialized forest; 300 trees x depth 16 is the
-#     worst case of the example grid)                                   ~ 1-3 MB
-#   total                                                              ~ 35-40 MB
-# Check after building with: docker image ls legendary
-
-ARG RUST_VERSION=1.95
+# scripts/docker-build-test.sh replays this file without a container engine:
+# it applies .dockerignore to the context, runs the builder stage's RUN steps
+# in a sandbox, checks every `COPY --from=builder` source exists, then runs the
+# result the way deploy/kubernetes/deployment.yaml does (uid 65532, read-only
+# root, writable /tmp only) and sends it the demo's requests. It prints the
+# sizes it sees. The image itself has not been built with `docker build` nor
+# measured; check its size with `docker image ls legendary` after a build.
+#
+# Base images are pinned by tag and by digest (the multi-platform index digest
+# of that tag). To move to a newer build of the same tag, replace the digest
+# with the one printed by
+#   docker buildx imagetools inspect rust:1.95-slim-bookworm
+#   docker buildx imagetools inspect gcr.io/distroless/cc-debian12:nonroot
+# (the `Digest:` line at the top), then rebuild and rerun the tests.
 
 # ---------------------------------------------------------------------------
 # Builder. Debian bookworm to match the runtime's glibc (distroless cc-debian12
@@ -28,7 +29,7 @@ ARG RUST_VERSION=1.95
 # in the tree needs: aws-lc-sys (rustls' crypto) builds with its cc builder on
 # x86_64/aarch64 Linux, without cmake, perl or Go.
 # ---------------------------------------------------------------------------
-FROM rust:${RUST_VERSION}-slim-bookworm AS builder
+FROM rust:1.95-slim-bookworm@sha256:d7482085ff5b415f84dba5647ae71606650bdef00db7aeb69f4b3d170c3e4082 AS builder
 
 WORKDIR /build
 
@@ -36,46 +37,41 @@ WORKDIR /build
 ENV CARGO_PROFILE_RELEASE_STRIP=symbols \
     CARGO_TERM_COLOR=never
 
-# 1. Dependency layer: build every dependency against a dummy crate so that
-#    editing src/ does not recompile the ~250 crates in Cargo.lock. This layer
-#    is rebuilt only when Cargo.toml or Cargo.lock change. (If the crate ever
-#    grows [[bench]]/[[example]]/build.rs targets, add dummies for them here or
-#    switch to cargo-chef.)
-COPY Cargo.toml Cargo.lock ./
-RUN --mount=type=cache,target=/usr/local/cargo/registry \
-    mkdir -p src \
-    && echo 'fn main() {}' > src/main.rs \
-    && echo '//! placeholder' > src/lib.rs \
-    && cargo build --release --locked \
-    && rm -rf src \
-       target/release/legendary target/release/deps/legendary-* \
-       target/release/deps/liblegendary-* target/release/.fingerprint/legendary-*
+# Why the whole context and not a dependency-only layer: cargo refuses a
+# manifest whose targets are missing, so a layer built from Cargo.toml and
+# Cargo.lock alone (plus dummy sources) breaks whenever the manifest names a
+# target that the dummy does not fake ([[bench]], [[test]], [[example]],
+# build.rs, include_str! of files outside src/ ...); that is how this file
+# once failed at its first step. cargo-chef fakes them correctly but is one
+# more tool to install and pin. Instead the whole context, as filtered by
+# .dockerignore, is copied and compiled with BuildKit cache mounts: the cargo
+# registry and target/ persist between builds on the same builder, so editing
+# src/ recompiles only this crate, as `cargo build` does on a workstation.
+# The trade-off: a builder without that cache (a fresh CI runner that only
+# imports layer caches) compiles every dependency again; use cargo-chef there
+# if that time matters.
+COPY . .
 
-# 2. The real build. The dummy's fingerprints were removed above and the
-#    sources are touched, so cargo cannot mistake them for the dummy's.
-COPY src ./src
+# target/ is a cache mount, so it is not part of any layer: the binary is
+# copied out of it in the same step.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
-    find src -name '*.rs' -exec touch {} + \
-    && cargo build --release --locked \
+    --mount=type=cache,target=/build/target \
+    cargo build --release --locked \
     && install -D -m 0755 target/release/legendary /out/usr/local/bin/legendary
 
-# 3. Runtime files. models/ may not exist in the build context (a fresh clone
-#    before the first `legendary train`); create it empty in that case so the
-#    COPY into the runtime stage never fails. The server then starts unready
-#    (/ping 503) until a model is loaded from MLflow.
-#    (The whole context, minus .dockerignore, is copied after the compile
-#    steps, so it never invalidates the cached dependency or build layers.)
-COPY . /context
-RUN mkdir -p /out/app \
-    && cp -a /context/data /out/app/data \
-    && if [ -d /context/models ]; then cp -a /context/models /out/app/models; \
-       else mkdir -p /out/app/models/pokemon; fi \
-    && rm -rf /context
+# Runtime files. models/ may not exist in the build context (a fork without
+# the committed model); create models/pokemon empty in that case so the
+# COPY into the runtime stage never fails. The server then starts unready
+# (/ping 503) until a model is loaded from MLflow.
+RUN mkdir -p /out/app/models \
+    && cp -a data /out/app/data \
+    && if [ -d models ]; then cp -a models/. /out/app/models/; fi \
+    && mkdir -p /out/app/models/pokemon
 
 # ---------------------------------------------------------------------------
 # Runtime: distroless, no shell, no package manager, runs as uid 65532.
 # ---------------------------------------------------------------------------
-FROM gcr.io/distroless/cc-debian12:nonroot
+FROM gcr.io/distroless/cc-debian12:nonroot@sha256:9dac0a79194e45a7da0158a9c6da57b217585af0786db3845d1f0ec1a0dd182f
 
 ARG VERSION=0.1.0
 ARG REVISION=unknown

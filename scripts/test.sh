@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and every test, installing what the tests need on a fresh machine:
 # a Python venv with a pinned mlflow (real tracking server), Chromium + ChromeDriver (browser
-# test), hadolint + kubernetes-validate (deploy lint) and schemathesis (API contract).
+# test), hadolint + kubernetes-validate (deploy lint), bubblewrap + the Python docker SDK (the
+# Dockerfile replay of scripts/docker-build-test.sh) and schemathesis (API contract).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,7 @@ cargo fmt --all -- --check
 
 step "lint"
 cargo clippy --locked --all-targets -- -D warnings
+scripts/check-msrv.sh
 
 step "build"
 cargo build --locked --release
@@ -23,6 +25,9 @@ if [ -x scripts/install-browser.sh ]; then scripts/install-browser.sh; fi
 
 step "deploy lint"
 scripts/lint-deploy.sh
+
+step "docker build context"
+scripts/docker-build-test.sh
 
 if [ -x scripts/schemathesis.sh ]; then
   step "API contract (schemathesis)"

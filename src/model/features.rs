@@ -141,7 +141,7 @@ fn is_multiple(v: f64, of: u64) -> bool {
     if (0.0..=1e15).contains(&v) {
         // Exact: below 2^53 every integer is a float and the cast truncates.
         let i = v as u64;
-        i as f64 == v && i % of == 0
+        i as f64 == v && i.is_multiple_of(of)
     } else {
         v % of as f64 == 0.0
     }

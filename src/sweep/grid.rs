@@ -110,9 +110,20 @@ struct ParamAxes {
 pub(crate) struct Grid {
     /// What to rank by.
     pub metric: RankMetric,
-    /// The configurations, each checked; index `i` is configuration `i` everywhere
-    /// (`--only-index`).
-    pub configs: Vec<ValidConfig>,
+    /// The configurations; index `i` is configuration `i` everywhere (`--only-index`). They
+    /// are checked one by one ([`Grid::checked`]): a combination of axes that does not fit
+    /// (an `mtry` wider than a feature set) is a failed trial, and the sweep goes on.
+    pub configs: Vec<TrainConfig>,
+}
+
+impl Grid {
+    /// Configuration `i`, checked; an error names the grid key (`params.mtry must be ...`).
+    pub(crate) fn checked(&self, i: usize) -> Result<ValidConfig, String> {
+        self.configs[i]
+            .clone()
+            .validate()
+            .map_err(|e| format!("{} {}", e.setting.grid_key(), e.problem))
+    }
 }
 
 /// Why a grid file was refused.
@@ -232,14 +243,6 @@ pub(crate) fn parse(text: &str) -> Result<Grid, String> {
             configs.len()
         ));
     }
-    let configs = configs
-        .into_iter()
-        .enumerate()
-        .map(|(i, c)| {
-            c.validate()
-                .map_err(|e| format!("{} {} (configuration {i})", e.setting.grid_key(), e.problem))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
     Ok(Grid { metric, configs })
 }
 
@@ -269,12 +272,12 @@ mod tests {
         .unwrap();
         assert_eq!(g.metric, RankMetric::Cv(MetricName::F1));
         assert_eq!(g.configs.len(), 8);
-        let c = |i: usize| g.configs[i].get();
+        let c = |i: usize| g.checked(i).unwrap().get().clone();
         assert_eq!(c(0).generations.to_string(), "1-6");
         assert_eq!((c(0).params.n_trees, c(0).params.min_samples_leaf), (10, 1));
         assert_eq!((c(1).params.n_trees, c(1).params.min_samples_leaf), (10, 2));
         assert_eq!(c(4).generations.to_string(), "1-9");
-        assert!(g.configs.iter().all(|c| c.get().cv_folds == 3));
+        assert!(g.configs.iter().all(|c| c.cv_folds == 3));
     }
 
     #[test]
@@ -289,10 +292,11 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown metric 'auc'")
         );
-        assert!(
-            parse("[params]\nn_trees = [10, 0]\n")
-                .unwrap_err()
-                .contains("params.n_trees must be at least 1 (configuration 1)")
+        let g = parse("[params]\nn_trees = [10, 0]\n").unwrap();
+        assert!(g.checked(0).is_ok());
+        assert_eq!(
+            g.checked(1).unwrap_err(),
+            "params.n_trees must be at least 1"
         );
         assert!(
             parse("[data]\ngenerations = [\"0-3\"]\n")

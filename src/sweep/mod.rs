@@ -18,7 +18,18 @@ pub(crate) struct Trial {
     /// The configuration.
     pub config: TrainConfig,
     /// The trained model and its evaluation, or why it failed.
-    pub result: Result<Outcome, TrainError>,
+    pub result: Result<Outcome, TrialError>,
+}
+
+/// Why a configuration produced no model.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum TrialError {
+    /// A setting is out of range for this combination of axes (named by its grid key).
+    #[error("{0}")]
+    Setting(String),
+    /// Training failed.
+    #[error(transparent)]
+    Train(#[from] TrainError),
 }
 
 impl Trial {
@@ -51,11 +62,13 @@ pub(crate) fn train_all(
                 loop {
                     let k = next.fetch_add(1, Ordering::SeqCst);
                     let Some(&index) = indices.get(k) else { break };
-                    let config = &grid.configs[index];
-                    let result = train(config);
+                    let result = grid
+                        .checked(index)
+                        .map_err(TrialError::Setting)
+                        .and_then(|config| train(&config).map_err(TrialError::from));
                     let trial = Trial {
                         index,
-                        config: config.get().clone(),
+                        config: grid.configs[index].clone(),
                         result,
                     };
                     on_done(&trial);

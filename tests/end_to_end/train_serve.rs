@@ -320,11 +320,8 @@ async fn serve_fails_fast_and_clearly_when_the_model_cannot_be_had() {
 
     // An unknown alias and an empty stage are named.
     let out = tempfile::tempdir().unwrap();
-    assert!(
-        train(out.path(), &["--register-as", "pokemon-errors"])
-            .status
-            .success()
-    );
+    let o = train(out.path(), &["--register-as", "pokemon-errors"]);
+    assert!(o.status.success(), "{}", text(&o));
     let mut serve = Serve::start(
         &[("MLFLOW_MODEL_URI", "models:/pokemon-errors@nobody")],
         &[],
@@ -362,7 +359,10 @@ fn mistakes_in_flags_fail_before_anything_reaches_the_registry() {
     let experiment = "typo-check";
     for (extra, expected) in [
         (&["--gate-metric", "rocauc"][..], "rocauc"),
-        (&["--n-trees", "0"][..], "--n-trees must be at least 1"),
+        (
+            &["--min-samples-split", "1"][..],
+            "--min-samples-split must be at least 2",
+        ),
         (&["--mtry", "99"][..], "--mtry must be between 1 and"),
     ] {
         let o = train(
