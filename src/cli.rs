@@ -10,7 +10,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::acquire::ModelSource;
 use crate::config::{
-    Env, PredictJob, ServeConfig, SweepJob, TrackingTarget, TrainJob, listen_addr, parse_duration,
+    Env, PredictJob, ServeConfig, SweepJob, TrackingTarget, TrainJob, default_max_connections,
+    listen_addr, parse_duration,
 };
 use crate::dataset::Generations;
 use crate::http::ServerLimits;
@@ -380,6 +381,15 @@ pub(crate) struct ServeArgs {
     /// Most rows accepted in one request.
     #[arg(long, env = "LEGENDARY_MAX_ROWS", default_value_t = 1_000_000)]
     pub max_rows: usize,
+    /// Longest a client may take to send a request's headers; also how long an idle
+    /// keep-alive connection stays open. Longer than the usual 60 s load-balancer idle
+    /// timeout, so a balancer never reuses a connection the server is closing.
+    #[arg(long, env = "LEGENDARY_HEADER_TIMEOUT", default_value = "65s", value_parser = parse_duration)]
+    pub header_timeout: Duration,
+    /// Most connections open at once (default: the open-file limit minus 64, at most 10,000).
+    /// At the cap, the oldest connection that has not sent a request yet is closed to make room.
+    #[arg(long, env = "LEGENDARY_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
     /// On shutdown, how long requests in flight may take to finish.
     #[arg(long, env = "LEGENDARY_DRAIN_GRACE", default_value = "20s", value_parser = parse_duration)]
     pub drain_grace: Duration,
@@ -422,6 +432,11 @@ impl ServeArgs {
                 scoring: Limits {
                     max_rows: self.max_rows,
                 },
+                header_timeout: self.header_timeout,
+                max_connections: self
+                    .max_connections
+                    .unwrap_or_else(default_max_connections)
+                    .max(1),
                 ..ServerLimits::default()
             },
             drain_grace: self.drain_grace,

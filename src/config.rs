@@ -90,6 +90,26 @@ impl Env {
     }
 }
 
+/// The default connection cap: the soft file-descriptor limit of this process (read from
+/// `/proc/self/limits` where there is one) minus room for everything else it opens (registry
+/// connections, downloads, the listener, logs), between 16 and 10,000.
+pub fn default_max_connections() -> usize {
+    max_connections_under(descriptor_limit())
+}
+
+fn max_connections_under(descriptor_limit: Option<u64>) -> usize {
+    const RESERVED: u64 = 64;
+    let limit = descriptor_limit.unwrap_or(1024);
+    usize::try_from(limit.saturating_sub(RESERVED).clamp(16, 10_000)).unwrap_or(10_000)
+}
+
+/// The soft limit on open files, when the system says.
+fn descriptor_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
 /// Parses `30s`, `1m 30s`, `250ms`, or a bare number of seconds.
 ///
 /// # Errors
@@ -243,6 +263,15 @@ mod tests {
             "127.0.0.1:2"
         );
         assert!(listen_addr("example.com", 1).is_err());
+    }
+
+    #[test]
+    fn the_connection_cap_leaves_room_below_the_descriptor_limit() {
+        assert_eq!(max_connections_under(Some(1024)), 960);
+        assert_eq!(max_connections_under(None), 960);
+        assert_eq!(max_connections_under(Some(1 << 20)), 10_000);
+        assert_eq!(max_connections_under(Some(10)), 16);
+        assert!(default_max_connections() >= 16);
     }
 
     #[test]

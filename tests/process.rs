@@ -9,6 +9,7 @@
 mod support;
 
 mod process {
+    mod connections;
     mod logs;
     mod shutdown;
 }

@@ -19,7 +19,26 @@ impl Server {
     /// Starts `legendary --log-format FORMAT serve --port 0 ARGS` in the repository root and
     /// waits until the model is loaded.
     pub fn start(format: &str, rust_log: &str, args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_legendary"))
+        Self::start_in(
+            Command::new(env!("CARGO_BIN_EXE_legendary")),
+            format,
+            rust_log,
+            args,
+        )
+    }
+
+    /// Like [`Server::start`], with at most `files` open file descriptors (`prlimit`).
+    pub fn start_with_file_limit(files: u64, args: &[&str]) -> Self {
+        let mut command = Command::new("prlimit");
+        command
+            .arg(format!("--nofile={files}:{files}"))
+            .arg("--")
+            .arg(env!("CARGO_BIN_EXE_legendary"));
+        Self::start_in(command, "json", "info", args)
+    }
+
+    fn start_in(mut command: Command, format: &str, rust_log: &str, args: &[&str]) -> Self {
+        let mut child = command
             .args([
                 "--log-format",
                 format,
