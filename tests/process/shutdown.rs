@@ -45,7 +45,11 @@ async fn client_loop(url: String, tally: Arc<Tally>, started: Instant) {
     let client = reqwest::Client::new();
     let (small, large) = (body(1), body(20_000));
     for i in 0u64.. {
-        if started.elapsed() > MAX_TIME || tally.sent.fetch_add(1, Relaxed) >= MAX_REQUESTS {
+        if started.elapsed() > MAX_TIME {
+            return;
+        }
+        if tally.sent.fetch_add(1, Relaxed) >= MAX_REQUESTS {
+            // Not sent after all: give the count back.
             tally.sent.fetch_sub(1, Relaxed);
             return;
         }
