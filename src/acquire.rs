@@ -234,7 +234,7 @@ impl Fetcher {
             match self.load().await {
                 Ok(served) => return Ok(served),
                 Err(e) if is_transient(&e) && started.elapsed() + pause < deadline => {
-                    tracing::warn!(model = %self.source, error = %format!("{e:#}"), retry_in = ?pause, "the registry is not answering; retrying");
+                    tracing::warn!(model = %self.source, error = %format!("{e:#}"), retry_in = %humantime::format_duration(pause), "the registry is not answering; retrying");
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_secs(5));
                 }

@@ -29,4 +29,19 @@ pub(crate) fn init(format: LogFormat) {
             .with_current_span(true)
             .try_init(),
     };
+    // A panic (a bug: request paths return errors) is logged as one event in the chosen
+    // format, with where it happened, instead of free text on stderr between JSON lines.
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        tracing::error!(panic = %message, location = %location, "panicked");
+    }));
 }

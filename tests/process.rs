@@ -9,6 +9,7 @@
 mod support;
 
 mod process {
+    mod bodies;
     mod connections;
     mod logs;
     mod shutdown;

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -170,15 +170,6 @@ impl ApiError {
         out
     }
 
-    /// The 413 or 400 for a body that could not be read whole.
-    pub(crate) fn from_body_rejection(rejection: &BytesRejection, limit: usize) -> Self {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Self::TooLarge(limit)
-        } else {
-            Self::BadRequest(format!("Could not read the request body: {rejection}"))
-        }
-    }
-
     /// An internal error from any cause.
     pub(crate) fn internal(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
         Self::Internal(Box::new(cause))
@@ -201,6 +192,13 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        if let Self::TooLarge(_) = self {
+            // The rest of the body was not read (beyond a bounded drain): the connection
+            // cannot carry another request, and saying so lets pooled clients drop it.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         response
     }
 }

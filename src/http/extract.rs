@@ -2,7 +2,6 @@
 //! is answered in the same MLflow-shaped JSON as every other error, from the handler's
 //! signature alone.
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -24,23 +23,25 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     }
 }
 
-/// The whole body, within `--max-body-bytes` (413 naming the limit), whatever its content
-/// type (the demo's clients vary).
+/// The whole body, within `--max-body-bytes` and `MAX` bytes (413 naming the limit),
+/// whatever its content type (the demo's clients vary); read as `/invocations` reads its
+/// own (`http::read_body`).
 #[derive(Debug)]
-pub(crate) struct Body(pub(crate) Bytes);
+pub(crate) struct Body<const MAX: usize = { usize::MAX }>(pub(crate) Vec<u8>);
 
-impl FromRequest<AppState> for Body {
+impl<const MAX: usize> FromRequest<AppState> for Body<MAX> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        Bytes::from_request(request, state)
+        let (parts, body) = request.into_parts();
+        let limit = state.limits().max_body_bytes.min(MAX);
+        super::body::read(body, &parts.headers, limit)
             .await
             .map(Self)
-            .map_err(|e| ApiError::from_body_rejection(&e, state.limits().max_body_bytes))
     }
 }
 
-impl Body {
+impl<const MAX: usize> Body<MAX> {
     /// Parses the body as JSON; a failure is a 400 saying what was `expected`.
     pub(crate) fn json<T: DeserializeOwned>(&self, expected: &str) -> Result<T, ApiError> {
         serde_json::from_slice(&self.0)

@@ -47,9 +47,31 @@ pub fn app(state: AppState) -> Router {
                 // the access line carries the status; 5xx details are logged by `ApiError`.
                 .on_failure(()),
         )
-        // 5. request ids: taken from `x-request-id` or made, and echoed on the response.
+        // 5. request ids: taken from `x-request-id` or made, and echoed on the response; an
+        //    id that is too long or not a plain token is replaced, never echoed or logged.
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(middleware::map_request(drop_unusable_request_id))
+}
+
+/// Longest request id taken from a client (a UUID is 36 characters; W3C trace ids 55).
+const MAX_REQUEST_ID: usize = 128;
+
+/// Removes an `x-request-id` that is too long or holds anything but letters, digits and
+/// `-_.:/+=`, so a fresh one is made for the request.
+async fn drop_unusable_request_id(mut request: Request) -> Request {
+    let usable = request.headers().get("x-request-id").is_none_or(|id| {
+        id.len() <= MAX_REQUEST_ID
+            && !id.is_empty()
+            && id
+                .as_bytes()
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:/+=".contains(b))
+    });
+    if !usable {
+        request.headers_mut().remove("x-request-id");
+    }
+    request
 }
 
 async fn timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {

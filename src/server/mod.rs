@@ -101,7 +101,7 @@ pub async fn start(
             return Err(e);
         }
     };
-    tracing::info!(uri = %served.uri, version = ?served.resolved.version, "model loaded; ready");
+    tracing::info!(uri = %served.uri, version = served.resolved.version.as_deref().unwrap_or(""), "model loaded; ready");
     state.set_model(served);
     let _reloader = reload::spawn(state.clone(), fetcher, config.reload_interval);
     server.await.context("server task")?;

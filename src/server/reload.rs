@@ -47,13 +47,13 @@ async fn poll_once(state: &AppState, fetcher: &Fetcher, refused: &mut Option<Str
     let version = resolved.version.clone();
     match fetcher.fetch(resolved).await {
         Ok(served) => {
-            tracing::info!(model = %source, from = %current, to = %fingerprint, version = ?version, "new model version swapped in");
+            tracing::info!(model = %source, from = %current, to = %fingerprint, version = version.as_deref().unwrap_or(""), "new model version swapped in");
             state.set_model(served);
             state.metrics().record_reload(true);
             *refused = None;
         }
         Err(e) => {
-            tracing::error!(model = %source, version = ?version, error = %format!("{e:#}"), "new model version refused; the current one keeps serving");
+            tracing::error!(model = %source, version = version.as_deref().unwrap_or(""), error = %format!("{e:#}"), "new model version refused; the current one keeps serving");
             state.metrics().record_reload(false);
             *refused = Some(fingerprint);
         }

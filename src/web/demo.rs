@@ -5,11 +5,21 @@
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
+use serde::de;
 use utoipa::ToSchema;
 
 use super::stats::{PokemonStats, RawStats};
 use crate::acquire::Served;
 use crate::http::{ApiError, AppState, Body, Query};
+
+/// Most Pokémon in one `/pokemon-types` list: far more than the Pokédex holds (1,025 species
+/// and their forms). Batches belong on `/invocations`, which streams them into a compact batch.
+const DEMO_MAX_ITEMS: usize = 10_000;
+
+/// Largest demo request body: 10,000 stats objects with long field names and spaces fit in
+/// about 1.5 MB. Two such bodies at once cost a few megabytes, where `--max-body-bytes`
+/// (64 MiB) would cost 128.
+const DEMO_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 /// The demo's answer for one Pokémon.
 #[derive(Debug, Serialize, ToSchema)]
@@ -57,7 +67,7 @@ pub(crate) async fn pokemon_type_query(
 )]
 pub(crate) async fn pokemon_type_json(
     State(state): State<AppState>,
-    body: Body,
+    body: Body<DEMO_MAX_BODY_BYTES>,
 ) -> Result<Json<Answer>, ApiError> {
     let served = state.live_model()?;
     let raw: RawStats = body.json("a JSON object of the six stats")?;
@@ -80,26 +90,87 @@ pub(crate) async fn pokemon_type_json(
 )]
 pub(crate) async fn pokemon_types(
     State(state): State<AppState>,
-    body: Body,
+    body: Body<DEMO_MAX_BODY_BYTES>,
 ) -> Result<Json<Vec<Answer>>, ApiError> {
     let served = state.live_model()?;
-    let items: Vec<RawStats> = body.json("a JSON list of objects of the six stats")?;
-    let max_rows = state.limits().scoring.max_rows;
-    if items.len() > max_rows {
-        return Err(ApiError::Scoring(
-            crate::scoring::ScoringError::too_many_rows(max_rows),
-        ));
+    let max_rows = state.limits().scoring.max_rows.min(DEMO_MAX_ITEMS);
+    let mut failure = None;
+    let mut de = serde_json::Deserializer::from_slice(&body.0);
+    let list = CheckedList {
+        max_rows,
+        failure: &mut failure,
+    };
+    let parsed =
+        de::DeserializeSeed::deserialize(list, &mut de).and_then(|rows| de.end().map(|()| rows));
+    let rows = match (parsed, failure) {
+        (Ok(rows), _) => rows,
+        (Err(_), Some(ListError::TooMany)) => {
+            return Err(crate::scoring::ScoringError::too_many_rows(max_rows).into());
+        }
+        (Err(_), Some(ListError::Item(message))) => return Err(ApiError::BadRequest(message)),
+        (Err(e), None) => {
+            return Err(ApiError::BadRequest(format!(
+                "The body is not a JSON list of objects of the six stats: {e}."
+            )));
+        }
+    };
+    Ok(Json(
+        rows.iter().map(|stats| answer(&served, stats)).collect(),
+    ))
+}
+
+/// Reads a JSON list of stats objects, checking each item as it is read and the count against
+/// the row limit, so memory grows with the rows accepted (48 bytes each), never with a list of
+/// junk (`[{}, {}, …]` stops at its first item). Why it stopped goes to `failure` (serde's
+/// errors carry only text), as the scoring parser does.
+struct CheckedList<'a> {
+    max_rows: usize,
+    failure: &'a mut Option<ListError>,
+}
+
+/// Why [`CheckedList`] stopped before the end of the list.
+enum ListError {
+    /// More items than the row limit.
+    TooMany,
+    /// An item that is not a valid stats object; the message names it and the field.
+    Item(String),
+}
+
+impl<'de> de::DeserializeSeed<'de> for CheckedList<'_> {
+    type Value = Vec<PokemonStats>;
+
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(self)
     }
-    let answers = items
-        .into_iter()
-        .enumerate()
-        .map(|(i, raw)| {
-            raw.check()
-                .map(|stats| answer(&served, &stats))
-                .map_err(|e| ApiError::BadRequest(format!("Item {i}: {e}")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Json(answers))
+}
+
+impl<'de> de::Visitor<'de> for CheckedList<'_> {
+    type Value = Vec<PokemonStats>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON list of objects of the six stats")
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut rows = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+        while let Some(raw) = seq.next_element::<RawStats>()? {
+            if rows.len() == self.max_rows {
+                *self.failure = Some(ListError::TooMany);
+                return Err(de::Error::custom("too many items"));
+            }
+            match raw.check() {
+                Ok(stats) => rows.push(stats),
+                Err(e) => {
+                    *self.failure = Some(ListError::Item(format!("Item {}: {e}", rows.len())));
+                    return Err(de::Error::custom("invalid item"));
+                }
+            }
+        }
+        Ok(rows)
+    }
 }
 
 fn answer(served: &Served, stats: &PokemonStats) -> Answer {

@@ -167,3 +167,32 @@ async fn huge_and_malformed_requests_do_not_disturb_concurrent_good_ones() {
     }
     assert_eq!(app.get("/ping").await.status(), 200);
 }
+
+#[tokio::test]
+async fn an_unusable_request_id_is_replaced_not_echoed() {
+    let app = crate::support::app::spawn_app().await;
+    for given in ["x".repeat(400), "has spaces and \"quotes\"".to_owned()] {
+        let response = app
+            .client
+            .get(app.url("/health"))
+            .header("x-request-id", &given)
+            .send()
+            .await
+            .unwrap();
+        let echoed = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_ne!(echoed, given);
+        assert_eq!(echoed.len(), 36, "a fresh UUID: {echoed}");
+    }
+    let kept = app
+        .client
+        .get(app.url("/health"))
+        .header("x-request-id", "trace-abc_123:4")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kept.headers()["x-request-id"], "trace-abc_123:4");
+    app.shut_down().await;
+}
