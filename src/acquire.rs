@@ -5,7 +5,9 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
+
+use tokio::time::Instant;
 
 use anyhow::Context as _;
 use serde::Serialize;
@@ -196,29 +198,43 @@ impl Fetcher {
         }
     }
 
-    /// Downloads (when remote), validates and builds what `resolved` points to.
+    /// Downloads (when remote), validates and builds what `resolved` points to; the download
+    /// gives up at `deadline`.
     ///
     /// # Errors
     /// Download failures, or files that are not a servable model.
-    pub(crate) async fn fetch(&self, resolved: Resolved) -> anyhow::Result<Served> {
+    pub(crate) async fn fetch(
+        &self,
+        resolved: Resolved,
+        deadline: Instant,
+    ) -> anyhow::Result<Served> {
         let uri = self.source.to_string();
         match (&self.source, &self.client) {
             (ModelSource::Local(path), _) => {
                 let dir = read_dir(path.clone()).await?;
                 Ok(Served::new(dir, uri, resolved))
             }
-            (_, Some(client)) => fetch_resolved(client, uri, resolved).await,
+            (_, Some(client)) => fetch_resolved(client, uri, resolved, deadline).await,
             (_, None) => anyhow::bail!("no MLflow client for '{uri}'"),
         }
     }
 
-    /// Resolves and fetches once.
+    /// Resolves and fetches once, all of it by `deadline`.
     ///
     /// # Errors
-    /// Anything that stops the model from loading.
-    pub async fn load(&self) -> anyhow::Result<Served> {
-        let resolved = self.resolve().await?;
-        self.fetch(resolved).await
+    /// Anything that stops the model from loading, or the deadline.
+    pub async fn load(&self, deadline: Instant) -> anyhow::Result<Served> {
+        // The download is bounded by `deadline` itself and says which file it was on; the
+        // registry's answers are bounded here.
+        let resolved = tokio::time::timeout_at(deadline, self.resolve())
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "the registry did not resolve '{}' by its deadline",
+                    self.source
+                )
+            })??;
+        self.fetch(resolved, deadline).await
     }
 
     /// Loads, retrying while the registry is unreachable, up to `deadline`. Errors that
@@ -231,7 +247,7 @@ impl Fetcher {
         let started = Instant::now();
         let mut pause = Duration::from_millis(500);
         loop {
-            match self.load().await {
+            match self.load(started + deadline).await {
                 Ok(served) => return Ok(served),
                 Err(e) if is_transient(&e) && started.elapsed() + pause < deadline => {
                     tracing::warn!(model = %self.source, error = %format!("{e:#}"), retry_in = %humantime::format_duration(pause), "the registry is not answering; retrying");
@@ -265,7 +281,8 @@ pub(crate) async fn fetch_version(
         version,
     };
     let resolved = crate::mlflow::resolve(client, &uri).await?;
-    fetch_resolved(client, uri.to_string(), resolved).await
+    let deadline = Instant::now() + client.artifact_timeout();
+    fetch_resolved(client, uri.to_string(), resolved, deadline).await
 }
 
 /// Downloads the files `resolved` points to into a temporary directory and builds the model.
@@ -273,9 +290,10 @@ async fn fetch_resolved(
     client: &MlflowClient,
     uri: String,
     resolved: Resolved,
+    deadline: Instant,
 ) -> anyhow::Result<Served> {
     let dir = tempfile::tempdir().context("creating a download directory")?;
-    crate::mlflow::download(client, &resolved.artifact_uri, dir.path()).await?;
+    crate::mlflow::download_until(client, &resolved.artifact_uri, dir.path(), deadline).await?;
     let model_dir = read_dir(dir.path().to_path_buf())
         .await
         .with_context(|| format!("{} is not a servable model", resolved.artifact_uri))?;

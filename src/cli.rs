@@ -15,7 +15,7 @@ use crate::config::{
 };
 use crate::dataset::Generations;
 use crate::http::ServerLimits;
-use crate::mlflow::Stage;
+use crate::mlflow::{Stage, TrackingConfig};
 use crate::model::{FeatureSet, ForestParams};
 use crate::scoring::Limits;
 use crate::telemetry::LogFormat;
@@ -328,6 +328,9 @@ pub(crate) struct PredictArgs {
     /// Output CSV (standard output when absent): the input columns plus `prediction` and `probability`.
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,
+    /// Transfer limits of the model download.
+    #[command(flatten)]
+    pub download: DownloadArgs,
 }
 
 impl PredictArgs {
@@ -340,9 +343,31 @@ impl PredictArgs {
         let model = ModelSource::choose(Some(&self.model_uri), None, None, &default)?;
         Ok(PredictJob {
             model,
-            tracking: env.tracking(None)?,
+            tracking: self.download.apply(env.tracking(None)?),
             input: self.input,
             output: self.output,
+        })
+    }
+}
+
+/// Limits of model downloads from the registry, shared by `serve` and `predict`.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct DownloadArgs {
+    /// Most bytes one model download may bring, all its files together; counted as they
+    /// arrive (the sizes a registry lists are not trusted).
+    #[arg(long, env = "LEGENDARY_DOWNLOAD_MAX_BYTES", default_value_t = crate::mlflow::config::DEFAULT_DOWNLOAD_MAX_BYTES)]
+    pub download_max_bytes: u64,
+    /// A download that sends nothing for this long is abandoned.
+    #[arg(long, env = "LEGENDARY_DOWNLOAD_IDLE_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub download_idle_timeout: Duration,
+}
+
+impl DownloadArgs {
+    fn apply(&self, tracking: Option<TrackingConfig>) -> Option<TrackingConfig> {
+        tracking.map(|mut t| {
+            t.download_max_bytes = self.download_max_bytes;
+            t.download_idle_timeout = self.download_idle_timeout;
+            t
         })
     }
 }
@@ -393,9 +418,13 @@ pub(crate) struct ServeArgs {
     /// On shutdown, how long requests in flight may take to finish.
     #[arg(long, env = "LEGENDARY_DRAIN_GRACE", default_value = "20s", value_parser = parse_duration)]
     pub drain_grace: Duration,
-    /// How long to keep retrying an unreachable registry at start-up before giving up.
+    /// How long start-up may take to get the model from the registry, retries and download
+    /// included; also the longest one hot-reload poll may take.
     #[arg(long, env = "LEGENDARY_STARTUP_DEADLINE", default_value = "60s", value_parser = parse_duration)]
     pub startup_deadline: Duration,
+    /// Transfer limits of model downloads.
+    #[command(flatten)]
+    pub download: DownloadArgs,
     /// The data package the web page searches.
     #[arg(long, env = "LEGENDARY_DATA", default_value = "data/pokemon")]
     pub data: PathBuf,
@@ -415,7 +444,7 @@ impl ServeArgs {
             self.model_stage.as_deref(),
             &default,
         )?;
-        let tracking = env.tracking(None)?;
+        let tracking = self.download.apply(env.tracking(None)?);
         if matches!(model, ModelSource::Remote(_)) && tracking.is_none() {
             anyhow::bail!(
                 "serving '{model}' needs MLFLOW_TRACKING_URI (the MLflow server to fetch it from)"

@@ -15,6 +15,9 @@ use crate::track::{self, Published, RunContext};
 /// but scripts need to tell it apart from a promotion.
 pub const EXIT_NOT_PROMOTED: u8 = 3;
 
+/// How long `predict` may take to fetch its model.
+const DOWNLOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Parses the process's command line, runs it and returns the exit code.
 pub fn main() -> ExitCode {
     dispatch(crate::cli::parse())
@@ -107,7 +110,7 @@ fn train(job: &TrainJob) -> anyhow::Result<ExitCode> {
 fn predict(job: &PredictJob) -> anyhow::Result<ExitCode> {
     let fetcher = Fetcher::new(job.model.clone(), job.tracking.as_ref())?;
     let served = runtime()?
-        .block_on(fetcher.load())
+        .block_on(fetcher.load(tokio::time::Instant::now() + DOWNLOAD_TIMEOUT))
         .with_context(|| format!("loading the model {}", job.model))?;
     let input =
         std::fs::read(&job.input).with_context(|| format!("reading {}", job.input.display()))?;

@@ -11,6 +11,7 @@ mod support;
 mod process {
     mod bodies;
     mod connections;
+    mod hostile_registry;
     mod logs;
     mod shutdown;
 }

@@ -167,6 +167,31 @@ pub struct Metrics {
     reloads_failed: AtomicU64,
     /// Connections by what became of them at accept time, in [`CONNECTION_RESULTS`] order.
     connections: [AtomicU64; CONNECTION_RESULTS.len()],
+    /// Reload polls that failed before a new version could be judged, in [`POLL_FAILURES`] order.
+    poll_failures: [AtomicU64; POLL_FAILURES.len()],
+    /// The last reload poll that did something other than find the same version.
+    last_reload: Mutex<Option<ReloadAttempt>>,
+}
+
+/// Why a reload poll failed: the registry did not resolve the URI, the download failed, or the
+/// poll ran out of time.
+pub(crate) const POLL_FAILURES: [&str; 3] = ["registry", "download", "timeout"];
+
+/// The last hot-reload attempt, as `/version` shows it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ReloadAttempt {
+    /// When it ran (RFC 3339).
+    pub at: String,
+    /// Unix time of `at`.
+    #[serde(skip)]
+    pub at_unix: f64,
+    /// `swapped` (the new version serves), `refused` (it did not validate; the old one keeps
+    /// serving) or `failed` (registry, download or time-out; the old one keeps serving).
+    pub outcome: &'static str,
+    /// The version the registry named, when it answered.
+    pub version: Option<String>,
+    /// Why it was refused or failed.
+    pub error: Option<String>,
 }
 
 /// What the accept loop did with a connection: served, closed to make room for a new one
@@ -183,6 +208,8 @@ impl Default for Metrics {
             reloads_succeeded: AtomicU64::new(0),
             reloads_failed: AtomicU64::new(0),
             connections: std::array::from_fn(|_| AtomicU64::new(0)),
+            poll_failures: std::array::from_fn(|_| AtomicU64::new(0)),
+            last_reload: Mutex::new(None),
         }
     }
 }
@@ -213,6 +240,31 @@ impl Metrics {
             &self.reloads_failed
         };
         counter.fetch_add(1, Relaxed);
+    }
+
+    /// Records a reload poll that got somewhere: swapped, refused, or failed with `cause` (one
+    /// of [`POLL_FAILURES`]); swaps and refusals also count in [`Metrics::record_reload`].
+    pub(crate) fn record_reload_attempt(&self, attempt: ReloadAttempt, cause: Option<&str>) {
+        match attempt.outcome {
+            "swapped" => self.record_reload(true),
+            "refused" => self.record_reload(false),
+            _ => {}
+        }
+        if let Some(i) = cause.and_then(|c| POLL_FAILURES.iter().position(|p| *p == c)) {
+            self.poll_failures[i].fetch_add(1, Relaxed);
+        }
+        *self
+            .last_reload
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(attempt);
+    }
+
+    /// The last reload attempt, if there was one.
+    pub fn last_reload(&self) -> Option<ReloadAttempt> {
+        self.last_reload
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Hot reloads so far: (succeeded, failed).
@@ -273,6 +325,28 @@ impl Metrics {
                 out,
                 "legendary_http_connections_total{{result=\"{result}\"}} {}",
                 count.load(Relaxed)
+            );
+        }
+        out.push_str(
+            "# HELP legendary_model_reload_poll_failures_total Reload polls that failed before a new version could be judged, by cause.\n\
+             # TYPE legendary_model_reload_poll_failures_total counter\n",
+        );
+        for (cause, count) in POLL_FAILURES.iter().zip(&self.poll_failures) {
+            let _ = writeln!(
+                out,
+                "legendary_model_reload_poll_failures_total{{cause=\"{cause}\"}} {}",
+                count.load(Relaxed)
+            );
+        }
+        out.push_str(
+            "# HELP legendary_model_last_reload_timestamp_seconds Unix time of the last reload attempt that found something new or failed, by outcome.\n\
+             # TYPE legendary_model_last_reload_timestamp_seconds gauge\n",
+        );
+        if let Some(last) = self.last_reload() {
+            let _ = writeln!(
+                out,
+                "legendary_model_last_reload_timestamp_seconds{{outcome=\"{}\"}} {}",
+                last.outcome, last.at_unix
             );
         }
         render_model(&mut out, model);

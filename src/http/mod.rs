@@ -11,6 +11,6 @@ mod state;
 pub(crate) use body::read as read_body;
 pub use error::{ApiError, ErrorBody, WireError};
 pub(crate) use extract::{Body, Query};
-pub use metrics::Metrics;
+pub use metrics::{Metrics, ReloadAttempt};
 pub(crate) use metrics::{ScoredRows, UNMATCHED, metrics_handler, track};
 pub use state::{AppState, ServerLimits};

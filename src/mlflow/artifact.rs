@@ -2,6 +2,9 @@
 //! upload a local directory, and list + download a remote tree, refusing path traversal.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
@@ -94,21 +97,33 @@ impl MlflowClient {
     }
 
     /// Downloads the tree at `artifact_uri` into `dest_dir`; returns the files written (relative).
+    /// All files together may bring at most `download_max_bytes`, each read may wait at most
+    /// `download_idle_timeout`, and nothing runs past `deadline`.
     ///
     /// # Errors
     /// [`MlflowError::NoArtifacts`] when nothing is there, [`MlflowError::UnsafePath`] for a
-    /// listed name that would escape `dest_dir`, I/O, API and transport errors.
+    /// listed name that would escape `dest_dir`, [`MlflowError::TooLarge`],
+    /// [`MlflowError::Stalled`], [`MlflowError::TooManyFiles`], I/O, API and transport errors.
     #[tracing::instrument(skip(self, dest_dir), err(level = "warn"))]
     pub async fn download_artifacts(
         &self,
         artifact_uri: &str,
         dest_dir: &Path,
+        deadline: Instant,
     ) -> Result<Vec<PathBuf>, MlflowError> {
         let root = proxy_path(artifact_uri)?;
+        let mut budget = Budget {
+            left: self.download_max_bytes,
+            limit: self.download_max_bytes,
+            idle: self.download_idle_timeout,
+            deadline,
+        };
         let mut written = Vec::new();
         let mut pending = vec![(root.clone(), PathBuf::new(), 0usize)];
         while let Some((remote, local, depth)) = pending.pop() {
-            let listing = self.list_artifacts(&remote).await?;
+            let listing = budget
+                .before_deadline(&remote, self.list_artifacts(&remote))
+                .await?;
             for entry in listing.files {
                 // Names are relative to the listed directory; never trust them with the file system.
                 let parts = safe_components(&entry.path)?;
@@ -121,9 +136,12 @@ impl MlflowClient {
                     pending.push((remote_child, local_child, depth + 1));
                 } else {
                     if written.len() >= MAX_FILES {
-                        return Err(MlflowError::UnsafePath { path: remote_child });
+                        return Err(MlflowError::TooManyFiles {
+                            uri: artifact_uri.to_owned(),
+                            limit: MAX_FILES,
+                        });
                     }
-                    self.download_file(&remote_child, &dest_dir.join(&local_child))
+                    self.download_file(&remote_child, &dest_dir.join(&local_child), &mut budget)
                         .await?;
                     written.push(local_child);
                 }
@@ -132,7 +150,10 @@ impl MlflowClient {
         if written.is_empty() {
             // An empty listing also means "this is a file": MLflow lists files as `{}`.
             let name = root.rsplit('/').next().unwrap_or(&root).to_owned();
-            match self.download_file(&root, &dest_dir.join(&name)).await {
+            match self
+                .download_file(&root, &dest_dir.join(&name), &mut budget)
+                .await
+            {
                 Ok(()) => written.push(PathBuf::from(name)),
                 Err(error) if error.is_not_found() => {
                     return Err(MlflowError::NoArtifacts {
@@ -146,10 +167,19 @@ impl MlflowClient {
         Ok(written)
     }
 
-    /// Streams one proxy file to `dest` (through `dest.part`, so a failure leaves no half file).
-    async fn download_file(&self, remote: &str, dest: &Path) -> Result<(), MlflowError> {
+    /// Streams one file to `dest` (through `dest.part`, renamed when complete), counting its
+    /// bytes against `budget` as they arrive and giving up when none come for the idle timeout
+    /// or the deadline passes.
+    async fn download_file(
+        &self,
+        remote: &str,
+        dest: &Path,
+        budget: &mut Budget,
+    ) -> Result<(), MlflowError> {
         let segments = safe_components(remote)?;
-        let mut response = self.get_artifact(&segments).await?;
+        let mut response = budget
+            .before_deadline(remote, self.get_artifact(&segments))
+            .await?;
         if let Some(parent) = dest.parent() {
             tokio::fs::create_dir_all(parent)
                 .await
@@ -161,18 +191,27 @@ impl MlflowClient {
         let mut file = tokio::fs::File::create(&partial)
             .await
             .map_err(|error| MlflowError::io(&partial, error))?;
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|source| MlflowError::Transport {
-                url: format!(
-                    "{}api/2.0/mlflow-artifacts/artifacts/{remote}",
-                    self.tracking_uri()
-                ),
-                attempts: 1,
-                source: source.without_url(),
-            })?
-        {
+        let mut received = 0u64;
+        loop {
+            let chunk = match budget.next_chunk(&mut response).await {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break,
+                Err(why) => {
+                    drop(file);
+                    let _ = tokio::fs::remove_file(&partial).await;
+                    return Err(why.into_error(remote, received, self));
+                }
+            };
+            received += chunk.len() as u64;
+            if chunk.len() as u64 > budget.left {
+                drop(file);
+                let _ = tokio::fs::remove_file(&partial).await;
+                return Err(MlflowError::TooLarge {
+                    what: remote.to_owned(),
+                    limit: budget.limit,
+                });
+            }
+            budget.left -= chunk.len() as u64;
             file.write_all(&chunk)
                 .await
                 .map_err(|error| MlflowError::io(&partial, error))?;
@@ -187,7 +226,78 @@ impl MlflowClient {
     }
 }
 
-/// Every regular file under `dir`, as sorted `/`-separated relative paths (symlinks are skipped).
+/// What one model download may still take: bytes, idle time per read, and a deadline.
+struct Budget {
+    left: u64,
+    limit: u64,
+    idle: Duration,
+    deadline: Instant,
+}
+
+/// Why a read stopped early.
+enum Stop {
+    Idle(Duration),
+    Deadline,
+    Transport(reqwest::Error),
+}
+
+impl Stop {
+    fn into_error(self, remote: &str, received: u64, client: &MlflowClient) -> MlflowError {
+        let why = match self {
+            Self::Idle(idle) => format!(
+                "no bytes for {} (--download-idle-timeout)",
+                humantime::format_duration(idle)
+            ),
+            Self::Deadline => "not finished by its deadline".to_owned(),
+            Self::Transport(source) => {
+                return MlflowError::Transport {
+                    url: format!(
+                        "{}api/2.0/mlflow-artifacts/artifacts/{remote}",
+                        client.tracking_uri()
+                    ),
+                    attempts: 1,
+                    source: source.without_url(),
+                };
+            }
+        };
+        MlflowError::Stalled {
+            what: remote.to_owned(),
+            why,
+            received,
+        }
+    }
+}
+
+impl Budget {
+    /// The next chunk of `response`, waiting at most the idle timeout and never past the
+    /// deadline.
+    async fn next_chunk(&self, response: &mut reqwest::Response) -> Result<Option<Bytes>, Stop> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        let wait = self.idle.min(left);
+        match tokio::time::timeout(wait, response.chunk()).await {
+            Ok(Ok(chunk)) => Ok(chunk),
+            Ok(Err(error)) => Err(Stop::Transport(error)),
+            Err(_) if wait < self.idle => Err(Stop::Deadline),
+            Err(_) => Err(Stop::Idle(self.idle)),
+        }
+    }
+
+    /// Runs a request (listing, or the start of a download) unless the deadline passes first.
+    async fn before_deadline<T>(
+        &self,
+        what: &str,
+        call: impl std::future::Future<Output = Result<T, MlflowError>>,
+    ) -> Result<T, MlflowError> {
+        tokio::time::timeout_at(self.deadline, call)
+            .await
+            .map_err(|_| MlflowError::Stalled {
+                what: what.to_owned(),
+                why: "no answer by its deadline".to_owned(),
+                received: 0,
+            })?
+    }
+}
+
 async fn local_files(dir: &Path) -> Result<Vec<String>, MlflowError> {
     let mut files = Vec::new();
     let mut pending = vec![(dir.to_path_buf(), String::new())];

@@ -24,6 +24,10 @@ pub struct MlflowClient {
     auth: Option<Arc<Auth>>,
     retry: RetryPolicy,
     artifact_timeout: std::time::Duration,
+    /// Byte cap of one model download.
+    pub(crate) download_max_bytes: u64,
+    /// Read-idle timeout of downloads.
+    pub(crate) download_idle_timeout: std::time::Duration,
 }
 
 impl fmt::Debug for MlflowClient {
@@ -81,7 +85,14 @@ impl MlflowClient {
             auth: config.auth.clone().map(Arc::new),
             retry: config.retry,
             artifact_timeout: config.artifact_timeout,
+            download_max_bytes: config.download_max_bytes,
+            download_idle_timeout: config.download_idle_timeout,
         })
+    }
+
+    /// The longest one artifact transfer may take (`MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT`).
+    pub(crate) fn artifact_timeout(&self) -> std::time::Duration {
+        self.artifact_timeout
     }
 
     /// The tracking server's base URI (ends in `/`, holds no credentials).
@@ -211,16 +222,27 @@ impl MlflowClient {
     }
 
     async fn json<R: DeserializeOwned>(&self, call: Call<'_>) -> Result<R, MlflowError> {
-        let response = self.send(&call).await?;
+        let mut response = self.send(&call).await?;
         let url = redact(response.url());
-        let body = response
-            .bytes()
+        // The request's own timeout bounds the time; this bounds the memory.
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
             .await
             .map_err(|source| MlflowError::Transport {
-                url,
+                url: url.clone(),
                 attempts: 1,
                 source: source.without_url(),
-            })?;
+            })?
+        {
+            if body.len() + chunk.len() > MAX_API_BODY {
+                return Err(MlflowError::TooLarge {
+                    what: call.endpoint.to_owned(),
+                    limit: MAX_API_BODY as u64,
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
         // Some endpoints answer an empty body instead of `{}`.
         let body: &[u8] = if body.is_empty() { b"{}" } else { &body };
         serde_json::from_slice(body).map_err(|source| MlflowError::Decode {
@@ -288,11 +310,23 @@ impl MlflowClient {
     }
 }
 
+/// Largest answer of an API call (a listing of 10,000 files is about 1 MB).
+const MAX_API_BODY: usize = 16 * 1024 * 1024;
+
+/// Most of an error answer that is read (it is quoted, briefly, in the error).
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
 /// Decodes MLflow's `{"error_code", "message"}`; other bodies (HTML, plain text) are quoted briefly.
-async fn api_error(endpoint: &str, response: Response) -> MlflowError {
+async fn api_error(endpoint: &str, mut response: Response) -> MlflowError {
     let status = response.status();
-    let text = response.text().await.unwrap_or_default();
-    decode_error(endpoint, status, &text)
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        body.extend_from_slice(&chunk[..chunk.len().min(MAX_ERROR_BODY - body.len())]);
+        if body.len() >= MAX_ERROR_BODY {
+            break;
+        }
+    }
+    decode_error(endpoint, status, &String::from_utf8_lossy(&body))
 }
 
 pub(crate) fn decode_error(endpoint: &str, status: StatusCode, text: &str) -> MlflowError {

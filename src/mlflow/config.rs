@@ -16,6 +16,13 @@ pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The default timeout of one artifact upload or download (whole body included).
 pub(crate) const DEFAULT_ARTIFACT_TIMEOUT: Duration = Duration::from_secs(600);
 
+/// The default cap on one model download: the bundled model directory is about 2 MB, the
+/// pod's `/tmp` is a 256 Mi emptyDir; 192 MiB leaves room for models a hundred times larger.
+pub const DEFAULT_DOWNLOAD_MAX_BYTES: u64 = 192 * 1024 * 1024;
+
+/// The default read-idle timeout of downloads.
+pub const DEFAULT_DOWNLOAD_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A secret string (token or password). `Debug` and `Display` print `***`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -67,6 +74,10 @@ pub struct TrackingConfig {
     pub timeout: Duration,
     /// Per-file timeout of artifact transfers (`MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT`, seconds).
     pub artifact_timeout: Duration,
+    /// Most bytes one model download may bring, all files together (`--download-max-bytes`).
+    pub download_max_bytes: u64,
+    /// A download that sends nothing for this long is abandoned (`--download-idle-timeout`).
+    pub download_idle_timeout: Duration,
     /// Retries on connection errors, 429 and 5xx.
     pub retry: RetryPolicy,
 }
@@ -85,6 +96,8 @@ impl TrackingConfig {
             server_cert_path: None,
             timeout: DEFAULT_TIMEOUT,
             artifact_timeout: DEFAULT_ARTIFACT_TIMEOUT,
+            download_max_bytes: DEFAULT_DOWNLOAD_MAX_BYTES,
+            download_idle_timeout: DEFAULT_DOWNLOAD_IDLE_TIMEOUT,
             retry: RetryPolicy::default(),
         })
     }

@@ -129,6 +129,36 @@ pub enum MlflowError {
         uri: String,
     },
 
+    /// A download, or an answer of the server, larger than allowed (sizes the server declares
+    /// are not trusted: this is counted as the bytes arrive).
+    #[error("`{what}` is larger than the limit of {limit} bytes (--download-max-bytes)")]
+    TooLarge {
+        /// The file or endpoint.
+        what: String,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+
+    /// A download or an answer that stopped sending, or did not finish by its deadline.
+    #[error("`{what}`: {why} after {received} bytes")]
+    Stalled {
+        /// The file or endpoint.
+        what: String,
+        /// `no bytes for 30s (--download-idle-timeout)`, or the deadline that ran out.
+        why: String,
+        /// Bytes received before it stopped.
+        received: u64,
+    },
+
+    /// An artifact tree with more files than a model directory may hold.
+    #[error("`{uri}` holds more than {limit} files")]
+    TooManyFiles {
+        /// The artifact URI that was listed.
+        uri: String,
+        /// The limit.
+        limit: usize,
+    },
+
     /// A listed artifact name or an upload path that would escape its directory.
     #[error("refusing unsafe artifact path `{path}`")]
     UnsafePath {

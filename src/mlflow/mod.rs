@@ -23,5 +23,5 @@ pub mod wire;
 pub use client::MlflowClient;
 pub use config::TrackingConfig;
 pub use error::MlflowError;
-pub use resolve::{Resolved, download, resolve};
+pub use resolve::{Resolved, download, download_until, resolve};
 pub use uri::{ModelUri, Stage};

@@ -109,13 +109,30 @@ pub async fn resolve(client: &MlflowClient, uri: &ModelUri) -> Result<Resolved, 
 ///
 /// # Errors
 /// [`MlflowError::NoArtifacts`] when nothing is there; [`MlflowError::UnsafePath`] for a listed
-/// name that would escape `dest_dir`; [`MlflowError::UnsupportedArtifactUri`] for other schemes.
+/// name that would escape `dest_dir`; [`MlflowError::UnsupportedArtifactUri`] for other schemes;
+/// [`MlflowError::TooLarge`] and [`MlflowError::Stalled`] for a download past its limits.
 pub async fn download(
     client: &MlflowClient,
     artifact_uri: &str,
     dest_dir: &Path,
 ) -> Result<Vec<PathBuf>, MlflowError> {
-    client.download_artifacts(artifact_uri, dest_dir).await
+    let deadline = tokio::time::Instant::now() + client.artifact_timeout();
+    download_until(client, artifact_uri, dest_dir, deadline).await
+}
+
+/// [`download`] that gives up at `deadline` (start-up's `--startup-deadline`, a reload poll's).
+///
+/// # Errors
+/// As [`download`].
+pub async fn download_until(
+    client: &MlflowClient,
+    artifact_uri: &str,
+    dest_dir: &Path,
+    deadline: tokio::time::Instant,
+) -> Result<Vec<PathBuf>, MlflowError> {
+    client
+        .download_artifacts(artifact_uri, dest_dir, deadline)
+        .await
 }
 
 /// The highest version number over all stages (what `models:/NAME/latest` means).

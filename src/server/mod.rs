@@ -103,7 +103,12 @@ pub async fn start(
     };
     tracing::info!(uri = %served.uri, version = served.resolved.version.as_deref().unwrap_or(""), "model loaded; ready");
     state.set_model(served);
-    let _reloader = reload::spawn(state.clone(), fetcher, config.reload_interval);
+    let _reloader = reload::spawn(
+        state.clone(),
+        fetcher,
+        config.reload_interval,
+        config.startup_deadline,
+    );
     server.await.context("server task")?;
     tracing::info!("stopped");
     Ok(())

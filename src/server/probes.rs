@@ -7,7 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::acquire::Provenance;
-use crate::http::{ApiError, AppState};
+use crate::http::{ApiError, AppState, ReloadAttempt};
 use crate::model::ForestParams;
 
 /// Readiness.
@@ -46,6 +46,8 @@ pub(super) struct Version {
     model: Option<Provenance>,
     /// Hot reloads so far.
     reloads: Reloads,
+    /// The last reload poll that found a new version or failed; null before any.
+    last_reload: Option<ReloadAttempt>,
 }
 
 /// The model card.
@@ -122,6 +124,7 @@ pub(super) async fn version(State(state): State<AppState>) -> Json<Version> {
         legendary: env!("CARGO_PKG_VERSION"),
         model: state.model().map(|s| s.provenance()),
         reloads: Reloads { succeeded, refused },
+        last_reload: state.metrics().last_reload(),
     })
 }
 

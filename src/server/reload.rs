@@ -1,17 +1,26 @@
 //! Hot reload: when the model URI names a stage, an alias or `latest`, poll the registry and
 //! swap in a new version once it downloads and validates; a version that does not is refused
 //! (and counted), and the current model keeps serving.
+//!
+//! Every poll has a deadline, so a registry that never answers, or a download that drips,
+//! can delay one poll but never stop the next; each outcome other than "same version" is
+//! recorded for `/version` and `/metrics`.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
+
+use tokio::time::Instant;
 
 use crate::acquire::Fetcher;
-use crate::http::AppState;
+use crate::http::{AppState, ReloadAttempt};
+use crate::mlflow::MlflowError;
 
-/// Starts the poller when the source can move and the interval is not zero.
+/// Starts the poller when the source can move and the interval is not zero; each poll may
+/// take at most `poll_deadline`.
 pub(super) fn spawn(
     state: AppState,
     fetcher: Fetcher,
     interval: Duration,
+    poll_deadline: Duration,
 ) -> Option<tokio::task::JoinHandle<()>> {
     if !fetcher.source().is_moving() || interval.is_zero() {
         return None;
@@ -23,19 +32,58 @@ pub(super) fn spawn(
             if state.is_draining() {
                 return;
             }
-            poll_once(&state, &fetcher, &mut refused).await;
+            let deadline = Instant::now() + poll_deadline;
+            let poll = poll_once(&state, &fetcher, &mut refused, deadline);
+            if tokio::time::timeout_at(deadline, poll).await.is_err() {
+                record(
+                    &state,
+                    "failed",
+                    None,
+                    Some("the poll ran out of time".to_owned()),
+                    "timeout",
+                );
+                tracing::warn!(model = %fetcher.source(), deadline = %humantime::format_duration(poll_deadline), "reload poll timed out; keeping the current model");
+            }
         }
     }))
 }
 
+fn record(
+    state: &AppState,
+    outcome: &'static str,
+    version: Option<String>,
+    error: Option<String>,
+    cause: &str,
+) {
+    let now = SystemTime::now();
+    let attempt = ReloadAttempt {
+        at: humantime::format_rfc3339_seconds(now).to_string(),
+        at_unix: now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64()),
+        outcome,
+        version,
+        error,
+    };
+    let cause = (outcome == "failed").then_some(cause);
+    state.metrics().record_reload_attempt(attempt, cause);
+}
+
 /// One poll: resolve; if the version moved (and is not the one refused last), fetch,
 /// validate and swap.
-async fn poll_once(state: &AppState, fetcher: &Fetcher, refused: &mut Option<String>) {
+async fn poll_once(
+    state: &AppState,
+    fetcher: &Fetcher,
+    refused: &mut Option<String>,
+    deadline: Instant,
+) {
     let source = fetcher.source();
     let resolved = match fetcher.resolve().await {
         Ok(r) => r,
         Err(e) => {
-            tracing::warn!(model = %source, error = %format!("{e:#}"), "reload poll failed; keeping the current model");
+            let error = format!("{e:#}");
+            tracing::warn!(model = %source, error = %error, "reload poll failed; keeping the current model");
+            record(state, "failed", None, Some(error), "registry");
             return;
         }
     };
@@ -45,17 +93,36 @@ async fn poll_once(state: &AppState, fetcher: &Fetcher, refused: &mut Option<Str
         return;
     }
     let version = resolved.version.clone();
-    match fetcher.fetch(resolved).await {
+    match fetcher.fetch(resolved, deadline).await {
         Ok(served) => {
             tracing::info!(model = %source, from = %current, to = %fingerprint, version = version.as_deref().unwrap_or(""), "new model version swapped in");
             state.set_model(served);
-            state.metrics().record_reload(true);
+            record(state, "swapped", version, None, "");
             *refused = None;
         }
+        // The files could not be had now: try again at the next poll.
+        Err(e) if is_download_failure(&e) => {
+            let error = format!("{e:#}");
+            tracing::warn!(model = %source, version = version.as_deref().unwrap_or(""), error = %error, "new model version could not be downloaded; the current one keeps serving");
+            record(state, "failed", version, Some(error), "download");
+        }
+        // The files are there but are not a servable model: not tried again.
         Err(e) => {
-            tracing::error!(model = %source, version = version.as_deref().unwrap_or(""), error = %format!("{e:#}"), "new model version refused; the current one keeps serving");
-            state.metrics().record_reload(false);
+            let error = format!("{e:#}");
+            tracing::error!(model = %source, version = version.as_deref().unwrap_or(""), error = %error, "new model version refused; the current one keeps serving");
+            record(state, "refused", version, Some(error), "");
             *refused = Some(fingerprint);
         }
     }
+}
+
+/// True when the files could not be had this time (the registry failing, a transfer that
+/// stalled): the next poll tries again. Files that are there but too large, too many or
+/// not a model are the version's own fault, and it is refused once.
+fn is_download_failure(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<MlflowError>()
+            .is_some_and(|e| e.is_transient() || matches!(e, MlflowError::Stalled { .. }))
+    })
 }

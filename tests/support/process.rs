@@ -27,6 +27,13 @@ impl Server {
         )
     }
 
+    /// Like [`Server::start`] (JSON logs), with extra environment variables.
+    pub fn start_with_env(envs: &[(&str, &str)], args: &[&str]) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_legendary"));
+        command.envs(envs.iter().copied());
+        Self::start_in(command, "json", "info", args)
+    }
+
     /// Like [`Server::start`], with at most `files` open file descriptors (`prlimit`).
     pub fn start_with_file_limit(files: u64, args: &[&str]) -> Self {
         let mut command = Command::new("prlimit");
