@@ -411,6 +411,10 @@ pub(crate) struct ServeArgs {
     /// timeout, so a balancer never reuses a connection the server is closing.
     #[arg(long, env = "LEGENDARY_HEADER_TIMEOUT", default_value = "65s", value_parser = parse_duration)]
     pub header_timeout: Duration,
+    /// Most large scoring requests (64 KiB and more) read and scored at once; others wait.
+    /// Memory is bounded by this times the worst case of one request (docs/operations.md).
+    #[arg(long, env = "LEGENDARY_MAX_LARGE_REQUESTS", default_value_t = 2)]
+    pub max_large_requests: usize,
     /// Most connections open at once (default: the open-file limit minus 64, at most 10,000).
     /// At the cap, the oldest connection that has not sent a request yet is closed to make room.
     #[arg(long, env = "LEGENDARY_MAX_CONNECTIONS")]
@@ -462,6 +466,7 @@ impl ServeArgs {
                     max_rows: self.max_rows,
                 },
                 header_timeout: self.header_timeout,
+                max_large_requests: self.max_large_requests.max(1),
                 max_connections: self
                     .max_connections
                     .unwrap_or_else(default_max_connections)

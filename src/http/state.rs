@@ -29,6 +29,8 @@ pub struct ServerLimits {
     pub header_timeout: Duration,
     /// Most connections open at once (kept below the file-descriptor limit).
     pub max_connections: usize,
+    /// Most large scoring requests (64 KiB and more) read and scored at once.
+    pub max_large_requests: usize,
 }
 
 impl Default for ServerLimits {
@@ -43,6 +45,7 @@ impl Default for ServerLimits {
             parallel_rows: 8192,
             header_timeout: Duration::from_secs(65),
             max_connections: 960,
+            max_large_requests: 2,
         }
     }
 }
@@ -59,12 +62,16 @@ struct Inner {
     limits: ServerLimits,
     pokedex: Option<Dataset>,
     metrics: Metrics,
+    large_requests: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
     /// State with no model yet (`/ping` answers 503 until [`AppState::set_model`]).
     /// `pokedex` is the data set the web page searches, when it could be read.
     pub fn new(limits: ServerLimits, pokedex: Option<Dataset>) -> Self {
+        let large_requests = Arc::new(tokio::sync::Semaphore::new(
+            limits.max_large_requests.max(1),
+        ));
         Self {
             inner: Arc::new(Inner {
                 model: ArcSwapOption::empty(),
@@ -72,6 +79,7 @@ impl AppState {
                 limits,
                 pokedex,
                 metrics: Metrics::default(),
+                large_requests,
             }),
         }
     }
@@ -104,6 +112,16 @@ impl AppState {
     /// True once shutdown has begun.
     pub(crate) fn is_draining(&self) -> bool {
         self.inner.draining.load(Ordering::SeqCst)
+    }
+
+    /// Waits for a slot to read and score a large request (see
+    /// [`ServerLimits::max_large_requests`]); the slot frees when the permit drops.
+    pub(crate) async fn large_request_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        // The semaphore is never closed, so this only fails if it were.
+        Arc::clone(&self.inner.large_requests)
+            .acquire_owned()
+            .await
+            .ok()
     }
 
     /// The limits.

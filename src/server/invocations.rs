@@ -46,6 +46,17 @@ pub(super) async fn invocations(
     body: Body,
 ) -> Result<Response, ApiError> {
     let served = state.live_model()?;
+    // A large body (or one of unknown length) waits for one of `--max-large-requests` slots
+    // before it is read: their count times the worst case of one (docs/operations.md) is the
+    // server's memory bound, whatever arrives. The request timeout bounds the wait.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let _slot = match declared {
+        Some(n) if n < LARGE_BODY_BYTES => None,
+        _ => Some(state.large_request_slot().await),
+    };
     let body = crate::http::read_body(body, &headers, state.limits().max_body_bytes).await?;
     if body.len() < LARGE_BODY_BYTES {
         return score(&state, &served, content_type(&headers), &body, false);

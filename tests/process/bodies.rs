@@ -116,3 +116,43 @@ async fn two_64_mib_demo_lists_at_once_are_refused_with_bounded_memory() {
         "/ping took {slowest:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worst_case_scoring_requests_stay_under_the_deployments_memory_limit() {
+    // The largest CSV the limits let in, four at once, with two large-request slots: the
+    // batch is cut at --max-rows (1,000,000 rows of 12 bytes), each body is 64 MiB.
+    let server = Server::start("json", "warn,legendary=info", &[]);
+    let base = format!("http://{}", server.addr);
+    let mut csv = b"hp,attack,defense,special_attack,special_defense,speed\n".to_vec();
+    while csv.len() < 64 * 1024 * 1024 - 16 {
+        csv.extend_from_slice(b"1,1,1,1,1,1\n");
+    }
+    let csv = bytes::Bytes::from(csv);
+    let client = reqwest::Client::new();
+    let posts: Vec<_> = (0..4)
+        .map(|_| {
+            let (client, csv, url) = (client.clone(), csv.clone(), format!("{base}/invocations"));
+            tokio::spawn(async move {
+                client
+                    .post(url)
+                    .header("content-type", "text/csv")
+                    .body(csv)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    for post in posts {
+        assert_eq!(post.await.unwrap(), 413, "more rows than --max-rows");
+    }
+    let peak = peak_rss(server.pid());
+    eprintln!(
+        "four worst-case 64 MiB CSV requests: peak RSS {} MB",
+        peak / 1_000_000
+    );
+    // The Deployment's limit is 320 Mi.
+    assert!(peak < 320 * 1024 * 1024, "peak RSS {peak} bytes");
+}
