@@ -307,6 +307,22 @@ async fn read_dir(path: PathBuf) -> anyhow::Result<ModelDir> {
     Ok(tokio::task::spawn_blocking(move || crate::model::read_dir(&path)).await??)
 }
 
+/// True when the registry says the model, stage, alias, version or run does not exist (yet).
+pub(crate) fn is_missing(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<MlflowError>(),
+            Some(
+                MlflowError::ModelNotFound { .. }
+                    | MlflowError::StageEmpty { .. }
+                    | MlflowError::AliasNotFound { .. }
+                    | MlflowError::VersionNotFound { .. }
+                    | MlflowError::RunNotFound { .. }
+            )
+        )
+    })
+}
+
 /// True for errors that may go away by themselves: the registry unreachable or overloaded.
 fn is_transient(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {

@@ -429,6 +429,11 @@ pub(crate) struct ServeArgs {
     /// Transfer limits of model downloads.
     #[command(flatten)]
     pub download: DownloadArgs,
+    /// When the model, stage or alias does not exist yet (a fresh registry), stay up and
+    /// unready (`/ping` 503 with the reason) and poll at the reload interval, instead of
+    /// exiting. Off by default, so a misspelt name fails at once.
+    #[arg(long, env = "LEGENDARY_WAIT_FOR_MODEL")]
+    pub wait_for_model: bool,
     /// The data package the web page searches.
     #[arg(long, env = "LEGENDARY_DATA", default_value = "data/pokemon")]
     pub data: PathBuf,
@@ -475,6 +480,7 @@ impl ServeArgs {
             },
             drain_grace: self.drain_grace,
             startup_deadline: self.startup_deadline,
+            wait_for_model: self.wait_for_model,
             data: self.data,
         })
     }

@@ -157,6 +157,8 @@ pub struct ServeConfig {
     pub drain_grace: Duration,
     /// How long to keep retrying an unreachable registry at start-up.
     pub startup_deadline: Duration,
+    /// Wait for a model that does not exist yet instead of exiting.
+    pub wait_for_model: bool,
     /// The data package the web page searches.
     pub data: PathBuf,
 }

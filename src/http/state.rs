@@ -63,6 +63,8 @@ struct Inner {
     pokedex: Option<Dataset>,
     metrics: Metrics,
     large_requests: Arc<tokio::sync::Semaphore>,
+    /// Why there is no model yet, while `--wait-for-model` waits.
+    waiting: std::sync::Mutex<Option<String>>,
 }
 
 impl AppState {
@@ -80,6 +82,7 @@ impl AppState {
                 pokedex,
                 metrics: Metrics::default(),
                 large_requests,
+                waiting: std::sync::Mutex::new(None),
             }),
         }
     }
@@ -92,10 +95,29 @@ impl AppState {
 
     /// The live model, or the 503 every model route answers while none is loaded.
     pub(crate) fn live_model(&self) -> Result<Arc<Served>, ApiError> {
-        self.model().ok_or_else(|| {
-            ApiError::Unavailable(
-                "No model is loaded yet; retry when /ping answers 200.".to_owned(),
-            )
+        self.model().ok_or_else(|| self.no_model())
+    }
+
+    /// Records why no model is loaded yet (shown by `/ping` and the other model routes).
+    pub(crate) fn set_waiting(&self, reason: String) {
+        *self
+            .inner
+            .waiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(reason);
+    }
+
+    /// The 503 while no model is loaded, with the reason when one is known.
+    pub(crate) fn no_model(&self) -> ApiError {
+        let waiting = self
+            .inner
+            .waiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        ApiError::Unavailable(match waiting {
+            Some(reason) => format!("No model is loaded yet: {reason}."),
+            None => "No model is loaded yet; retry when /ping answers 200.".to_owned(),
         })
     }
 

@@ -51,6 +51,33 @@ pub fn serve(config: ServeConfig) -> anyhow::Result<()> {
     result
 }
 
+/// Loads the model; with `--wait-for-model`, a model, stage, alias or version that does not
+/// exist yet is waited for (polled at the reload interval, the reason on `/ping`) instead of
+/// ending the process, so pods on a fresh registry stay up, unready, until training publishes.
+async fn load(
+    fetcher: &Fetcher,
+    state: &AppState,
+    config: &ServeConfig,
+) -> anyhow::Result<crate::acquire::Served> {
+    let pause = config
+        .reload_interval
+        .max(std::time::Duration::from_secs(1));
+    loop {
+        match fetcher.load_with_retry(config.startup_deadline).await {
+            Err(e) if config.wait_for_model && crate::acquire::is_missing(&e) => {
+                let reason = format!("{e:#}");
+                tracing::warn!(model = %config.model, error = %reason, retry_in = %humantime::format_duration(pause), "the model does not exist yet; waiting for it");
+                state.set_waiting(format!(
+                    "waiting for '{}', which does not exist yet ({reason})",
+                    config.model
+                ));
+                tokio::time::sleep(pause).await;
+            }
+            loaded => return loaded,
+        }
+    }
+}
+
 /// Serves on `listener` until `shutdown` resolves: the listener answers `/health` (and 503 on
 /// `/ping`) while the model loads; a model that cannot be loaded ends it with an error.
 ///
@@ -70,6 +97,7 @@ pub async fn start(
         }
     };
     let state = AppState::new(config.limits.clone(), pokedex);
+    state.set_waiting(format!("loading '{}'", config.model));
     tracing::info!(addr = %listener.local_addr()?, model = %config.model, "listening");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let mut server = tokio::spawn(shutdown::serve(
@@ -85,7 +113,7 @@ pub async fn start(
         },
     ));
     let loaded = tokio::select! {
-        loaded = fetcher.load_with_retry(config.startup_deadline) => loaded,
+        loaded = load(&fetcher, &state, &config) => loaded,
         // Stopped (SIGTERM) while the model was still loading: a clean exit, at once.
         stopped = &mut server => {
             stopped.context("server task")?;

@@ -90,9 +90,7 @@ pub(super) async fn ping(State(state): State<AppState>) -> Result<Json<Ready>, A
             "The server is shutting down.".to_owned(),
         ));
     }
-    let served = state
-        .model()
-        .ok_or_else(|| ApiError::Unavailable("No model is loaded yet.".to_owned()))?;
+    let served = state.live_model()?;
     Ok(Json(Ready {
         status: "ready",
         model_version: served.resolved.version.clone(),

@@ -674,3 +674,72 @@ print(json.dumps(v.version))
         "requests failed during the swaps"
     );
 }
+
+#[tokio::test]
+#[ignore = "needs a real mlflow server: scripts/test.sh runs it"]
+async fn serve_waits_on_an_empty_registry_until_a_model_is_published() {
+    let _ = mlflow();
+    // The Deployment's command on a registry where the model does not exist yet.
+    let mut serve = Serve::start(
+        &[("MLFLOW_MODEL_URI", "models:/pokemon-fresh@champion")],
+        &["--wait-for-model", "--reload-interval", "2s"],
+    );
+    let http = reqwest::Client::new();
+    let up = Instant::now();
+    let mut pings = 0;
+    // For 30 s it stays up and unready, and says why.
+    while up.elapsed() < Duration::from_secs(30) {
+        if let Ok(Some(status)) = serve.child.try_wait() {
+            panic!("serve exited with {status}: {}", serve.stderr());
+        }
+        if let Ok(r) = http.get(format!("{}/ping", serve.base)).send().await {
+            assert_eq!(r.status(), 503);
+            let body: Value = r.json().await.unwrap();
+            let message = body["message"].as_str().unwrap_or_default();
+            assert!(message.contains("pokemon-fresh"), "{body}");
+            let health = http
+                .get(format!("{}/health", serve.base))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(health.status(), 200);
+            pings += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(pings > 20, "the server answered only {pings} pings");
+
+    // Training publishes the champion; the server is ready within one reload interval.
+    let out = tempfile::tempdir().unwrap();
+    let model_dir = out.path().join("m");
+    let o = train(
+        &model_dir,
+        &["--register-as", "pokemon-fresh", "--alias", "champion"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let published = Instant::now();
+    wait_until_async(
+        "/ping 200 after the champion is published",
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+        || async {
+            let r = http.get(format!("{}/ping", serve.base)).send().await.ok()?;
+            (r.status() == 200).then_some(())
+        },
+    )
+    .await;
+    let ready_after = published.elapsed();
+    assert!(
+        ready_after < Duration::from_secs(2 + 3),
+        "ready {ready_after:?} after publishing"
+    );
+    let got: Vec<bool> = invoke(&http, &serve.base, DEMO).await.json().await.unwrap();
+    assert_eq!(got, local_predictions(&model_dir, DEMO));
+    let got: Vec<bool> = invoke(&http, &serve.base, DEMO_LEGENDARY)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got, local_predictions(&model_dir, DEMO_LEGENDARY));
+    assert_eq!(got, [true; 5], "the demo's legendary request");
+}

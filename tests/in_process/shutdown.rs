@@ -24,6 +24,7 @@ fn config(grace: Duration) -> ServeConfig {
         limits: ServerLimits::default(),
         drain_grace: grace,
         startup_deadline: Duration::from_secs(10),
+        wait_for_model: false,
         data: repo().join("data/pokemon"),
     }
 }
