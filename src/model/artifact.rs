@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{Model, ModelError, SMARTCORE_VERSION};
+use super::{Model, ModelError, ReadLimits, SMARTCORE_VERSION};
 
 /// Why a model directory could not be written or read.
 #[derive(Debug, thiserror::Error)]
@@ -288,9 +288,11 @@ pub fn read_dir(dir: &Path) -> Result<ModelDir, ArtifactError> {
     }
     let model_path = dir.join(&flavor.model_file);
     let bytes = std::fs::read(&model_path).map_err(io(&model_path))?;
-    let model = Model::from_json(&bytes).map_err(|source| ArtifactError::Model {
-        path: model_path.clone(),
-        source,
+    let model = Model::from_json(&bytes, &ReadLimits::default()).map_err(|source| {
+        ArtifactError::Model {
+            path: model_path.clone(),
+            source,
+        }
     })?;
     if let Some(inputs) = mlmodel.signature.and_then(|s| s.inputs) {
         let cols: Vec<ColSpec> = serde_json::from_str(&inputs)
