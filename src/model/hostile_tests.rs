@@ -1,5 +1,5 @@
-//! Hostile models: forests whose trees are not trees, forests over the caps. Each is built
-//! from the bundled model, so everything but the flaw is real.
+//! Hostile model directories: forests whose trees are not trees, forests and files over the
+//! caps. Each is built from the bundled model, so everything but the flaw is real.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::{ForestError, Model, ModelError, ReadLimits};
+use super::{ArtifactError, ForestError, Model, ModelError, ReadLimits, read_dir, read_dir_with};
 
 fn bundled_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("models/pokemon")
@@ -232,13 +232,14 @@ fn forests_over_the_node_caps_are_refused_before_their_nodes_are_kept() {
 fn the_bundled_model_loads_at_exactly_its_measured_size_and_not_one_below() {
     // The numbers `ReadLimits::default` was sized from.
     let exact = ReadLimits {
+        max_model_bytes: 1_957_905,
+        max_file_bytes: 3_617,
         max_nodes: 12_190,
         max_tree_nodes: 89,
         max_depth: 15,
     };
-    let bytes = std::fs::read(bundled_dir().join("model.json")).unwrap();
-    let model = load(&bytes, &exact).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(model.n_trees(), 200);
+    let dir = read_dir_with(&bundled_dir(), &exact).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(dir.model.n_trees(), 200);
     // Every cap one below what the bundled model needs is refused, naming what it caps.
     let one_below = |shrink: fn(&mut ReadLimits)| {
         let mut limits = exact.clone();
@@ -246,6 +247,14 @@ fn the_bundled_model_loads_at_exactly_its_measured_size_and_not_one_below() {
         limits
     };
     let cases = [
+        (
+            one_below(|l| l.max_model_bytes -= 1),
+            "model.json: 1957905 bytes, over the limit of 1957904",
+        ),
+        (
+            one_below(|l| l.max_file_bytes -= 1),
+            "metrics.json: 3617 bytes, over the limit of 3616",
+        ),
         (
             one_below(|l| l.max_nodes -= 1),
             "the forest has 12190 nodes, more than the limit of 12189",
@@ -260,9 +269,82 @@ fn the_bundled_model_loads_at_exactly_its_measured_size_and_not_one_below() {
         ),
     ];
     for (limits, message) in cases {
-        let e = load(&bytes, &limits).unwrap_err().to_string();
+        let e = read_dir_with(&bundled_dir(), &limits)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains(message), "{e}");
     }
+}
+
+/// A copy of the bundled model directory.
+fn bundled_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(bundled_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn files_over_the_default_caps_are_refused_without_being_read() {
+    let limits = ReadLimits::default();
+    for (file, limit) in [
+        ("model.json", limits.max_model_bytes),
+        ("MLmodel", limits.max_file_bytes),
+        ("input_example.json", limits.max_file_bytes),
+        ("metrics.json", limits.max_file_bytes),
+        ("feature_importance.json", limits.max_file_bytes),
+    ] {
+        let dir = bundled_copy();
+        let path = dir.path().join(file);
+        // A sparse file one byte over: never read, so its (zero) bytes do not matter.
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(limit + 1)
+            .unwrap();
+        match read_dir(dir.path()) {
+            Err(e @ ArtifactError::TooLarge { .. }) => {
+                let message = e.to_string();
+                let expected = format!(
+                    "{}: {} bytes, over the limit of {limit} bytes",
+                    path.display(),
+                    limit + 1
+                );
+                assert!(message.starts_with(&expected), "{message}");
+            }
+            other => panic!("{file}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn an_mlmodel_padded_past_its_cap_is_refused() {
+    let dir = bundled_copy();
+    let path = dir.path().join("MLmodel");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    while text.len() <= 64 << 10 {
+        text.push_str("# padding\n");
+    }
+    std::fs::write(&path, &text).unwrap();
+    let e = read_dir(dir.path()).unwrap_err().to_string();
+    assert!(e.contains("MLmodel:"), "{e}");
+    assert!(
+        e.contains("over the limit of 65536 bytes (ReadLimits::max_file_bytes)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_directory_where_model_json_should_be_is_refused() {
+    let dir = bundled_copy();
+    let path = dir.path().join("model.json");
+    std::fs::remove_file(&path).unwrap();
+    std::fs::create_dir(&path).unwrap();
+    let e = read_dir(dir.path()).unwrap_err();
+    assert!(matches!(e, ArtifactError::NotAFile { .. }), "{e:?}");
 }
 
 #[test]
@@ -277,4 +359,28 @@ fn lists_that_would_cost_far_more_memory_than_their_bytes_are_refused() {
     names["input_features"] = json!(vec![""; 65]);
     let e = load(&serde_json::to_vec(&names).unwrap(), &ReadLimits::default()).unwrap_err();
     assert!(e.to_string().contains("at most 64 names"), "{e}");
+}
+
+#[test]
+fn an_mlmodel_alias_bomb_is_refused_quickly() {
+    // 10^12 scalars through YAML aliases, in 1 KB: the cap on bytes cannot stop this one;
+    // serde_yaml_ng's own repetition limit does, and this test keeps it that way.
+    let dir = bundled_copy();
+    let path = dir.path().join("MLmodel");
+    let mut bomb = String::from("bomb:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..12 {
+        let p = format!("*a{}", i - 1);
+        bomb.push_str(&format!("  a{i}: &a{i} [{}]\n", vec![p; 10].join(", ")));
+    }
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = text.replace("flavors:\n", &format!("{bomb}flavors:\n  bomb: *a11\n"));
+    std::fs::write(&path, &text).unwrap();
+    let started = Instant::now();
+    let e = read_dir(dir.path()).unwrap_err().to_string();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(e.contains("repetition limit exceeded"), "{e}");
 }

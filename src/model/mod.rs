@@ -14,7 +14,7 @@ use smartcore::ensemble::random_forest_classifier::RandomForestClassifier;
 use smartcore::linalg::basic::matrix::DenseMatrix;
 
 pub(crate) use artifact::write_dir;
-pub use artifact::{ArtifactError, Extras, ModelDir, ModelInfo, read_dir};
+pub use artifact::{ArtifactError, Extras, ModelDir, ModelInfo, read_dir, read_dir_with};
 pub use features::{DERIVED, FeatureSet, REGULARITY};
 pub use forest::{BLOCK_ROWS, FlatForest, ForestError, ROW_STRIDE};
 pub use limits::ReadLimits;
