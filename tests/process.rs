@@ -1,5 +1,6 @@
-//! The real `legendary` binary as a process: graceful shutdown under load on SIGTERM, and its
-//! log lines (text and JSON, request ids, secrets never printed).
+//! The real `legendary` binary as a process: graceful shutdown under load on SIGTERM, its
+//! log lines (text and JSON, request ids, secrets never printed), and a hostile model refused
+//! at start-up in bounded memory.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -9,6 +10,7 @@
 mod support;
 
 mod process {
+    mod hostile_model;
     mod logs;
     mod shutdown;
 }
