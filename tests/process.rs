@@ -1,5 +1,6 @@
-//! The real `legendary` binary as a process: graceful shutdown under load on SIGTERM, and its
-//! log lines (text and JSON, request ids, secrets never printed).
+//! The real `legendary` binary as a process: graceful shutdown under load on SIGTERM, its
+//! log lines (text and JSON, request ids, secrets never printed), and a hostile model refused
+//! at start-up in bounded memory.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -11,6 +12,7 @@ mod support;
 mod process {
     mod bodies;
     mod connections;
+    mod hostile_model;
     mod hostile_registry;
     mod logs;
     mod shutdown;

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{Model, ModelError, SMARTCORE_VERSION};
+use super::limits::{read_capped, read_required};
+use super::{Model, ModelError, ReadLimits, SMARTCORE_VERSION};
 
 /// Why a model directory could not be written or read.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +20,24 @@ pub enum ArtifactError {
         path: PathBuf,
         /// The I/O error.
         source: std::io::Error,
+    },
+    /// A file is larger than its [`ReadLimits`] cap.
+    #[error("{path}: {size} bytes, over the limit of {limit} bytes (ReadLimits::{limit_name})")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size on disk; for a file that grew while it was read, the bytes read (limit + 1).
+        size: u64,
+        /// The cap.
+        limit: u64,
+        /// The [`ReadLimits`] field that sets the cap.
+        limit_name: &'static str,
+    },
+    /// A path that should be a file is a directory, a device or a pipe.
+    #[error("{path}: not a regular file")]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
     },
     /// `MLmodel` is missing or malformed.
     #[error("{path}: {message}")]
@@ -252,20 +271,31 @@ struct ColSpec {
     name: String,
 }
 
-/// Reads and checks the model directory at `dir`.
+/// Reads and checks the model directory at `dir`, within [`ReadLimits::default`].
 ///
 /// # Errors
-/// A specific [`ArtifactError`]: missing files, another flavor, a signature that does not
-/// name the six stats, or a `model.json` that does not load.
+/// As [`read_dir_with`].
 pub fn read_dir(dir: &Path) -> Result<ModelDir, ArtifactError> {
+    read_dir_with(dir, &ReadLimits::default())
+}
+
+/// Reads and checks the model directory at `dir`; no file is read past its cap in `limits`,
+/// and the forest is checked against them before it is used.
+///
+/// # Errors
+/// A specific [`ArtifactError`]: missing or oversized files, another flavor, a signature that
+/// does not name the six stats, or a `model.json` that does not load.
+pub fn read_dir_with(dir: &Path, limits: &ReadLimits) -> Result<ModelDir, ArtifactError> {
     let mlmodel_path = dir.join("MLmodel");
-    let text = std::fs::read_to_string(&mlmodel_path).map_err(io(&mlmodel_path))?;
+    let small = limits.max_file_bytes;
+    let bytes = read_required(&mlmodel_path, small, "max_file_bytes")?;
     let bad = |message: String| ArtifactError::MlModel {
         path: mlmodel_path.clone(),
         message,
     };
+    let text = std::str::from_utf8(&bytes).map_err(|e| bad(format!("not UTF-8: {e}")))?;
     let mlmodel: MlModelFile =
-        serde_yaml_ng::from_str(&text).map_err(|e| bad(format!("not valid MLmodel YAML: {e}")))?;
+        serde_yaml_ng::from_str(text).map_err(|e| bad(format!("not valid MLmodel YAML: {e}")))?;
     let flavor = mlmodel
         .flavors
         .get("smartcore")
@@ -287,8 +317,8 @@ pub fn read_dir(dir: &Path) -> Result<ModelDir, ArtifactError> {
         )));
     }
     let model_path = dir.join(&flavor.model_file);
-    let bytes = std::fs::read(&model_path).map_err(io(&model_path))?;
-    let model = Model::from_json(&bytes).map_err(|source| ArtifactError::Model {
+    let bytes = read_required(&model_path, limits.max_model_bytes, "max_model_bytes")?;
+    let model = Model::from_json(&bytes, limits).map_err(|source| ArtifactError::Model {
         path: model_path.clone(),
         source,
     })?;
@@ -303,7 +333,7 @@ pub fn read_dir(dir: &Path) -> Result<ModelDir, ArtifactError> {
             )));
         }
     }
-    let input_example = read_example(&dir.join("input_example.json"), &model)?;
+    let input_example = read_example(&dir.join("input_example.json"), &model, small)?;
     model
         .self_check(&input_example)
         .map_err(|source| ArtifactError::Model {
@@ -314,8 +344,8 @@ pub fn read_dir(dir: &Path) -> Result<ModelDir, ArtifactError> {
         model_uuid: mlmodel.model_uuid.unwrap_or_default(),
         utc_time_created: mlmodel.utc_time_created.unwrap_or_default(),
         run_id: mlmodel.run_id,
-        metrics: read_optional_json(&dir.join("metrics.json"))?,
-        feature_importance: read_optional_json(&dir.join("feature_importance.json"))?,
+        metrics: read_optional_json(&dir.join("metrics.json"), small)?,
+        feature_importance: read_optional_json(&dir.join("feature_importance.json"), small)?,
     };
     Ok(ModelDir {
         model,
@@ -330,15 +360,13 @@ struct Example {
     data: Vec<Vec<f64>>,
 }
 
-fn read_example(path: &Path, model: &Model) -> Result<Vec<[f64; 6]>, ArtifactError> {
+fn read_example(path: &Path, model: &Model, limit: u64) -> Result<Vec<[f64; 6]>, ArtifactError> {
     let bad = |message: String| ArtifactError::MlModel {
         path: path.to_path_buf(),
         message,
     };
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io(path)(e)),
+    let Some(bytes) = read_capped(path, limit, "max_file_bytes")? else {
+        return Ok(Vec::new());
     };
     let example: Example = serde_json::from_slice(&bytes)
         .map_err(|e| bad(format!("not a split-oriented example: {e}")))?;
@@ -369,15 +397,14 @@ fn read_example(path: &Path, model: &Model) -> Result<Vec<[f64; 6]>, ArtifactErr
         .collect()
 }
 
-fn read_optional_json(path: &Path) -> Result<Option<serde_json::Value>, ArtifactError> {
-    match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| ArtifactError::MlModel {
-                path: path.to_path_buf(),
-                message: format!("not JSON: {e}"),
-            }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io(path)(e)),
-    }
+fn read_optional_json(path: &Path, limit: u64) -> Result<Option<serde_json::Value>, ArtifactError> {
+    let Some(bytes) = read_capped(path, limit, "max_file_bytes")? else {
+        return Ok(None);
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| ArtifactError::MlModel {
+            path: path.to_path_buf(),
+            message: format!("not JSON: {e}"),
+        })
 }

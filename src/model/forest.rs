@@ -3,10 +3,12 @@
 //! smartcore keeps the trees private and only exposes the majority class, but serving needs
 //! the vote fraction (a probability for ROC AUC, the web page and tuned thresholds) and
 //! should not build a `DenseMatrix` per request. The serialised forest is the public
-//! contract, so we read the same JSON into mirror structs and lay every node out in one
-//! array. Load-time checks prove the copy predicts exactly what smartcore predicts.
+//! contract, so we read the same JSON into mirror structs (proven a forest in `mirror`) and
+//! lay every node out in one array. Load-time checks prove the copy predicts exactly what
+//! smartcore predicts.
 
-use serde::Deserialize;
+use super::ReadLimits;
+use super::mirror::{self, CheckedTree, NodeMirror};
 
 /// Why a serialised forest could not be compiled.
 #[derive(Debug, thiserror::Error)]
@@ -14,29 +16,28 @@ pub enum ForestError {
     /// The JSON is not a smartcore forest of the expected shape.
     #[error("not a smartcore random forest: {0}")]
     Shape(String),
-}
-
-#[derive(Deserialize)]
-struct ForestMirror {
-    trees: Option<Vec<TreeMirror>>,
-    classes: Option<Vec<u32>>,
-}
-
-#[derive(Deserialize)]
-struct TreeMirror {
-    nodes: Vec<NodeMirror>,
-    num_features: usize,
-}
-
-#[derive(Deserialize)]
-struct NodeMirror {
-    output: usize,
-    n_node_samples: usize,
-    split_feature: usize,
-    split_value: Option<f64>,
-    true_child: Option<usize>,
-    false_child: Option<usize>,
-    impurity: Option<f64>,
+    /// A tree's nodes do not form a tree, or one is out of bounds.
+    #[error("tree {tree} node {node}: {problem}")]
+    Node {
+        /// Index of the tree in the forest.
+        tree: usize,
+        /// Index of the node in the tree, as written in the file.
+        node: usize,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A tree, or the whole forest, has more nodes than [`ReadLimits`] allow.
+    #[error("{what} has {found} nodes, more than the limit of {limit} (ReadLimits::{limit_name})")]
+    TooManyNodes {
+        /// `tree N` or `the forest`.
+        what: String,
+        /// Its node count.
+        found: usize,
+        /// The cap.
+        limit: usize,
+        /// The [`ReadLimits`] field that sets the cap.
+        limit_name: &'static str,
+    },
 }
 
 /// Values a row buffer holds per row: the forest's columns, then zeros. Leaves test the first
@@ -94,112 +95,76 @@ fn leaf_probability(node: &NodeMirror, positive: usize) -> f64 {
     }
 }
 
+/// Adds the impurity decrease of `split` (weighted by samples) to its column's importance.
+fn add_importance(
+    importances: &mut [f64],
+    split: &NodeMirror,
+    left: &NodeMirror,
+    right: &NodeMirror,
+) {
+    if let (Some(p), Some(a), Some(b)) = (split.impurity, left.impurity, right.impurity) {
+        importances[split.split_feature] += split.n_node_samples as f64 * p
+            - left.n_node_samples as f64 * a
+            - right.n_node_samples as f64 * b;
+    }
+}
+
 impl FlatForest {
     /// Compiles the JSON of a smartcore `RandomForestClassifier<f64, u32, ..>` whose classes
-    /// are `[0, 1]` (1 = legendary).
+    /// are `[0, 1]` (1 = legendary), once it is proven a forest within `limits`.
     ///
     /// # Errors
-    /// When the JSON is not a fitted binary forest with consistent node links.
+    /// When the JSON is not a fitted binary forest whose trees are trees within `limits`.
     pub(crate) fn from_smartcore_json(
         forest: &serde_json::value::RawValue,
+        limits: &ReadLimits,
     ) -> Result<Self, ForestError> {
-        let mirror: ForestMirror =
-            serde_json::from_str(forest.get()).map_err(|e| ForestError::Shape(e.to_string()))?;
-        let shape = |m: &str| ForestError::Shape(m.to_owned());
-        let classes = mirror
-            .classes
-            .ok_or_else(|| shape("the forest was never fitted"))?;
-        let positive = classes
-            .iter()
-            .position(|c| *c == 1)
-            .ok_or_else(|| shape("the forest has no class 1 (legendary)"))?;
-        let trees = mirror
-            .trees
-            .ok_or_else(|| shape("the forest has no trees"))?;
-        if trees.is_empty() {
-            return Err(shape("the forest has no trees"));
-        }
-        let n_features = trees[0].num_features;
-        if n_features >= ROW_STRIDE {
-            return Err(ForestError::Shape(format!(
-                "{n_features} columns; at most {} are supported",
-                ROW_STRIDE - 1
-            )));
-        }
-        let n_nodes = trees.iter().map(|t| t.nodes.len()).sum();
+        let checked = mirror::read(forest, limits)?;
+        let n_features = checked.n_features;
+        let n_nodes = checked.trees.iter().map(|t| t.nodes.len()).sum();
         let mut flat = Self {
             nodes: Vec::with_capacity(n_nodes),
             leaves: Vec::with_capacity(n_nodes),
-            roots: Vec::with_capacity(trees.len()),
+            roots: Vec::with_capacity(checked.trees.len()),
             n_features,
             importances: vec![0.0; n_features],
         };
-        for (t, tree) in trees.iter().enumerate() {
-            if tree.num_features != n_features || tree.nodes.is_empty() {
-                return Err(ForestError::Shape(format!(
-                    "tree {t} is empty or has another width"
-                )));
-            }
-            flat.push_tree(t, tree, positive)?;
+        for tree in &checked.trees {
+            flat.push_tree(tree, checked.positive)?;
         }
-        let n_trees = trees.len() as f64;
+        let n_trees = checked.trees.len() as f64;
         for v in &mut flat.importances {
             *v /= n_trees;
         }
         Ok(flat)
     }
 
-    fn push_tree(
-        &mut self,
-        t: usize,
-        tree: &TreeMirror,
-        positive: usize,
-    ) -> Result<(), ForestError> {
-        let n = tree.nodes.len();
-        let bad = |i: usize, m: &str| ForestError::Shape(format!("tree {t} node {i}: {m}"));
-        let mut importances = vec![0.0; self.n_features];
-        // Validate, and collect each split's children.
-        let mut children = vec![None; n];
-        for (i, node) in tree.nodes.iter().enumerate() {
-            match (node.true_child, node.false_child) {
-                (None, None) => {}
-                (Some(l), Some(r)) => {
-                    // Children always come after their parent in smartcore's breadth-first
-                    // layout; requiring it also rules out cycles.
-                    if l <= i || r <= i || l >= n || r >= n {
-                        return Err(bad(i, "child link out of order"));
-                    }
-                    if node.split_feature >= self.n_features {
-                        return Err(bad(i, "split feature out of range"));
-                    }
-                    if node.split_value.is_none() {
-                        return Err(bad(i, "split without value"));
-                    }
-                    let (left, right) = (&tree.nodes[l], &tree.nodes[r]);
-                    if let (Some(p), Some(a), Some(b)) =
-                        (node.impurity, left.impurity, right.impurity)
-                    {
-                        importances[node.split_feature] += node.n_node_samples as f64 * p
-                            - left.n_node_samples as f64 * a
-                            - right.n_node_samples as f64 * b;
-                    }
-                    children[i] = Some((l, r));
-                }
-                _ => return Err(bad(i, "a node with one child")),
-            }
-        }
-        // Lay the reachable nodes out breadth-first, each split's children side by side.
+    /// Lays `tree` out breadth-first, each split's children side by side. The tree was proven
+    /// to reach each node once, so each is laid out once: the copy is the size of the input.
+    fn push_tree(&mut self, tree: &CheckedTree, positive: usize) -> Result<(), ForestError> {
+        let too_many = || ForestError::Shape("more nodes than a u32 can index".to_owned());
         let base = self.nodes.len();
-        let mut order = vec![(0_usize, 0_u32)]; // (smartcore index, depth)
-        let mut depth = 0;
+        let mut order = Vec::with_capacity(tree.nodes.len()); // smartcore indices
+        order.push(0_usize);
         let mut next = 0;
-        while next < order.len() {
-            let (i, d) = order[next];
-            let at = u32::try_from(base + next).map_err(|_| bad(i, "too many nodes"))?;
+        while let Some(&i) = order.get(next) {
+            let at = u32::try_from(base + next).map_err(|_| too_many())?;
             let node = &tree.nodes[i];
-            depth = depth.max(d);
-            let (flat, leaf) = match children[i] {
-                None => (
+            let (flat, leaf) = match (node.true_child, node.false_child) {
+                (Some(l), Some(r)) => {
+                    let first = u32::try_from(base + order.len()).map_err(|_| too_many())?;
+                    order.push(l);
+                    order.push(r);
+                    (
+                        Node {
+                            threshold: node.split_value.unwrap_or(f64::NAN),
+                            feature: node.split_feature as u32,
+                            children: first,
+                        },
+                        Leaf::default(),
+                    )
+                }
+                _ => (
                     Node {
                         threshold: f64::INFINITY,
                         feature: self.n_features as u32,
@@ -210,24 +175,17 @@ impl FlatForest {
                         vote: node.output == positive,
                     },
                 ),
-                Some((l, r)) => {
-                    let first =
-                        u32::try_from(base + order.len()).map_err(|_| bad(i, "too many nodes"))?;
-                    order.push((l, d + 1));
-                    order.push((r, d + 1));
-                    (
-                        Node {
-                            threshold: node.split_value.unwrap_or(f64::NAN),
-                            feature: node.split_feature as u32,
-                            children: first,
-                        },
-                        Leaf::default(),
-                    )
-                }
             };
             self.nodes.push(flat);
             self.leaves.push(leaf);
             next += 1;
+        }
+        // In file order, so the sums are the same bits whatever the layout.
+        let mut importances = vec![0.0; self.n_features];
+        for node in &tree.nodes {
+            if let (Some(l), Some(r)) = (node.true_child, node.false_child) {
+                add_importance(&mut importances, node, &tree.nodes[l], &tree.nodes[r]);
+            }
         }
         // As scikit-learn does: each tree's importances sum to 1, then trees are averaged.
         let sum: f64 = importances.iter().sum();
@@ -236,7 +194,8 @@ impl FlatForest {
                 *total += v / sum;
             }
         }
-        self.roots.push((base as u32, depth));
+        let root = u32::try_from(base).map_err(|_| too_many())?;
+        self.roots.push((root, tree.depth));
         Ok(())
     }
 

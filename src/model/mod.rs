@@ -4,15 +4,20 @@
 mod artifact;
 mod features;
 mod forest;
+#[cfg(test)]
+mod hostile_tests;
+mod limits;
+mod mirror;
 
 use serde::{Deserialize, Serialize};
 use smartcore::ensemble::random_forest_classifier::RandomForestClassifier;
 use smartcore::linalg::basic::matrix::DenseMatrix;
 
 pub(crate) use artifact::write_dir;
-pub use artifact::{ArtifactError, Extras, ModelDir, ModelInfo, read_dir};
+pub use artifact::{ArtifactError, Extras, ModelDir, ModelInfo, read_dir, read_dir_with};
 pub use features::{DERIVED, FeatureSet, REGULARITY};
 pub use forest::{BLOCK_ROWS, FlatForest, ForestError, ROW_STRIDE};
+pub use limits::ReadLimits;
 
 use crate::dataset::FEATURES;
 
@@ -51,8 +56,10 @@ struct Envelope<F> {
     smartcore_version: String,
     estimator: String,
     /// The columns a client sends, in order.
+    #[serde(deserialize_with = "limits::short_names")]
     input_features: Vec<String>,
     /// The forest's columns (inputs, then derived ones).
+    #[serde(deserialize_with = "limits::short_names")]
     forest_features: Vec<String>,
     feature_set: FeatureSet,
     /// Legendary when the fraction of trees voting legendary is strictly above this.
@@ -105,10 +112,12 @@ impl std::fmt::Debug for Model {
 }
 
 impl Model {
-    /// Wraps a freshly fitted forest.
+    /// Wraps a freshly fitted forest. It is held to the default [`ReadLimits`], so a forest
+    /// this build would refuse to serve is refused when it is trained, not once published.
     ///
     /// # Errors
-    /// When the forest cannot be serialised and compiled (a smartcore bug, not bad input).
+    /// When the forest exceeds the default [`ReadLimits`], or cannot be serialised and
+    /// compiled (a smartcore bug, not bad input).
     pub(crate) fn from_forest(
         forest: Forest,
         params: ForestParams,
@@ -118,7 +127,7 @@ impl Model {
             serde_json::to_string(&forest).map_err(|e| ModelError::Smartcore(e.to_string()))?;
         let raw = serde_json::value::RawValue::from_string(json)
             .map_err(|e| ModelError::Smartcore(e.to_string()))?;
-        let flat = FlatForest::from_smartcore_json(&raw)?;
+        let flat = FlatForest::from_smartcore_json(&raw, &ReadLimits::default())?;
         let model = Self {
             forest,
             flat,
@@ -131,11 +140,12 @@ impl Model {
         Ok(model)
     }
 
-    /// Reads `model.json`: the smartcore forest is deserialised, then compiled.
+    /// Reads `model.json`: the forest is proven a forest within `limits` and compiled, and only
+    /// then deserialised by smartcore (whose own predict would loop on a cycle).
     ///
     /// # Errors
     /// A specific [`ModelError`] for anything that is not a model this build can serve.
-    pub(crate) fn from_json(bytes: &[u8]) -> Result<Self, ModelError> {
+    pub(crate) fn from_json(bytes: &[u8], limits: &ReadLimits) -> Result<Self, ModelError> {
         let envelope: Envelope<&serde_json::value::RawValue> =
             serde_json::from_slice(bytes).map_err(|e| ModelError::Envelope(e.to_string()))?;
         if envelope.format != FORMAT {
@@ -143,9 +153,10 @@ impl Model {
                 found: envelope.format,
             });
         }
+        // First: the checked pass bounds the node count before smartcore allocates its nodes.
+        let flat = FlatForest::from_smartcore_json(envelope.forest, limits)?;
         let forest: Forest = serde_json::from_str(envelope.forest.get())
             .map_err(|e| ModelError::Envelope(format!("forest: {e}")))?;
-        let flat = FlatForest::from_smartcore_json(envelope.forest)?;
         if envelope.forest_features != envelope.feature_set.column_names() {
             return Err(ModelError::Inconsistent(format!(
                 "forest_features {:?} do not match feature set '{}'",
