@@ -14,12 +14,14 @@ use super::{Model, ModelError, ReadLimits, SMARTCORE_VERSION};
 #[derive(Debug, thiserror::Error)]
 pub enum ArtifactError {
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    // The cause is in the message, not also a `source`: printed as a chain (`{:#}`) it
+    // would otherwise appear twice.
+    #[error("{path}: {cause}")]
     Io {
         /// The file.
         path: PathBuf,
         /// The I/O error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A file is larger than its [`ReadLimits`] cap.
     #[error("{path}: {size} bytes, over the limit of {limit} bytes (ReadLimits::{limit_name})")]
@@ -58,12 +60,12 @@ pub enum ArtifactError {
         flavors: String,
     },
     /// `model.json` is not a model this build can serve.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Model {
         /// The model file.
         path: PathBuf,
         /// Why.
-        source: ModelError,
+        cause: ModelError,
     },
 }
 
@@ -107,9 +109,9 @@ pub struct Extras<'a> {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ArtifactError + '_ {
-    move |source| ArtifactError::Io {
+    move |cause| ArtifactError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     }
 }
 
@@ -128,9 +130,9 @@ pub(crate) fn write_dir(
 ) -> Result<(), ArtifactError> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let model_path = dir.join("model.json");
-    let json = model.to_json().map_err(|source| ArtifactError::Model {
+    let json = model.to_json().map_err(|cause| ArtifactError::Model {
         path: model_path.clone(),
-        source,
+        cause,
     })?;
     write(&model_path, &json)?;
     write(&dir.join("MLmodel"), mlmodel_yaml(model).as_bytes())?;
@@ -318,9 +320,9 @@ pub fn read_dir_with(dir: &Path, limits: &ReadLimits) -> Result<ModelDir, Artifa
     }
     let model_path = dir.join(&flavor.model_file);
     let bytes = read_required(&model_path, limits.max_model_bytes, "max_model_bytes")?;
-    let model = Model::from_json(&bytes, limits).map_err(|source| ArtifactError::Model {
+    let model = Model::from_json(&bytes, limits).map_err(|cause| ArtifactError::Model {
         path: model_path.clone(),
-        source,
+        cause,
     })?;
     if let Some(inputs) = mlmodel.signature.and_then(|s| s.inputs) {
         let cols: Vec<ColSpec> = serde_json::from_str(&inputs)
@@ -336,9 +338,9 @@ pub fn read_dir_with(dir: &Path, limits: &ReadLimits) -> Result<ModelDir, Artifa
     let input_example = read_example(&dir.join("input_example.json"), &model, small)?;
     model
         .self_check(&input_example)
-        .map_err(|source| ArtifactError::Model {
+        .map_err(|cause| ArtifactError::Model {
             path: model_path,
-            source,
+            cause,
         })?;
     let info = ModelInfo {
         model_uuid: mlmodel.model_uuid.unwrap_or_default(),

@@ -75,7 +75,7 @@ pub(super) fn read_capped(
 ) -> Result<Option<Vec<u8>>, ArtifactError> {
     let io = |source| ArtifactError::Io {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     };
     // Checked before opening: opening a FIFO would block until someone writes to it.
     let metadata = match std::fs::metadata(path) {
@@ -121,7 +121,7 @@ pub(super) fn read_required(
 ) -> Result<Vec<u8>, ArtifactError> {
     read_capped(path, limit, limit_name)?.ok_or_else(|| ArtifactError::Io {
         path: path.to_path_buf(),
-        source: std::io::ErrorKind::NotFound.into(),
+        cause: std::io::ErrorKind::NotFound.into(),
     })
 }
 

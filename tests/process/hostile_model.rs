@@ -18,7 +18,7 @@ const ADDRESS_SPACE: u64 = 100_000_000;
 
 /// Splits whose two children are the same next node, `levels` deep: 2^levels paths to the one
 /// leaf. Laid out by walking every path, 24 levels took 1.58 GB.
-fn shared_children(levels: usize) -> Vec<Value> {
+pub(super) fn shared_children(levels: usize) -> Vec<Value> {
     let mut nodes: Vec<Value> = (0..levels)
         .map(|i| {
             json!({"output": 0, "n_node_samples": 10, "split_feature": 6,
@@ -33,7 +33,7 @@ fn shared_children(levels: usize) -> Vec<Value> {
 }
 
 /// A copy of the bundled model directory whose forest is one tree of `nodes`.
-fn model_dir_with(nodes: Vec<Value>) -> tempfile::TempDir {
+pub(super) fn model_dir_with(nodes: Vec<Value>) -> tempfile::TempDir {
     let bundled = repo().join("models/pokemon");
     let dir = tempfile::tempdir().unwrap();
     for entry in std::fs::read_dir(&bundled).unwrap() {

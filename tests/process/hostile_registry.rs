@@ -32,6 +32,8 @@ use crate::support::{repo, wait_until};
 struct Fake {
     version: Arc<AtomicU64>,
     bad: &'static str,
+    /// For `hostile`: the bundled model with a 24-level shared-children tree as its forest.
+    hostile: Arc<tempfile::TempDir>,
 }
 
 fn bundled_files() -> Vec<String> {
@@ -60,7 +62,7 @@ async fn download_uri(
 
 async fn listing(Query(q): Query<HashMap<String, String>>) -> Json<Value> {
     let path = q.get("path").cloned().unwrap_or_default();
-    if path.starts_with("good") {
+    if path.starts_with("good") || path.starts_with("hostile") {
         let files: Vec<Value> = bundled_files()
             .into_iter()
             .map(|f| json!({"path": f, "is_dir": false}))
@@ -71,8 +73,13 @@ async fn listing(Query(q): Query<HashMap<String, String>>) -> Json<Value> {
     Json(json!({"files": [{"path": "model.json", "is_dir": false, "file_size": 10}]}))
 }
 
-async fn file(Path(path): Path<String>) -> Response {
+async fn file(Path(path): Path<String>, State(fake): State<Fake>) -> Response {
     let (dir, name) = path.split_once('/').unwrap_or((&path, ""));
+    if dir == "hostile" {
+        return std::fs::read(fake.hostile.path().join(name))
+            .unwrap()
+            .into_response();
+    }
     if dir.starts_with("good") {
         return std::fs::read(repo().join("models/pokemon").join(name))
             .unwrap()
@@ -96,9 +103,11 @@ async fn file(Path(path): Path<String>) -> Response {
 }
 
 async fn start_fake(bad: &'static str) -> (SocketAddr, Fake) {
+    let hostile = super::hostile_model::model_dir_with(super::hostile_model::shared_children(24));
     let fake = Fake {
         version: Arc::new(AtomicU64::new(1)),
         bad,
+        hostile: Arc::new(hostile),
     };
     let app = Router::new()
         .route("/api/2.0/mlflow/registered-models/alias", get(alias))
@@ -113,6 +122,14 @@ async fn start_fake(bad: &'static str) -> (SocketAddr, Fake) {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
     (addr, fake)
+}
+
+/// Peak resident memory of a live process, from `/proc/PID/status` (`VmHWM`), in bytes.
+fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kb * 1024
 }
 
 const LIMITS: [&str; 6] = [
@@ -179,7 +196,7 @@ async fn start_up_ends_by_its_deadline_naming_the_file_and_the_cause() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hostile_version_during_hot_reload_leaves_the_old_one_serving() {
-    for bad in ["hang", "big", "drip"] {
+    for bad in ["hang", "big", "drip", "hostile"] {
         let (addr, fake) = start_fake(bad).await;
         let tracking = format!("http://{addr}");
         let mut args = vec![
@@ -204,6 +221,31 @@ async fn a_hostile_version_during_hot_reload_leaves_the_old_one_serving() {
                 .unwrap()
         };
         assert_eq!(version(get_version().await).as_deref(), Some("1"));
+        // Load all along: not one request may fail while versions come and go.
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let load = {
+            let (client, url, stop) = (
+                client.clone(),
+                format!("{base}/invocations"),
+                Arc::clone(&stop),
+            );
+            tokio::spawn(async move {
+                let (mut ok, mut failed) = (0u64, 0u64);
+                while !stop.load(Ordering::SeqCst) {
+                    let r = client
+                        .post(&url)
+                        .header("content-type", "application/json")
+                        .body(crate::support::app::body(5))
+                        .send()
+                        .await;
+                    match r {
+                        Ok(r) if r.status() == 200 => ok += 1,
+                        _ => failed += 1,
+                    }
+                }
+                (ok, failed)
+            })
+        };
 
         // Version 2 is hostile: the next polls fail, version 1 keeps answering.
         fake.version.store(2, Ordering::SeqCst);
@@ -246,6 +288,15 @@ async fn a_hostile_version_during_hot_reload_leaves_the_old_one_serving() {
             || async { (version(get_version().await).as_deref() == Some("3")).then_some(()) },
         )
         .await;
-        eprintln!("{bad}: refused or failed as {outcome}, then version 3 swapped in");
+        stop.store(true, Ordering::SeqCst);
+        let (ok, failed) = load.await.unwrap();
+        assert_eq!(failed, 0, "{bad}: {failed} requests failed ({ok} ok)");
+        assert!(ok > 10, "{bad}: only {ok} requests under load");
+        let peak = peak_rss(server.pid());
+        assert!(peak < 100_000_000, "{bad}: peak RSS {peak} bytes");
+        eprintln!(
+            "{bad}: {outcome}, then version 3 swapped in; {ok} requests, 0 failed; peak RSS {} MB",
+            peak / 1_000_000
+        );
     }
 }
