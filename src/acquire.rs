@@ -229,8 +229,12 @@ impl Fetcher {
         let resolved = tokio::time::timeout_at(deadline, self.resolve())
             .await
             .map_err(|_| {
+                let at = self
+                    .client
+                    .as_ref()
+                    .map_or_else(String::new, |c| format!(" at {}", c.tracking_uri()));
                 anyhow::anyhow!(
-                    "the registry did not resolve '{}' by its deadline",
+                    "the registry{at} did not resolve '{}' by its deadline (--startup-deadline)",
                     self.source
                 )
             })??;
