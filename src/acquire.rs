@@ -4,7 +4,7 @@
 //! so a model that one of them accepts, all of them accept.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
@@ -18,6 +18,8 @@ use crate::model::{Model, ModelDir, ModelInfo};
 /// The model a command was asked for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ModelSource {
+    /// The model compiled into the binary (`models/pokemon` of its source tree).
+    Bundled,
     /// A local MLflow model directory.
     Local(PathBuf),
     /// A registry or artifact URI (`models:/…`, `runs:/…`, `mlflow-artifacts:/…`).
@@ -27,7 +29,7 @@ pub enum ModelSource {
 impl ModelSource {
     /// Chooses the source: `uri` (`--model-uri`), else `name` + `stage` (`MLFLOW_MODEL_NAME`
     /// and `MLFLOW_MODEL_STAGE`, default Production, as in the original demo's deployment),
-    /// else `default`.
+    /// else the bundled model.
     ///
     /// # Errors
     /// An empty or malformed URI, or a stage without a name.
@@ -35,7 +37,6 @@ impl ModelSource {
         uri: Option<&str>,
         name: Option<&str>,
         stage: Option<&str>,
-        default: &Path,
     ) -> anyhow::Result<Self> {
         let uri = match (uri, name) {
             (Some(u), _) if u.trim().is_empty() => anyhow::bail!("the model URI is empty"),
@@ -48,7 +49,7 @@ impl ModelSource {
             (None, _) if stage.is_some() => {
                 anyhow::bail!("MLFLOW_MODEL_STAGE is set but MLFLOW_MODEL_NAME is not")
             }
-            (None, _) => return Ok(Self::Local(default.to_path_buf())),
+            (None, _) => return Ok(Self::Bundled),
         };
         Ok(match uri {
             ModelUri::Local(path) => Self::Local(path),
@@ -65,6 +66,7 @@ impl ModelSource {
 impl fmt::Display for ModelSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::Bundled => f.write_str("the bundled model"),
             Self::Local(p) => write!(f, "{}", p.display()),
             Self::Remote(u) => write!(f, "{u}"),
         }
@@ -165,7 +167,7 @@ impl Fetcher {
     /// A remote source without a tracking server, or a client that cannot be built.
     pub fn new(source: ModelSource, tracking: Option<&TrackingConfig>) -> anyhow::Result<Self> {
         let client = match (&source, tracking) {
-            (ModelSource::Local(_), _) => None,
+            (ModelSource::Local(_) | ModelSource::Bundled, _) => None,
             (ModelSource::Remote(_), Some(config)) => Some(MlflowClient::new(config)?),
             (ModelSource::Remote(_), None) => anyhow::bail!(
                 "'{source}' needs MLFLOW_TRACKING_URI (the MLflow server to fetch it from)"
@@ -187,6 +189,10 @@ impl Fetcher {
         match (&self.source, &self.client) {
             (ModelSource::Local(path), _) => Ok(Resolved {
                 artifact_uri: path.display().to_string(),
+                ..Resolved::default()
+            }),
+            (ModelSource::Bundled, _) => Ok(Resolved {
+                artifact_uri: "bundled:models/pokemon".to_owned(),
                 ..Resolved::default()
             }),
             (ModelSource::Remote(uri), Some(client)) => {
@@ -213,6 +219,13 @@ impl Fetcher {
             (ModelSource::Local(path), _) => {
                 let dir = read_dir(path.clone()).await?;
                 Ok(Served::new(dir, uri, resolved))
+            }
+            (ModelSource::Bundled, _) => {
+                let dir =
+                    tempfile::tempdir().context("creating a directory for the bundled model")?;
+                crate::embedded::write_model(dir.path()).context("writing the bundled model")?;
+                let model = read_dir(dir.path().to_path_buf()).await?;
+                Ok(Served::new(model, uri, resolved))
             }
             (_, Some(client)) => fetch_resolved(client, uri, resolved, deadline).await,
             (_, None) => anyhow::bail!("no MLflow client for '{uri}'"),

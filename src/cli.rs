@@ -314,14 +314,10 @@ impl TrainArgs {
 /// Flags of `legendary predict`.
 #[derive(Debug, Args)]
 pub(crate) struct PredictArgs {
-    /// The model: a local MLflow model directory or an MLflow model URI.
-    #[arg(
-        long,
-        short = 'm',
-        env = "MLFLOW_MODEL_URI",
-        default_value = "models/pokemon"
-    )]
-    pub model_uri: String,
+    /// The model: a local MLflow model directory or an MLflow model URI (default: the model
+    /// bundled in the binary).
+    #[arg(long, short = 'm', env = "MLFLOW_MODEL_URI")]
+    pub model_uri: Option<String>,
     /// CSV file with a header naming the six stats (extra columns are kept in the output).
     #[arg(long, short = 'i')]
     pub input: PathBuf,
@@ -339,8 +335,7 @@ impl PredictArgs {
     /// # Errors
     /// A malformed model URI or bad tracking settings.
     pub(crate) fn into_job(self, env: &Env) -> anyhow::Result<PredictJob> {
-        let default = PathBuf::from("models/pokemon");
-        let model = ModelSource::choose(Some(&self.model_uri), None, None, &default)?;
+        let model = ModelSource::choose(self.model_uri.as_deref(), None, None)?;
         Ok(PredictJob {
             model,
             tracking: self.download.apply(env.tracking(None)?),
@@ -383,7 +378,8 @@ pub(crate) struct ServeArgs {
     pub port: u16,
     /// The model: a local MLflow model directory, `models:/NAME/STAGE`, `models:/NAME/VERSION`,
     /// `models:/NAME@ALIAS`, `models:/NAME/latest`, `runs:/RUN_ID/PATH` or `mlflow-artifacts:/PATH`.
-    /// Without it, `MLFLOW_MODEL_NAME` + `MLFLOW_MODEL_STAGE` are used if set, else `models/pokemon`.
+    /// Without it, `MLFLOW_MODEL_NAME` + `MLFLOW_MODEL_STAGE` are used if set, else the model
+    /// bundled in the binary (built from `models/pokemon`).
     #[arg(long, short = 'm', env = "MLFLOW_MODEL_URI")]
     pub model_uri: Option<String>,
     /// Registered model name (the original demo's Kubernetes variable).
@@ -434,9 +430,9 @@ pub(crate) struct ServeArgs {
     /// exiting. Off by default, so a misspelt name fails at once.
     #[arg(long, env = "LEGENDARY_WAIT_FOR_MODEL")]
     pub wait_for_model: bool,
-    /// The data package the web page searches.
-    #[arg(long, env = "LEGENDARY_DATA", default_value = "data/pokemon")]
-    pub data: PathBuf,
+    /// The data package the web page searches (default: the one bundled in the binary).
+    #[arg(long, env = "LEGENDARY_DATA")]
+    pub data: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -446,12 +442,10 @@ impl ServeArgs {
     /// A bad address, model URI, timeout variable or tracking setting; a remote model
     /// without a tracking server.
     pub(crate) fn into_config(self, env: &Env) -> anyhow::Result<ServeConfig> {
-        let default = PathBuf::from("models/pokemon");
         let model = ModelSource::choose(
             self.model_uri.as_deref(),
             self.model_name.as_deref(),
             self.model_stage.as_deref(),
-            &default,
         )?;
         let tracking = self.download.apply(env.tracking(None)?);
         if matches!(model, ModelSource::Remote(_)) && tracking.is_none() {

@@ -159,8 +159,8 @@ pub struct ServeConfig {
     pub startup_deadline: Duration,
     /// Wait for a model that does not exist yet instead of exiting.
     pub wait_for_model: bool,
-    /// The data package the web page searches.
-    pub data: PathBuf,
+    /// The data package the web page searches; `None`: the bundled one.
+    pub data: Option<PathBuf>,
 }
 
 /// Where and as whom training runs are logged.

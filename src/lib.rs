@@ -16,6 +16,7 @@
 //! - [`model`] - the smartcore forest in a versioned envelope, and the MLflow model directory.
 //! - [`scoring`] - MLflow's scoring protocol: request bytes to a typed batch, predictions to JSON.
 //! - [`dataset`] - the data package, generation selection, stratified splits and folds.
+//! - `embedded` - the bundled model and data set, compiled in.
 //! - `telemetry` - logging.
 #![forbid(unsafe_code)]
 
@@ -23,6 +24,7 @@ pub mod acquire;
 mod cli;
 pub mod config;
 pub mod dataset;
+mod embedded;
 pub mod http;
 pub mod mlflow;
 pub mod model;

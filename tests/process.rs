@@ -11,6 +11,7 @@ mod support;
 
 mod process {
     mod bodies;
+    mod bundled;
     mod connections;
     mod hostile_model;
     mod hostile_registry;

@@ -78,6 +78,19 @@ async fn load(
     }
 }
 
+/// The data set the web page searches: `data`, or the bundled one.
+fn pokedex(data: Option<&std::path::Path>) -> anyhow::Result<crate::dataset::Dataset> {
+    let all = crate::dataset::Generations::all();
+    match data {
+        Some(path) => Ok(crate::dataset::load(path, &all)?),
+        None => {
+            let dir = tempfile::tempdir().context("creating a directory for the bundled data")?;
+            crate::embedded::write_data(dir.path()).context("writing the bundled data")?;
+            Ok(crate::dataset::load(dir.path(), &all)?)
+        }
+    }
+}
+
 /// Serves on `listener` until `shutdown` resolves: the listener answers `/health` (and 503 on
 /// `/ping`) while the model loads; a model that cannot be loaded ends it with an error.
 ///
@@ -89,7 +102,7 @@ pub async fn start(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let fetcher = Fetcher::new(config.model.clone(), config.tracking.as_ref())?;
-    let pokedex = match crate::dataset::load(&config.data, &crate::dataset::Generations::all()) {
+    let pokedex = match pokedex(config.data.as_deref()) {
         Ok(d) => Some(d),
         Err(e) => {
             tracing::warn!(error = %e, "the web page's search is off: the data set could not be read");
@@ -98,7 +111,14 @@ pub async fn start(
     };
     let state = AppState::new(config.limits.clone(), pokedex);
     state.set_waiting(format!("loading '{}'", config.model));
-    tracing::info!(addr = %listener.local_addr()?, model = %config.model, "listening");
+    let addr = listener.local_addr()?;
+    // A URL to click: the unspecified address (0.0.0.0, ::) is reachable as localhost.
+    let url = if addr.ip().is_unspecified() {
+        format!("http://localhost:{}/", addr.port())
+    } else {
+        format!("http://{addr}/")
+    };
+    tracing::info!(addr = %addr, url = %url, model = %config.model, "listening");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let mut server = tokio::spawn(shutdown::serve(
         listener,

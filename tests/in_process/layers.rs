@@ -27,6 +27,7 @@ const ORDER: &[&str] = &[
     "model",
     "scoring",
     "dataset",
+    "embedded",
     "telemetry",
 ];
 

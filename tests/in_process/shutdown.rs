@@ -25,7 +25,7 @@ fn config(grace: Duration) -> ServeConfig {
         drain_grace: grace,
         startup_deadline: Duration::from_secs(10),
         wait_for_model: false,
-        data: repo().join("data/pokemon"),
+        data: Some(repo().join("data/pokemon")),
     }
 }
 

@@ -27,6 +27,13 @@ impl Server {
         )
     }
 
+    /// Like [`Server::start`] (JSON logs), run from `dir` instead of the repository.
+    pub fn start_in_dir(dir: &std::path::Path, args: &[&str]) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_legendary"));
+        command.current_dir(dir);
+        Self::start_in(command, "json", "info", args)
+    }
+
     /// Like [`Server::start`] (JSON logs), with extra environment variables.
     pub fn start_with_env(envs: &[(&str, &str)], args: &[&str]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_legendary"));
@@ -45,6 +52,9 @@ impl Server {
     }
 
     fn start_in(mut command: Command, format: &str, rust_log: &str, args: &[&str]) -> Self {
+        if command.get_current_dir().is_none() {
+            command.current_dir(env!("CARGO_MANIFEST_DIR"));
+        }
         let mut child = command
             .args([
                 "--log-format",
@@ -56,7 +66,6 @@ impl Server {
                 "0",
             ])
             .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
             .env("RUST_LOG", rust_log)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
