@@ -98,4 +98,16 @@ async fn slow_header_connections_never_starve_good_requests() {
         metrics.contains("legendary_http_connections_total{result=\"evicted\"}"),
         "{metrics}"
     );
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
+    let peak_kb: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse().ok())
+        .unwrap();
+    eprintln!(
+        "1,100 slow connections: peak RSS {} MB, {good} good requests",
+        peak_kb / 1000
+    );
+    assert!(peak_kb < 100_000, "peak RSS {peak_kb} kB");
 }
