@@ -95,19 +95,18 @@ impl Histogram {
         self.sum.fetch_add(value, Relaxed);
     }
 
-    fn render(&self, out: &mut String, name: &str, route: &str) {
+    /// Writes the histogram's samples with `labels` (already escaped, e.g.
+    /// `method="GET",route="/ping"`).
+    fn render(&self, out: &mut String, name: &str, labels: &str) {
         let mut cumulative = 0;
         for (i, count) in self.counts.iter().enumerate() {
             cumulative += count.load(Relaxed);
             let le = self.buckets.get(i).map_or("+Inf", |&(_, le)| le);
-            let _ = writeln!(
-                out,
-                "{name}_bucket{{route=\"{route}\",le=\"{le}\"}} {cumulative}"
-            );
+            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{le}\"}} {cumulative}");
         }
         let sum = self.sum.load(Relaxed) as f64 / self.unit;
-        let _ = writeln!(out, "{name}_sum{{route=\"{route}\"}} {sum}");
-        let _ = writeln!(out, "{name}_count{{route=\"{route}\"}} {cumulative}");
+        let _ = writeln!(out, "{name}_sum{{{labels}}} {sum}");
+        let _ = writeln!(out, "{name}_count{{{labels}}} {cumulative}");
     }
 }
 
@@ -154,7 +153,36 @@ impl RouteMetrics {
     }
 }
 
-type RouteMap = BTreeMap<Box<str>, Arc<RouteMetrics>>;
+/// The request methods counted apart; any other is counted as `OTHER` (bounded cardinality).
+const METHODS: [&str; 8] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "OTHER",
+];
+
+/// The cells of one route template, one set per method, each made the first time it is used.
+#[derive(Default)]
+struct RouteCells {
+    by_method: [std::sync::OnceLock<RouteMetrics>; METHODS.len()],
+}
+
+impl RouteCells {
+    fn method(&self, method: &axum::http::Method) -> &RouteMetrics {
+        let i = METHODS
+            .iter()
+            .position(|m| *m == method.as_str())
+            .unwrap_or(METHODS.len() - 1);
+        self.by_method[i].get_or_init(RouteMetrics::new)
+    }
+
+    /// The methods seen, with their cells.
+    fn seen(&self) -> impl Iterator<Item = (&'static str, &RouteMetrics)> {
+        METHODS
+            .iter()
+            .zip(&self.by_method)
+            .filter_map(|(m, cell)| cell.get().map(|c| (*m, c)))
+    }
+}
+
+type RouteMap = BTreeMap<Box<str>, Arc<RouteCells>>;
 
 /// The server's metrics; one per [`AppState`], reached with [`AppState::metrics`].
 pub struct Metrics {
@@ -281,7 +309,7 @@ impl Metrics {
     }
 
     /// The cells of one route template, created the first time it is seen.
-    fn route(&self, template: &str) -> Arc<RouteMetrics> {
+    fn route(&self, template: &str) -> Arc<RouteCells> {
         if let Some(cells) = self.routes.load().get(template) {
             return Arc::clone(cells);
         }
@@ -293,7 +321,7 @@ impl Metrics {
         if let Some(cells) = current.get(template) {
             return Arc::clone(cells);
         }
-        let cells = Arc::new(RouteMetrics::new());
+        let cells = Arc::new(RouteCells::default());
         let mut next = RouteMap::clone(&current);
         next.insert(template.into(), Arc::clone(&cells));
         self.routes.store(Arc::new(next));
@@ -350,6 +378,7 @@ impl Metrics {
             );
         }
         render_model(&mut out, model);
+        super::process::render(&mut out);
         let _ = write!(
             out,
             "# HELP legendary_build_info The running binary (always 1).\n\
@@ -362,43 +391,49 @@ impl Metrics {
 
     fn render_http(&self, out: &mut String, routes: &RouteMap) {
         out.push_str(
-            "# HELP legendary_http_requests_total HTTP requests answered, by route template and status.\n\
+            "# HELP legendary_http_requests_total HTTP requests answered, by method, route template and status code.\n\
              # TYPE legendary_http_requests_total counter\n",
         );
         for (route, cells) in routes {
             let route = escape(route);
-            for (slot, count) in cells.statuses.iter().enumerate() {
-                let count = count.load(Relaxed);
-                if count > 0 {
-                    let status = slot + 100;
-                    let _ = writeln!(
-                        out,
-                        "legendary_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {count}"
-                    );
+            for (method, metrics) in cells.seen() {
+                for (slot, count) in metrics.statuses.iter().enumerate() {
+                    let count = count.load(Relaxed);
+                    if count > 0 {
+                        let code = slot + 100;
+                        let _ = writeln!(
+                            out,
+                            "legendary_http_requests_total{{method=\"{method}\",route=\"{route}\",code=\"{code}\"}} {count}"
+                        );
+                    }
                 }
             }
         }
         let histograms = [
             (
                 "legendary_http_request_duration_seconds",
-                "Time from request head to response head, by route template.",
+                "Time from request head to response head, by method and route template.",
                 Part::Latency,
             ),
             (
                 "legendary_http_request_size_bytes",
-                "Request body sizes, by route template.",
+                "Request body sizes, by method and route template.",
                 Part::RequestBytes,
             ),
             (
                 "legendary_http_response_size_bytes",
-                "Response body sizes, by route template.",
+                "Response body sizes, by method and route template.",
                 Part::ResponseBytes,
             ),
         ];
         for (name, help, part) in histograms {
             let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} histogram\n");
             for (route, cells) in routes {
-                cells.histogram(part).render(out, name, &escape(route));
+                let route = escape(route);
+                for (method, metrics) in cells.seen() {
+                    let labels = format!("method=\"{method}\",route=\"{route}\"");
+                    metrics.histogram(part).render(out, name, &labels);
+                }
             }
         }
         let _ = write!(
@@ -488,7 +523,8 @@ pub(crate) async fn track(State(state): State<AppState>, request: Request, next:
         .extensions()
         .get::<MatchedPath>()
         .map_or(UNMATCHED, MatchedPath::as_str);
-    let cells = metrics.route(route);
+    let route_cells = metrics.route(route);
+    let cells = route_cells.method(request.method());
     metrics.in_flight.fetch_add(1, Relaxed);
     let _in_flight = InFlight(&metrics.in_flight);
     let started = Instant::now();
@@ -545,7 +581,7 @@ mod tests {
             h.observe(v);
         }
         let mut out = String::new();
-        h.render(&mut out, "x", "/r");
+        h.render(&mut out, "x", "route=\"/r\"");
         assert!(
             out.contains("x_bucket{route=\"/r\",le=\"64\"} 2\n"),
             "{out}"

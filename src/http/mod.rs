@@ -6,6 +6,7 @@ mod body;
 mod error;
 mod extract;
 pub(crate) mod metrics;
+mod process;
 mod state;
 
 pub(crate) use body::read as read_body;

@@ -16,7 +16,12 @@ const ROWS: &str = "legendary_rows_scored_total";
 async fn counters_and_histograms_move_when_requests_are_answered() {
     let app = spawn_with_model().await;
     let before = app.scrape().await;
-    let ok = [("route", "/invocations"), ("status", "200")];
+    // Prometheus's usual label names: `method` and `code`.
+    let ok = [
+        ("method", "POST"),
+        ("route", "/invocations"),
+        ("code", "200"),
+    ];
 
     let bodies = [body(1), body(5), body(1000)];
     for b in &bodies {
@@ -29,9 +34,12 @@ async fn counters_and_histograms_move_when_requests_are_answered() {
         value(&after, REQUESTS, &ok) - value(&before, REQUESTS, &ok),
         3.0
     );
-    let bad = [("route", "/invocations"), ("status", "400")];
+    let bad = [("route", "/invocations"), ("code", "400")];
     assert_eq!(value(&after, REQUESTS, &bad), 1.0);
     assert_eq!(value(&after, ROWS, &[]) - value(&before, ROWS, &[]), 1006.0);
+    // The standard process collector's metrics are there too.
+    assert!(value(&after, "process_resident_memory_bytes", &[]) > 1e6);
+    assert!(value(&after, "process_open_fds", &[]) >= 3.0);
     for name in [LATENCY, REQUEST_SIZE, RESPONSE_SIZE] {
         let moved = histogram_count(&after, name, "/invocations")
             - histogram_count(&before, name, "/invocations");
@@ -88,12 +96,12 @@ async fn routes_are_labelled_by_template_never_by_raw_path() {
         value(
             &scrape,
             REQUESTS,
-            &[("route", "unmatched"), ("status", "404")]
+            &[("route", "unmatched"), ("code", "404")]
         ),
         2.0
     );
     assert_eq!(
-        value(&scrape, REQUESTS, &[("route", "/ping"), ("status", "200")]),
+        value(&scrape, REQUESTS, &[("route", "/ping"), ("code", "200")]),
         1.0
     );
     for sample in &scrape.samples {
