@@ -94,20 +94,13 @@ impl Env {
 /// `/proc/self/limits` where there is one) minus room for everything else it opens (registry
 /// connections, downloads, the listener, logs), between 16 and 10,000.
 pub fn default_max_connections() -> usize {
-    max_connections_under(descriptor_limit())
+    max_connections_under(crate::http::max_open_files())
 }
 
 fn max_connections_under(descriptor_limit: Option<u64>) -> usize {
     const RESERVED: u64 = 64;
     let limit = descriptor_limit.unwrap_or(1024);
     usize::try_from(limit.saturating_sub(RESERVED).clamp(16, 10_000)).unwrap_or(10_000)
-}
-
-/// The soft limit on open files, when the system says.
-fn descriptor_limit() -> Option<u64> {
-    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
-    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
-    line.split_whitespace().nth(3)?.parse().ok()
 }
 
 /// Parses `30s`, `1m 30s`, `250ms`, or a bare number of seconds.

@@ -14,4 +14,5 @@ pub use error::{ApiError, ErrorBody, WireError};
 pub(crate) use extract::{Body, Query};
 pub use metrics::{Metrics, ReloadAttempt};
 pub(crate) use metrics::{ScoredRows, UNMATCHED, metrics_handler, track};
+pub(crate) use process::max_open_files;
 pub use state::{AppState, ServerLimits};

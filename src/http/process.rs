@@ -62,7 +62,7 @@ pub(crate) fn render(out: &mut String) {
             "process_max_fds",
             "gauge",
             "Maximum number of open file descriptors.",
-            max,
+            max as f64,
         );
     }
     if let (Some(start), Some(boot)) = (field(22), boot_time()) {
@@ -89,7 +89,8 @@ fn status_kb(key: &str) -> Option<f64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-fn max_open_files() -> Option<f64> {
+/// The soft limit on open files (`/proc/self/limits`), when the system says.
+pub(crate) fn max_open_files() -> Option<u64> {
     let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
     let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
     line.split_whitespace().nth(3)?.parse().ok()

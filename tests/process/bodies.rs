@@ -6,15 +6,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::support::mlflow_server::venv_bin;
+use crate::support::peak_rss;
 use crate::support::process::Server;
-
-/// Peak resident memory of a live process, from `/proc/PID/status` (`VmHWM`), in bytes.
-fn peak_rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-    let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-    kb * 1024
-}
 
 #[test]
 #[ignore = "needs the .venv made by scripts/mlflow-venv.sh (Python requests): scripts/test.sh runs it"]

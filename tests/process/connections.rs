@@ -98,13 +98,7 @@ async fn slow_header_connections_never_starve_good_requests() {
         metrics.contains("legendary_http_connections_total{result=\"evicted\"}"),
         "{metrics}"
     );
-    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
-    let peak_kb: u64 = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse().ok())
-        .unwrap();
+    let peak_kb = crate::support::peak_rss(server.pid()) / 1024;
     eprintln!(
         "1,100 slow connections: peak RSS {} MB, {good} good requests",
         peak_kb / 1000

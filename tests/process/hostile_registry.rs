@@ -24,7 +24,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::support::process::Server;
-use crate::support::{repo, wait_until};
+use crate::support::{peak_rss, repo, wait_until};
 
 /// The fake registry: `pokemon@champion` names `version`; versions 1 and 3 are the bundled
 /// model, 2 is whatever `bad` says.
@@ -122,14 +122,6 @@ async fn start_fake(bad: &'static str) -> (SocketAddr, Fake) {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
     (addr, fake)
-}
-
-/// Peak resident memory of a live process, from `/proc/PID/status` (`VmHWM`), in bytes.
-fn peak_rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-    let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-    kb * 1024
 }
 
 const LIMITS: [&str; 6] = [

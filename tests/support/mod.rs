@@ -11,6 +11,21 @@ use std::future::Future;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+/// The original demo's first request (pandas-split, MLflow 1.x): five Pokémon that are not
+/// legendary.
+pub const DEMO: &str = r#"{"columns":["hp","attack","defense","special_attack","special_defense","speed"],"index":[272,293,414,263,49],"data":[[80,70,70,90,100,70],[64,51,23,51,23,28],[70,94,50,94,50,66],[38,30,41,30,41,60],[70,65,60,90,75,90]]}"#;
+
+/// The original demo's second request: five legendary Pokémon.
+pub const DEMO_LEGENDARY: &str = r#"{"columns":["hp","attack","defense","special_attack","special_defense","speed"],"index":[384,150,482,382,485],"data":[[105,180,100,180,100,115],[106,150,70,194,120,140],[75,125,70,125,70,115],[100,150,90,180,160,90],[91,90,106,130,106,77]]}"#;
+
+/// Peak resident memory of a live process, from `/proc/PID/status` (`VmHWM`), in bytes.
+pub fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kb * 1024
+}
+
 /// The repository's root, so tests find `models/` and `data/` from any working directory.
 pub fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
