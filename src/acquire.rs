@@ -297,7 +297,16 @@ pub(crate) async fn fetch_version(
         name: name.to_owned(),
         version,
     };
-    let resolved = crate::mlflow::resolve(client, &uri).await?;
+    fetch_uri(client, &uri).await
+}
+
+/// Resolves, downloads and validates the model at `uri` within the client's artifact
+/// timeout (the gate's champion, a collected sweep's best run).
+///
+/// # Errors
+/// As [`Fetcher::load`].
+pub(crate) async fn fetch_uri(client: &MlflowClient, uri: &ModelUri) -> anyhow::Result<Served> {
+    let resolved = crate::mlflow::resolve(client, uri).await?;
     let deadline = Instant::now() + client.artifact_timeout();
     fetch_resolved(client, uri.to_string(), resolved, deadline).await
 }

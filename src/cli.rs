@@ -10,8 +10,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::acquire::ModelSource;
 use crate::config::{
-    Env, PredictJob, ServeConfig, SweepJob, TrackingTarget, TrainJob, default_max_connections,
-    listen_addr, parse_duration,
+    CollectConfig, Env, PredictJob, ServeConfig, SweepJob, SweepStep, TrackingTarget, TrainJob,
+    default_max_connections, listen_addr, parse_duration,
 };
 use crate::dataset::Generations;
 use crate::http::ServerLimits;
@@ -176,9 +176,32 @@ pub(crate) struct SweepArgs {
     /// Configurations trained at once (default: the number of cores).
     #[arg(long, env = "LEGENDARY_PARALLEL")]
     pub parallel: Option<usize>,
-    /// Run only configuration N of the grid (for a Kubernetes Indexed Job).
-    #[arg(long, env = "LEGENDARY_ONLY_INDEX")]
+    /// Train and log only configuration N of the grid (numbered from 0, in the grid's order).
+    #[arg(long, env = "LEGENDARY_ONLY_INDEX", conflicts_with_all = ["job_index", "collect"])]
     pub only_index: Option<usize>,
+    /// Do not train: wait until every configuration of the sweep `--sweep-id` has a finished
+    /// or failed run in MLflow, then rank them and publish the best.
+    #[arg(
+        long,
+        env = "LEGENDARY_COLLECT",
+        requires = "sweep_id",
+        conflicts_with = "job_index"
+    )]
+    pub collect: bool,
+    /// A pod of a Kubernetes Indexed Job of N + 1 completions for a grid of N
+    /// configurations: index i < N does `--only-index i`, index N does `--collect`.
+    #[arg(long, env = "LEGENDARY_JOB_INDEX", requires = "sweep_id")]
+    pub job_index: Option<usize>,
+    /// Tags every run of this sweep, so that `--collect` finds them (an Indexed Job passes
+    /// its own uid). A fresh id when absent.
+    #[arg(long, env = "LEGENDARY_SWEEP_ID")]
+    pub sweep_id: Option<String>,
+    /// How long `--collect` waits for the configurations' runs before ranking what it has.
+    #[arg(long, env = "LEGENDARY_COLLECT_TIMEOUT", default_value = "50m", value_parser = parse_duration)]
+    pub collect_timeout: Duration,
+    /// How often `--collect` asks MLflow for the sweep's runs.
+    #[arg(long, env = "LEGENDARY_COLLECT_POLL", default_value = "10s", value_parser = parse_duration)]
+    pub collect_poll: Duration,
     /// Where to write the best model directory.
     #[arg(long, env = "LEGENDARY_OUTPUT", default_value = "target/sweep-best")]
     pub output: PathBuf,
@@ -194,18 +217,57 @@ impl SweepArgs {
     /// Bad tracking settings, or publishing without a tracking server.
     pub(crate) fn into_job(self, env: &Env) -> anyhow::Result<SweepJob> {
         let (tracking, publish) = self.tracking.configs(env)?;
+        let collect = CollectConfig {
+            timeout: self.collect_timeout,
+            poll: self.collect_poll.max(Duration::from_millis(100)),
+        };
+        let step = match (self.only_index, self.collect, self.job_index) {
+            (Some(i), _, _) => SweepStep::Only(i),
+            (None, true, _) => SweepStep::Collect(collect),
+            (None, false, Some(i)) => SweepStep::JobIndex(i, collect),
+            (None, false, None) => SweepStep::All,
+        };
+        if publish.is_some() && matches!(step, SweepStep::Only(_)) {
+            anyhow::bail!(
+                "--register-as and --promote do not go with --only-index: every pod would publish its own configuration. Use --job-index (its last index collects the results and publishes the best) or --collect"
+            );
+        }
+        if tracking.is_none() && matches!(step, SweepStep::Collect(_) | SweepStep::JobIndex(..)) {
+            anyhow::bail!(
+                "--collect and --job-index need a tracking server: set --tracking-uri or MLFLOW_TRACKING_URI"
+            );
+        }
+        if self
+            .sweep_id
+            .as_deref()
+            .is_some_and(|id| !valid_sweep_id(id))
+        {
+            anyhow::bail!(
+                "--sweep-id must be 1-64 letters, digits, '-', '_' or '.' (it goes into an MLflow search filter)"
+            );
+        }
         Ok(SweepJob {
             grid: self.grid,
             parallel: self
                 .parallel
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
                 .max(1),
-            only_index: self.only_index,
+            step,
+            sweep_id: self.sweep_id,
             output: self.output,
             tracking,
             publish,
         })
     }
+}
+
+/// A sweep id is quoted into an MLflow search filter: keep it to characters that need no
+/// escaping there (a Kubernetes uid, a date, a name).
+fn valid_sweep_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// Flags of `legendary train`.

@@ -189,14 +189,42 @@ pub struct SweepJob {
     pub grid: PathBuf,
     /// Configurations trained at once.
     pub parallel: usize,
-    /// Run only this configuration of the grid (a Kubernetes Indexed Job's index).
-    pub only_index: Option<usize>,
+    /// Which part of the sweep this process does.
+    pub step: SweepStep,
+    /// Tags every run of the sweep (`legendary.sweep.id`), so that the runs of one sweep
+    /// spread over many processes can be found again; a fresh one when absent.
+    pub sweep_id: Option<String>,
     /// Where to write the best model directory.
     pub output: PathBuf,
     /// Where to log the runs, if anywhere.
     pub tracking: Option<TrackingTarget>,
     /// Registration and promotion of the best, if asked (needs `tracking`).
     pub publish: Option<PublishConfig>,
+}
+
+/// The part of a sweep one process does. A sweep is either one process ([`SweepStep::All`])
+/// or an Indexed Job of N + 1 pods: N that train one configuration each and log it, and one
+/// that collects their results from MLflow and publishes the best.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SweepStep {
+    /// Train every configuration, then publish the best.
+    All,
+    /// Train and log configuration `i` only (`--only-index`).
+    Only(usize),
+    /// Wait for every configuration's run of the sweep, then publish the best (`--collect`).
+    Collect(CollectConfig),
+    /// An Indexed Job's pod (`--job-index`): `Only(i)` for `i` below the number of
+    /// configurations, `Collect` for `i` equal to it.
+    JobIndex(usize, CollectConfig),
+}
+
+/// How the collect step waits for the configurations' runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CollectConfig {
+    /// Give up waiting after this long and rank what has been reported.
+    pub timeout: Duration,
+    /// Ask MLflow this often.
+    pub poll: Duration,
 }
 
 /// `legendary predict`.

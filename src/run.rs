@@ -98,9 +98,11 @@ fn train(job: &TrainJob) -> anyhow::Result<ExitCode> {
             run.run_id, target.experiment
         );
         match &job.publish {
-            Some(config) => track::publish(&client, config, &run, &outcome)
-                .await
-                .map(Some),
+            Some(config) => {
+                track::publish(&client, config, &run, &outcome.model, &outcome.held_out())
+                    .await
+                    .map(Some)
+            }
             None => anyhow::Ok(None),
         }
     })?;

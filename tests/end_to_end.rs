@@ -12,5 +12,6 @@ mod support;
 
 mod end_to_end {
     mod mlflow;
+    mod sweep;
     mod train_serve;
 }

@@ -159,6 +159,15 @@ pub enum MlflowError {
         limit: usize,
     },
 
+    /// A run search that matched more runs than the caller can use.
+    #[error("more than {limit} runs match `{filter}`")]
+    TooManyRuns {
+        /// The search filter.
+        filter: String,
+        /// The limit.
+        limit: usize,
+    },
+
     /// A listed artifact name or an upload path that would escape its directory.
     #[error("refusing unsafe artifact path `{path}`")]
     UnsafePath {

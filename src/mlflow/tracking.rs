@@ -271,6 +271,57 @@ impl MlflowClient {
     }
 }
 
+/// At most this many runs per `runs/search` page (MLflow's own maximum is 50,000).
+const SEARCH_PAGE: usize = 1000;
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct SearchRuns {
+    runs: Vec<wire::Run>,
+    next_page_token: Option<String>,
+}
+
+impl MlflowClient {
+    /// The runs of `experiment_id` that match `filter` (MLflow's search syntax, e.g.
+    /// ``tags.`legendary.sweep.id` = 'abc'``), following pages up to `limit` runs so that a
+    /// huge or looping answer cannot hold memory or time without bound.
+    ///
+    /// # Errors
+    /// API and transport errors; [`MlflowError::TooManyRuns`] past `limit`.
+    #[tracing::instrument(skip(self), err(level = "warn"))]
+    pub async fn search_runs(
+        &self,
+        experiment_id: &str,
+        filter: &str,
+        limit: usize,
+    ) -> Result<Vec<wire::Run>, MlflowError> {
+        let mut runs = Vec::new();
+        let mut page_token: Option<String> = None;
+        loop {
+            let mut body = json!({
+                "experiment_ids": [experiment_id],
+                "filter": filter,
+                "max_results": SEARCH_PAGE,
+            });
+            if let Some(token) = &page_token {
+                body["page_token"] = json!(token);
+            }
+            let page: SearchRuns = self.post("runs/search", &body).await?;
+            runs.extend(page.runs);
+            if runs.len() > limit {
+                return Err(MlflowError::TooManyRuns {
+                    filter: filter.to_owned(),
+                    limit,
+                });
+            }
+            match page.next_page_token.filter(|t| !t.is_empty()) {
+                Some(token) => page_token = Some(token),
+                None => return Ok(runs),
+            }
+        }
+    }
+}
+
 /// Splits into `(params, metrics, tags)` chunks within MLflow's log-batch limits.
 fn batches<'a>(
     mut params: &'a [KeyValue],

@@ -1,6 +1,7 @@
 //! `legendary sweep`: train every configuration of a grid in parallel (up to the core count),
 //! rank them by a metric, and report the best.
 
+mod collect;
 mod grid;
 pub(crate) mod session;
 
@@ -84,12 +85,38 @@ pub(crate) fn train_all(
     trials
 }
 
-/// The index (into `trials`) of the best successful trial by `metric`; ties go to the
-/// earlier configuration.
-pub(crate) fn best(trials: &[Trial], metric: RankMetric) -> Option<usize> {
+/// One line of the ranked table: a trial trained here, or a run collected from MLflow.
+pub(crate) struct Row<'a> {
+    /// Position in the grid.
+    pub index: usize,
+    /// The configuration.
+    pub config: &'a TrainConfig,
+    /// The ranking metric's value, when there is one (a finite number).
+    pub rank_score: Option<f64>,
+    /// The held-out ROC AUC and F1, or what the table shows instead (`FAILED: …`).
+    pub result: Result<(f64, f64), String>,
+}
+
+impl<'a> Row<'a> {
+    /// The row of a trial trained in this process.
+    pub(crate) fn of(trial: &'a Trial, metric: RankMetric) -> Self {
+        Self {
+            index: trial.index,
+            config: &trial.config,
+            rank_score: trial.score(metric),
+            result: match &trial.result {
+                Ok(o) => Ok((o.holdout.roc_auc, o.holdout.f1)),
+                Err(e) => Err(format!("FAILED: {e}")),
+            },
+        }
+    }
+}
+
+/// The position (into `rows`) of the best row by `metric`; ties go to the earlier row.
+pub(crate) fn best(rows: &[Row<'_>], metric: RankMetric) -> Option<usize> {
     let mut best: Option<(usize, f64)> = None;
-    for (i, t) in trials.iter().enumerate() {
-        let Some(score) = t.score(metric) else {
+    for (i, row) in rows.iter().enumerate() {
+        let Some(score) = row.rank_score else {
             continue;
         };
         let better = match best {
@@ -109,19 +136,16 @@ pub(crate) fn best(trials: &[Trial], metric: RankMetric) -> Option<usize> {
     best.map(|(i, _)| i)
 }
 
-/// A text table of every trial, best first, failures last.
-pub(crate) fn table(trials: &[Trial], metric: RankMetric) -> String {
+/// A text table of every row, best first, failures last.
+pub(crate) fn table(rows: &[Row<'_>], metric: RankMetric) -> String {
     use std::fmt::Write as _;
-    let mut order: Vec<&Trial> = trials.iter().collect();
-    order.sort_by(|a, b| {
-        let (x, y) = (a.score(metric), b.score(metric));
-        match (x, y) {
-            (Some(x), Some(y)) if metric.higher_is_better() => y.total_cmp(&x),
-            (Some(x), Some(y)) => x.total_cmp(&y),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (None, None) => a.index.cmp(&b.index),
-        }
+    let mut order: Vec<&Row<'_>> = rows.iter().collect();
+    order.sort_by(|a, b| match (a.rank_score, b.rank_score) {
+        (Some(x), Some(y)) if metric.higher_is_better() => y.total_cmp(&x),
+        (Some(x), Some(y)) => x.total_cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.index.cmp(&b.index),
     });
     let mut s = String::new();
     let _ = writeln!(
@@ -140,13 +164,13 @@ pub(crate) fn table(trials: &[Trial], metric: RankMetric) -> String {
         "roc_auc",
         "f1"
     );
-    for t in order {
-        let c = &t.config;
+    for row in order {
+        let c = row.config;
         let p = &c.params;
         let opt = |v: Option<usize>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
         let head = format!(
             "{:>3}  {:<6} {:<8} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6}",
-            t.index,
+            row.index,
             c.generations.to_string(),
             p.features.to_string(),
             p.n_trees,
@@ -156,19 +180,15 @@ pub(crate) fn table(trials: &[Trial], metric: RankMetric) -> String {
             opt(p.mtry),
             c.threshold.to_string()
         );
-        match &t.result {
-            Ok(o) => {
-                let score = t
-                    .score(metric)
+        match &row.result {
+            Ok((roc_auc, f1)) => {
+                let score = row
+                    .rank_score
                     .map_or_else(|| "-".to_owned(), |v| format!("{v:.4}"));
-                let _ = writeln!(
-                    s,
-                    "{head}  {score:>10} {:>8.4} {:>8.4}",
-                    o.holdout.roc_auc, o.holdout.f1
-                );
+                let _ = writeln!(s, "{head}  {score:>10} {roc_auc:>8.4} {f1:>8.4}");
             }
-            Err(e) => {
-                let _ = writeln!(s, "{head}  FAILED: {e}");
+            Err(what) => {
+                let _ = writeln!(s, "{head}  {what}");
             }
         }
     }

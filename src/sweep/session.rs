@@ -1,33 +1,124 @@
-//! One sweep end to end: a parent MLflow run, one child run per configuration (FAILED when
-//! training fails, and the sweep goes on), a progress bar, the ranked table, the best model
-//! written and, when asked, registered and promoted.
+//! One sweep process: every configuration end to end (a parent MLflow run, one child run per
+//! configuration, FAILED when training fails, and the sweep goes on; a progress bar, the
+//! ranked table, the best model written and, when asked, registered and promoted), or one
+//! step of an Indexed Job (a single configuration, or the collect step of `collect.rs`).
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{Trial, best, table};
-use crate::config::SweepJob;
+use super::{Grid, Row, Trial, best, collect, table};
+use crate::config::{CollectConfig, SweepJob, SweepStep};
 use crate::mlflow::MlflowClient;
+use crate::mlflow::tracking::{RunStatus, now_ms};
 use crate::mlflow::wire::KeyValue;
-use crate::track::{self, Published, RunContext};
+use crate::track::{self, LoggedRun, Published, RunContext};
 
-/// Runs the sweep; see the module docs. Returns what was published, when the job asks to.
+/// Tag keys every run of a sweep carries, so that its runs can be found and ranked later.
+pub(crate) const TAG_ID: &str = "legendary.sweep.id";
+/// The configuration's position in the grid.
+pub(crate) const TAG_INDEX: &str = "legendary.sweep.index";
+/// The metric the sweep ranks by.
+pub(crate) const TAG_METRIC: &str = "legendary.sweep.metric";
+
+/// What this process does, once the grid's size is known.
+enum Step {
+    All,
+    Only(usize),
+    Collect(CollectConfig),
+}
+
+/// Runs the job's step of the sweep; see the module docs. Returns what was published, when
+/// the job asks to.
 ///
 /// # Errors
-/// A bad grid or index, MLflow failures of the parent run, no successful trial, or I/O
-/// writing the best model.
+/// A bad grid or index, MLflow failures, no successful trial, or I/O writing the model.
 pub(crate) fn sweep(job: &SweepJob) -> anyhow::Result<Option<Published>> {
     let grid = super::load(&job.grid)?;
-    let indices: Vec<usize> = match job.only_index {
-        Some(i) if i >= grid.configs.len() => {
-            anyhow::bail!(
-                "--only-index {i}: the grid has {} configurations (0-{})",
-                grid.configs.len(),
-                grid.configs.len() - 1
-            )
-        }
-        Some(i) => vec![i],
-        None => (0..grid.configs.len()).collect(),
+    let sweep_id = job
+        .sweep_id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    match step(&job.step, grid.configs.len())? {
+        Step::All => sweep_all(job, &grid, &sweep_id),
+        Step::Only(i) => train_one(job, &grid, &sweep_id, i).map(|()| None),
+        Step::Collect(config) => collect::collect(job, &grid, &sweep_id, config),
+    }
+}
+
+fn step(step: &SweepStep, n: usize) -> anyhow::Result<Step> {
+    Ok(match *step {
+        SweepStep::All => Step::All,
+        SweepStep::Only(i) if i < n => Step::Only(i),
+        SweepStep::Only(i) => anyhow::bail!(
+            "--only-index {i}: the grid has {n} configurations (0-{})",
+            n - 1
+        ),
+        SweepStep::Collect(c) => Step::Collect(c),
+        SweepStep::JobIndex(i, _) if i < n => Step::Only(i),
+        SweepStep::JobIndex(i, c) if i == n => Step::Collect(c),
+        SweepStep::JobIndex(i, _) => anyhow::bail!(
+            "--job-index {i}: the grid has {n} configurations, so the Indexed Job needs {} completions (0-{n}, the last collects); set its `completions` to {}",
+            n + 1,
+            n + 1
+        ),
+    })
+}
+
+/// The tags that tie a run to its sweep and configuration.
+fn trial_tags(sweep_id: &str, grid: &Grid, index: usize) -> Vec<KeyValue> {
+    vec![
+        KeyValue::new(TAG_ID, sweep_id),
+        KeyValue::new(TAG_INDEX, index.to_string()),
+        KeyValue::new(TAG_METRIC, grid.metric.to_string()),
+    ]
+}
+
+/// A runtime for the MLflow calls of a sweep (training runs on its own threads).
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+/// One configuration of an Indexed Job: train it, write it to the output, log it as a run
+/// of the sweep (no parent: the collect step makes one). Failing to log fails the step, so
+/// that the Job retries this index: a configuration that is not in MLflow does not count.
+fn train_one(job: &SweepJob, grid: &Grid, sweep_id: &str, index: usize) -> anyhow::Result<()> {
+    let trials = super::train_all(grid, &[index], 1, &|_| {});
+    let [trial] = trials.as_slice() else {
+        anyhow::bail!("configuration {index} produced no result")
     };
+    print!("{}", table(&[Row::of(trial, grid.metric)], grid.metric));
+    if let Ok(outcome) = &trial.result {
+        outcome.write(&job.output)?;
+        println!("model written to {}", job.output.display());
+    }
+    if let Some(target) = &job.tracking {
+        let client = MlflowClient::new(&target.tracking)?;
+        let run = runtime()?.block_on(async {
+            let ctx = RunContext {
+                experiment_id: client.get_or_create_experiment(&target.experiment).await?,
+                run_name: Some(format!("sweep-{index}")),
+                user: target.user.clone(),
+                tags: trial_tags(sweep_id, grid, index),
+                ..RunContext::default()
+            };
+            log_trial(&client, &ctx, trial).await
+        })?;
+        println!(
+            "logged configuration {index} as run {} of sweep {sweep_id} in experiment '{}'",
+            run.run_id, target.experiment
+        );
+    }
+    match &trial.result {
+        Ok(_) => Ok(()),
+        Err(e) => anyhow::bail!("configuration {index} failed: {e}"),
+    }
+}
+
+/// Every configuration in this process; see the module docs.
+fn sweep_all(job: &SweepJob, grid: &Grid, sweep_id: &str) -> anyhow::Result<Option<Published>> {
+    let indices: Vec<usize> = (0..grid.configs.len()).collect();
     let client = job
         .tracking
         .as_ref()
@@ -35,10 +126,7 @@ pub(crate) fn sweep(job: &SweepJob) -> anyhow::Result<Option<Published>> {
         .transpose()?;
     let client = client.as_ref();
     let user = job.tracking.as_ref().and_then(|t| t.user.clone());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let runtime = runtime()?;
     let parent = match (client, &job.tracking) {
         (Some(c), Some(target)) => Some(runtime.block_on(async {
             let experiment_id = c.get_or_create_experiment(&target.experiment).await?;
@@ -51,10 +139,10 @@ pub(crate) fn sweep(job: &SweepJob) -> anyhow::Result<Option<Published>> {
                         .clone()
                         .unwrap_or_else(|| "sweep".to_owned()),
                 ),
-                tags: vec![KeyValue::new(
-                    "legendary.sweep.metric",
-                    grid.metric.to_string(),
-                )],
+                tags: vec![
+                    KeyValue::new(TAG_ID, sweep_id),
+                    KeyValue::new(TAG_METRIC, grid.metric.to_string()),
+                ],
                 ..RunContext::default()
             };
             let run = track::start_run(c, &ctx).await?;
@@ -77,13 +165,9 @@ pub(crate) fn sweep(job: &SweepJob) -> anyhow::Result<Option<Published>> {
                 run_name: Some(format!("sweep-{}", trial.index)),
                 parent_run_id: Some(parent_run.run_id.clone()),
                 user: user.clone(),
-                tags: vec![KeyValue::new(
-                    "legendary.sweep.index",
-                    trial.index.to_string(),
-                )],
+                tags: trial_tags(sweep_id, grid, trial.index),
             };
-            let logged = handle.block_on(log_trial(c, &ctx, trial));
-            if let Err(e) = logged {
+            if let Err(e) = handle.block_on(log_trial(c, &ctx, trial)) {
                 bar.println(format!(
                     "configuration {}: could not log to MLflow: {e:#}",
                     trial.index
@@ -95,21 +179,18 @@ pub(crate) fn sweep(job: &SweepJob) -> anyhow::Result<Option<Published>> {
         }
         bar.inc(1);
     };
-    let trials = super::train_all(&grid, &indices, job.parallel, &on_done);
+    let trials = super::train_all(grid, &indices, job.parallel, &on_done);
     bar.finish_and_clear();
-    print!("{}", table(&trials, grid.metric));
+    let rows: Vec<Row<'_>> = trials.iter().map(|t| Row::of(t, grid.metric)).collect();
+    print!("{}", table(&rows, grid.metric));
     let failed = trials.iter().filter(|t| t.result.is_err()).count();
     let finish = |status| {
         if let (Some(c), Some((_, run))) = (client, &parent) {
-            let _ = runtime.block_on(c.update_run(
-                &run.run_id,
-                status,
-                Some(crate::mlflow::tracking::now_ms()),
-            ));
+            let _ = runtime.block_on(c.update_run(&run.run_id, status, Some(now_ms())));
         }
     };
-    let Some(best_index) = best(&trials, grid.metric) else {
-        finish(crate::mlflow::tracking::RunStatus::Failed);
+    let Some(best_index) = best(&rows, grid.metric) else {
+        finish(RunStatus::Failed);
         anyhow::bail!("no configuration succeeded ({failed} failed)");
     };
     let winner = &trials[best_index];
@@ -120,7 +201,7 @@ pub(crate) fn sweep(job: &SweepJob) -> anyhow::Result<Option<Published>> {
         "best: configuration {} with {} {:.4} ({} of {} configurations failed)",
         winner.index,
         grid.metric,
-        winner.score(grid.metric).unwrap_or(f64::NAN),
+        rows[best_index].rank_score.unwrap_or(f64::NAN),
         failed,
         trials.len()
     );
@@ -145,30 +226,35 @@ pub(crate) fn sweep(job: &SweepJob) -> anyhow::Result<Option<Published>> {
             };
             let run = track::log_training(c, &ctx, outcome, &job.output).await?;
             match &job.publish {
-                Some(config) => track::publish(c, config, &run, outcome).await.map(Some),
+                Some(config) => {
+                    track::publish(c, config, &run, &outcome.model, &outcome.held_out())
+                        .await
+                        .map(Some)
+                }
                 None => Ok(None),
             }
         }),
         _ => Ok(None),
     };
     finish(if published.is_ok() {
-        crate::mlflow::tracking::RunStatus::Finished
+        RunStatus::Finished
     } else {
-        crate::mlflow::tracking::RunStatus::Failed
+        RunStatus::Failed
     });
     published
 }
 
-async fn log_trial(client: &MlflowClient, ctx: &RunContext, trial: &Trial) -> anyhow::Result<()> {
-    match &trial.result {
+async fn log_trial(
+    client: &MlflowClient,
+    ctx: &RunContext,
+    trial: &Trial,
+) -> anyhow::Result<LoggedRun> {
+    Ok(match &trial.result {
         Ok(outcome) => {
             let dir = tempfile::tempdir()?;
             outcome.write(dir.path())?;
-            track::log_training(client, ctx, outcome, dir.path()).await?;
+            track::log_training(client, ctx, outcome, dir.path()).await?
         }
-        Err(e) => {
-            track::log_failure(client, ctx, &e.to_string()).await?;
-        }
-    }
-    Ok(())
+        Err(e) => track::log_failure(client, ctx, &e.to_string()).await?,
+    })
 }

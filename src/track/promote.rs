@@ -5,7 +5,7 @@
 use crate::mlflow::wire::ModelVersion;
 use crate::mlflow::{MlflowClient, Stage};
 use crate::model::Model;
-use crate::train::{MetricName, Metrics};
+use crate::train::{HeldOut, MetricName, Metrics};
 
 /// How the gate decides.
 #[derive(Debug, Clone)]
@@ -56,7 +56,8 @@ async fn champion(
     Ok(client.latest_version(&gate.name, gate.stage).await?)
 }
 
-/// Runs the gate for `challenger` (already registered as `version`), evaluated on `rows`.
+/// Runs the gate for `challenger` (already registered as `version`), evaluated on the rows
+/// its training held out.
 ///
 /// # Errors
 /// Registry failures, or a champion that cannot be downloaded.
@@ -65,9 +66,9 @@ pub(super) async fn promote(
     gate: &GateConfig,
     version: &ModelVersion,
     challenger: &Model,
-    rows: &[[f64; 6]],
-    labels: &[bool],
+    held_out: &HeldOut,
 ) -> anyhow::Result<Decision> {
+    let (rows, labels) = (&held_out.rows, &held_out.labels);
     let challenger_score = score(challenger, rows, labels, gate.metric);
     let current = champion(client, gate)
         .await?

@@ -6,7 +6,8 @@ use std::fmt;
 use super::promote::{Decision, GateConfig, promote};
 use super::{LoggedRun, place, register};
 use crate::mlflow::{MlflowClient, Stage};
-use crate::train::Outcome;
+use crate::model::Model;
+use crate::train::HeldOut;
 
 /// What to do with a logged model.
 #[derive(Debug, Clone)]
@@ -133,7 +134,7 @@ impl fmt::Display for Published {
 }
 
 /// Registers the run's model, then places it as `config` says; the gate scores the
-/// challenger and the champion on `outcome`'s held-out rows.
+/// challenger (`model`) and the champion on the rows the challenger's training held out.
 ///
 /// # Errors
 /// Registry failures, or a champion that cannot be loaded.
@@ -141,7 +142,8 @@ pub(crate) async fn publish(
     client: &MlflowClient,
     config: &PublishConfig,
     run: &LoggedRun,
-    outcome: &Outcome,
+    model: &Model,
+    held_out: &HeldOut,
 ) -> anyhow::Result<Published> {
     let version = register(client, &config.name, run).await?;
     let result = match &config.placement {
@@ -160,12 +162,11 @@ pub(crate) async fn publish(
             }
         }
         Placement::Gate(gate) => {
-            let (rows, labels) = outcome.held_out();
-            let decision = promote(client, gate, &version, &outcome.model, &rows, &labels).await?;
+            let decision = promote(client, gate, &version, model, held_out).await?;
             PublishResult::Gated {
                 gate: gate.clone(),
                 decision,
-                rows: rows.len(),
+                rows: held_out.rows.len(),
             }
         }
     };

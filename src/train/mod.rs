@@ -240,11 +240,10 @@ pub enum TrainError {
 /// Bad data or a failed fit.
 pub fn train(config: &ValidConfig) -> Result<Outcome, TrainError> {
     let config = config.get();
-    let dataset = dataset::load(&config.data, &config.generations)?;
+    let (dataset, split) = select(config)?;
     let rows: Vec<[f64; 6]> = dataset.rows.iter().map(|p| p.stats).collect();
     let labels = dataset.labels();
     let seed = config.params.seed;
-    let split = stratified_split(&labels, config.test_size, seed);
     let (train_rows, train_labels) = take(&rows, &labels, &split.train);
     let (test_rows, test_labels) = take(&rows, &labels, &split.test);
     let model = fit(&train_rows, &train_labels, &config.params, config.threshold)?;
@@ -266,6 +265,51 @@ pub fn train(config: &ValidConfig) -> Result<Outcome, TrainError> {
         importances,
         roc,
     })
+}
+
+/// The rows `config` selects and their train/test split: the same for every call with the
+/// same config and data, which is what lets a later step (the gate of a collected sweep)
+/// evaluate on exactly the rows a model was held out from.
+fn select(config: &TrainConfig) -> Result<(Dataset, Split), TrainError> {
+    let dataset = dataset::load(&config.data, &config.generations)?;
+    let split = stratified_split(&dataset.labels(), config.test_size, config.params.seed);
+    Ok((dataset, split))
+}
+
+/// The held-out rows and labels of `config`, and the data's SHA-256, without training
+/// (see [`select`]).
+///
+/// # Errors
+/// Bad data.
+pub(crate) fn held_out(config: &ValidConfig) -> Result<HeldOut, TrainError> {
+    let (dataset, split) = select(config.get())?;
+    Ok(HeldOut::of(&dataset, &split))
+}
+
+/// What a model is judged on: the rows its training held out.
+#[derive(Debug, Clone)]
+pub(crate) struct HeldOut {
+    /// The six stats of each held-out row.
+    pub rows: Vec<[f64; 6]>,
+    /// Whether each is legendary.
+    pub labels: Vec<bool>,
+    /// The SHA-256 of the data the rows were selected from.
+    pub data_sha256: String,
+}
+
+impl HeldOut {
+    fn of(dataset: &Dataset, split: &Split) -> Self {
+        let (rows, labels) = split
+            .test
+            .iter()
+            .map(|&i| (dataset.rows[i].stats, dataset.rows[i].legendary))
+            .unzip();
+        Self {
+            rows,
+            labels,
+            data_sha256: dataset.sha256.clone(),
+        }
+    }
 }
 
 fn take(rows: &[[f64; 6]], labels: &[bool], idx: &[usize]) -> (Vec<[f64; 6]>, Vec<bool>) {
@@ -344,13 +388,8 @@ impl Outcome {
     }
 
     /// The held-out rows and their labels, in split order.
-    pub(crate) fn held_out(&self) -> (Vec<[f64; 6]>, Vec<bool>) {
-        let rows = &self.dataset.rows;
-        self.split
-            .test
-            .iter()
-            .map(|&i| (rows[i].stats, rows[i].legendary))
-            .unzip()
+    pub(crate) fn held_out(&self) -> HeldOut {
+        HeldOut::of(&self.dataset, &self.split)
     }
 
     /// A few real held-out Pokémon (both classes) as the input example.

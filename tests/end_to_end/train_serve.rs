@@ -1,6 +1,6 @@
 //! The whole MLOps loop through the `legendary` binary against a REAL `mlflow server` 3.17.2:
 //! train and register, promote, serve from the registry (stage, alias), the quality gate,
-//! sweeps, hot reload under load, and the start-up failures. Run by `scripts/test.sh`
+//! hot reload under load, and the start-up failures. Run by `scripts/test.sh`
 //! (`cargo test --test end_to_end -- --include-ignored`).
 
 use std::path::{Path, PathBuf};
@@ -13,12 +13,12 @@ use crate::support::mlflow_server::{MlflowServer, ServerOptions, venv_bin};
 use crate::support::{DEMO, DEMO_LEGENDARY, free_port, repo, wait_until_async};
 use serde_json::Value;
 
-fn mlflow() -> &'static MlflowServer {
+pub(super) fn mlflow() -> &'static MlflowServer {
     static SERVER: OnceLock<MlflowServer> = OnceLock::new();
     SERVER.get_or_init(|| MlflowServer::start(ServerOptions::default()))
 }
 
-fn legendary() -> Command {
+pub(super) fn legendary() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_legendary"));
     c.current_dir(repo())
         .env("MLFLOW_TRACKING_URI", mlflow().uri())
@@ -52,7 +52,7 @@ fn train(out: &Path, extra: &[&str]) -> Output {
     output
 }
 
-fn text(o: &Output) -> String {
+pub(super) fn text(o: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&o.stdout),
@@ -139,7 +139,7 @@ async fn invoke(client: &reqwest::Client, base: &str, body: &str) -> reqwest::Re
 }
 
 /// Runs Python with the official MLflow client against the test server; returns its JSON.
-fn python(script: &str) -> Value {
+pub(super) fn python(script: &str) -> Value {
     let out = Command::new(venv_bin("python"))
         .args(["-W", "ignore", "-c", script])
         .env("MLFLOW_TRACKING_URI", mlflow().uri())
@@ -466,58 +466,6 @@ print(json.dumps({"versions": vs, "champion": champ}))
     assert_eq!(seen["versions"]["3"][0], "Production");
     assert_eq!(seen["versions"]["1"][0], "Archived");
     assert_eq!(seen["champion"], "3");
-}
-
-#[tokio::test]
-#[ignore = "needs a real mlflow server: scripts/test.sh runs it"]
-async fn a_sweep_logs_child_runs_under_one_parent_and_registers_the_best() {
-    let dir = tempfile::tempdir().unwrap();
-    let grid = dir.path().join("grid.toml");
-    // The second configuration fails (mtry larger than the number of columns) and the sweep goes on.
-    std::fs::write(&grid, "metric = \"cv_roc_auc\"\ncv_folds = 2\n[data]\ngenerations = [\"1-9\"]\n[params]\nn_trees = [10]\nmtry = [2, 99]\nmin_samples_leaf = [1, 3]\n").unwrap();
-    let o = legendary()
-        .args(["sweep", "--grid"])
-        .arg(&grid)
-        .args([
-            "--experiment",
-            "pokemon-sweep",
-            "--run-name",
-            "sweep-e2e",
-            "--register-as",
-            "pokemon-sweep",
-            "--output",
-        ])
-        .arg(dir.path().join("best"))
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("best: configuration"), "{}", text(&o));
-    let seen = python(
-        r#"
-import json, mlflow
-from mlflow import MlflowClient
-c = MlflowClient()
-e = c.get_experiment_by_name("pokemon-sweep")
-runs = c.search_runs([e.experiment_id])
-parent = [r for r in runs if r.info.run_name == "sweep-e2e"][0]
-kids = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
-v = c.search_model_versions("name='pokemon-sweep'")
-print(json.dumps({"parent": parent.info.status, "kids": sorted((r.info.run_name, r.info.status) for r in kids), "versions": len(v)}))
-"#,
-    );
-    assert_eq!(seen["parent"], "FINISHED");
-    let kids = seen["kids"].as_array().unwrap();
-    assert_eq!(
-        kids.iter().filter(|k| k[1] == "FAILED").count(),
-        2,
-        "{kids:?}"
-    );
-    assert_eq!(
-        kids.iter().filter(|k| k[1] == "FINISHED").count(),
-        3,
-        "2 configurations + the best: {kids:?}"
-    );
-    assert_eq!(seen["versions"], 1);
 }
 
 #[tokio::test]

@@ -1,0 +1,259 @@
+//! Sweeps against a REAL `mlflow server`: one process that trains every configuration, and
+//! the Indexed-Job form, one process per configuration plus the collect step that ranks
+//! their runs from MLflow and publishes the best through the gate.
+
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use super::train_serve::{legendary, python, text};
+
+/// Four configurations; 1 and 3 fail (mtry larger than the number of columns).
+const GRID: &str = "metric = \"roc_auc\"\ncv_folds = 0\n[data]\ngenerations = [\"1-9\"]\n[params]\nn_trees = [10]\nmtry = [2, 99]\nmin_samples_leaf = [1, 3]\n";
+
+#[tokio::test]
+#[ignore = "needs a real mlflow server: scripts/test.sh runs it"]
+async fn a_sweep_logs_child_runs_under_one_parent_and_registers_the_best() {
+    let dir = tempfile::tempdir().unwrap();
+    let grid = dir.path().join("grid.toml");
+    // The second configuration fails (mtry larger than the number of columns) and the sweep goes on.
+    std::fs::write(&grid, "metric = \"cv_roc_auc\"\ncv_folds = 2\n[data]\ngenerations = [\"1-9\"]\n[params]\nn_trees = [10]\nmtry = [2, 99]\nmin_samples_leaf = [1, 3]\n").unwrap();
+    let o = legendary()
+        .args(["sweep", "--grid"])
+        .arg(&grid)
+        .args([
+            "--experiment",
+            "pokemon-sweep",
+            "--run-name",
+            "sweep-e2e",
+            "--register-as",
+            "pokemon-sweep",
+            "--output",
+        ])
+        .arg(dir.path().join("best"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("best: configuration"), "{}", text(&o));
+    let seen = python(
+        r#"
+import json, mlflow
+from mlflow import MlflowClient
+c = MlflowClient()
+e = c.get_experiment_by_name("pokemon-sweep")
+runs = c.search_runs([e.experiment_id])
+parent = [r for r in runs if r.info.run_name == "sweep-e2e"][0]
+kids = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+v = c.search_model_versions("name='pokemon-sweep'")
+print(json.dumps({"parent": parent.info.status, "kids": sorted((r.info.run_name, r.info.status) for r in kids), "versions": len(v)}))
+"#,
+    );
+    assert_eq!(seen["parent"], "FINISHED");
+    let kids = seen["kids"].as_array().unwrap();
+    assert_eq!(
+        kids.iter().filter(|k| k[1] == "FAILED").count(),
+        2,
+        "{kids:?}"
+    );
+    assert_eq!(
+        kids.iter().filter(|k| k[1] == "FINISHED").count(),
+        3,
+        "2 configurations + the best: {kids:?}"
+    );
+    assert_eq!(seen["versions"], 1);
+}
+
+/// `legendary sweep --grid GRID --sweep-id ID` and `args`, as one Indexed Job pod runs it.
+fn pod(grid: &std::path::Path, sweep_id: &str, args: &[&str]) -> std::process::Command {
+    let mut c = legendary();
+    c.args(["sweep", "--grid"])
+        .arg(grid)
+        .args(["--experiment", "pokemon-indexed", "--sweep-id", sweep_id])
+        .args(args);
+    c
+}
+
+#[tokio::test]
+#[ignore = "needs a real mlflow server: scripts/test.sh runs it"]
+async fn an_indexed_sweep_collects_every_configuration_from_mlflow_and_promotes_the_best() {
+    let dir = tempfile::tempdir().unwrap();
+    let grid = dir.path().join("grid.toml");
+    std::fs::write(&grid, GRID).unwrap();
+    let out = dir.path().join("models");
+    let out = out.to_str().unwrap();
+    let publish = ["--register-as", "pokemon-indexed", "--promote"];
+
+    // The collect step (index 4 of 5) starts first, as it may in a cluster, and waits.
+    let collector = pod(
+        &grid,
+        "job-1",
+        &[
+            &[
+                "--job-index",
+                "4",
+                "--collect-poll",
+                "0.2s",
+                "--output",
+                out,
+            ],
+            &publish[..],
+        ]
+        .concat(),
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut exits = Vec::new();
+    for index in 0..4 {
+        let o: Output = pod(
+            &grid,
+            "job-1",
+            &[
+                &["--job-index", &index.to_string(), "--output", out],
+                &publish[..],
+            ]
+            .concat(),
+        )
+        .output()
+        .unwrap();
+        exits.push((index, o.status.success(), text(&o)));
+    }
+    for (index, ok, output) in &exits {
+        assert_eq!(*ok, index % 2 == 0, "pod {index}: {output}");
+    }
+    assert!(
+        exits[1].2.contains("logged configuration 1 as run"),
+        "a failed configuration is still logged, as FAILED: {}",
+        exits[1].2
+    );
+    let started = Instant::now();
+    let collected = collector.wait_with_output().unwrap();
+    let said = text(&collected);
+    assert!(collected.status.success(), "{said}");
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "the collect step ends once every configuration has reported"
+    );
+    assert!(said.contains("4 of 4 configurations reported"), "{said}");
+    assert!(said.contains("promoted: version 1"), "{said}");
+
+    let seen = python(
+        r#"
+import json
+from mlflow import MlflowClient
+c = MlflowClient()
+e = c.get_experiment_by_name("pokemon-indexed")
+runs = c.search_runs([e.experiment_id], "tags.`legendary.sweep.id` = 'job-1'")
+parent = [r for r in runs if "legendary.sweep.index" not in r.data.tags][0]
+trials = {r.data.tags["legendary.sweep.index"]: r for r in runs if "legendary.sweep.index" in r.data.tags}
+v = c.get_model_version_by_alias("pokemon-indexed", "champion")
+best = parent.data.tags["legendary.sweep.best_index"]
+print(json.dumps({
+    "statuses": {i: r.info.status for i, r in trials.items()},
+    "nested": sorted({r.data.tags.get("mlflow.parentRunId") == parent.info.run_id for r in trials.values()}),
+    "parent": parent.info.status,
+    "best": best,
+    "best_run": parent.data.tags["legendary.sweep.best_run_id"],
+    "best_auc": max(r.data.metrics["roc_auc"] for r in trials.values() if r.info.status == "FINISHED"),
+    "winner_auc": trials[best].data.metrics["roc_auc"],
+    "winner_run": trials[best].info.run_id,
+    "version_run": v.run_id,
+    "version_stage": v.current_stage,
+    "decision": v.tags.get("legendary.gate.decision"),
+}))
+"#,
+    );
+    assert_eq!(
+        seen["statuses"],
+        serde_json::json!({"0": "FINISHED", "1": "FAILED", "2": "FINISHED", "3": "FAILED"})
+    );
+    assert_eq!(
+        seen["nested"],
+        serde_json::json!([true]),
+        "every configuration's run is nested under the collect step's run"
+    );
+    assert_eq!(seen["parent"], "FINISHED");
+    assert_eq!(seen["best_auc"], seen["winner_auc"], "{seen}");
+    assert_eq!(seen["best_run"], seen["winner_run"]);
+    assert_eq!(
+        seen["version_run"], seen["winner_run"],
+        "the registered version is the winning configuration's own run, not a retrained copy"
+    );
+    assert_eq!(seen["version_stage"], "Production");
+    assert_eq!(seen["decision"], "promoted");
+
+    // The same configurations again under a new sweep id: the gate compares with the
+    // champion and refuses a challenger that is not better by the margin.
+    for index in [0, 2] {
+        let o = pod(
+            &grid,
+            "job-2",
+            &["--job-index", &index.to_string(), "--output", out],
+        )
+        .output()
+        .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let o = pod(
+        &grid,
+        "job-2",
+        &[
+            &[
+                "--collect",
+                "--collect-timeout",
+                "1s",
+                "--collect-poll",
+                "0.2s",
+                "--min-improvement",
+                "0.01",
+            ],
+            &publish[..],
+        ]
+        .concat(),
+    )
+    .output()
+    .unwrap();
+    let said = text(&o);
+    assert!(
+        said.contains("the collect timeout (1s) passed"),
+        "configurations 1 and 3 never report under job-2: {said}"
+    );
+    assert!(said.contains("no run reported"), "{said}");
+    assert!(said.contains("not promoted: version 2"), "{said}");
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "a refused challenger exits 3: {said}"
+    );
+
+    // Nothing reported at all: a clear error, no version.
+    let o = pod(
+        &grid,
+        "job-3",
+        &[
+            "--collect",
+            "--collect-timeout",
+            "0.3s",
+            "--collect-poll",
+            "0.1s",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        text(&o)
+            .contains("no configuration of the sweep finished with a roc_auc (0 of 4 finished)"),
+        "{}",
+        text(&o)
+    );
+
+    // An index past the grid names the completions the Job needs.
+    let o = pod(&grid, "job-4", &["--job-index", "5"]).output().unwrap();
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("set its `completions` to 5"),
+        "{}",
+        text(&o)
+    );
+}
