@@ -113,6 +113,10 @@ pub(crate) struct TrackingArgs {
     /// Metric the gate compares (log_loss: lower is better; the others: higher).
     #[arg(long, env = "LEGENDARY_GATE_METRIC", default_value = "roc_auc")]
     pub gate_metric: MetricName,
+    /// Exit code when the gate refuses the challenger. A Kubernetes Job sets 0: a refusal is
+    /// a normal outcome there, and a failed pod would be retried and register again.
+    #[arg(long, env = "LEGENDARY_NOT_PROMOTED_EXIT_CODE", default_value_t = crate::track::EXIT_NOT_PROMOTED)]
+    pub not_promoted_exit_code: u8,
 }
 
 impl TrackingArgs {
@@ -145,7 +149,11 @@ impl TrackingArgs {
                 alias: self.alias.clone(),
             }
         };
-        Some(PublishConfig { name, placement })
+        Some(PublishConfig {
+            name,
+            placement,
+            not_promoted_exit_code: self.not_promoted_exit_code,
+        })
     }
 
     /// Both, refusing to publish without a server to publish to.

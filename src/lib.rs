@@ -39,4 +39,5 @@ mod track;
 pub mod train;
 mod web;
 
-pub use run::{EXIT_NOT_PROMOTED, main};
+pub use run::main;
+pub use track::EXIT_NOT_PROMOTED;

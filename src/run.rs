@@ -9,11 +9,7 @@ use crate::acquire::Fetcher;
 use crate::cli::{Cli, Command};
 use crate::config::{Env, PredictJob, TrainJob};
 use crate::mlflow::MlflowClient;
-use crate::track::{self, Published, RunContext};
-
-/// Exit code of `train`/`sweep --promote` when the gate refused the new model: not an error,
-/// but scripts need to tell it apart from a promotion.
-pub const EXIT_NOT_PROMOTED: u8 = 3;
+use crate::track::{self, EXIT_NOT_PROMOTED, PublishConfig, Published, RunContext};
 
 /// How long `predict` may take to fetch its model.
 const DOWNLOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
@@ -33,10 +29,10 @@ fn dispatch(cli: Cli) -> ExitCode {
             .and_then(crate::server::serve)
             .map(|()| ExitCode::SUCCESS),
         Command::Train(args) => args.into_job(&env).and_then(|job| train(&job)),
-        Command::Sweep(args) => args
-            .into_job(&env)
-            .and_then(|job| crate::sweep::session::sweep(&job))
-            .map(|published| exit_code(published.as_ref())),
+        Command::Sweep(args) => args.into_job(&env).and_then(|job| {
+            crate::sweep::session::sweep(&job)
+                .map(|published| exit_code(published.as_ref(), job.publish.as_ref()))
+        }),
         Command::Predict(args) => args.into_job(&env).and_then(|job| predict(&job)),
     };
     match result {
@@ -48,15 +44,16 @@ fn dispatch(cli: Cli) -> ExitCode {
     }
 }
 
-/// Prints what was published; a refusal by the gate is [`EXIT_NOT_PROMOTED`].
-fn exit_code(published: Option<&Published>) -> ExitCode {
+/// Prints what was published; a refusal by the gate exits with the configured code
+/// ([`EXIT_NOT_PROMOTED`] unless told otherwise).
+fn exit_code(published: Option<&Published>, config: Option<&PublishConfig>) -> ExitCode {
     match published {
         Some(p) => {
             print!("{p}");
             if p.accepted() {
                 ExitCode::SUCCESS
             } else {
-                ExitCode::from(EXIT_NOT_PROMOTED)
+                ExitCode::from(config.map_or(EXIT_NOT_PROMOTED, |c| c.not_promoted_exit_code))
             }
         }
         None => ExitCode::SUCCESS,
@@ -106,7 +103,7 @@ fn train(job: &TrainJob) -> anyhow::Result<ExitCode> {
             None => anyhow::Ok(None),
         }
     })?;
-    Ok(exit_code(published.as_ref()))
+    Ok(exit_code(published.as_ref(), job.publish.as_ref()))
 }
 
 fn predict(job: &PredictJob) -> anyhow::Result<ExitCode> {

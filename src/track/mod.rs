@@ -15,6 +15,7 @@ use crate::mlflow::{MlflowClient, MlflowError, Stage};
 use crate::train::Outcome;
 
 pub(crate) use promote::GateConfig;
+pub use publish::EXIT_NOT_PROMOTED;
 pub(crate) use publish::{Placement, PublishConfig, Published, publish};
 
 /// Where and how a run is logged.

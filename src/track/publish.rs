@@ -9,6 +9,10 @@ use crate::mlflow::{MlflowClient, Stage};
 use crate::model::Model;
 use crate::train::HeldOut;
 
+/// Exit code of `train`/`sweep --promote` when the gate refused the new model: not an error,
+/// but scripts need to tell it apart from a promotion (`--not-promoted-exit-code`).
+pub const EXIT_NOT_PROMOTED: u8 = 3;
+
 /// What to do with a logged model.
 #[derive(Debug, Clone)]
 pub struct PublishConfig {
@@ -16,6 +20,8 @@ pub struct PublishConfig {
     pub name: String,
     /// Where the new version goes.
     pub placement: Placement,
+    /// The process's exit code when the gate refuses the version.
+    pub not_promoted_exit_code: u8,
 }
 
 /// Where a new version goes.
