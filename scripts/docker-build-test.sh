@@ -10,11 +10,14 @@
 #   3. the runtime stage's command, as deploy/kubernetes/base/deployment.yaml runs
 #      it (uid 65532, read-only root holding only the image's files, writable
 #      emptyDir /tmp only), must answer /ping, /health and the README's two
-#      demo requests, and refuse writes outside the emptyDir.
+#      demo requests, and refuse writes outside the emptyDir;
+#   4. the training Job's and the Indexed Job's commands, the same way but
+#      logging to a real mlflow server (.venv, scripts/mlflow-venv.sh), must
+#      register a version and pass it through the gate.
 #
-#   scripts/docker-build-test.sh                   # 1, 2 and 3
+#   scripts/docker-build-test.sh                   # 1 to 4
 #   scripts/docker-build-test.sh --self-check-only # 1 (seconds)
-#   scripts/docker-build-test.sh --no-self-check   # 2 and 3
+#   scripts/docker-build-test.sh --no-self-check   # 2 to 4
 #
 # The builder's `--mount=type=cache` directories (cargo's target/ among them)
 # persist in $DOCKER_BUILD_TEST_CACHE, by default
@@ -91,6 +94,7 @@ if [[ $self_check -eq 1 ]]; then
     die "self-check failed: the replay no longer catches the broken COPY list of $FIXTURE"
 fi
 if [[ $build -eq 1 ]]; then
+  scripts/mlflow-venv.sh >/dev/null
   echo "==> Dockerfile"
   replay --dockerfile Dockerfile || die "the Dockerfile does not build or run as the Deployment runs it"
 fi

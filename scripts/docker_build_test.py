@@ -36,6 +36,18 @@ Phases, each failing with a message that names the Dockerfile line:
    ConfigMap (envFrom) and Secret values are not applied: they point at an
    MLflow registry; the server serves the model baked into the image instead.
 
+5. The training Jobs as deploy/kubernetes/training runs them, in the same
+   sandbox but sharing the host network, against a real `mlflow server` (the
+   pinned venv of scripts/mlflow-venv.sh): the ConfigMaps the kustomization
+   renders are applied (legendary-config as envFrom, its tracking URI pointed
+   at the test server; legendary-grid mounted read-only), `$(VAR)` in args is
+   expanded as the kubelet does, and the downward-API Job uid is a fresh uuid.
+   job.yaml's command must exit 0 and register a version that @champion points
+   to; then the Indexed Job's `completions` pods (the collect step first, the
+   others `parallelism` at a time, capped at the core count) must all exit 0,
+   the collect step must see every configuration and leave a gate decision on
+   the version it registers.
+
 --expect-build-failure PATTERN inverts phases 1-3: they must fail, with output
 matching PATTERN (the self-check that a broken COPY list is caught).
 """
@@ -50,10 +62,14 @@ import re
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -655,6 +671,71 @@ class PodSpec:
     port: int
     empty_dirs: list[tuple[str, int | None]]
     skipped_env: list[str]
+    ro_binds: list[tuple[Path, str]] = field(default_factory=list)  # ConfigMap volumes
+    share_net: bool = False  # a training pod reaches MLflow on the host
+
+
+@dataclass
+class Cluster:
+    """What the cluster gives a Job's pod besides its spec: the ConfigMaps (envFrom values,
+    volume directories) and the downward-API fields."""
+    config_env: dict[str, dict[str, str]]
+    config_dirs: dict[str, Path]
+    fields: dict[str, str]
+
+
+def expand(text: str, env: dict[str, str]) -> str:
+    """The kubelet's $(VAR) expansion in command and args ($$ escapes, unknown names stay)."""
+    return re.sub(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)",
+                  lambda m: "$" if m.group(0) == "$$" else env.get(m.group(1), m.group(0)), text)
+
+
+def container_spec(source: str, spec: dict, img: Image, cluster: Cluster | None) -> PodSpec:
+    """The first container of a pod spec, as the kubelet would start it. Without a cluster
+    (the Deployment: it serves the image's model), envFrom and valueFrom are skipped."""
+    container = spec["containers"][0]
+    psc, csc = spec.get("securityContext") or {}, container.get("securityContext") or {}
+    uid = csc.get("runAsUser", psc.get("runAsUser", int(img.user.split(":")[0])))
+    gid = csc.get("runAsGroup", psc.get("runAsGroup", uid))
+    env = dict(img.env)
+    env.setdefault("HOME", "/home/nonroot" if uid == 65532 else "/")
+    skipped = []
+    for ref in container.get("envFrom") or []:
+        name = (ref.get("configMapRef") or ref.get("secretRef") or {}).get("name", "?")
+        if cluster is not None and "configMapRef" in ref and name in cluster.config_env:
+            env.update(cluster.config_env[name])
+        else:
+            skipped.append(f"envFrom {name}")
+    for item in container.get("env") or []:
+        field_path = ((item.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath")
+        if "value" in item:
+            env[item["name"]] = expand(str(item["value"]), env)
+        elif cluster is not None and field_path in cluster.fields:
+            env[item["name"]] = cluster.fields[field_path]
+        else:
+            skipped.append(item["name"])
+    argv = list(container.get("command") or img.entrypoint) + list(
+        container.get("args") if "args" in container else ([] if container.get("command") else img.cmd))
+    argv = [expand(a, env) for a in argv]
+    volumes = {v["name"]: v for v in spec.get("volumes") or []}
+    empty_dirs, ro_binds = [], []
+    for mount in container.get("volumeMounts") or []:
+        vol = volumes.get(mount["name"], {})
+        if "emptyDir" in vol:
+            size = (vol["emptyDir"] or {}).get("sizeLimit")
+            empty_dirs.append((mount["mountPath"], parse_quantity(size) if size else None))
+        elif "configMap" in vol and cluster is not None and vol["configMap"]["name"] in cluster.config_dirs:
+            ro_binds.append((cluster.config_dirs[vol["configMap"]["name"]], mount["mountPath"]))
+        else:
+            raise Failure(f"{source}: volumeMount {mount['name']} is neither an emptyDir nor a known ConfigMap; "
+                          "not emulated")
+    port = next((p["containerPort"] for p in container.get("ports") or []), None)
+    if "--port" in argv:
+        port = int(argv[argv.index("--port") + 1])
+    if uid != int(img.user.split(":")[0]):
+        raise Failure(f"{source}: runAsUser {uid} differs from the image's USER {img.user}")
+    return PodSpec(uid, gid, bool(csc.get("readOnlyRootFilesystem")), argv, env,
+                   container.get("workingDir") or img.workdir, port, empty_dirs, skipped, ro_binds)
 
 
 def pod_spec(deployment: Path, img: Image) -> PodSpec:
@@ -662,46 +743,18 @@ def pod_spec(deployment: Path, img: Image) -> PodSpec:
     dep = next((d for d in docs if d.get("kind") == "Deployment"), None)
     if dep is None:
         raise Failure(f"{deployment}: no Deployment")
-    spec = dep["spec"]["template"]["spec"]
-    container = spec["containers"][0]
-    psc, csc = spec.get("securityContext") or {}, container.get("securityContext") or {}
-    uid = csc.get("runAsUser", psc.get("runAsUser", int(img.user.split(":")[0])))
-    gid = csc.get("runAsGroup", psc.get("runAsGroup", uid))
-    argv = list(container.get("command") or img.entrypoint) + list(
-        container.get("args") if "args" in container else ([] if container.get("command") else img.cmd))
-    env = dict(img.env)
-    env.setdefault("HOME", "/home/nonroot" if uid == 65532 else "/")
-    skipped = []
-    for item in container.get("env") or []:
-        if "value" in item:
-            env[item["name"]] = str(item["value"])
-        else:
-            skipped.append(item["name"])
-    skipped += [f"envFrom {next(iter(e.values()))['name']}" for e in container.get("envFrom") or []]
-    volumes = {v["name"]: v for v in spec.get("volumes") or []}
-    empty_dirs = []
-    for mount in container.get("volumeMounts") or []:
-        vol = volumes.get(mount["name"], {})
-        if "emptyDir" not in vol:
-            raise Failure(f"{deployment}: volumeMount {mount['name']} is not an emptyDir; not emulated")
-        size = (vol["emptyDir"] or {}).get("sizeLimit")
-        empty_dirs.append((mount["mountPath"], parse_quantity(size) if size else None))
-    port = next((p["containerPort"] for p in container.get("ports") or []), None)
-    if "--port" in argv:
-        port = int(argv[argv.index("--port") + 1])
-    if port is None:
+    pod = container_spec(str(deployment), dep["spec"]["template"]["spec"], img, None)
+    if pod.port is None:
         raise Failure(f"{deployment}: no containerPort")
-    if img.exposed and str(port) not in img.exposed:
-        raise Failure(f"{deployment}: container port {port} is not the image's EXPOSE {' '.join(img.exposed)}")
-    if uid != int(img.user.split(":")[0]):
-        raise Failure(f"{deployment}: runAsUser {uid} differs from the image's USER {img.user}")
-    return PodSpec(uid, gid, bool(csc.get("readOnlyRootFilesystem")), argv, env,
-                   container.get("workingDir") or img.workdir, port, empty_dirs, skipped)
+    if img.exposed and str(pod.port) not in img.exposed:
+        raise Failure(f"{deployment}: container port {pod.port} is not the image's EXPOSE {' '.join(img.exposed)}")
+    return pod
 
 
 def sandbox_argv(img: Image, pod: PodSpec, extra: list[str]) -> list[str]:
     args = ["setpriv", f"--reuid={pod.uid}", f"--regid={pod.gid}", "--clear-groups", "--",
-            "bwrap", "--die-with-parent", "--unshare-all", "--hostname", "legendary",
+            "bwrap", "--die-with-parent", "--unshare-all", *(["--share-net"] if pod.share_net else []),
+            "--hostname", "legendary",
             "--uid", str(pod.uid), "--gid", str(pod.gid),
             "--ro-bind" if pod.read_only_root else "--bind", str(img.root), "/",
             "--dev", "/dev", "--proc", "/proc"]
@@ -710,6 +763,9 @@ def sandbox_argv(img: Image, pod: PodSpec, extra: list[str]) -> list[str]:
     for path, size in pod.empty_dirs:
         inside(img.root, path).mkdir(parents=True, exist_ok=True)  # the runtime creates mount points
         args += (["--size", str(size)] if size else []) + ["--perms", "0777", "--tmpfs", path]
+    for host, path in pod.ro_binds:
+        inside(img.root, path).mkdir(parents=True, exist_ok=True)
+        args += ["--ro-bind", str(host), path]
     args += extra + ["--chdir", pod.workdir, "--clearenv"]
     for key, value in pod.env.items():
         args += ["--setenv", key, value]
@@ -852,6 +908,10 @@ def run_pod(img: Image, pod: PodSpec, work: Path) -> None:
     except Failure:
         raise
     finally:
+        for proc in STARTED:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
         server.stop()
 
 
@@ -881,11 +941,239 @@ def probe_writes(img: Image, pod: PodSpec) -> None:
 
 
 # ---------------------------------------------------------------------------
+# The training Jobs' way of running it, against a real MLflow server
+# ---------------------------------------------------------------------------
+
+class Mlflow:
+    """A real `mlflow server` on the host (the pinned venv of scripts/mlflow-venv.sh) with a
+    SQLite store and proxied artifacts; training pods share the host network to reach it."""
+
+    def __init__(self, binary: Path, work: Path):
+        port = free_port()
+        self.uri = f"http://127.0.0.1:{port}"
+        self.logfile = work / "mlflow.log"
+        self.log = open(self.logfile, "wb")
+        env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
+        self.proc = subprocess.Popen(
+            [str(binary), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+             "--backend-store-uri", f"sqlite:///{work / 'mlflow.db'}",
+             "--artifacts-destination", str(work / "mlartifacts")],
+            cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise Failure(f"mlflow server exited with {self.proc.returncode}:\n{self.tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.uri}/health", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.5)
+        self.stop()
+        raise Failure(f"mlflow server did not answer /health within 120 s:\n{self.tail()}")
+
+    def tail(self) -> str:
+        self.log.flush()
+        return "\n".join(self.logfile.read_text(errors="replace").splitlines()[-20:])
+
+    def api(self, path: str, body: dict | None = None) -> dict:
+        url = f"{self.uri}/api/2.0/mlflow/{path}"
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            raise Failure(f"MLflow {path}: {e.code} {e.read()[:300]!r}") from e
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.log.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """A kustomize `envs:` file: KEY=VALUE lines, `#` comments."""
+    env = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            env[key.strip()] = value
+    return env
+
+
+def training_cluster(training: Path, work: Path, tracking_uri: str) -> Cluster:
+    """The ConfigMaps the training kustomization renders: legendary-config (envFrom, from
+    the shared component, with the tracking URI pointed at the test server) and
+    legendary-grid (the mounted grid files)."""
+    kustomization = yaml.safe_load((training / "kustomization.yaml").read_text())
+    config_dirs = {}
+    for gen in kustomization.get("configMapGenerator") or []:
+        dest = work / "configmaps" / gen["name"]
+        dest.mkdir(parents=True)
+        for f in gen.get("files") or []:
+            shutil.copyfile(training / f, dest / Path(f).name)
+            os.chmod(dest / Path(f).name, 0o644)
+        os.chmod(dest, 0o755)
+        os.chmod(dest.parent, 0o755)
+        config_dirs[gen["name"]] = dest
+    config_env = {}
+    for component in kustomization.get("components") or []:
+        comp_dir = (training / component).resolve()
+        comp = yaml.safe_load((comp_dir / "kustomization.yaml").read_text())
+        for gen in comp.get("configMapGenerator") or []:
+            values = {}
+            for env_file in gen.get("envs") or []:
+                values.update(read_env_file(comp_dir / env_file))
+            config_env[gen["name"]] = values
+    if "legendary-config" not in config_env:
+        raise Failure(f"{training}: renders no legendary-config ConfigMap")
+    config_env["legendary-config"]["MLFLOW_TRACKING_URI"] = tracking_uri
+    return Cluster(config_env, config_dirs, {})
+
+
+def job_pod(manifest: Path, img: Image, cluster: Cluster, index: int | None = None) -> tuple[dict, PodSpec]:
+    doc = next(d for d in yaml.safe_load_all(manifest.read_text()) if d and d.get("kind") in ("Job", "CronJob"))
+    job = doc["spec"]["jobTemplate"]["spec"] if doc["kind"] == "CronJob" else doc["spec"]
+    spec = job["template"]["spec"]
+    if index is not None:
+        # The Job controller sets JOB_COMPLETION_INDEX on every container of an Indexed Job.
+        spec = json.loads(json.dumps(spec))
+        spec["containers"][0].setdefault("env", []).insert(0, {"name": "JOB_COMPLETION_INDEX", "value": str(index)})
+    pod = container_spec(str(manifest), spec, img, cluster)
+    pod.share_net = True
+    if not pod.read_only_root:
+        raise Failure(f"{manifest}: the container must set readOnlyRootFilesystem: true")
+    if pod.skipped_env:
+        raise Failure(f"{manifest}: not emulated: {', '.join(pod.skipped_env)}")
+    return job, pod
+
+
+# Every pod started, so that a failure midway kills the rest.
+STARTED: list[subprocess.Popen] = []
+
+
+def start_pod(img: Image, pod: PodSpec, logfile: Path) -> tuple[subprocess.Popen, object]:
+    log_handle = open(logfile, "wb")
+    proc = subprocess.Popen(sandbox_argv(img, pod, []) + pod.argv, stdin=subprocess.DEVNULL,
+                            stdout=log_handle, stderr=subprocess.STDOUT, start_new_session=True)
+    STARTED.append(proc)
+    return proc, log_handle
+
+
+def finish_pod(proc: subprocess.Popen, handle, logfile: Path, timeout: float) -> tuple[int, str]:
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        handle.close()
+        raise Failure(f"{logfile.name}: still running after {timeout:.0f} s:\n{tail_of(logfile)}")
+    handle.close()
+    return proc.returncode, logfile.read_text(errors="replace")
+
+
+def tail_of(logfile: Path, n: int = 25) -> str:
+    return "\n".join(logfile.read_text(errors="replace").splitlines()[-n:])
+
+
+def run_training(img: Image, training: Path, mlflow_bin: Path, work: Path) -> None:
+    if not mlflow_bin.is_file():
+        raise Failure(f"{mlflow_bin} not found: scripts/mlflow-venv.sh makes it")
+    server = Mlflow(mlflow_bin, work)
+    try:
+        cluster = training_cluster(training, work, server.uri)
+        log(f"  mlflow server {server.uri} (SQLite, proxied artifacts); ConfigMaps: "
+            + ", ".join(sorted(set(cluster.config_env) | set(cluster.config_dirs))))
+
+        # The one-shot Job (the CronJob runs the same container).
+        manifest = training / "job.yaml"
+        _, pod = job_pod(manifest, img, cluster)
+        log(f"==> run as {manifest} runs it: {shlex.join(pod.argv)}")
+        log(f"  as uid {pod.uid}, root read-only, writable: {' '.join(p for p, _ in pod.empty_dirs)}, "
+            f"mounted: {' '.join(p for _, p in pod.ro_binds)}, host network (MLflow)")
+        started = time.monotonic()
+        proc, handle = start_pod(img, pod, work / "job.log")
+        code, out = finish_pod(proc, handle, work / "job.log", 1800)
+        if code != 0:
+            raise Failure(f"the Job's command exited with {code}:\n{tail_of(work / 'job.log')}")
+        name = pod.argv[pod.argv.index("--register-as") + 1]
+        champion = server.api(f"registered-models/alias?name={name}&alias=champion")["model_version"]
+        log(f"  exit 0 in {time.monotonic() - started:.0f} s; registered {name} version {champion['version']}, "
+            f"@champion -> {champion['version']}, stage {champion.get('current_stage')}")
+
+        # The Indexed Job: pods 0..N-1 train, pod N collects; all see the Job's uid.
+        manifest = training / "indexed" / "indexed-job.yaml"
+        cluster.fields = {"metadata.labels['batch.kubernetes.io/controller-uid']": str(uuid.uuid4())}
+        job, _ = job_pod(manifest, img, cluster, 0)
+        completions = int(job["completions"])
+        parallel = max(1, min(int(job.get("parallelism", 1)), os.cpu_count() or 1))
+        log(f"==> run as {manifest} runs it: {completions} pods, {parallel} at a time, "
+            "the last one (the collect step) started first")
+        started = time.monotonic()
+        pods = {i: job_pod(manifest, img, cluster, i)[1] for i in range(completions)}
+        log(f"  pod {completions - 1}: {shlex.join(pods[completions - 1].argv)}")
+        collector = start_pod(img, pods[completions - 1], work / f"indexed-{completions - 1}.log")
+        pending = list(range(completions - 1))
+        running: dict[int, tuple] = {}
+        while pending or running:
+            while pending and len(running) < parallel:
+                i = pending.pop(0)
+                running[i] = start_pod(img, pods[i], work / f"indexed-{i}.log")
+            for i, (proc, handle) in list(running.items()):
+                if proc.poll() is not None:
+                    code, _ = finish_pod(proc, handle, work / f"indexed-{i}.log", 0)
+                    if code != 0:
+                        raise Failure(f"indexed pod {i} exited with {code}:\n{tail_of(work / f'indexed-{i}.log')}")
+                    del running[i]
+            if collector[0].poll() is not None:
+                break
+            time.sleep(0.2)
+        code, out = finish_pod(*collector, work / f"indexed-{completions - 1}.log", 600)
+        if code != 0:
+            raise Failure(f"the collect step exited with {code}:\n{tail_of(work / f'indexed-{completions - 1}.log')}")
+        n = completions - 1
+        if f"{n} of {n} configurations reported" not in out:
+            raise Failure(f"the collect step did not see all {n} configurations:\n{out[-2000:]}")
+        versions = server.api("model-versions/search", {"filter": f"name='{name}'"})["model_versions"]
+        newest = max(versions, key=lambda v: int(v["version"]))
+        tags = {t["key"]: t["value"] for t in newest.get("tags") or []}
+        decision = tags.get("legendary.gate.decision")
+        if decision not in ("promoted", "refused"):
+            raise Failure(f"the collect step's version {newest['version']} has no gate decision: {tags}")
+        best = next((line for line in out.splitlines() if line.startswith("best:")), "?")
+        log(f"  all {completions} pods exit 0 in {time.monotonic() - started:.0f} s; {best}")
+        log(f"  registered {name} version {newest['version']} from run {newest['run_id']}; gate: {decision} "
+            f"(challenger {tags.get('legendary.gate.challenger_score')}, "
+            f"champion {tags.get('legendary.gate.champion_score', 'none')})")
+    finally:
+        server.stop()
+
+
+# ---------------------------------------------------------------------------
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dockerfile", default="Dockerfile")
     ap.add_argument("--deployment", default="deploy/kubernetes/base/deployment.yaml")
+    ap.add_argument("--training", default="deploy/kubernetes/training",
+                    help="the training kustomization whose Job and Indexed Job are run")
+    ap.add_argument("--mlflow", default=".venv/bin/mlflow", help="the mlflow server the training Jobs log to")
+    ap.add_argument("--skip-training", action="store_true", help="run the Deployment only")
     ap.add_argument("--cache-dir", required=True, help="persists RUN --mount=type=cache directories")
     ap.add_argument("--expect-build-failure", metavar="PATTERN",
                     help="the build must fail with output matching PATTERN (self-check)")
@@ -934,6 +1222,8 @@ def main() -> int:
             return 1
         log(f"==> run as {args.deployment} runs it")
         run_pod(img, pod_spec(Path(args.deployment), img), work)
+        if not args.skip_training:
+            run_training(img, Path(args.training), Path(args.mlflow).absolute(), work)
         log(f"docker-build-test: all clean in {time.monotonic() - started:.1f} s")
         return 0
     except Failure as err:

@@ -592,6 +592,53 @@ mod tests {
         assert!(err.to_string().contains("tracking server"), "{err}");
     }
 
+    fn sweep(args: &[&str]) -> anyhow::Result<SweepJob> {
+        let cli = Cli::try_parse_from(
+            ["legendary", "sweep", "--grid", "g.toml"]
+                .iter()
+                .chain(args),
+        )?;
+        let Command::Sweep(args) = cli.command else {
+            panic!("not sweep")
+        };
+        args.into_job(&Env::from_pairs(&[(
+            "MLFLOW_TRACKING_URI",
+            "http://mlflow:5000",
+        )]))
+    }
+
+    #[test]
+    fn a_sweep_step_is_one_of_all_one_configuration_or_the_collect_step() {
+        assert_eq!(sweep(&[]).unwrap().step, SweepStep::All);
+        assert_eq!(
+            sweep(&["--only-index", "3"]).unwrap().step,
+            SweepStep::Only(3)
+        );
+        let job = sweep(&[
+            "--job-index",
+            "24",
+            "--sweep-id",
+            "a-b.c_1",
+            "--collect-poll",
+            "1s",
+        ])
+        .unwrap();
+        let SweepStep::JobIndex(24, collect) = job.step else {
+            panic!("{:?}", job.step)
+        };
+        assert_eq!(collect.poll, Duration::from_secs(1));
+        assert_eq!(collect.timeout, Duration::from_secs(50 * 60));
+        assert_eq!(job.sweep_id.as_deref(), Some("a-b.c_1"));
+        let err = sweep(&["--collect"]).unwrap_err();
+        assert!(err.to_string().contains("--sweep-id"), "{err}");
+        let err = sweep(&["--only-index", "1", "--collect", "--sweep-id", "x"]).unwrap_err();
+        assert!(err.to_string().contains("cannot be used with"), "{err}");
+        let err = sweep(&["--only-index", "1", "--register-as", "pokemon"]).unwrap_err();
+        assert!(err.to_string().contains("--job-index"), "{err}");
+        let err = sweep(&["--collect", "--sweep-id", "x' or '1'='1"]).unwrap_err();
+        assert!(err.to_string().contains("--sweep-id must be"), "{err}");
+    }
+
     #[test]
     fn an_unknown_gate_metric_is_refused_while_parsing() {
         let err = Cli::try_parse_from([
