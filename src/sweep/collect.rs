@@ -10,13 +10,13 @@ use std::collections::HashMap;
 use anyhow::Context as _;
 use tokio::time::Instant;
 
-use super::session::{TAG_ID, TAG_INDEX, TAG_METRIC};
+use super::session::{TAG_ID, TAG_INDEX, parent_context, runtime};
 use super::{Grid, Row, best, table};
 use crate::config::{CollectConfig, SweepJob};
 use crate::mlflow::tracking::{RunStatus, now_ms};
-use crate::mlflow::wire::{KeyValue, Run};
+use crate::mlflow::wire::Run;
 use crate::mlflow::{MlflowClient, ModelUri};
-use crate::track::{self, LoggedRun, Published, RunContext};
+use crate::track::{self, LoggedRun, Published};
 use crate::train::{HeldOut, MetricName, Metrics};
 
 /// Logged and recomputed held-out metrics must agree this closely (they are the same
@@ -57,11 +57,7 @@ pub(super) fn collect(
         .as_ref()
         .context("--collect needs a tracking server: set --tracking-uri or MLFLOW_TRACKING_URI")?;
     let client = MlflowClient::new(&target.tracking)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
+    runtime()?.block_on(async {
         let experiment_id = client.get_or_create_experiment(&target.experiment).await?;
         let runs = wait_for_runs(&client, &experiment_id, grid, sweep_id, config).await?;
         let reports = reports(&runs, grid.configs.len());
@@ -71,21 +67,7 @@ pub(super) fn collect(
             .map(|(index, report)| row(grid, index, report))
             .collect();
         print!("{}", table(&rows, grid.metric));
-        let ctx = RunContext {
-            experiment_id: experiment_id.clone(),
-            user: target.user.clone(),
-            run_name: Some(
-                target
-                    .run_name
-                    .clone()
-                    .unwrap_or_else(|| "sweep".to_owned()),
-            ),
-            tags: vec![
-                KeyValue::new(TAG_ID, sweep_id),
-                KeyValue::new(TAG_METRIC, grid.metric.to_string()),
-            ],
-            ..RunContext::default()
-        };
+        let ctx = parent_context(target, &experiment_id, sweep_id, grid);
         let parent = track::start_run(&client, &ctx).await?;
         // Nest the configurations' runs under this one in the MLflow UI, as a one-process
         // sweep does.
@@ -358,7 +340,7 @@ fn held_out_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mlflow::wire::{Metric, RunData, RunInfo};
+    use crate::mlflow::wire::{KeyValue, Metric, RunData, RunInfo};
     use crate::sweep::RankMetric;
 
     fn run(index: &str, status: &str, start: i64, roc: Option<f64>) -> Run {

@@ -6,7 +6,7 @@
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{Grid, Row, Trial, best, collect, table};
-use crate::config::{CollectConfig, SweepJob, SweepStep};
+use crate::config::{CollectConfig, SweepJob, SweepStep, TrackingTarget};
 use crate::mlflow::MlflowClient;
 use crate::mlflow::tracking::{RunStatus, now_ms};
 use crate::mlflow::wire::KeyValue;
@@ -72,8 +72,33 @@ fn trial_tags(sweep_id: &str, grid: &Grid, index: usize) -> Vec<KeyValue> {
     ]
 }
 
+/// The sweep's parent run: named `sweep` (or `--run-name`), tagged with the sweep id and
+/// the ranking metric; its children are the configurations' runs.
+pub(super) fn parent_context(
+    target: &TrackingTarget,
+    experiment_id: &str,
+    sweep_id: &str,
+    grid: &Grid,
+) -> RunContext {
+    RunContext {
+        experiment_id: experiment_id.to_owned(),
+        user: target.user.clone(),
+        run_name: Some(
+            target
+                .run_name
+                .clone()
+                .unwrap_or_else(|| "sweep".to_owned()),
+        ),
+        tags: vec![
+            KeyValue::new(TAG_ID, sweep_id),
+            KeyValue::new(TAG_METRIC, grid.metric.to_string()),
+        ],
+        ..RunContext::default()
+    }
+}
+
 /// A runtime for the MLflow calls of a sweep (training runs on its own threads).
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -130,21 +155,7 @@ fn sweep_all(job: &SweepJob, grid: &Grid, sweep_id: &str) -> anyhow::Result<Opti
     let parent = match (client, &job.tracking) {
         (Some(c), Some(target)) => Some(runtime.block_on(async {
             let experiment_id = c.get_or_create_experiment(&target.experiment).await?;
-            let ctx = RunContext {
-                experiment_id: experiment_id.clone(),
-                user: user.clone(),
-                run_name: Some(
-                    target
-                        .run_name
-                        .clone()
-                        .unwrap_or_else(|| "sweep".to_owned()),
-                ),
-                tags: vec![
-                    KeyValue::new(TAG_ID, sweep_id),
-                    KeyValue::new(TAG_METRIC, grid.metric.to_string()),
-                ],
-                ..RunContext::default()
-            };
+            let ctx = parent_context(target, &experiment_id, sweep_id, grid);
             let run = track::start_run(c, &ctx).await?;
             anyhow::Ok((experiment_id, run))
         })?),
