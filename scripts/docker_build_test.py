@@ -68,6 +68,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
@@ -1149,7 +1150,8 @@ def run_training(img: Image, training: Path, mlflow_bin: Path, work: Path) -> No
         n = completions - 1
         if f"{n} of {n} configurations reported" not in out:
             raise Failure(f"the collect step did not see all {n} configurations:\n{out[-2000:]}")
-        versions = server.api("model-versions/search", {"filter": f"name='{name}'"})["model_versions"]
+        query = urllib.parse.urlencode({"filter": f"name='{name}'"})
+        versions = server.api(f"model-versions/search?{query}")["model_versions"]
         newest = max(versions, key=lambda v: int(v["version"]))
         tags = {t["key"]: t["value"] for t in newest.get("tags") or []}
         decision = tags.get("legendary.gate.decision")
