@@ -47,19 +47,20 @@ v = c.search_model_versions("name='pokemon-sweep'")
 print(json.dumps({"parent": parent.info.status, "kids": sorted((r.info.run_name, r.info.status) for r in kids), "versions": len(v)}))
 "#,
     );
-    assert_eq!(seen["parent"], "FINISHED");
+    let said = text(&o);
+    assert_eq!(seen["parent"], "FINISHED", "{said}");
     let kids = seen["kids"].as_array().unwrap();
     assert_eq!(
         kids.iter().filter(|k| k[1] == "FAILED").count(),
         2,
-        "{kids:?}"
+        "{kids:?}\n{said}"
     );
     assert_eq!(
         kids.iter().filter(|k| k[1] == "FINISHED").count(),
         3,
-        "2 configurations + the best: {kids:?}"
+        "2 configurations + the best: {kids:?}\n{said}"
     );
-    assert_eq!(seen["versions"], 1);
+    assert_eq!(seen["versions"], 1, "{said}");
 }
 
 /// `legendary sweep --grid GRID --sweep-id ID` and `args`, as one Indexed Job pod runs it.
