@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use anyhow::Context as _;
 use tokio::time::Instant;
 
-use super::session::{TAG_ID, TAG_INDEX, parent_context, runtime};
+use super::session::{TAG_BEST_INDEX, TAG_BEST_RUN, TAG_ID, TAG_INDEX, parent_context, runtime};
 use super::{Grid, Row, best, table};
 use crate::config::{CollectConfig, SweepJob};
 use crate::mlflow::tracking::{RunStatus, now_ms};
@@ -275,8 +275,8 @@ async fn publish_best(
         reports.len()
     );
     for (key, value) in [
-        ("legendary.sweep.best_index", best_index.to_string()),
-        ("legendary.sweep.best_run_id", run.info.run_id.clone()),
+        (TAG_BEST_INDEX, best_index.to_string()),
+        (TAG_BEST_RUN, run.info.run_id.clone()),
     ] {
         client.set_run_tag(&parent.run_id, key, &value).await?;
     }

@@ -1,8 +1,13 @@
 //! One sweep process: every configuration end to end (a parent MLflow run, one child run per
 //! configuration, FAILED when training fails, and the sweep goes on; a progress bar, the
-//! ranked table, the best model written and, when asked, registered and promoted), or one
+//! ranked table, the best model written and, when asked, its run's model registered and
+//! promoted), or one
 //! step of an Indexed Job (a single configuration, or the collect step of `collect.rs`).
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{Grid, Row, Trial, best, collect, table};
@@ -18,6 +23,10 @@ pub(crate) const TAG_ID: &str = "legendary.sweep.id";
 pub(crate) const TAG_INDEX: &str = "legendary.sweep.index";
 /// The metric the sweep ranks by.
 pub(crate) const TAG_METRIC: &str = "legendary.sweep.metric";
+/// On the parent run: the best configuration's index and run id.
+pub(crate) const TAG_BEST_INDEX: &str = "legendary.sweep.best_index";
+/// See [`TAG_BEST_INDEX`].
+pub(crate) const TAG_BEST_RUN: &str = "legendary.sweep.best_run_id";
 
 /// What this process does, once the grid's size is known.
 enum Step {
@@ -169,6 +178,8 @@ fn sweep_all(job: &SweepJob, grid: &Grid, sweep_id: &str) -> anyhow::Result<Opti
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let handle = runtime.handle().clone();
+    // Each configuration's run, so that the best one's own run is what gets registered.
+    let logged: Mutex<HashMap<usize, LoggedRun>> = Mutex::new(HashMap::new());
     let on_done = |trial: &Trial| {
         if let (Some(c), Some((experiment_id, parent_run))) = (client, &parent) {
             let ctx = RunContext {
@@ -178,11 +189,16 @@ fn sweep_all(job: &SweepJob, grid: &Grid, sweep_id: &str) -> anyhow::Result<Opti
                 user: user.clone(),
                 tags: trial_tags(sweep_id, grid, trial.index),
             };
-            if let Err(e) = handle.block_on(log_trial(c, &ctx, trial)) {
-                bar.println(format!(
+            match handle.block_on(log_trial(c, &ctx, trial)) {
+                Ok(run) => {
+                    if let Ok(mut runs) = logged.lock() {
+                        runs.insert(trial.index, run);
+                    }
+                }
+                Err(e) => bar.println(format!(
                     "configuration {}: could not log to MLflow: {e:#}",
                     trial.index
-                ));
+                )),
             }
         }
         if let Err(e) = &trial.result {
@@ -218,24 +234,23 @@ fn sweep_all(job: &SweepJob, grid: &Grid, sweep_id: &str) -> anyhow::Result<Opti
     );
     outcome.write(&job.output)?;
     println!("best model written to {}", job.output.display());
+    let mut logged = logged.into_inner().unwrap_or_default();
     let published = match (client, &parent) {
-        (Some(c), Some((experiment_id, parent_run))) => runtime.block_on(async {
-            c.set_run_tag(
-                &parent_run.run_id,
-                "legendary.sweep.best_index",
-                &winner.index.to_string(),
-            )
-            .await?;
-            // The best model is also logged on the parent run, so the registered version points
-            // at the sweep's own artifacts.
-            let ctx = RunContext {
-                experiment_id: experiment_id.clone(),
-                run_name: Some(format!("sweep-best-{}", winner.index)),
-                parent_run_id: Some(parent_run.run_id.clone()),
-                user: user.clone(),
-                tags: vec![KeyValue::new("legendary.sweep.best", "true")],
-            };
-            let run = track::log_training(c, &ctx, outcome, &job.output).await?;
+        (Some(c), Some((_, parent_run))) => runtime.block_on(async {
+            // The registered version is the winning configuration's own run, as in the
+            // collect step of an Indexed Job.
+            let run = logged.remove(&winner.index).with_context(|| {
+                format!(
+                    "configuration {} is the best but its run could not be logged (see above)",
+                    winner.index
+                )
+            })?;
+            for (key, value) in [
+                (TAG_BEST_INDEX, winner.index.to_string()),
+                (TAG_BEST_RUN, run.run_id.clone()),
+            ] {
+                c.set_run_tag(&parent_run.run_id, key, &value).await?;
+            }
             match &job.publish {
                 Some(config) => {
                     track::publish(c, config, &run, &outcome.model, &outcome.held_out())

@@ -44,7 +44,10 @@ runs = c.search_runs([e.experiment_id])
 parent = [r for r in runs if r.info.run_name == "sweep-e2e"][0]
 kids = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
 v = c.search_model_versions("name='pokemon-sweep'")
-print(json.dumps({"parent": parent.info.status, "kids": sorted((r.info.run_name, r.info.status) for r in kids), "versions": len(v)}))
+best = parent.data.tags["legendary.sweep.best_run_id"]
+print(json.dumps({"parent": parent.info.status, "kids": sorted((r.info.run_name, r.info.status) for r in kids), "versions": len(v),
+    "version_run": v[0].run_id if v else None, "best_run": best,
+    "same_sweep": sorted({r.data.tags.get("legendary.sweep.id") == parent.data.tags["legendary.sweep.id"] for r in kids})}))
 "#,
     );
     let said = text(&o);
@@ -57,10 +60,15 @@ print(json.dumps({"parent": parent.info.status, "kids": sorted((r.info.run_name,
     );
     assert_eq!(
         kids.iter().filter(|k| k[1] == "FINISHED").count(),
-        3,
-        "2 configurations + the best: {kids:?}\n{said}"
+        2,
+        "the 2 configurations that train, nothing logged twice: {kids:?}\n{said}"
     );
     assert_eq!(seen["versions"], 1, "{said}");
+    assert_eq!(
+        seen["version_run"], seen["best_run"],
+        "the version is the best configuration's own run"
+    );
+    assert_eq!(seen["same_sweep"], serde_json::json!([true]));
 }
 
 /// `legendary sweep --grid GRID --sweep-id ID` and `args`, as one Indexed Job pod runs it.
