@@ -37,7 +37,7 @@ pub(crate) struct RunContext {
 pub(crate) struct LoggedRun {
     /// Its id.
     pub run_id: String,
-    /// Its artifact root (`mlflow-artifacts:/…`).
+    /// Its artifact root (`mlflow-artifacts:/…`, or an object store's `s3://…`).
     pub artifact_uri: String,
 }
 
@@ -83,7 +83,8 @@ pub(crate) async fn start_run(
 }
 
 /// Logs a finished training into a new run and finishes it. On any failure after the run
-/// exists, the run is marked FAILED before the error is returned.
+/// exists, the run is marked FAILED, with the reason as its `legendary.error` tag, before the
+/// error is returned.
 ///
 /// # Errors
 /// API and transport errors.
@@ -102,6 +103,12 @@ pub(crate) async fn log_training(
             Ok(run)
         }
         Err(e) => {
+            // The reason goes on the run, so the MLflow UI says why it failed (best effort:
+            // the error being returned matters more than the tag).
+            let reason: String = e.to_string().chars().take(MAX_TAG_CHARS).collect();
+            let _ = client
+                .set_run_tag(&run.run_id, "legendary.error", &reason)
+                .await;
             let _ = client
                 .update_run(&run.run_id, RunStatus::Failed, Some(now_ms()))
                 .await;
@@ -109,6 +116,9 @@ pub(crate) async fn log_training(
         }
     }
 }
+
+/// MLflow's limit on a tag value (8000 since 2.x; 5000 stays within older servers too).
+const MAX_TAG_CHARS: usize = 5000;
 
 /// Marks a run FAILED with the reason as a tag (for sweep trials that failed to train).
 ///

@@ -9,7 +9,8 @@ use crate::support::repo;
 
 /// Top-level modules, top to bottom: the commands, their configs, the server over the web
 /// routes over the shared HTTP core, then the domain (tracking, acquisition, training), the
-/// MLflow client, the model, the scoring protocol and the data.
+/// MLflow client, the model, the scoring protocol and the data; object stores at the bottom
+/// (the MLflow client uses them, and data may come from them).
 const ORDER: &[&str] = &[
     "run",
     "cli",
@@ -29,6 +30,7 @@ const ORDER: &[&str] = &[
     "dataset",
     "embedded",
     "telemetry",
+    "store",
 ];
 
 /// Every `.rs` file under `dir`, with its text.
