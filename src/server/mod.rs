@@ -149,8 +149,13 @@ pub async fn start(
             return Err(e);
         }
     };
-    tracing::info!(uri = %served.uri, version = served.resolved.version.as_deref().unwrap_or(""), "model loaded; ready");
+    let (uri, version) = (
+        served.uri.to_string(),
+        served.resolved.version.clone().unwrap_or_default(),
+    );
+    // Said once the model is in place: a client that waits for this line may score at once.
     state.set_model(served);
+    tracing::info!(uri = %uri, version = %version, "model loaded; ready");
     let _reloader = reload::spawn(
         state.clone(),
         fetcher,
