@@ -86,6 +86,12 @@ fn train(job: &TrainJob) -> anyhow::Result<ExitCode> {
     };
     let published = runtime()?.block_on(async {
         let experiment_id = client.get_or_create_experiment(&target.experiment).await?;
+        // A bucket that cannot be reached is named now, before a run exists to be failed.
+        let root = client
+            .get_experiment(&experiment_id)
+            .await?
+            .artifact_location;
+        client.check_artifact_root(&root).await?;
         let ctx = RunContext {
             experiment_id,
             run_name: target.run_name.clone(),

@@ -84,6 +84,21 @@ impl MlflowClient {
         Ok(uploaded)
     }
 
+    /// Checks, before anything is logged, that an object store named by `artifact_root` (an
+    /// experiment's artifact location) can be opened and listed with the configured
+    /// credentials; the proxy is checked by the first upload instead. Write permission shows
+    /// only at the upload.
+    ///
+    /// # Errors
+    /// [`MlflowError::Store`]: missing credentials, access denied, no such bucket, unreachable.
+    #[tracing::instrument(skip(self), err(level = "warn"))]
+    pub async fn check_artifact_root(&self, artifact_root: &str) -> Result<(), MlflowError> {
+        if let Some(location) = ObjectUri::parse(artifact_root)? {
+            Store::open(&self.stores, location)?.check().await?;
+        }
+        Ok(())
+    }
+
     /// Downloads the tree at `artifact_uri` into `dest_dir`; returns the files written (relative).
     /// All files together may bring at most `download_max_bytes`, each read may wait at most
     /// `download_idle_timeout`, and nothing runs past `deadline`.

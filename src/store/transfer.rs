@@ -57,6 +57,20 @@ impl Store {
         })
     }
 
+    /// Lists (at most one key of) the location: the credentials, the bucket and the endpoint
+    /// are checked with one request, nothing is written.
+    ///
+    /// # Errors
+    /// The store's refusals ([`StoreError::Denied`], [`StoreError::NoBucket`],
+    /// [`StoreError::Unreachable`], …).
+    pub async fn check(&self) -> Result<(), StoreError> {
+        let prefix: Key = self.prefix_parts().iter().map(String::as_str).collect();
+        match self.client.list(Some(&prefix)).next().await {
+            Some(Err(error)) => Err(self.error(error, &self.location.to_string())),
+            Some(Ok(_)) | None => Ok(()),
+        }
+    }
+
     /// Uploads every file under `local_dir` to `<location>/<sub_path>/…`; returns the relative
     /// paths uploaded.
     ///
@@ -326,5 +340,47 @@ impl Budget {
                 why: "no answer by its deadline".to_owned(),
                 received: 0,
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Secret;
+
+    #[tokio::test]
+    async fn an_unreachable_endpoint_is_named_with_the_variable_to_check() {
+        // A port nobody listens on: bind one, then let it go.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map(|addr| addr.port())
+            .unwrap();
+        let config = StoreConfig {
+            s3_endpoint: Some(format!("http://127.0.0.1:{port}")),
+            aws_access_key_id: Some("id".to_owned()),
+            aws_secret_access_key: Some(Secret::new("s3-SECRET-1")),
+            max_retries: 0,
+            ..StoreConfig::default()
+        };
+        let location = ObjectUri::parse("s3://models/mlflow/1").unwrap().unwrap();
+        let store = Store::open(&config, location).unwrap();
+        let error = store.check().await.unwrap_err();
+        assert!(error.is_transient(), "{error}");
+        let text = error.to_string();
+        assert!(
+            text.starts_with("s3://models/mlflow/1: cannot reach"),
+            "{text}"
+        );
+        assert!(text.contains("MLFLOW_S3_ENDPOINT_URL"), "{text}");
+        assert!(!text.contains("SECRET"), "{text}");
+
+        let dest = tempfile::tempdir().unwrap();
+        let limits = Limits {
+            max_bytes: 1024,
+            idle: Duration::from_secs(5),
+            deadline: Instant::now() + Duration::from_secs(5),
+        };
+        let error = store.download_tree(dest.path(), limits).await.unwrap_err();
+        assert!(matches!(error, StoreError::Unreachable { .. }), "{error}");
     }
 }

@@ -76,7 +76,7 @@ impl Garage {
         };
         garage.wait_until_up();
         garage.lay_out();
-        garage.create_key();
+        (garage.key_id, garage.secret) = garage.new_key("legendary");
         garage.create_bucket("legendary");
         garage
     }
@@ -157,16 +157,16 @@ impl Garage {
         self.cli(&["layout", "apply", "--version", "1"]);
     }
 
-    fn create_key(&mut self) {
-        let info = self.cli(&["key", "create", "legendary"]);
-        let field = |name: &str| {
+    /// Creates an access key named `name` (allowed on nothing yet); returns its id and secret.
+    pub fn new_key(&self, name: &str) -> (String, String) {
+        let info = self.cli(&["key", "create", name]);
+        let field = |label: &str| {
             info.lines()
-                .find_map(|line| line.strip_prefix(name))
+                .find_map(|line| line.strip_prefix(label))
                 .map(|value| value.trim().to_owned())
-                .unwrap_or_else(|| panic!("no `{name}` in `garage key create`'s answer"))
+                .unwrap_or_else(|| panic!("no `{label}` in `garage key create`'s answer"))
         };
-        self.key_id = field("Key ID:");
-        self.secret = field("Secret key:");
+        (field("Key ID:"), field("Secret key:"))
     }
 
     /// The last lines of Garage's log (for assertion messages).
