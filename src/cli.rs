@@ -211,7 +211,8 @@ impl SweepArgs {
 /// Flags of `legendary train`.
 #[derive(Debug, Args)]
 pub(crate) struct TrainArgs {
-    /// The data package directory.
+    /// The data package: a directory, or an object-store prefix holding one
+    /// (`s3://bucket/pokemon/`, `gs://…`, `wasbs://…`, with MLflow's client variables).
     #[arg(long, env = "LEGENDARY_DATA", default_value = "data/pokemon")]
     pub data: PathBuf,
     /// Generations to use, e.g. `1-6,9`.
@@ -307,6 +308,7 @@ impl TrainArgs {
             output: self.output,
             tracking,
             publish,
+            stores: env.stores()?,
         })
     }
 }

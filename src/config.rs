@@ -15,6 +15,7 @@ use anyhow::Context as _;
 use crate::acquire::ModelSource;
 use crate::http::ServerLimits;
 use crate::mlflow::TrackingConfig;
+use crate::store::StoreConfig;
 use crate::track::PublishConfig;
 use crate::train::ValidConfig;
 
@@ -66,6 +67,15 @@ impl Env {
             }
             self.get(key)
         })?)
+    }
+
+    /// How to reach object stores (`s3://`, `gs://`, Azure) outside a tracking server's
+    /// artifacts, e.g. for `--data s3://…`: the variables MLflow's own client reads.
+    ///
+    /// # Errors
+    /// A malformed `MLFLOW_S3_ENDPOINT_URL` or `MLFLOW_S3_IGNORE_TLS`.
+    pub fn stores(&self) -> anyhow::Result<StoreConfig> {
+        Ok(StoreConfig::from_lookup(|key| self.get(key))?)
     }
 
     /// The request timeout: `flag`, else MLflow's `MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT`
@@ -180,6 +190,8 @@ pub struct TrainJob {
     pub tracking: Option<TrackingTarget>,
     /// Registration and promotion, if asked (needs `tracking`).
     pub publish: Option<PublishConfig>,
+    /// How to reach the object store `--data` may name.
+    pub stores: StoreConfig,
 }
 
 /// `legendary sweep`.

@@ -10,6 +10,7 @@ use crate::cli::{Cli, Command};
 use crate::config::{Env, PredictJob, TrainJob};
 use crate::mlflow::MlflowClient;
 use crate::track::{self, Published, RunContext};
+use crate::train::ValidConfig;
 
 /// Exit code of `train`/`sweep --promote` when the gate refused the new model: not an error,
 /// but scripts need to tell it apart from a promotion.
@@ -75,7 +76,11 @@ fn train(job: &TrainJob) -> anyhow::Result<ExitCode> {
         .as_ref()
         .map(|t| MlflowClient::new(&t.tracking))
         .transpose()?;
-    let outcome = crate::train::train(&job.train).context("training failed")?;
+    let (config, _fetched) = local_data(job)?;
+    let mut outcome = crate::train::train(&config).context("training failed")?;
+    // The run records where the data really lives, not the temporary copy.
+    outcome.config.data.clone_from(&job.train.get().data);
+    outcome.dataset.source = job.train.get().data.display().to_string();
     outcome
         .write(&job.output)
         .with_context(|| format!("writing the model to {}", job.output.display()))?;
@@ -111,6 +116,20 @@ fn train(job: &TrainJob) -> anyhow::Result<ExitCode> {
         }
     })?;
     Ok(exit_code(published.as_ref()))
+}
+
+/// The training config with its data package local: as given, or downloaded from the object
+/// store `--data` names into a temporary directory (kept alive by the second value).
+fn local_data(job: &TrainJob) -> anyhow::Result<(ValidConfig, Option<tempfile::TempDir>)> {
+    let uri = job.train.get().data.display().to_string();
+    if crate::store::ObjectUri::parse(&uri)?.is_none() {
+        return Ok((job.train.clone(), None));
+    }
+    let dir = tempfile::tempdir().context("creating a directory for the data package")?;
+    runtime()?.block_on(crate::dataset::fetch(&uri, &job.stores, dir.path()))?;
+    let mut config = job.train.get().clone();
+    config.data = dir.path().to_path_buf();
+    Ok((config.validate()?, Some(dir)))
 }
 
 fn predict(job: &PredictJob) -> anyhow::Result<ExitCode> {

@@ -72,6 +72,9 @@ pub struct Dataset {
     pub generations: Generations,
     /// The data package directory the rows came from.
     pub root: PathBuf,
+    /// Where the data package came from, as the MLflow dataset input records it: `root`, or
+    /// the object-store URI it was fetched from (see [`super::fetch`]).
+    pub source: String,
     /// sha256 over the selected files' bytes, in generation order (hex).
     pub sha256: String,
 }
@@ -183,6 +186,7 @@ pub fn load(root: &Path, generations: &Generations) -> Result<Dataset, DataError
         rows,
         generations: generations.clone(),
         root: root.to_path_buf(),
+        source: root.display().to_string(),
         sha256: hex(&hasher.finalize()),
     };
     let positives = dataset.legendary_count();

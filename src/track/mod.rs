@@ -227,8 +227,8 @@ fn dataset(o: &Outcome) -> wire::Dataset {
     wire::Dataset {
         name: format!("pokemon-generations-{}", d.generations),
         digest: d.sha256.chars().take(8).collect(),
-        source_type: "local".to_owned(),
-        source: serde_json::json!({ "uri": d.root.display().to_string() }).to_string(),
+        source_type: crate::dataset::source_type(&d.source),
+        source: serde_json::json!({ "uri": d.source }).to_string(),
         schema: Some(serde_json::json!({ "mlflow_colspec": colspec }).to_string()),
         profile: Some(
             serde_json::json!({

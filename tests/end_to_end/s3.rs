@@ -589,3 +589,71 @@ print(json.dumps({"status": r.info.status, "error": r.data.tags.get("legendary.e
     assert!(reason.contains("access denied (check AWS_"), "{reason}");
     assert!(!reason.contains(&secret), "{reason}");
 }
+
+#[tokio::test]
+#[ignore = "needs garage (scripts/install-garage.sh)"]
+async fn train_reads_a_data_package_from_the_bucket_and_the_run_names_that_source() {
+    let setup = root();
+    let uri = format!("s3://{}/datasets/pokemon", setup.garage.bucket);
+    store_at(&setup.garage, &uri)
+        .upload_dir("", &repo().join("data/pokemon"))
+        .await
+        .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let o = setup.train(
+        &out.path().join("model"),
+        &["--data", &format!("{uri}/"), "--run-name", "data-from-s3"],
+    );
+    eprintln!("fetch data + train + log in {:?}", started.elapsed());
+    assert!(o.status.success(), "{}", text(&o));
+    let run = setup.python(
+        r#"
+import json, mlflow
+r = mlflow.search_runs(experiment_names=["pokemon"], filter_string="attributes.run_name = 'data-from-s3'", output_format="list")[0]
+d = r.inputs.dataset_inputs[0].dataset
+print(json.dumps({"source_type": d.source_type, "source": json.loads(d.source), "sha": r.data.params["data_sha256"]}))
+"#,
+    );
+    assert_eq!(run["source_type"], "s3");
+    assert_eq!(run["source"]["uri"], format!("{uri}/"));
+    // The same bytes as the bundled package: the same digest.
+    let local = legendary::dataset::load(
+        &repo().join("data/pokemon"),
+        &legendary::dataset::Generations::all(),
+    )
+    .unwrap();
+    assert_eq!(run["sha"], local.sha256);
+
+    // Without a tracking server too; and a prefix with nothing is named.
+    let mut no_tracking = setup.legendary();
+    no_tracking.env_remove("MLFLOW_TRACKING_URI");
+    let o = no_tracking
+        .args([
+            "train",
+            "--n-trees",
+            "10",
+            "--cv-folds",
+            "0",
+            "--data",
+            &uri,
+            "--output",
+        ])
+        .arg(out.path().join("untracked"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let o = setup.train(
+        &out.path().join("none"),
+        &[
+            "--data",
+            &format!("s3://{}/no-data-here/", setup.garage.bucket),
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("no artifacts found at `s3://"),
+        "{}",
+        text(&o)
+    );
+}
