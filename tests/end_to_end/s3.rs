@@ -321,6 +321,28 @@ print(json.dumps({{"artifact_uri": r.info.artifact_uri, "status": r.info.status,
     assert_eq!(seen["status"], "FINISHED");
     assert_same_files(&model_dir, Path::new(seen["path"].as_str().unwrap()));
 
+    // Batch scoring from the registry reads the bucket too, and answers as the local copy.
+    let csv = out.path().join("in.csv");
+    std::fs::write(
+        &csv,
+        "hp,attack,defense,special_attack,special_defense,speed\n106,110,90,154,90,130\n45,49,49,65,65,45\n",
+    )
+    .unwrap();
+    let predict = |model: &str| {
+        setup
+            .legendary()
+            .args(["predict", "--model-uri", model, "--input"])
+            .arg(&csv)
+            .output()
+            .unwrap()
+    };
+    let remote = predict("models:/pokemon/Production");
+    assert!(remote.status.success(), "{}", text(&remote));
+    assert_eq!(
+        remote.stdout,
+        predict(&model_dir.display().to_string()).stdout
+    );
+
     // Served as the demo's Kubernetes deployment does it, straight from the bucket.
     let http = reqwest::Client::new();
     let started = Instant::now();
