@@ -118,15 +118,14 @@ fn train(job: &TrainJob) -> anyhow::Result<ExitCode> {
     Ok(exit_code(published.as_ref()))
 }
 
-/// The training config with its data package local: as given, or downloaded from the object
-/// store `--data` names into a temporary directory (kept alive by the second value).
+/// The training config with its data local: as given, or downloaded from the object store or
+/// the URL `--data` names into a temporary directory (kept alive by the second value).
 fn local_data(job: &TrainJob) -> anyhow::Result<(ValidConfig, Option<tempfile::TempDir>)> {
     let uri = job.train.get().data.display().to_string();
-    if crate::store::ObjectUri::parse(&uri)?.is_none() {
+    let dir = tempfile::tempdir().context("creating a directory for the data")?;
+    if !runtime()?.block_on(crate::dataset::fetch(&uri, &job.stores, dir.path()))? {
         return Ok((job.train.clone(), None));
     }
-    let dir = tempfile::tempdir().context("creating a directory for the data package")?;
-    runtime()?.block_on(crate::dataset::fetch(&uri, &job.stores, dir.path()))?;
     let mut config = job.train.get().clone();
     config.data = dir.path().to_path_buf();
     Ok((config.validate()?, Some(dir)))

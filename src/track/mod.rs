@@ -228,7 +228,7 @@ fn dataset(o: &Outcome) -> wire::Dataset {
         name: format!("pokemon-generations-{}", d.generations),
         digest: d.sha256.chars().take(8).collect(),
         source_type: crate::dataset::source_type(&d.source),
-        source: serde_json::json!({ "uri": d.source }).to_string(),
+        source: crate::dataset::source_json(&d.source),
         schema: Some(serde_json::json!({ "mlflow_colspec": colspec }).to_string()),
         profile: Some(
             serde_json::json!({
