@@ -2,6 +2,8 @@
 //! place that turns them, with [`Env`] for the variables clap does not own, into the typed
 //! configs of [`crate::config`]. No other module sees clap.
 
+mod data;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -79,6 +81,8 @@ pub(crate) enum Command {
     Sweep(SweepArgs),
     /// Score a CSV file with a model, like `mlflow models predict`.
     Predict(PredictArgs),
+    /// The data catalogue: search the data sets of a data package, or show one.
+    Data(data::DataArgs),
 }
 
 /// MLflow tracking and registry flags, shared by `train` and `sweep`.

@@ -13,6 +13,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use crate::acquire::ModelSource;
+use crate::dataset::catalogue::Query;
 use crate::http::ServerLimits;
 use crate::mlflow::TrackingConfig;
 use crate::store::StoreConfig;
@@ -209,6 +210,28 @@ pub struct SweepJob {
     pub tracking: Option<TrackingTarget>,
     /// Registration and promotion of the best, if asked (needs `tracking`).
     pub publish: Option<PublishConfig>,
+}
+
+/// `legendary data search|show`.
+#[derive(Debug, Clone)]
+pub struct DataJob {
+    /// The data package: a directory, an object-store prefix or a `datapackage.json` URL.
+    pub data: String,
+    /// What to do.
+    pub action: DataAction,
+    /// JSON instead of a table.
+    pub json: bool,
+    /// How to reach the object store `data` may name.
+    pub stores: StoreConfig,
+}
+
+/// What `legendary data` does.
+#[derive(Debug, Clone)]
+pub enum DataAction {
+    /// List the matching data sets.
+    Search(Query),
+    /// Show the one with this name.
+    Show(String),
 }
 
 /// `legendary predict`.

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 
 use crate::acquire::Fetcher;
 use crate::cli::{Cli, Command};
-use crate::config::{Env, PredictJob, TrainJob};
+use crate::config::{DataAction, DataJob, Env, PredictJob, TrainJob};
 use crate::mlflow::MlflowClient;
 use crate::track::{self, Published, RunContext};
 use crate::train::ValidConfig;
@@ -39,6 +39,7 @@ fn dispatch(cli: Cli) -> ExitCode {
             .and_then(|job| crate::sweep::session::sweep(&job))
             .map(|published| exit_code(published.as_ref())),
         Command::Predict(args) => args.into_job(&env).and_then(|job| predict(&job)),
+        Command::Data(args) => args.into_job(&env).and_then(|job| data(&job)),
     };
     match result {
         Ok(code) => code,
@@ -129,6 +130,51 @@ fn local_data(job: &TrainJob) -> anyhow::Result<(ValidConfig, Option<tempfile::T
     let mut config = job.train.get().clone();
     config.data = dir.path().to_path_buf();
     Ok((config.validate()?, Some(dir)))
+}
+
+/// `legendary data search|show`: the catalogue of the package, fetched first when remote.
+fn data(job: &DataJob) -> anyhow::Result<ExitCode> {
+    use crate::dataset::catalogue;
+    let fetched = tempfile::tempdir().context("creating a directory for the data package")?;
+    let remote = runtime()?.block_on(crate::dataset::fetch(
+        &job.data,
+        &job.stores,
+        fetched.path(),
+    ))?;
+    let dir = if remote {
+        fetched.path().to_path_buf()
+    } else {
+        std::path::PathBuf::from(&job.data)
+    };
+    let entries = catalogue::read(&dir, &job.data)?;
+    let out = match &job.action {
+        DataAction::Search(query) => {
+            let found: Vec<&catalogue::Entry> =
+                entries.iter().filter(|e| query.matches(e)).collect();
+            if job.json {
+                serde_json::to_string_pretty(&found)? + "\n"
+            } else {
+                catalogue::table(&found)
+            }
+        }
+        DataAction::Show(name) => {
+            let Some(entry) = entries.iter().find(|e| e.name == *name) else {
+                let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+                anyhow::bail!(
+                    "no data set `{name}` in {} (there are: {})",
+                    job.data,
+                    names.join(", ")
+                );
+            };
+            if job.json {
+                serde_json::to_string_pretty(entry)? + "\n"
+            } else {
+                catalogue::show(entry)
+            }
+        }
+    };
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn predict(job: &PredictJob) -> anyhow::Result<ExitCode> {

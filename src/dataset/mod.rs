@@ -3,6 +3,7 @@
 //! may also live on an object store (`s3://…`, `gs://…`, Azure) or behind an `http(s)://` URL:
 //! [`fetch`] brings it here first. A single CSV in the demo's shape is read too ([`load_csv`]).
 
+pub mod catalogue;
 mod fetch;
 mod generations;
 mod package;

@@ -798,3 +798,32 @@ print(json.dumps({"source_type": d.source_type, "source": json.loads(d.source), 
         text(&o)
     );
 }
+
+#[tokio::test]
+#[ignore = "needs garage (scripts/install-garage.sh)"]
+async fn the_catalogue_reads_a_data_package_in_the_bucket() {
+    let setup = root();
+    let uri = format!("s3://{}/catalogue/pokemon/", setup.garage.bucket);
+    store_at(&setup.garage, &uri)
+        .upload_dir("", &repo().join("data/pokemon"))
+        .await
+        .unwrap();
+    let o = setup
+        .legendary()
+        .args([
+            "data",
+            "search",
+            "--generation",
+            "7",
+            "--format",
+            "json",
+            "--data",
+            &uri,
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let found: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(found[0]["name"], "pokemon-generation-7");
+    assert_eq!(found[0]["location"], format!("{uri}generation-7.csv"));
+}

@@ -138,7 +138,8 @@ fn the_command_line_stays_in_cli_rs() {
     sources(&repo().join("src"), &mut files);
     for (path, text) in &files {
         let code = code(text);
-        if path != "cli.rs" {
+        // `cli.rs` and its submodules (`cli/data.rs`) are the command line.
+        if path != "cli.rs" && !path.starts_with("cli/") {
             assert!(!code.contains("clap"), "{path} uses clap");
             assert!(!text.contains("ServeArgs"), "{path} names ServeArgs");
         }
