@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::package::DataError;
 
 /// One resource of a data package.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Entry {
     /// The resource's name, unique in the package.
     pub name: String,
