@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and every test, installing what the tests need on a fresh machine:
-# a Python venv with a pinned mlflow (real tracking server), Chromium + ChromeDriver (browser
+# a Python venv with a pinned mlflow and boto3 (real tracking server), a pinned Garage built
+# once into a cache outside the repository (real S3 server), Chromium + ChromeDriver (browser
 # test), hadolint + kubernetes-validate (deploy lint), bubblewrap + the Python docker SDK (the
 # Dockerfile replay of scripts/docker-build-test.sh) and schemathesis (API contract).
 set -euo pipefail
@@ -21,6 +22,8 @@ cargo test --locked --no-run
 
 step "external tools"
 scripts/mlflow-venv.sh
+LEGENDARY_GARAGE_BIN="$(scripts/install-garage.sh)"
+export LEGENDARY_GARAGE_BIN
 if [ -x scripts/install-browser.sh ]; then scripts/install-browser.sh; fi
 
 step "deploy lint"
@@ -34,5 +37,5 @@ if [ -x scripts/schemathesis.sh ]; then
   scripts/schemathesis.sh
 fi
 
-step "tests (unit, integration, end to end against a real mlflow server and Chromium)"
+step "tests (unit, integration, end to end against a real mlflow server, Garage and Chromium)"
 cargo test --locked -- --include-ignored

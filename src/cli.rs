@@ -2,6 +2,8 @@
 //! place that turns them, with [`Env`] for the variables clap does not own, into the typed
 //! configs of [`crate::config`]. No other module sees clap.
 
+mod data;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -79,6 +81,8 @@ pub(crate) enum Command {
     Sweep(SweepArgs),
     /// Score a CSV file with a model, like `mlflow models predict`.
     Predict(PredictArgs),
+    /// The data catalogue: search the data sets of a data package, or show one.
+    Data(data::DataArgs),
 }
 
 /// MLflow tracking and registry flags, shared by `train` and `sweep`.
@@ -281,7 +285,8 @@ fn valid_sweep_id(id: &str) -> bool {
 /// Flags of `legendary train`.
 #[derive(Debug, Args)]
 pub(crate) struct TrainArgs {
-    /// The data package directory.
+    /// The data package: a directory, or an object-store prefix holding one
+    /// (`s3://bucket/pokemon/`, `gs://…`, `wasbs://…`, with MLflow's client variables).
     #[arg(long, env = "LEGENDARY_DATA", default_value = "data/pokemon")]
     pub data: PathBuf,
     /// Generations to use, e.g. `1-6,9`.
@@ -377,6 +382,7 @@ impl TrainArgs {
             output: self.output,
             tracking,
             publish,
+            stores: env.stores()?,
         })
     }
 }

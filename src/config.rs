@@ -13,8 +13,10 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use crate::acquire::ModelSource;
+use crate::dataset::catalogue::Query;
 use crate::http::ServerLimits;
 use crate::mlflow::TrackingConfig;
+use crate::store::StoreConfig;
 use crate::track::PublishConfig;
 use crate::train::ValidConfig;
 
@@ -66,6 +68,15 @@ impl Env {
             }
             self.get(key)
         })?)
+    }
+
+    /// How to reach object stores (`s3://`, `gs://`, Azure) outside a tracking server's
+    /// artifacts, e.g. for `--data s3://…`: the variables MLflow's own client reads.
+    ///
+    /// # Errors
+    /// A malformed `MLFLOW_S3_ENDPOINT_URL` or `MLFLOW_S3_IGNORE_TLS`.
+    pub fn stores(&self) -> anyhow::Result<StoreConfig> {
+        Ok(StoreConfig::from_lookup(|key| self.get(key))?)
     }
 
     /// The request timeout: `flag`, else MLflow's `MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT`
@@ -180,6 +191,8 @@ pub struct TrainJob {
     pub tracking: Option<TrackingTarget>,
     /// Registration and promotion, if asked (needs `tracking`).
     pub publish: Option<PublishConfig>,
+    /// How to reach the object store `--data` may name.
+    pub stores: StoreConfig,
 }
 
 /// `legendary sweep`.
@@ -225,6 +238,28 @@ pub struct CollectConfig {
     pub timeout: Duration,
     /// Ask MLflow this often.
     pub poll: Duration,
+}
+
+/// `legendary data search|show`.
+#[derive(Debug, Clone)]
+pub struct DataJob {
+    /// The data package: a directory, an object-store prefix or a `datapackage.json` URL.
+    pub data: String,
+    /// What to do.
+    pub action: DataAction,
+    /// JSON instead of a table.
+    pub json: bool,
+    /// How to reach the object store `data` may name.
+    pub stores: StoreConfig,
+}
+
+/// What `legendary data` does.
+#[derive(Debug, Clone)]
+pub enum DataAction {
+    /// List the matching data sets.
+    Search(Query),
+    /// Show the one with this name.
+    Show(String),
 }
 
 /// `legendary predict`.

@@ -17,6 +17,7 @@
 //! - [`scoring`] - MLflow's scoring protocol: request bytes to a typed batch, predictions to JSON.
 //! - [`dataset`] - the data package, generation selection, stratified splits and folds.
 //! - `embedded` - the bundled model and data set, compiled in.
+//! - [`store`] - object stores (`s3://`, `gs://`, Azure): artifact upload and bounded download.
 //! - `telemetry` - logging.
 #![forbid(unsafe_code)]
 
@@ -33,6 +34,7 @@ mod report;
 mod run;
 pub mod scoring;
 pub mod server;
+pub mod store;
 mod sweep;
 mod telemetry;
 mod track;

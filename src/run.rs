@@ -7,9 +7,10 @@ use anyhow::Context as _;
 
 use crate::acquire::Fetcher;
 use crate::cli::{Cli, Command};
-use crate::config::{Env, PredictJob, TrainJob};
+use crate::config::{DataAction, DataJob, Env, PredictJob, TrainJob};
 use crate::mlflow::MlflowClient;
 use crate::track::{self, EXIT_NOT_PROMOTED, PublishConfig, Published, RunContext};
+use crate::train::ValidConfig;
 
 /// How long `predict` may take to fetch its model.
 const DOWNLOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
@@ -34,6 +35,7 @@ fn dispatch(cli: Cli) -> ExitCode {
                 .map(|published| exit_code(published.as_ref(), job.publish.as_ref()))
         }),
         Command::Predict(args) => args.into_job(&env).and_then(|job| predict(&job)),
+        Command::Data(args) => args.into_job(&env).and_then(|job| data(&job)),
     };
     match result {
         Ok(code) => code,
@@ -72,7 +74,11 @@ fn train(job: &TrainJob) -> anyhow::Result<ExitCode> {
         .as_ref()
         .map(|t| MlflowClient::new(&t.tracking))
         .transpose()?;
-    let outcome = crate::train::train(&job.train).context("training failed")?;
+    let (config, _fetched) = local_data(job)?;
+    let mut outcome = crate::train::train(&config).context("training failed")?;
+    // The run records where the data really lives, not the temporary copy.
+    outcome.config.data.clone_from(&job.train.get().data);
+    outcome.dataset.source = job.train.get().data.display().to_string();
     outcome
         .write(&job.output)
         .with_context(|| format!("writing the model to {}", job.output.display()))?;
@@ -83,6 +89,12 @@ fn train(job: &TrainJob) -> anyhow::Result<ExitCode> {
     };
     let published = runtime()?.block_on(async {
         let experiment_id = client.get_or_create_experiment(&target.experiment).await?;
+        // A bucket that cannot be reached is named now, before a run exists to be failed.
+        let root = client
+            .get_experiment(&experiment_id)
+            .await?
+            .artifact_location;
+        client.check_artifact_root(&root).await?;
         let ctx = RunContext {
             experiment_id,
             run_name: target.run_name.clone(),
@@ -104,6 +116,64 @@ fn train(job: &TrainJob) -> anyhow::Result<ExitCode> {
         }
     })?;
     Ok(exit_code(published.as_ref(), job.publish.as_ref()))
+}
+
+/// The training config with its data local: as given, or downloaded from the object store or
+/// the URL `--data` names into a temporary directory (kept alive by the second value).
+fn local_data(job: &TrainJob) -> anyhow::Result<(ValidConfig, Option<tempfile::TempDir>)> {
+    let uri = job.train.get().data.display().to_string();
+    let dir = tempfile::tempdir().context("creating a directory for the data")?;
+    if !runtime()?.block_on(crate::dataset::fetch(&uri, &job.stores, dir.path()))? {
+        return Ok((job.train.clone(), None));
+    }
+    let mut config = job.train.get().clone();
+    config.data = dir.path().to_path_buf();
+    Ok((config.validate()?, Some(dir)))
+}
+
+/// `legendary data search|show`: the catalogue of the package, fetched first when remote.
+fn data(job: &DataJob) -> anyhow::Result<ExitCode> {
+    use crate::dataset::catalogue;
+    let fetched = tempfile::tempdir().context("creating a directory for the data package")?;
+    let remote = runtime()?.block_on(crate::dataset::fetch(
+        &job.data,
+        &job.stores,
+        fetched.path(),
+    ))?;
+    let dir = if remote {
+        fetched.path().to_path_buf()
+    } else {
+        std::path::PathBuf::from(&job.data)
+    };
+    let entries = catalogue::read(&dir, &job.data)?;
+    let out = match &job.action {
+        DataAction::Search(query) => {
+            let found: Vec<&catalogue::Entry> =
+                entries.iter().filter(|e| query.matches(e)).collect();
+            if job.json {
+                serde_json::to_string_pretty(&found)? + "\n"
+            } else {
+                catalogue::table(&found)
+            }
+        }
+        DataAction::Show(name) => {
+            let Some(entry) = entries.iter().find(|e| e.name == *name) else {
+                let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+                anyhow::bail!(
+                    "no data set `{name}` in {} (there are: {})",
+                    job.data,
+                    names.join(", ")
+                );
+            };
+            if job.json {
+                serde_json::to_string_pretty(entry)? + "\n"
+            } else {
+                catalogue::show(entry)
+            }
+        }
+    };
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn predict(job: &PredictJob) -> anyhow::Result<ExitCode> {

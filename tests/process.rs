@@ -12,6 +12,7 @@ mod support;
 mod process {
     mod bodies;
     mod bundled;
+    mod catalogue;
     mod connections;
     mod hostile_model;
     mod hostile_registry;

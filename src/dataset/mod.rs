@@ -1,14 +1,23 @@
 //! The Pokémon data package: read `datapackage.json`, check every row of the selected
-//! generations against the schema, and split the rows for training and evaluation.
+//! generations against the schema, and split the rows for training and evaluation. A package
+//! may also live on an object store (`s3://…`, `gs://…`, Azure) or behind an `http(s)://` URL:
+//! [`fetch`] brings it here first. A single CSV in the demo's shape is read too ([`load_csv`]).
 
+pub mod catalogue;
+mod fetch;
 mod generations;
 mod package;
 mod split;
+mod table;
 
+use std::path::{Path, PathBuf};
+
+pub use fetch::{fetch, source_json, source_type};
 pub use generations::Generations;
-pub use package::{DataError, Dataset, Pokemon, load};
+pub use package::{DataError, Dataset, Pokemon};
 pub use split::{Split, SplitMix64};
 pub(crate) use split::{kfold, stratified_split};
+pub use table::load_csv;
 
 /// The six base stats the model reads, in the order the data package stores them.
 pub const FEATURES: [&str; 6] = [
@@ -19,3 +28,35 @@ pub const FEATURES: [&str; 6] = [
     "special_defense",
     "speed",
 ];
+
+/// Loads the selected generations from `path`: a data package directory (`datapackage.json`),
+/// a single CSV file, or a directory holding one CSV and no descriptor (what [`fetch`] makes
+/// of a single object or URL).
+///
+/// # Errors
+/// As [`load_csv`] or the package loader: unreadable files, schema violations, hash or
+/// row-count mismatches, an empty selection.
+pub fn load(path: &Path, generations: &Generations) -> Result<Dataset, DataError> {
+    match lone_csv(path) {
+        Some(csv) => load_csv(&csv, generations),
+        None => package::load_package(path, generations),
+    }
+}
+
+/// The CSV to read when `path` is one, or a directory with one CSV and no `datapackage.json`.
+fn lone_csv(path: &Path) -> Option<PathBuf> {
+    if path.is_file() {
+        return Some(path.to_path_buf());
+    }
+    if path.join("datapackage.json").exists() {
+        return None;
+    }
+    let mut csvs = std::fs::read_dir(path).ok()?.filter_map(|entry| {
+        let path = entry.ok()?.path();
+        path.extension()
+            .is_some_and(|ext| ext.eq_ignore_ascii_case("csv"))
+            .then_some(path)
+    });
+    let first = csvs.next()?;
+    csvs.next().is_none().then_some(first)
+}

@@ -72,6 +72,9 @@ pub struct Dataset {
     pub generations: Generations,
     /// The data package directory the rows came from.
     pub root: PathBuf,
+    /// Where the data package came from, as the MLflow dataset input records it: `root`, or
+    /// the object-store URI it was fetched from (see [`super::fetch`]).
+    pub source: String,
     /// sha256 over the selected files' bytes, in generation order (hex).
     pub sha256: String,
 }
@@ -145,7 +148,7 @@ const REQUIRED: [&str; 11] = [
 ///
 /// # Errors
 /// Any unreadable file, schema violation, hash or row-count mismatch, or an empty selection.
-pub fn load(root: &Path, generations: &Generations) -> Result<Dataset, DataError> {
+pub(crate) fn load_package(root: &Path, generations: &Generations) -> Result<Dataset, DataError> {
     let descriptor_path = root.join("datapackage.json");
     let descriptor: Descriptor = read_json(&descriptor_path)?;
     let mut rows = Vec::new();
@@ -183,6 +186,7 @@ pub fn load(root: &Path, generations: &Generations) -> Result<Dataset, DataError
         rows,
         generations: generations.clone(),
         root: root.to_path_buf(),
+        source: root.display().to_string(),
         sha256: hex(&hasher.finalize()),
     };
     let positives = dataset.legendary_count();
@@ -438,7 +442,7 @@ mod tests {
 
     #[test]
     fn the_bundled_package_loads_every_generation() {
-        let d = load(&bundled(), &Generations::all()).unwrap();
+        let d = load_package(&bundled(), &Generations::all()).unwrap();
         assert_eq!(d.rows.len(), 1232);
         assert_eq!(d.legendary_count(), 170);
         assert!(d.rows.iter().any(|p| p.name == "Mewtwo" && p.legendary));
@@ -446,7 +450,7 @@ mod tests {
 
     #[test]
     fn a_selection_loads_only_its_generations() {
-        let d = load(&bundled(), &"1,9".parse().unwrap()).unwrap();
+        let d = load_package(&bundled(), &"1,9".parse().unwrap()).unwrap();
         assert_eq!(d.rows.len(), 202 + 128);
         assert!(
             d.rows
@@ -464,7 +468,7 @@ mod tests {
         let file = dir.path().join("generation-1.csv");
         let text = std::fs::read_to_string(&file).unwrap();
         std::fs::write(&file, edit(text)).unwrap();
-        let err = load(dir.path(), &"1".parse().unwrap()).unwrap_err();
+        let err = load_package(dir.path(), &"1".parse().unwrap()).unwrap_err();
         (dir, err)
     }
 

@@ -11,6 +11,7 @@ use super::error::ApiError;
 use super::metrics::Metrics;
 use crate::acquire::Served;
 use crate::dataset::Dataset;
+use crate::dataset::catalogue::Entry;
 use crate::scoring::Limits;
 
 /// Request-path limits.
@@ -61,6 +62,8 @@ struct Inner {
     draining: AtomicBool,
     limits: ServerLimits,
     pokedex: Option<Dataset>,
+    /// The data catalogue of the same package (`GET /datasets`), set once at start-up.
+    catalogue: std::sync::OnceLock<Vec<Entry>>,
     metrics: Metrics,
     large_requests: Arc<tokio::sync::Semaphore>,
     /// Why there is no model yet, while `--wait-for-model` waits.
@@ -80,6 +83,7 @@ impl AppState {
                 draining: AtomicBool::new(false),
                 limits,
                 pokedex,
+                catalogue: std::sync::OnceLock::new(),
                 metrics: Metrics::default(),
                 large_requests,
                 waiting: std::sync::Mutex::new(None),
@@ -159,5 +163,15 @@ impl AppState {
     /// The bundled data set, for the web page's search.
     pub(crate) fn pokedex(&self) -> Option<&Dataset> {
         self.inner.pokedex.as_ref()
+    }
+
+    /// Sets the data catalogue `GET /datasets` searches (the first call wins).
+    pub fn set_catalogue(&self, entries: Vec<Entry>) {
+        let _ = self.inner.catalogue.set(entries);
+    }
+
+    /// The data catalogue; empty until [`AppState::set_catalogue`].
+    pub(crate) fn catalogue(&self) -> &[Entry] {
+        self.inner.catalogue.get().map_or(&[], Vec::as_slice)
     }
 }

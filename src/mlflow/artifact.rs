@@ -1,5 +1,7 @@
-//! Artifact transfer through the tracking server's proxy (`/api/2.0/mlflow-artifacts/artifacts`):
-//! upload a local directory, and list + download a remote tree, refusing path traversal.
+//! Artifact transfer: straight to the object store when the URI names one (`s3://`, `gs://`,
+//! Azure; see [`crate::store`]), else through the tracking server's proxy
+//! (`/api/2.0/mlflow-artifacts/artifacts`): upload a local directory, and list + download a
+//! remote tree, refusing path traversal. Both kinds of download take the same limits.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -11,9 +13,10 @@ use tokio::io::AsyncWriteExt;
 
 use crate::mlflow::client::MlflowClient;
 use crate::mlflow::error::MlflowError;
+use crate::store::path::{local_files, safe_components};
+use crate::store::{Limits, MAX_FILES, ObjectUri, Store};
 
 /// Bounds that keep a hostile or broken listing from running forever.
-const MAX_FILES: usize = 10_000;
 const MAX_DEPTH: usize = 32;
 
 /// The proxy path of an `mlflow-artifacts:` URI: `mlflow-artifacts:/1/abc/artifacts` → `1/abc/artifacts`.
@@ -39,34 +42,15 @@ pub(crate) fn proxy_path(artifact_uri: &str) -> Result<String, MlflowError> {
     Ok(path.to_owned())
 }
 
-/// Splits a relative artifact path into components, refusing empty, `.`, `..`, absolute and
-/// backslash components (a listing must never write outside the destination).
-pub(crate) fn safe_components(path: &str) -> Result<Vec<&str>, MlflowError> {
-    let unsafe_path = || MlflowError::UnsafePath {
-        path: path.to_owned(),
-    };
-    if path.is_empty() {
-        return Err(unsafe_path());
-    }
-    path.split('/')
-        .map(|part| {
-            let bad = part.is_empty()
-                || part == "."
-                || part == ".."
-                || part.contains(['\\', '\0'])
-                || (part.len() >= 2 && part.as_bytes()[1] == b':'); // `C:` drive prefixes
-            if bad { Err(unsafe_path()) } else { Ok(part) }
-        })
-        .collect()
-}
-
 impl MlflowClient {
     /// Uploads every file under `local_dir` to `<artifact_uri>/<sub_path>/…` (e.g. a run's
-    /// `mlflow-artifacts:/4/<run>/artifacts` and `model`). Returns the uploaded relative paths.
+    /// `mlflow-artifacts:/4/<run>/artifacts` or `s3://bucket/mlflow/4/<run>/artifacts`, and
+    /// `model`). Returns the uploaded relative paths.
     ///
     /// # Errors
-    /// [`MlflowError::UnsupportedArtifactUri`] unless `artifact_uri` is `mlflow-artifacts:`;
-    /// [`MlflowError::Io`] reading files; API and transport errors.
+    /// [`MlflowError::UnsupportedArtifactUri`] for a scheme that is neither the proxy nor an
+    /// object store; [`MlflowError::Store`] for the store's refusals and local reads; API and
+    /// transport errors of the proxy.
     #[tracing::instrument(skip(self, local_dir), err(level = "warn"))]
     pub async fn upload_dir(
         &self,
@@ -74,6 +58,10 @@ impl MlflowClient {
         sub_path: &str,
         local_dir: &Path,
     ) -> Result<Vec<String>, MlflowError> {
+        if let Some(location) = ObjectUri::parse(artifact_uri)? {
+            let store = Store::open(&self.stores, location)?;
+            return Ok(store.upload_dir(sub_path, local_dir).await?);
+        }
         let root = proxy_path(artifact_uri)?;
         let sub = sub_path.trim_matches('/');
         let mut base: Vec<&str> = safe_components(&root)?;
@@ -96,6 +84,21 @@ impl MlflowClient {
         Ok(uploaded)
     }
 
+    /// Checks, before anything is logged, that an object store named by `artifact_root` (an
+    /// experiment's artifact location) can be opened and listed with the configured
+    /// credentials; the proxy is checked by the first upload instead. Write permission shows
+    /// only at the upload.
+    ///
+    /// # Errors
+    /// [`MlflowError::Store`]: missing credentials, access denied, no such bucket, unreachable.
+    #[tracing::instrument(skip(self), err(level = "warn"))]
+    pub async fn check_artifact_root(&self, artifact_root: &str) -> Result<(), MlflowError> {
+        if let Some(location) = ObjectUri::parse(artifact_root)? {
+            Store::open(&self.stores, location)?.check().await?;
+        }
+        Ok(())
+    }
+
     /// Downloads the tree at `artifact_uri` into `dest_dir`; returns the files written (relative).
     /// All files together may bring at most `download_max_bytes`, each read may wait at most
     /// `download_idle_timeout`, and nothing runs past `deadline`.
@@ -103,7 +106,8 @@ impl MlflowClient {
     /// # Errors
     /// [`MlflowError::NoArtifacts`] when nothing is there, [`MlflowError::UnsafePath`] for a
     /// listed name that would escape `dest_dir`, [`MlflowError::TooLarge`],
-    /// [`MlflowError::Stalled`], [`MlflowError::TooManyFiles`], I/O, API and transport errors.
+    /// [`MlflowError::Stalled`], [`MlflowError::TooManyFiles`], I/O, API and transport errors;
+    /// from an object store, the same conditions as [`MlflowError::Store`].
     #[tracing::instrument(skip(self, dest_dir), err(level = "warn"))]
     pub async fn download_artifacts(
         &self,
@@ -111,6 +115,15 @@ impl MlflowClient {
         dest_dir: &Path,
         deadline: Instant,
     ) -> Result<Vec<PathBuf>, MlflowError> {
+        if let Some(location) = ObjectUri::parse(artifact_uri)? {
+            let store = Store::open(&self.stores, location)?;
+            let limits = Limits {
+                max_bytes: self.download_max_bytes,
+                idle: self.download_idle_timeout,
+                deadline,
+            };
+            return Ok(store.download_tree(dest_dir, limits).await?);
+        }
         let root = proxy_path(artifact_uri)?;
         let mut budget = Budget {
             left: self.download_max_bytes,
@@ -298,49 +311,6 @@ impl Budget {
     }
 }
 
-async fn local_files(dir: &Path) -> Result<Vec<String>, MlflowError> {
-    let mut files = Vec::new();
-    let mut pending = vec![(dir.to_path_buf(), String::new())];
-    while let Some((path, prefix)) = pending.pop() {
-        let mut entries = tokio::fs::read_dir(&path)
-            .await
-            .map_err(|error| MlflowError::io(&path, error))?;
-        while let Some(entry) = entries
-            .next_entry()
-            .await
-            .map_err(|error| MlflowError::io(&path, error))?
-        {
-            let name = entry
-                .file_name()
-                .into_string()
-                .map_err(|name| MlflowError::UnsafePath {
-                    path: name.to_string_lossy().into_owned(),
-                })?;
-            let relative = if prefix.is_empty() {
-                name
-            } else {
-                format!("{prefix}/{name}")
-            };
-            let kind = entry
-                .file_type()
-                .await
-                .map_err(|error| MlflowError::io(entry.path(), error))?;
-            if kind.is_dir() {
-                pending.push((entry.path(), relative));
-            } else if kind.is_file() {
-                files.push(relative);
-            }
-        }
-    }
-    if files.is_empty() {
-        return Err(MlflowError::NoArtifacts {
-            uri: dir.display().to_string(),
-        });
-    }
-    files.sort();
-    Ok(files)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -364,46 +334,5 @@ mod tests {
         ] {
             assert!(proxy_path(uri).is_err(), "{uri}");
         }
-    }
-
-    #[test]
-    fn traversal_and_absolute_names_are_refused() {
-        for name in [
-            "..",
-            "../x",
-            "a/../../b",
-            "/etc/passwd",
-            "a//b",
-            ".",
-            "a\\..\\b",
-            "C:x",
-            "",
-        ] {
-            assert!(
-                matches!(safe_components(name), Err(MlflowError::UnsafePath { .. })),
-                "{name}"
-            );
-        }
-        assert_eq!(
-            safe_components("model/MLmodel").unwrap(),
-            ["model", "MLmodel"]
-        );
-        assert_eq!(safe_components("..hidden").unwrap(), ["..hidden"]);
-    }
-
-    #[tokio::test]
-    async fn local_files_walks_directories_in_order() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("sub/deeper")).unwrap();
-        std::fs::write(dir.path().join("MLmodel"), "x").unwrap();
-        std::fs::write(dir.path().join("sub/deeper/a.json"), "{}").unwrap();
-        std::fs::write(dir.path().join("sub/b.svg"), "<svg/>").unwrap();
-        let files = local_files(dir.path()).await.unwrap();
-        assert_eq!(files, ["MLmodel", "sub/b.svg", "sub/deeper/a.json"]);
-        let empty = tempfile::tempdir().unwrap();
-        assert!(matches!(
-            local_files(empty.path()).await,
-            Err(MlflowError::NoArtifacts { .. })
-        ));
     }
 }

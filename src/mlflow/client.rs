@@ -28,6 +28,8 @@ pub struct MlflowClient {
     pub(crate) download_max_bytes: u64,
     /// Read-idle timeout of downloads.
     pub(crate) download_idle_timeout: std::time::Duration,
+    /// How to reach the object stores that artifact URIs may name.
+    pub(crate) stores: crate::store::StoreConfig,
 }
 
 impl fmt::Debug for MlflowClient {
@@ -87,6 +89,7 @@ impl MlflowClient {
             artifact_timeout: config.artifact_timeout,
             download_max_bytes: config.download_max_bytes,
             download_idle_timeout: config.download_idle_timeout,
+            stores: config.stores.clone(),
         })
     }
 

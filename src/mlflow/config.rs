@@ -1,7 +1,6 @@
 //! `TrackingConfig`: where the MLflow server is and how to talk to it, read from the same
 //! environment variables MLflow's Python client reads. Its `Debug` never shows secrets.
 
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -9,6 +8,8 @@ use url::Url;
 
 use crate::mlflow::error::MlflowError;
 use crate::mlflow::retry::RetryPolicy;
+pub use crate::store::Secret;
+use crate::store::StoreConfig;
 
 /// The default per-request timeout (MLflow's own default is 120 s; a registry poll should give up sooner).
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -22,28 +23,6 @@ pub const DEFAULT_DOWNLOAD_MAX_BYTES: u64 = 192 * 1024 * 1024;
 
 /// The default read-idle timeout of downloads.
 pub const DEFAULT_DOWNLOAD_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// A secret string (token or password). `Debug` and `Display` print `***`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret itself; call only where it goes on the wire.
-    pub(crate) fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
 
 /// How requests authenticate.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,6 +59,9 @@ pub struct TrackingConfig {
     pub download_idle_timeout: Duration,
     /// Retries on connection errors, 429 and 5xx.
     pub retry: RetryPolicy,
+    /// Object stores that runs' artifact URIs may name (`s3://`, `gs://`, Azure), reached
+    /// directly rather than through the server's proxy.
+    pub stores: StoreConfig,
 }
 
 impl TrackingConfig {
@@ -99,14 +81,17 @@ impl TrackingConfig {
             download_max_bytes: DEFAULT_DOWNLOAD_MAX_BYTES,
             download_idle_timeout: DEFAULT_DOWNLOAD_IDLE_TIMEOUT,
             retry: RetryPolicy::default(),
+            stores: StoreConfig::default(),
         })
     }
 
     /// Reads MLflow's variables through `lookup` (the process environment is read only by
-    /// `crate::config::Env`); `Ok(None)` when `MLFLOW_TRACKING_URI` is unset or empty.
+    /// `crate::config::Env`), the object-store ones too (see [`StoreConfig::from_lookup`]);
+    /// `Ok(None)` when `MLFLOW_TRACKING_URI` is unset or empty.
     ///
     /// # Errors
-    /// [`MlflowError::Config`] for a non-http URI, half-given credentials or unparsable numbers.
+    /// [`MlflowError::Config`] for a non-http URI, half-given credentials, unparsable numbers
+    /// or a bad object-store variable.
     pub(crate) fn from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Option<Self>, MlflowError> {
@@ -123,7 +108,7 @@ impl TrackingConfig {
             (Some(username), Some(password)) => {
                 config.auth = Some(Auth::Basic {
                     username,
-                    password: Secret(password),
+                    password: Secret::new(password),
                 });
             }
             (Some(_), None) | (None, Some(_)) => {
@@ -134,7 +119,7 @@ impl TrackingConfig {
             }
             (None, None) => {
                 if let Some(token) = get("MLFLOW_TRACKING_TOKEN") {
-                    config.auth = Some(Auth::Bearer(Secret(token)));
+                    config.auth = Some(Auth::Bearer(Secret::new(token)));
                 }
             }
         }
@@ -163,6 +148,12 @@ impl TrackingConfig {
                 ))
             })?;
         }
+        config.stores = StoreConfig::from_lookup(&lookup)
+            .map_err(|error| MlflowError::Config(error.to_string()))?;
+        // One setting for both: a whole artifact file within the artifact timeout, and as
+        // many retries as MLflow's own requests get.
+        config.stores.request_timeout = config.artifact_timeout;
+        config.stores.max_retries = config.retry.max_retries as usize;
         Ok(Some(config))
     }
 }
@@ -184,7 +175,7 @@ fn parse_tracking_uri(uri: &str) -> Result<(Url, Option<Auth>), MlflowError> {
         ("", None) => None,
         (username, password) => Some(Auth::Basic {
             username: username.to_owned(),
-            password: Secret(password.unwrap_or_default().to_owned()),
+            password: Secret::new(password.unwrap_or_default()),
         }),
     };
     // Both setters only fail for URLs that cannot have a host, excluded above.

@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use reqwest::StatusCode;
 
+use crate::store::StoreError;
+use crate::store::path::UnsafePath;
+
 /// A failed MLflow call, model-URI resolution or artifact transfer.
 ///
 /// The resolution variants (`ModelNotFound`, `StageEmpty`, `AliasNotFound`, `VersionNotFound`)
@@ -120,9 +123,10 @@ pub enum MlflowError {
         uri: String,
     },
 
-    /// An artifact URI this client cannot download from (e.g. `s3://`, or a local path).
+    /// An artifact URI this client cannot download from (e.g. `hdfs://`, or a local path).
     #[error(
-        "unsupported artifact URI `{uri}`: only `mlflow-artifacts:/` (the tracking server's proxy) is supported"
+        "unsupported artifact URI `{uri}`: only `mlflow-artifacts:/` (the tracking server's proxy), \
+         `s3://`, `gs://`, `wasbs://` and `abfss://` are supported"
     )]
     UnsupportedArtifactUri {
         /// The URI.
@@ -175,6 +179,10 @@ pub enum MlflowError {
         path: String,
     },
 
+    /// Reading or writing an object store (`s3://`, `gs://`, Azure) failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+
     /// A local file-system operation failed.
     #[error("I/O error on `{}`: {source}", path.display())]
     Io {
@@ -205,6 +213,7 @@ impl MlflowError {
     pub(crate) fn is_transient(&self) -> bool {
         match self {
             Self::Transport { .. } => true,
+            Self::Store(error) => matches!(error, StoreError::Unreachable { .. }),
             Self::Api { status, .. } => {
                 *status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
             }
@@ -212,11 +221,25 @@ impl MlflowError {
         }
     }
 
+    /// True for a transfer that stopped sending or ran out of time (proxy or object store).
+    pub(crate) fn is_stalled(&self) -> bool {
+        matches!(
+            self,
+            Self::Stalled { .. } | Self::Store(StoreError::Stalled { .. })
+        )
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {
             path: path.into(),
             source,
         }
+    }
+}
+
+impl From<UnsafePath> for MlflowError {
+    fn from(UnsafePath(path): UnsafePath) -> Self {
+        Self::UnsafePath { path }
     }
 }
 

@@ -177,6 +177,21 @@ impl MlflowClient {
         Ok(created.run.info)
     }
 
+    /// The experiment with id `experiment_id` (its artifact location, among others).
+    ///
+    /// # Errors
+    /// API and transport errors.
+    #[tracing::instrument(skip(self), err(level = "warn"))]
+    pub async fn get_experiment(
+        &self,
+        experiment_id: &str,
+    ) -> Result<wire::Experiment, MlflowError> {
+        let found: wire::GetExperimentResponse = self
+            .get("experiments/get", &[("experiment_id", experiment_id)])
+            .await?;
+        Ok(found.experiment)
+    }
+
     /// The run with its params, metrics, tags and datasets.
     ///
     /// # Errors

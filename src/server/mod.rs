@@ -25,6 +25,8 @@ use tokio::net::TcpListener;
 
 use crate::acquire::Fetcher;
 use crate::config::ServeConfig;
+use crate::dataset::Dataset;
+use crate::dataset::catalogue;
 use crate::http::AppState;
 
 pub use app::app;
@@ -78,18 +80,28 @@ async fn load(
     }
 }
 
-/// The data set the web page searches: `data`, or the bundled one.
-fn pokedex(data: Option<&std::path::Path>) -> anyhow::Result<crate::dataset::Dataset> {
+/// The data set the web page searches, and its catalogue: `data`, or the bundled one.
+fn pokedex(data: Option<&std::path::Path>) -> anyhow::Result<(Dataset, Vec<catalogue::Entry>)> {
     let all = crate::dataset::Generations::all();
     match data {
-        Some(path) => Ok(crate::dataset::load(path, &all)?),
+        Some(path) => Ok((
+            crate::dataset::load(path, &all)?,
+            // A single CSV has no descriptor, so no catalogue.
+            catalogue::read(path, &path.display().to_string()).unwrap_or_default(),
+        )),
         None => {
             let dir = tempfile::tempdir().context("creating a directory for the bundled data")?;
             crate::embedded::write_data(dir.path()).context("writing the bundled data")?;
-            Ok(crate::dataset::load(dir.path(), &all)?)
+            Ok((
+                crate::dataset::load(dir.path(), &all)?,
+                catalogue::read(dir.path(), BUNDLED_DATA)?,
+            ))
         }
     }
 }
+
+/// Where the bundled data package came from, as the catalogue names it.
+const BUNDLED_DATA: &str = "data/pokemon";
 
 /// Serves on `listener` until `shutdown` resolves: the listener answers `/health` (and 503 on
 /// `/ping`) while the model loads; a model that cannot be loaded ends it with an error.
@@ -102,14 +114,15 @@ pub async fn start(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let fetcher = Fetcher::new(config.model.clone(), config.tracking.as_ref())?;
-    let pokedex = match pokedex(config.data.as_deref()) {
-        Ok(d) => Some(d),
+    let (pokedex, entries) = match pokedex(config.data.as_deref()) {
+        Ok((dataset, entries)) => (Some(dataset), entries),
         Err(e) => {
             tracing::warn!(error = %e, "the web page's search is off: the data set could not be read");
-            None
+            (None, Vec::new())
         }
     };
     let state = AppState::new(config.limits.clone(), pokedex);
+    state.set_catalogue(entries);
     state.set_waiting(format!("loading '{}'", config.model));
     let addr = listener.local_addr()?;
     // A URL to click: the unspecified address (0.0.0.0, ::) is reachable as localhost.
@@ -149,8 +162,13 @@ pub async fn start(
             return Err(e);
         }
     };
-    tracing::info!(uri = %served.uri, version = served.resolved.version.as_deref().unwrap_or(""), "model loaded; ready");
+    let (uri, version) = (
+        served.uri.to_string(),
+        served.resolved.version.clone().unwrap_or_default(),
+    );
+    // Said once the model is in place: a client that waits for this line may score at once.
     state.set_model(served);
+    tracing::info!(uri = %uri, version = %version, "model loaded; ready");
     let _reloader = reload::spawn(
         state.clone(),
         fetcher,

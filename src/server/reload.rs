@@ -123,6 +123,6 @@ fn is_download_failure(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
         cause
             .downcast_ref::<MlflowError>()
-            .is_some_and(|e| e.is_transient() || matches!(e, MlflowError::Stalled { .. }))
+            .is_some_and(|e| e.is_transient() || e.is_stalled())
     })
 }

@@ -38,7 +38,7 @@ pub(crate) struct RunContext {
 pub(crate) struct LoggedRun {
     /// Its id.
     pub run_id: String,
-    /// Its artifact root (`mlflow-artifacts:/…`).
+    /// Its artifact root (`mlflow-artifacts:/…`, or an object store's `s3://…`).
     pub artifact_uri: String,
 }
 
@@ -84,7 +84,8 @@ pub(crate) async fn start_run(
 }
 
 /// Logs a finished training into a new run and finishes it. On any failure after the run
-/// exists, the run is marked FAILED before the error is returned.
+/// exists, the run is marked FAILED, with the reason as its `legendary.error` tag, before the
+/// error is returned.
 ///
 /// # Errors
 /// API and transport errors.
@@ -103,6 +104,12 @@ pub(crate) async fn log_training(
             Ok(run)
         }
         Err(e) => {
+            // The reason goes on the run, so the MLflow UI says why it failed (best effort:
+            // the error being returned matters more than the tag).
+            let reason: String = e.to_string().chars().take(MAX_TAG_CHARS).collect();
+            let _ = client
+                .set_run_tag(&run.run_id, "legendary.error", &reason)
+                .await;
             let _ = client
                 .update_run(&run.run_id, RunStatus::Failed, Some(now_ms()))
                 .await;
@@ -110,6 +117,9 @@ pub(crate) async fn log_training(
         }
     }
 }
+
+/// MLflow's limit on a tag value (8000 since 2.x; 5000 stays within older servers too).
+const MAX_TAG_CHARS: usize = 5000;
 
 /// Marks a run FAILED with the reason as a tag (for sweep trials that failed to train).
 ///
@@ -218,8 +228,8 @@ fn dataset(o: &Outcome) -> wire::Dataset {
     wire::Dataset {
         name: format!("pokemon-generations-{}", d.generations),
         digest: d.sha256.chars().take(8).collect(),
-        source_type: "local".to_owned(),
-        source: serde_json::json!({ "uri": d.root.display().to_string() }).to_string(),
+        source_type: crate::dataset::source_type(&d.source),
+        source: crate::dataset::source_json(&d.source),
         schema: Some(serde_json::json!({ "mlflow_colspec": colspec }).to_string()),
         profile: Some(
             serde_json::json!({

@@ -4,9 +4,11 @@
 //! Layout:
 //! - `page`: the embedded page and its assets (`GET /`, `/assets/*`, `/docs`).
 //! - `pokedex`: `GET /pokedex`, name search over the bundled data set.
+//! - `datasets`: `GET /datasets`, the data catalogue of the same package.
 //! - `stats`: the six stats of one demo request, parsed and checked field by field.
 //! - `demo`: `GET`/`POST /pokemon-type` and `POST /pokemon-types`.
 
+pub(crate) mod datasets;
 pub(crate) mod demo;
 pub(crate) mod page;
 pub(crate) mod pokedex;
@@ -26,6 +28,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/docs", get(page::docs))
         .route("/assets/docs.js", get(page::docs_js))
         .route("/pokedex", get(pokedex::search))
+        .route("/datasets", get(datasets::search))
         .route(
             "/pokemon-type",
             get(demo::pokemon_type_query).post(demo::pokemon_type_json),

@@ -467,7 +467,10 @@ async fn a_down_registry_fails_after_bounded_retries_naming_the_uri() {
 #[tokio::test]
 #[ignore = "needs a real mlflow server: scripts/test.sh runs it"]
 async fn a_basic_auth_server_accepts_credentials_and_refuses_without() {
-    let server = MlflowServer::start(ServerOptions { basic_auth: true });
+    let server = MlflowServer::start(ServerOptions {
+        basic_auth: true,
+        ..ServerOptions::default()
+    });
 
     let anonymous = client(server.uri());
     let refused = anonymous

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::support::mlflow_server::{MlflowServer, ServerOptions, venv_bin};
-use crate::support::{DEMO, DEMO_LEGENDARY, free_port, repo, wait_until_async};
+use crate::support::{DEMO, DEMO_LEGENDARY, free_port, local_predictions, repo, wait_until_async};
 use serde_json::Value;
 
 pub(super) fn mlflow() -> &'static MlflowServer {
@@ -148,25 +148,6 @@ pub(super) fn python(script: &str) -> Value {
     assert!(out.status.success(), "python failed: {}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     serde_json::from_str(stdout.lines().last().unwrap_or("null")).unwrap()
-}
-
-fn local_predictions(dir: &Path, body: &str) -> Vec<bool> {
-    let model = legendary::model::read_dir(dir).unwrap().model;
-    let v: Value = serde_json::from_str(body).unwrap();
-    v["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|row| {
-            let r: Vec<f64> = row
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_f64().unwrap())
-                .collect();
-            model.decide(model.proba_row(&r))
-        })
-        .collect()
 }
 
 #[tokio::test]

@@ -197,6 +197,27 @@ async fn a_person_finds_mewtwo_tries_bulbasaur_and_sees_the_servers_error() {
     .await;
     screenshot(&client, "error.png").await;
 
+    // The data catalogue: a generation typed in its box leaves that data set alone.
+    wait_for(
+        &client,
+        "//table[@id='datasets']//td[text()='Pokémon of generation 9']",
+    )
+    .await;
+    let datasets = client.find(Locator::Id("datasets-search")).await.unwrap();
+    datasets.send_keys("7").await.unwrap();
+    wait_for(
+        &client,
+        "//p[@id='datasets-status' and text()='1 data set']",
+    )
+    .await;
+    let row = wait_for(&client, "//table[@id='datasets']/tbody/tr").await;
+    let text = row.text().await.unwrap();
+    assert!(
+        text.contains("Pokémon of generation 7") && text.contains("legendary"),
+        "{text}"
+    );
+    screenshot(&client, "datasets.png").await;
+
     // On a phone-sized window the page is one column.
     type_stat(&client, "attack", "49").await;
     client.set_window_size(390, 844).await.unwrap();

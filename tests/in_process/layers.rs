@@ -9,7 +9,8 @@ use crate::support::repo;
 
 /// Top-level modules, top to bottom: the commands, their configs, the server over the web
 /// routes over the shared HTTP core, then the domain (tracking, acquisition, training), the
-/// MLflow client, the model, the scoring protocol and the data.
+/// MLflow client, the model, the scoring protocol and the data; object stores at the bottom
+/// (the MLflow client uses them, and data may come from them).
 const ORDER: &[&str] = &[
     "run",
     "cli",
@@ -29,6 +30,7 @@ const ORDER: &[&str] = &[
     "dataset",
     "embedded",
     "telemetry",
+    "store",
 ];
 
 /// Every `.rs` file under `dir`, with its text.
@@ -136,7 +138,8 @@ fn the_command_line_stays_in_cli_rs() {
     sources(&repo().join("src"), &mut files);
     for (path, text) in &files {
         let code = code(text);
-        if path != "cli.rs" {
+        // `cli.rs` and its submodules (`cli/data.rs`) are the command line.
+        if path != "cli.rs" && !path.starts_with("cli/") {
             assert!(!code.contains("clap"), "{path} uses clap");
             assert!(!text.contains("ServeArgs"), "{path} names ServeArgs");
         }

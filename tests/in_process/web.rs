@@ -148,6 +148,28 @@ async fn a_missing_or_invalid_field_is_a_400_mlflow_error_naming_it() {
 }
 
 #[tokio::test]
+async fn the_data_catalogue_finds_data_sets_by_generation_text_and_owner() {
+    let app = spawn_app().await;
+    let (status, found) = get_json(&app.url("/datasets?generation=7")).await;
+    assert_eq!(status, StatusCode::OK);
+    let found = found.as_array().unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["name"], "pokemon-generation-7");
+    assert_eq!(found[0]["owner"], "legendary");
+    assert!(found[0]["rows"].as_u64().unwrap() > 0);
+    assert!(found[0]["bytes"].as_u64().unwrap() > 0);
+
+    let (_, all) = get_json(&app.url("/datasets?q=POKEMON&owner=legendary")).await;
+    assert_eq!(all.as_array().unwrap().len(), 9);
+    let (_, none) = get_json(&app.url("/datasets?owner=nobody")).await;
+    assert!(none.as_array().unwrap().is_empty());
+    let (status, error) = get_json(&app.url("/datasets?generation=10")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error["message"].as_str().unwrap().contains("generation"));
+    app.shut_down().await;
+}
+
+#[tokio::test]
 async fn the_pokedex_finds_mewtwo_with_its_stats() {
     let app = spawn_app().await;
     let (status, found) = get_json(&app.url("/pokedex?q=mewtwo")).await;
@@ -187,6 +209,7 @@ async fn openapi_json_is_3_1_and_lists_every_route_the_server_answers() {
         ("get", "/model"),
         ("get", "/metrics"),
         ("get", "/pokedex"),
+        ("get", "/datasets"),
         ("get", "/pokemon-type"),
         ("post", "/pokemon-type"),
         ("post", "/pokemon-types"),

@@ -57,6 +57,9 @@ pub fn pokedex() -> legendary::dataset::Dataset {
 /// Serves the bundled model from its directory, with the Pokédex, under `limits`.
 pub async fn spawn_with(limits: ServerLimits) -> TestApp {
     let state = AppState::new(limits, Some(pokedex()));
+    state.set_catalogue(
+        legendary::dataset::catalogue::read(&repo().join("data/pokemon"), "data/pokemon").unwrap(),
+    );
     state.set_model(local_model());
     spawn_state(state).await
 }

@@ -1,15 +1,15 @@
 //! A real `mlflow server` (from `.venv`, see `scripts/mlflow-venv.sh`) on a free loopback port,
-//! with a throw-away SQLite store and artifact directory. Its whole process group is stopped on
-//! drop, and also when the test process exits (a watchdog shell waits for its stdin to close).
+//! with a throw-away SQLite store and, by default, a throw-away artifact directory behind its
+//! artifact proxy; or artifacts on an object store (`s3://…`), proxied or not. Its whole
+//! process group is stopped on drop, and also when the test process exits.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::free_port;
+use super::watchdog::{self, Watched};
 
 /// The admin user of a basic-auth server.
 pub const ADMIN_USER: &str = "admin";
@@ -23,14 +23,31 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(90);
 pub struct ServerOptions {
     /// Start with `--app-name basic-auth` and an admin user ([`ADMIN_USER`], [`ADMIN_PASSWORD`]).
     pub basic_auth: bool,
+    /// Where runs keep their artifacts.
+    pub artifacts: Artifacts,
+    /// Extra environment of the server process (e.g. the `AWS_*` / `MLFLOW_S3_*` variables its
+    /// boto3 reads for an `s3://` store).
+    pub env: Vec<(String, String)>,
+}
+
+/// Where the server keeps artifacts.
+#[derive(Clone, Debug, Default)]
+pub enum Artifacts {
+    /// A temporary directory behind the server's proxy (`mlflow-artifacts:/…` run URIs).
+    #[default]
+    ProxiedLocal,
+    /// `--artifacts-destination URI`: the proxy writes to an object store; runs still see
+    /// `mlflow-artifacts:/…`.
+    ProxiedTo(String),
+    /// `--default-artifact-root URI --no-serve-artifacts`: runs see `s3://…` and clients read
+    /// and write the store themselves.
+    Root(String),
 }
 
 /// A running `mlflow server`.
 pub struct MlflowServer {
     uri: String,
-    child: Child,
-    // Closing this pipe tells the watchdog to stop the process group.
-    watchdog: Option<ChildStdin>,
+    process: Watched,
     dir: tempfile::TempDir,
 }
 
@@ -56,19 +73,8 @@ impl MlflowServer {
         let mlflow = venv_bin("mlflow");
         let dir = tempfile::tempdir().expect("creating a temp dir for the server");
         let port = free_port();
-        let mut command = Command::new("sh");
-        // A watchdog in the background waits for EOF on our pipe (this process exited or the
-        // server was dropped), then TERMs and later KILLs the whole process group; `exec` makes
-        // mlflow itself the child we watch, so a crash at start-up is seen at once.
+        let mut command = watchdog::command(&mlflow);
         command
-            .arg("-c")
-            .arg(concat!(
-                "exec 3<&0 0</dev/null; ",
-                "{ read -r _ <&3; trap '' TERM; kill -TERM 0; sleep 5; kill -KILL 0; } & ",
-                r#"exec "$@" 3<&-"#
-            ))
-            .arg("mlflow-watchdog")
-            .arg(&mlflow)
             .args([
                 "server",
                 "--host",
@@ -83,14 +89,24 @@ impl MlflowServer {
                 "sqlite:///{}",
                 dir.path().join("mlflow.db").display()
             ))
-            .arg("--artifacts-destination")
-            .arg(dir.path().join("mlartifacts"))
             .current_dir(dir.path())
             .env("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
-            .process_group(0)
-            .stdin(Stdio::piped())
+            .envs(options.env.iter().map(|(k, v)| (k, v)))
             .stdout(log_file(dir.path(), "stdout.log"))
             .stderr(log_file(dir.path(), "stderr.log"));
+        match &options.artifacts {
+            Artifacts::ProxiedLocal => {
+                command
+                    .arg("--artifacts-destination")
+                    .arg(dir.path().join("mlartifacts"));
+            }
+            Artifacts::ProxiedTo(uri) => {
+                command.args(["--artifacts-destination", uri]);
+            }
+            Artifacts::Root(uri) => {
+                command.args(["--default-artifact-root", uri, "--no-serve-artifacts"]);
+            }
+        }
         if options.basic_auth {
             let ini = dir.path().join("basic_auth.ini");
             std::fs::write(
@@ -109,12 +125,9 @@ impl MlflowServer {
                 .env("MLFLOW_AUTH_ADMIN_PASSWORD", ADMIN_PASSWORD)
                 .env("MLFLOW_FLASK_SERVER_SECRET_KEY", "legendary-test-secret");
         }
-        let mut child = command.spawn().expect("spawning mlflow server");
-        let watchdog = child.stdin.take();
         let mut server = Self {
             uri: format!("http://127.0.0.1:{port}"),
-            child,
-            watchdog,
+            process: Watched::spawn(command, "mlflow server"),
             dir,
         };
         server.wait_until_healthy(port);
@@ -134,7 +147,7 @@ impl MlflowServer {
     fn wait_until_healthy(&mut self, port: u16) {
         let started = Instant::now();
         while started.elapsed() < STARTUP_TIMEOUT {
-            if let Ok(Some(status)) = self.child.try_wait() {
+            if let Some(status) = self.process.exited() {
                 panic!(
                     "mlflow server exited with {status} during start-up:\n{}",
                     self.log_tail()
@@ -151,29 +164,11 @@ impl MlflowServer {
         );
     }
 
-    fn log_tail(&self) -> String {
+    /// The last lines of the server's stderr (for assertion messages).
+    pub fn log_tail(&self) -> String {
         let log = std::fs::read_to_string(self.dir.path().join("stderr.log")).unwrap_or_default();
         let lines: Vec<&str> = log.lines().collect();
         lines[lines.len().saturating_sub(30)..].join("\n")
-    }
-}
-
-impl Drop for MlflowServer {
-    fn drop(&mut self) {
-        let pgid = self.child.id();
-        drop(self.watchdog.take());
-        let _ = Command::new("kill")
-            .args(["-TERM", "--", &format!("-{pgid}")])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        // Workers and the watchdog that outlive the main process go now.
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{pgid}")])
-            .status();
-        let _ = self.child.wait();
     }
 }
 

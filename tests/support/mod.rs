@@ -3,9 +3,11 @@
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod app;
+pub mod garage;
 pub mod mlflow_server;
 pub mod process;
 pub mod prometheus;
+pub mod watchdog;
 
 use std::future::Future;
 use std::path::Path;
@@ -17,6 +19,27 @@ pub const DEMO: &str = r#"{"columns":["hp","attack","defense","special_attack","
 
 /// The original demo's second request: five legendary Pokémon.
 pub const DEMO_LEGENDARY: &str = r#"{"columns":["hp","attack","defense","special_attack","special_defense","speed"],"index":[384,150,482,382,485],"data":[[105,180,100,180,100,115],[106,150,70,194,120,140],[75,125,70,125,70,115],[100,150,90,180,160,90],[91,90,106,130,106,77]]}"#;
+
+/// What the model directory at `dir` answers, row by row, to a pandas-split `body` (the
+/// reference a served copy of the same model must match).
+pub fn local_predictions(dir: &Path, body: &str) -> Vec<bool> {
+    let model = legendary::model::read_dir(dir).unwrap().model;
+    let v: serde_json::Value = serde_json::from_str(body).unwrap();
+    v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            let r: Vec<f64> = row
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect();
+            model.decide(model.proba_row(&r))
+        })
+        .collect()
+}
 
 /// Peak resident memory of a live process, from `/proc/PID/status` (`VmHWM`), in bytes.
 pub fn peak_rss(pid: u32) -> u64 {

@@ -1,6 +1,7 @@
 // The page's behaviour: keeps each number in step with its slider, searches the Pokédex,
-// asks POST /pokemon-type for the answer, and draws the model card and importances from
-// GET /model. Plain DOM and fetch; errors from the server are shown with their message.
+// asks POST /pokemon-type for the answer, draws the model card and importances from
+// GET /model, and lists the data catalogue (GET /datasets). Plain DOM and fetch; errors
+// from the server are shown with their message.
 "use strict";
 
 const STATS = ["hp", "attack", "defence", "special_attack", "special_defense", "speed"];
@@ -306,6 +307,38 @@ async function loadModel() {
   }
 }
 
+// ---- the data catalogue --------------------------------------------------------------------
+
+let datasetsSeq = 0;
+
+/** Lists the data sets matching the box: a bare number 1-9 is a generation, other text a name, type or owner. */
+async function loadDatasets(text) {
+  const seq = ++datasetsSeq;
+  const q = text.trim();
+  const query = /^[1-9]$/.test(q) ? `generation=${q}` : `q=${encodeURIComponent(q)}`;
+  try {
+    const list = await api(`/datasets?${query}`);
+    if (seq !== datasetsSeq) return;
+    $("datasets").querySelector("tbody").replaceChildren(...list.map((d) => {
+      const tr = document.createElement("tr");
+      const cells = [d.title || d.name, d.generation, d.rows, d.legendary_rows,
+        d.bytes === null || d.bytes === undefined ? "" : `${d.bytes} B`, d.owner, d.created, d.location];
+      tr.append(...cells.map((c) => el("td", "", c === null || c === undefined ? "" : String(c))));
+      tr.title = d.digest || "";
+      return tr;
+    }));
+    $("datasets-status").textContent = `${list.length} data set${list.length === 1 ? "" : "s"}`;
+  } catch (e) {
+    if (seq === datasetsSeq) $("datasets-status").textContent = e.message;
+  }
+}
+
+function wireDatasets() {
+  const input = $("datasets-search");
+  input.addEventListener("input", () => loadDatasets(input.value));
+  loadDatasets("");
+}
+
 // ---- helpers and start ---------------------------------------------------------------------
 
 function el(tag, className, text) {
@@ -321,5 +354,6 @@ function hint(text) {
 
 wireStats();
 wireSearch();
+wireDatasets();
 updateTotal();
 loadModel();

@@ -1,0 +1,829 @@
+//! Artifacts on a REAL S3 server: a single-node Garage (`tests/support/garage.rs`) under a real
+//! `mlflow server`, both as production servers are set up: a non-proxied root
+//! (`--default-artifact-root s3://… --no-serve-artifacts`: legendary and the Python client
+//! read and write the bucket themselves) and a proxied one (`--artifacts-destination s3://…`).
+//! Run by `scripts/test.sh` (it installs Garage once into a cache and exports
+//! `LEGENDARY_GARAGE_BIN`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::garage::Garage;
+use crate::support::mlflow_server::{Artifacts, MlflowServer, ServerOptions, venv_bin};
+use crate::support::process::Server;
+use crate::support::{DEMO, DEMO_LEGENDARY, local_predictions, repo, wait_until_async};
+
+/// Garage and an mlflow server whose artifacts live in Garage's bucket.
+struct Setup {
+    garage: Garage,
+    mlflow: MlflowServer,
+}
+
+impl Setup {
+    fn start(artifacts: impl FnOnce(&Garage) -> Artifacts) -> Self {
+        let started = Instant::now();
+        let garage = Garage::start();
+        eprintln!("garage up in {:?}", started.elapsed());
+        let mlflow = MlflowServer::start(ServerOptions {
+            artifacts: artifacts(&garage),
+            env: garage.env(),
+            ..ServerOptions::default()
+        });
+        Self { garage, mlflow }
+    }
+
+    /// The tracking server and the bucket's variables, as the demo's pods have them.
+    fn env(&self) -> Vec<(String, String)> {
+        let mut env = self.garage.env();
+        env.push((
+            "MLFLOW_TRACKING_URI".to_owned(),
+            self.mlflow.uri().to_owned(),
+        ));
+        env
+    }
+
+    fn legendary(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_legendary"));
+        command
+            .current_dir(repo())
+            .envs(self.env())
+            .env("RUST_LOG", "info");
+        command
+    }
+
+    /// `legendary train` with a small, fast forest.
+    fn train(&self, out: &Path, extra: &[&str]) -> Output {
+        self.train_with(&[], out, extra)
+    }
+
+    fn train_with(&self, env: &[(&str, &str)], out: &Path, extra: &[&str]) -> Output {
+        self.legendary()
+            .envs(env.iter().copied())
+            .args([
+                "train",
+                "--n-trees",
+                "30",
+                "--cv-folds",
+                "0",
+                "--threshold",
+                "0.5",
+                "--output",
+            ])
+            .arg(out)
+            .args(extra)
+            .output()
+            .unwrap()
+    }
+
+    /// Runs Python with the official MLflow client (and boto3) against this setup.
+    fn python(&self, script: &str) -> Value {
+        let out = Command::new(venv_bin("python"))
+            .args(["-W", "ignore", "-c", script])
+            .envs(self.env())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "python failed: {}", text(&out));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        serde_json::from_str(stdout.lines().last().unwrap_or("null")).unwrap()
+    }
+
+    /// Serves with this setup's variables plus `env`.
+    fn serve(&self, env: &[(&str, &str)], args: &[&str]) -> Server {
+        let mut all = self.env();
+        all.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        Server::start_with_env(&all, args)
+    }
+}
+
+/// The non-proxied setup, shared by the tests of this file.
+fn root() -> &'static Setup {
+    static SETUP: OnceLock<Setup> = OnceLock::new();
+    SETUP.get_or_init(|| {
+        Setup::start(|garage| Artifacts::Root(format!("s3://{}/mlflow", garage.bucket)))
+    })
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Every file under `dir`, relative, sorted.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(&next).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                out.push(path.strip_prefix(dir).unwrap().to_path_buf());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `got` holds the same files as `expected`, byte for byte (and nothing else but
+/// `registered_model_meta`, which MLflow's client writes next to a registry download).
+fn assert_same_files(expected: &Path, got: &Path) {
+    let names = files(expected);
+    let mut got_names = files(got);
+    got_names.retain(|name| name != Path::new("registered_model_meta"));
+    assert_eq!(names, got_names, "different file lists");
+    for name in names {
+        assert_eq!(
+            std::fs::read(expected.join(&name)).unwrap(),
+            std::fs::read(got.join(&name)).unwrap(),
+            "{} differs",
+            name.display()
+        );
+    }
+}
+
+/// A client of `uri` on `garage`, configured from the variables as legendary reads them.
+fn store_at(garage: &Garage, uri: &str) -> legendary::store::Store {
+    let env = garage.env();
+    let lookup = |key: &str| env.iter().find_map(|(k, v)| (k == key).then(|| v.clone()));
+    let config = legendary::store::StoreConfig::from_lookup(lookup).unwrap();
+    let location = legendary::store::ObjectUri::parse(uri).unwrap().unwrap();
+    legendary::store::Store::open(&config, location).unwrap()
+}
+
+fn limits() -> legendary::store::Limits {
+    legendary::store::Limits {
+        max_bytes: 64 * 1024 * 1024,
+        idle: Duration::from_secs(10),
+        deadline: tokio::time::Instant::now() + Duration::from_secs(60),
+    }
+}
+
+async fn invoke(http: &reqwest::Client, server: &Server, body: &str) -> Vec<bool> {
+    let response = http
+        .post(format!("http://{}/invocations", server.addr))
+        .header("content-type", "application/json; format=pandas-split")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert_eq!(status, 200, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+async fn served_version(http: &reqwest::Client, server: &Server) -> Option<String> {
+    let version: Value = http
+        .get(format!("http://{}/version", server.addr))
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    version["model"]["version"].as_str().map(str::to_owned)
+}
+
+/// Serves the demo's two requests as the local copy of the model answers them.
+async fn assert_answers_the_demo(http: &reqwest::Client, server: &Server, model_dir: &Path) {
+    assert_eq!(
+        invoke(http, server, DEMO).await,
+        local_predictions(model_dir, DEMO)
+    );
+    assert_eq!(
+        invoke(http, server, DEMO_LEGENDARY).await,
+        local_predictions(model_dir, DEMO_LEGENDARY)
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs garage (scripts/install-garage.sh)"]
+async fn a_single_node_garage_starts_with_a_key_allowed_on_its_bucket() {
+    let started = Instant::now();
+    let garage = Garage::start();
+    eprintln!("garage up in {:?}", started.elapsed());
+    let info = garage.cli(&["bucket", "info", &garage.bucket]);
+    assert!(info.contains(&garage.key_id), "{info}");
+    assert!(garage.secret.len() >= 32);
+    // Unsigned requests are refused: the bucket is not public.
+    let answer = reqwest::get(format!("{}/{}/x", garage.endpoint, garage.bucket)).await;
+    assert_eq!(answer.unwrap().status(), 403);
+}
+
+#[tokio::test]
+#[ignore = "needs garage (scripts/install-garage.sh)"]
+async fn the_store_round_trips_the_bundled_model_through_garage_within_its_limits() {
+    let garage = Garage::start();
+    let uri = format!("s3://{}/round-trip", garage.bucket);
+    let store = store_at(&garage, &uri);
+    let model = repo().join("models/pokemon");
+
+    let started = Instant::now();
+    let uploaded = store.upload_dir("model", &model).await.unwrap();
+    eprintln!(
+        "uploaded {} files in {:?}",
+        uploaded.len(),
+        started.elapsed()
+    );
+
+    let store = store_at(&garage, &format!("{uri}/model"));
+    let dest = tempfile::tempdir().unwrap();
+    let limits = limits();
+    let started = Instant::now();
+    let written = store.download_tree(dest.path(), limits).await.unwrap();
+    eprintln!(
+        "downloaded {} files in {:?}",
+        written.len(),
+        started.elapsed()
+    );
+    assert_same_files(&model, dest.path());
+
+    // The byte cap holds as for proxy downloads, and no partial file is left.
+    let small = tempfile::tempdir().unwrap();
+    let error = store
+        .download_tree(
+            small.path(),
+            legendary::store::Limits {
+                max_bytes: 1000,
+                ..limits
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, legendary::store::StoreError::TooLarge { .. }),
+        "{error}"
+    );
+    assert!(
+        !files(small.path())
+            .iter()
+            .any(|f| f.to_string_lossy().ends_with(".part"))
+    );
+
+    // An empty prefix is named as such; an unknown bucket is told apart.
+    let error = store_at(&garage, &format!("{uri}/nothing"))
+        .download_tree(small.path(), limits)
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("no artifacts found"), "{error}");
+    let error = store_at(&garage, "s3://no-such-bucket/x")
+        .upload_dir("", &model)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("s3://no-such-bucket/"), "{error}");
+}
+
+#[tokio::test]
+#[ignore = "needs garage (scripts/install-garage.sh)"]
+async fn a_non_proxied_s3_root_trains_registers_serves_and_hot_reloads_from_the_bucket() {
+    let setup = root();
+    let out = tempfile::tempdir().unwrap();
+    let model_dir = out.path().join("model");
+    let started = Instant::now();
+    let o = setup.train(
+        &model_dir,
+        &["--register-as", "pokemon", "--stage", "Production"],
+    );
+    eprintln!("train + upload + register in {:?}", started.elapsed());
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!text(&o).contains(&setup.garage.secret));
+
+    // The run's artifacts are in the bucket, where the Python client finds them byte for byte.
+    let py_dir = out.path().join("py");
+    let seen = setup.python(&format!(
+        r#"
+import json, mlflow
+from mlflow import MlflowClient
+c = MlflowClient()
+v = c.get_latest_versions("pokemon", stages=["Production"])[0]
+r = c.get_run(v.run_id)
+p = mlflow.artifacts.download_artifacts("models:/pokemon/Production", dst_path="{}")
+print(json.dumps({{"artifact_uri": r.info.artifact_uri, "status": r.info.status, "path": p}}))
+"#,
+        py_dir.display()
+    ));
+    let artifact_uri = seen["artifact_uri"].as_str().unwrap();
+    assert!(
+        artifact_uri.starts_with(&format!("s3://{}/mlflow/", setup.garage.bucket)),
+        "{artifact_uri}"
+    );
+    assert_eq!(seen["status"], "FINISHED");
+    assert_same_files(&model_dir, Path::new(seen["path"].as_str().unwrap()));
+
+    // Batch scoring from the registry reads the bucket too, and answers as the local copy.
+    let csv = out.path().join("in.csv");
+    std::fs::write(
+        &csv,
+        "hp,attack,defense,special_attack,special_defense,speed\n106,110,90,154,90,130\n45,49,49,65,65,45\n",
+    )
+    .unwrap();
+    let predict = |model: &str| {
+        setup
+            .legendary()
+            .args(["predict", "--model-uri", model, "--input"])
+            .arg(&csv)
+            .output()
+            .unwrap()
+    };
+    let remote = predict("models:/pokemon/Production");
+    assert!(remote.status.success(), "{}", text(&remote));
+    assert_eq!(
+        remote.stdout,
+        predict(&model_dir.display().to_string()).stdout
+    );
+
+    // Served as the demo's Kubernetes deployment does it, straight from the bucket.
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let server = setup.serve(
+        &[
+            ("MLFLOW_MODEL_NAME", "pokemon"),
+            ("MLFLOW_MODEL_STAGE", "Production"),
+        ],
+        &["--reload-interval", "1s"],
+    );
+    eprintln!(
+        "serve ready (resolve + download + load) in {:?}",
+        started.elapsed()
+    );
+    assert_answers_the_demo(&http, &server, &model_dir).await;
+    assert_eq!(served_version(&http, &server).await.as_deref(), Some("1"));
+
+    // A new version in Production is picked up from the bucket by hot reload.
+    let second = out.path().join("second");
+    let o = setup.train(
+        &second,
+        &[
+            "--register-as",
+            "pokemon",
+            "--stage",
+            "Production",
+            "--seed",
+            "7",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let promoted = Instant::now();
+    wait_until_async(
+        "the server to serve version 2",
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        || async { (served_version(&http, &server).await.as_deref() == Some("2")).then_some(()) },
+    )
+    .await;
+    eprintln!(
+        "reloaded version 2 {:?} after promotion",
+        promoted.elapsed()
+    );
+    assert_answers_the_demo(&http, &server, &second).await;
+    server.terminate();
+    let (_, log) = server.wait(Duration::from_secs(20));
+    assert!(
+        !log.iter().any(|line| line.contains(&setup.garage.secret)),
+        "a log line holds the secret"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs garage (scripts/install-garage.sh)"]
+async fn a_wrong_secret_key_fails_naming_the_bucket_and_the_variable_never_the_secret() {
+    let setup = root();
+    let wrong = "wrong-secret-0123456789abcdefghijklmnop";
+    let out = tempfile::tempdir().unwrap();
+
+    // Training: the bucket is checked before the run is created, so no run is left behind.
+    let o = setup.train_with(
+        &[("AWS_SECRET_ACCESS_KEY", wrong)],
+        &out.path().join("model"),
+        &[
+            "--register-as",
+            "pokemon-wrong-secret",
+            "--run-name",
+            "wrong-secret",
+        ],
+    );
+    let all = text(&o);
+    assert!(!o.status.success(), "{all}");
+    assert!(
+        all.contains(&format!("s3://{}/", setup.garage.bucket)),
+        "{all}"
+    );
+    assert!(
+        all.contains("access denied (check AWS_SECRET_ACCESS_KEY)"),
+        "{all}"
+    );
+    assert!(!all.contains(wrong), "{all}");
+    assert!(!all.contains(&setup.garage.secret), "{all}");
+    let runs = setup.python(
+        r#"
+import json, mlflow
+print(json.dumps(len(mlflow.search_runs(experiment_names=["pokemon"], filter_string="attributes.run_name = 'wrong-secret'", output_format="list"))))
+"#,
+    );
+    assert_eq!(runs, 0);
+
+    // Serving a version that is there, with the wrong secret: the same clear refusal.
+    let o = setup.train(
+        &out.path().join("good"),
+        &["--register-as", "pokemon-wrong-secret"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = setup
+        .legendary()
+        .env("AWS_SECRET_ACCESS_KEY", wrong)
+        .env("MLFLOW_MODEL_URI", "models:/pokemon-wrong-secret/latest")
+        .args(["serve", "--port", "0", "--startup-deadline", "5s"])
+        .output()
+        .unwrap();
+    let all = text(&o);
+    assert!(!o.status.success(), "{all}");
+    assert!(
+        all.contains(&format!("s3://{}/", setup.garage.bucket)),
+        "{all}"
+    );
+    assert!(all.contains("AWS_SECRET_ACCESS_KEY"), "{all}");
+    assert!(!all.contains(wrong), "{all}");
+}
+
+#[tokio::test]
+#[ignore = "needs garage (scripts/install-garage.sh)"]
+async fn a_proxy_writing_to_s3_keeps_working_through_mlflow_artifacts() {
+    let setup =
+        Setup::start(|garage| Artifacts::ProxiedTo(format!("s3://{}/proxied", garage.bucket)));
+    let out = tempfile::tempdir().unwrap();
+    let model_dir = out.path().join("model");
+    // No bucket variables for legendary: everything goes through the tracking server.
+    let unset = [
+        "MLFLOW_S3_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+    ];
+    let mut train = setup.legendary();
+    for key in unset {
+        train.env_remove(key);
+    }
+    let o = train
+        .args([
+            "train",
+            "--n-trees",
+            "30",
+            "--cv-folds",
+            "0",
+            "--register-as",
+            "pokemon-proxied",
+            "--stage",
+            "Production",
+            "--output",
+        ])
+        .arg(&model_dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+
+    // The proxy put the files into the bucket.
+    let seen = setup.python(
+        r#"
+import json, mlflow
+from mlflow import MlflowClient
+c = MlflowClient()
+v = c.get_latest_versions("pokemon-proxied", stages=["Production"])[0]
+print(json.dumps({"artifact_uri": c.get_run(v.run_id).info.artifact_uri, "run": v.run_id}))
+"#,
+    );
+    assert!(
+        seen["artifact_uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("mlflow-artifacts:"),
+        "{seen}"
+    );
+    let proxy_path = seen["artifact_uri"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("mlflow-artifacts:")
+        .trim_matches('/')
+        .to_owned();
+    let in_bucket = tempfile::tempdir().unwrap();
+    store_at(
+        &setup.garage,
+        &format!("s3://{}/proxied/{proxy_path}/model", setup.garage.bucket),
+    )
+    .download_tree(in_bucket.path(), limits())
+    .await
+    .unwrap();
+    assert_same_files(&model_dir, in_bucket.path());
+
+    let http = reqwest::Client::new();
+    let server = setup.serve(
+        &[("MLFLOW_MODEL_URI", "models:/pokemon-proxied/Production")],
+        &[],
+    );
+    assert_answers_the_demo(&http, &server, &model_dir).await;
+}
+
+#[tokio::test]
+#[ignore = "needs garage (scripts/install-garage.sh)"]
+async fn a_model_the_python_client_put_in_the_bucket_serves_by_stage_and_by_alias() {
+    let setup = root();
+    let model = repo().join("models/pokemon");
+    let seen = setup.python(&format!(
+        r#"
+import json, mlflow
+from mlflow import MlflowClient
+mlflow.set_experiment("python-upload")
+with mlflow.start_run() as run:
+    mlflow.log_artifacts("{}", "model")
+c = MlflowClient()
+c.create_registered_model("pokemon-python")
+v = c.create_model_version("pokemon-python", run.info.artifact_uri + "/model", run.info.run_id)
+c.transition_model_version_stage("pokemon-python", v.version, "Production")
+c.set_registered_model_alias("pokemon-python", "champion", v.version)
+print(json.dumps({{"artifact_uri": run.info.artifact_uri, "version": v.version}}))
+"#,
+        model.display()
+    ));
+    assert!(
+        seen["artifact_uri"].as_str().unwrap().starts_with("s3://"),
+        "{seen}"
+    );
+    let http = reqwest::Client::new();
+    for uri in [
+        "models:/pokemon-python/Production",
+        "models:/pokemon-python@champion",
+    ] {
+        let server = setup.serve(&[("MLFLOW_MODEL_URI", uri)], &[]);
+        assert_answers_the_demo(&http, &server, &model).await;
+        assert_eq!(served_version(&http, &server).await.as_deref(), Some("1"));
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs garage (scripts/install-garage.sh)"]
+async fn a_key_that_may_only_read_leaves_a_failed_run_with_the_reason() {
+    let setup = root();
+    let (id, secret) = setup.garage.new_key("read-only");
+    setup.garage.cli(&[
+        "bucket",
+        "allow",
+        "--read",
+        &setup.garage.bucket,
+        "--key",
+        "read-only",
+    ]);
+    let out = tempfile::tempdir().unwrap();
+    // The check before the run passes (the key may list); the upload is refused.
+    let o = setup.train_with(
+        &[
+            ("AWS_ACCESS_KEY_ID", id.as_str()),
+            ("AWS_SECRET_ACCESS_KEY", secret.as_str()),
+        ],
+        &out.path().join("model"),
+        &["--run-name", "read-only-key"],
+    );
+    let all = text(&o);
+    assert!(!o.status.success(), "{all}");
+    assert!(all.contains("access denied"), "{all}");
+    assert!(!all.contains(&secret), "{all}");
+    let run = setup.python(
+        r#"
+import json, mlflow
+r = mlflow.search_runs(experiment_names=["pokemon"], filter_string="attributes.run_name = 'read-only-key'", output_format="list")[0]
+print(json.dumps({"status": r.info.status, "error": r.data.tags.get("legendary.error", "")}))
+"#,
+    );
+    assert_eq!(run["status"], "FAILED");
+    let reason = run["error"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("s3://{}/", setup.garage.bucket)),
+        "{reason}"
+    );
+    assert!(reason.contains("access denied (check AWS_"), "{reason}");
+    assert!(!reason.contains(&secret), "{reason}");
+}
+
+#[tokio::test]
+#[ignore = "needs garage (scripts/install-garage.sh)"]
+async fn train_reads_a_data_package_from_the_bucket_and_the_run_names_that_source() {
+    let setup = root();
+    let uri = format!("s3://{}/datasets/pokemon", setup.garage.bucket);
+    store_at(&setup.garage, &uri)
+        .upload_dir("", &repo().join("data/pokemon"))
+        .await
+        .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let o = setup.train(
+        &out.path().join("model"),
+        // An experiment of its own: MLflow keeps one dataset per (name, digest) in an
+        // experiment, so the bundled data logged locally elsewhere would be reused here.
+        &[
+            "--data",
+            &format!("{uri}/"),
+            "--run-name",
+            "data-from-s3",
+            "--experiment",
+            "data-from-s3",
+        ],
+    );
+    eprintln!("fetch data + train + log in {:?}", started.elapsed());
+    assert!(o.status.success(), "{}", text(&o));
+    let run = setup.python(
+        r#"
+import json, mlflow
+r = mlflow.search_runs(experiment_names=["data-from-s3"], filter_string="attributes.run_name = 'data-from-s3'", output_format="list")[0]
+d = r.inputs.dataset_inputs[0].dataset
+print(json.dumps({"source_type": d.source_type, "source": json.loads(d.source), "sha": r.data.params["data_sha256"]}))
+"#,
+    );
+    assert_eq!(run["source_type"], "s3");
+    assert_eq!(run["source"]["uri"], format!("{uri}/"));
+    // The same bytes as the bundled package: the same digest.
+    let local = legendary::dataset::load(
+        &repo().join("data/pokemon"),
+        &legendary::dataset::Generations::all(),
+    )
+    .unwrap();
+    assert_eq!(run["sha"], local.sha256);
+
+    // Without a tracking server too; and a prefix with nothing is named.
+    let mut no_tracking = setup.legendary();
+    no_tracking.env_remove("MLFLOW_TRACKING_URI");
+    let o = no_tracking
+        .args([
+            "train",
+            "--n-trees",
+            "10",
+            "--cv-folds",
+            "0",
+            "--data",
+            &uri,
+            "--output",
+        ])
+        .arg(out.path().join("untracked"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let o = setup.train(
+        &out.path().join("none"),
+        &[
+            "--data",
+            &format!("s3://{}/no-data-here/", setup.garage.bucket),
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("no artifacts found at `s3://"),
+        "{}",
+        text(&o)
+    );
+}
+
+/// `python3 -m http.server` on a free loopback port, serving `dir`.
+fn http_server(dir: &Path) -> (crate::support::watchdog::Watched, String) {
+    let port = crate::support::free_port();
+    let mut command = crate::support::watchdog::command(&venv_bin("python"));
+    command
+        .args([
+            "-m",
+            "http.server",
+            "--bind",
+            "127.0.0.1",
+            &port.to_string(),
+        ])
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let server = crate::support::watchdog::Watched::spawn(command, "http.server");
+    crate::support::wait_until(
+        "http.server to listen",
+        Duration::from_secs(20),
+        Duration::from_millis(50),
+        || std::net::TcpStream::connect(("127.0.0.1", port)).ok(),
+    );
+    (server, format!("http://127.0.0.1:{port}"))
+}
+
+#[tokio::test]
+#[ignore = "needs garage (scripts/install-garage.sh)"]
+async fn train_reads_the_demos_csv_and_a_data_package_over_http() {
+    let setup = root();
+    // The bundled data in the demo's `pokemon-cleaned.csv` shape and spellings.
+    let bundled = legendary::dataset::load(
+        &repo().join("data/pokemon"),
+        &legendary::dataset::Generations::all(),
+    )
+    .unwrap();
+    let site = tempfile::tempdir().unwrap();
+    let mut csv =
+        String::from("#,Name,HP,Attack,Defense,Sp_Atk,Sp_Def,Speed,Generation,Legendary\n");
+    for p in &bundled.rows {
+        let s = p.stats;
+        csv.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{}\n",
+            p.number,
+            p.name,
+            s[0],
+            s[1],
+            s[2],
+            s[3],
+            s[4],
+            s[5],
+            p.generation,
+            if p.legendary { "True" } else { "False" }
+        ));
+    }
+    std::fs::write(site.path().join("pokemon-cleaned.csv"), csv).unwrap();
+    let package = site.path().join("pokemon");
+    std::fs::create_dir(&package).unwrap();
+    for entry in std::fs::read_dir(repo().join("data/pokemon")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, package.join(path.file_name().unwrap())).unwrap();
+    }
+    let (_server, base) = http_server(site.path());
+    let out = tempfile::tempdir().unwrap();
+
+    let url = format!("{base}/pokemon-cleaned.csv");
+    let o = setup.train(
+        &out.path().join("csv"),
+        &[
+            "--data",
+            &url,
+            "--generations",
+            "1-7",
+            "--run-name",
+            "data-from-http-csv",
+            "--experiment",
+            "data-from-http",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let run = setup.python(
+        r#"
+import json, mlflow
+r = mlflow.search_runs(experiment_names=["data-from-http"], filter_string="attributes.run_name = 'data-from-http-csv'", output_format="list")[0]
+d = r.inputs.dataset_inputs[0].dataset
+print(json.dumps({"source_type": d.source_type, "source": json.loads(d.source), "rows": json.loads(d.profile)["num_rows"]}))
+"#,
+    );
+    assert_eq!(run["source_type"], "http");
+    assert_eq!(run["source"]["url"], url);
+    let gen_1_to_7 = bundled.rows.iter().filter(|p| p.generation <= 7).count();
+    assert_eq!(run["rows"], gen_1_to_7);
+
+    // A data package over HTTP: the descriptor, then every file it lists, hashes checked.
+    let o = setup.train(
+        &out.path().join("package"),
+        &["--data", &format!("{base}/pokemon/datapackage.json")],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = setup.train(
+        &out.path().join("missing"),
+        &["--data", &format!("{base}/no-such.csv")],
+    );
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("no-such.csv: no such object"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs garage (scripts/install-garage.sh)"]
+async fn the_catalogue_reads_a_data_package_in_the_bucket() {
+    let setup = root();
+    let uri = format!("s3://{}/catalogue/pokemon/", setup.garage.bucket);
+    store_at(&setup.garage, &uri)
+        .upload_dir("", &repo().join("data/pokemon"))
+        .await
+        .unwrap();
+    let o = setup
+        .legendary()
+        .args([
+            "data",
+            "search",
+            "--generation",
+            "7",
+            "--format",
+            "json",
+            "--data",
+            &uri,
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let found: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(found[0]["name"], "pokemon-generation-7");
+    assert_eq!(found[0]["location"], format!("{uri}generation-7.csv"));
+}
