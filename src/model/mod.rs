@@ -8,6 +8,7 @@ mod forest;
 mod hostile_tests;
 mod limits;
 mod mirror;
+pub mod sklearn;
 
 use serde::{Deserialize, Serialize};
 use smartcore::ensemble::random_forest_classifier::RandomForestClassifier;
@@ -86,6 +87,9 @@ pub enum ModelError {
     /// The envelope contradicts itself.
     #[error("model.json is inconsistent: {0}")]
     Inconsistent(String),
+    /// A scikit-learn model file was refused (see [`sklearn`]).
+    #[error(transparent)]
+    Sklearn(#[from] sklearn::SklearnError),
     /// smartcore failed.
     #[error("smartcore: {0}")]
     Smartcore(String),
