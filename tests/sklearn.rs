@@ -204,3 +204,164 @@ fn a_scikit_learn_0_24_layout_pickle_serves_as_the_modern_model_did() {
     assert_eq!(model.forest.sklearn_version.as_deref(), Some("0.24.2"));
     eprintln!("rf-legacy-0.24-pickle: {rows} rows agree; loaded in {ms:.1} ms");
 }
+
+/// A free loopback port (bound, then released for the server to take).
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .port()
+}
+
+/// `legendary serve` of fixture `name`; killed when dropped.
+struct Server {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn serve(name: &str) -> Server {
+    let port = free_port();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_legendary"))
+        .args([
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "-m",
+        ])
+        .arg(fixtures().join(name))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let client = reqwest::Client::new();
+    for _ in 0..300 {
+        if let Ok(r) = client.get(format!("{}/version", server.base)).send().await
+            && let Ok(v) = r.json::<serde_json::Value>().await
+            && !v["model"].is_null()
+        {
+            return server;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{name} was not served within 30 s");
+}
+
+/// Every fixture row through `/invocations` (MLflow 2 and 1.x dialects): scikit-learn's answers.
+#[tokio::test]
+#[ignore = "needs the mlflow venv (scripts/test.sh)"]
+async fn served_models_answer_invocations_as_scikit_learn_does() {
+    let client = reqwest::Client::new();
+    for name in [
+        "rf-legacy-0.24-pickle",
+        "et-str-skops",
+        "dt-int-cloudpickle",
+        "rfr-skops",
+    ] {
+        let bytes = std::fs::read(fixtures().join(name).join("expected.json"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let expected: Expected = serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{e}"));
+        let server = serve(name).await;
+        let body = serde_json::json!({
+            "dataframe_split": {"columns": expected.columns, "data": expected.rows}
+        });
+        let answer: serde_json::Value = client
+            .post(format!("{}/invocations", server.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let predictions = answer["predictions"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: {answer}"));
+        assert_eq!(predictions.len(), expected.predict.len());
+        for (i, (a, b)) in predictions.iter().zip(&expected.predict).enumerate() {
+            match (a.as_f64(), b.as_f64()) {
+                (Some(x), Some(y)) if expected.classes.is_none() => {
+                    assert!((x - y).abs() <= 1e-9 * y.abs().max(1.0), "{name} row {i}");
+                }
+                _ => assert_eq!(a, b, "{name} row {i}"),
+            }
+        }
+        let version: serde_json::Value = client
+            .get(format!("{}/version", server.base))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(version["model"]["flavor"], "sklearn", "{name}");
+        eprintln!(
+            "{name}: {} rows served as scikit-learn answered; {}",
+            predictions.len(),
+            version["model"]["sklearn"]
+        );
+        if name == "rf-legacy-0.24-pickle" {
+            let mewtwo = expected
+                .rows
+                .iter()
+                .position(|r| r == &[106.0, 110.0, 90.0, 154.0, 90.0, 130.0])
+                .unwrap_or_else(|| panic!("no Mewtwo"));
+            // The original demo's curl requests: the 1.x pandas-split body and the demo route.
+            let legacy: serde_json::Value = client
+                .post(format!("{}/invocations", server.base))
+                .header("Content-Type", "application/json; format=pandas-split")
+                .body(r#"{"columns":["hp","attack","defense","special_attack","special_defense","speed"],"data":[[106,110,90,154,90,130],[45,49,49,65,65,45]]}"#)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .json()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                legacy,
+                serde_json::json!([expected.predict[mewtwo], expected.predict[0]])
+            );
+            let demo: serde_json::Value = client
+                .get(format!(
+                    "{}/pokemon-type?hp=106&attack=110&defense=90&special_attack=154&special_defense=90&speed=130",
+                    server.base
+                ))
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .json()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let p = expected.predict_proba.as_ref().map(|p| p[mewtwo][1]);
+            assert_eq!(demo["probability"].as_f64(), p, "{demo}");
+            assert_eq!(demo["is_legendary"], expected.predict[mewtwo]);
+        } else {
+            let demo = client
+                .get(format!(
+                    "{}/pokemon-type?hp=106&attack=110&defense=90&special_attack=154&special_defense=90&speed=130",
+                    server.base
+                ))
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                demo.status(),
+                400,
+                "{name}: the demo says the model takes other inputs"
+            );
+        }
+    }
+}

@@ -15,11 +15,13 @@ mod extract;
 mod hostile_tests;
 mod npy;
 mod pickle;
+mod serve;
 mod skops;
 mod value;
 mod walk;
 
 pub use dir::SklearnModel;
+pub(crate) use serve::Scorer;
 pub use value::Class;
 
 use super::ReadLimits;
