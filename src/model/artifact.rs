@@ -388,15 +388,15 @@ fn read_sklearn(
         sklearn_version: read.sklearn_version.clone(),
         serialization_format: read.serialization_format.clone(),
     };
-    let model = Model::from_sklearn(read);
-    model
-        .self_check(&[])
+    let model_path = dir.join(read.file_name.as_str());
+    // The smartcore copy is checked against the walk on generated rows as it is built, so
+    // MLflow's input example (which may name other columns than the six stats) is not read.
+    let model = Model::from_sklearn(read)
+        .and_then(|m| m.self_check(&[]).map(|()| m))
         .map_err(|cause| ArtifactError::Model {
-            path: dir.join("MLmodel"),
+            path: model_path,
             cause,
         })?;
-    // MLflow's input example may name other columns than the six stats, and the walk has
-    // no second copy to check on it (see `sklearn::serve`), so it is not read.
     let info = ModelInfo {
         model_uuid: mlmodel.model_uuid.unwrap_or_default(),
         utc_time_created: mlmodel.utc_time_created.unwrap_or_default(),

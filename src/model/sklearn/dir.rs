@@ -27,6 +27,8 @@ pub struct SklearnModel {
     pub serialization_format: String,
     /// `sklearn_version` from MLmodel (the writer's), else the estimator's own.
     pub sklearn_version: Option<String>,
+    /// The model file's name (`model.skops`, `model.pkl`).
+    pub file_name: String,
 }
 
 #[derive(Deserialize)]
@@ -124,6 +126,7 @@ impl SklearnModel {
             format,
             serialization_format,
             sklearn_version,
+            file_name: flavor.pickled_model,
         })
     }
 }

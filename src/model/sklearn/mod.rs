@@ -13,6 +13,7 @@ mod dir;
 mod extract;
 #[cfg(test)]
 mod hostile_tests;
+mod into_smartcore;
 mod npy;
 mod pickle;
 mod serve;

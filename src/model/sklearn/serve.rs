@@ -2,6 +2,7 @@
 //! for `/invocations`, and the legendary-class probability for the demo API and the web page
 //! when it is a two-class classifier of the six stats.
 
+use super::into_smartcore::SmartcoreForest;
 use super::{Labels, SklearnModel};
 use crate::dataset::FEATURES;
 use crate::model::{Engine, FeatureSet, ForestParams, Model, ModelError};
@@ -12,6 +13,12 @@ pub(crate) struct Scorer {
     pub(crate) model: SklearnModel,
     /// Index of the legendary class (`True`, `1` or `"legendary"`) of a two-class classifier.
     legendary: Option<usize>,
+    /// The same trees as a smartcore forest, checked against the walk when they were built.
+    #[allow(
+        dead_code,
+        reason = "kept as the smartcore value of the model; scoring uses the walk"
+    )]
+    smartcore: SmartcoreForest,
 }
 
 /// The class meaning "legendary", if a two-class classifier has one.
@@ -41,8 +48,8 @@ impl Scorer {
         proba[k]
     }
 
-    /// Nothing to compare yet: the walk is the only copy of the trees (see docs/design.md).
-    /// The trees were proven trees when they were read, so every walk ends on a leaf.
+    /// The smartcore copy was checked against the walk, tree by tree, when it was built
+    /// ([`SmartcoreForest::build_checked`]); nothing has changed since.
     pub(crate) fn self_check(&self) -> Result<(), ModelError> {
         Ok(())
     }
@@ -52,7 +59,10 @@ impl Model {
     /// Serves a scikit-learn estimator. Its columns are `feature_names_in_`, else the
     /// signature's, else the six stats when it takes six columns (what the original demo's
     /// 1.x client sends, by position), else `0`, `1`, ... (a pandas frame without names).
-    pub(crate) fn from_sklearn(model: SklearnModel) -> Self {
+    ///
+    /// # Errors
+    /// When smartcore refuses the trees or its walk disagrees with scikit-learn's.
+    pub(crate) fn from_sklearn(model: SklearnModel) -> Result<Self, ModelError> {
         let n = model.forest.n_features;
         let input_features = model.columns.clone().unwrap_or_else(|| {
             if n == FEATURES.len() {
@@ -62,6 +72,7 @@ impl Model {
             }
         });
         let legendary = model.forest.labels.as_ref().and_then(legendary_class);
+        let smartcore = SmartcoreForest::build_checked(&model.forest)?;
         let params = ForestParams {
             n_trees: u16::try_from(model.forest.n_trees()).unwrap_or(u16::MAX),
             max_depth: u16::try_from(model.forest.max_depth()).ok(),
@@ -71,14 +82,18 @@ impl Model {
             seed: 0,
             features: FeatureSet::Raw,
         };
-        Self {
-            engine: Engine::Sklearn(Box::new(Scorer { model, legendary })),
+        Ok(Self {
+            engine: Engine::Sklearn(Box::new(Scorer {
+                model,
+                legendary,
+                smartcore,
+            })),
             input_features,
             feature_set: FeatureSet::Raw,
             // A two-class argmax with ties to the first class: legendary iff p > 0.5.
             threshold: 0.5,
             params,
-        }
+        })
     }
 
     /// The scikit-learn estimator, when this model is one.
