@@ -3,6 +3,14 @@
 //! scikit-learn's own `predict`/`predict_proba`: labels identical, probabilities within
 //! 1e-12, regressions within 1e-9 relative.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test crate: a failed step is a failed test"
+)]
+
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -12,7 +20,7 @@ use legendary::model::sklearn::{Class, SklearnModel};
 use serde::Deserialize;
 
 fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    support::repo().to_path_buf()
 }
 
 /// The fixture directory, written once per test binary.
@@ -205,14 +213,7 @@ fn a_scikit_learn_0_24_layout_pickle_serves_as_the_modern_model_did() {
     eprintln!("rf-legacy-0.24-pickle: {rows} rows agree; loaded in {ms:.1} ms");
 }
 
-/// A free loopback port (bound, then released for the server to take).
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-    listener
-        .local_addr()
-        .unwrap_or_else(|e| panic!("{e}"))
-        .port()
-}
+use support::free_port;
 
 /// `legendary serve` of fixture `name`; killed when dropped.
 struct Server {
@@ -363,5 +364,124 @@ async fn served_models_answer_invocations_as_scikit_learn_does() {
                 "{name}: the demo says the model takes other inputs"
             );
         }
+    }
+}
+
+/// Logs `fixture` into the real `mlflow server` as registered model `name` version 1: with
+/// `mlflow.sklearn.log_model` (after loading it with scikit-learn), or, for the 0.24-layout
+/// pickle that today's scikit-learn refuses to load, by uploading its directory as MLflow 1.x
+/// wrote it. Version 1 goes to Production and gets the alias `champion`.
+fn register(tracking: &str, fixture: &str, name: &str, format: &str) {
+    let script = format!(
+        r#"
+import mlflow, mlflow.sklearn
+from mlflow import MlflowClient
+mlflow.set_tracking_uri("{tracking}")
+path = "{path}"
+with mlflow.start_run() as run:
+    if "{format}" == "artifacts":
+        mlflow.log_artifacts(path, "model")
+        mv = mlflow.register_model(f"runs:/{{run.info.run_id}}/model", "{name}")
+    else:
+        model = mlflow.sklearn.load_model(path)
+        kwargs = {{"skops_trusted_types": ["sklearn.tree._tree.Tree"]}} if "{format}" == "skops" else {{}}
+        info = mlflow.sklearn.log_model(model, name="model", serialization_format="{format}",
+                                        registered_model_name="{name}", **kwargs)
+        mv = MlflowClient().get_model_version("{name}", "1")
+client = MlflowClient()
+client.transition_model_version_stage("{name}", mv.version, "Production")
+client.set_registered_model_alias("{name}", "champion", mv.version)
+"#,
+        path = fixtures().join(fixture).display(),
+    );
+    let status = std::process::Command::new(repo().join(".venv/bin/python"))
+        .args(["-c", &script])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success(), "registering {fixture} failed");
+}
+
+/// `legendary serve` with `envs`, waiting until a model is loaded.
+async fn serve_env(envs: &[(&str, &str)]) -> Server {
+    let port = free_port();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_legendary"))
+        .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string()])
+        .envs(envs.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    wait_loaded(&server).await;
+    server
+}
+
+async fn wait_loaded(server: &Server) {
+    let client = reqwest::Client::new();
+    for _ in 0..600 {
+        if let Ok(r) = client.get(format!("{}/version", server.base)).send().await
+            && let Ok(v) = r.json::<serde_json::Value>().await
+            && !v["model"].is_null()
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no model was served within 60 s");
+}
+
+/// Every row of `fixture` through the server's `/invocations`: scikit-learn's answers.
+async fn invocations_match(server: &Server, fixture: &str) {
+    let bytes = std::fs::read(fixtures().join(fixture).join("expected.json"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let expected: Expected = serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{e}"));
+    let body = serde_json::json!({
+        "dataframe_split": {"columns": expected.columns, "data": expected.rows}
+    });
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/invocations", server.base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        answer["predictions"].as_array(),
+        Some(&expected.predict),
+        "{fixture}"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the mlflow venv (scripts/test.sh)"]
+async fn registered_scikit_learn_models_serve_by_stage_and_alias() {
+    let mlflow = support::mlflow_server::MlflowServer::start(Default::default());
+    let tracking = mlflow.uri().to_owned();
+    register(&tracking, "rf-legacy-0.24-pickle", "legacy", "artifacts");
+    register(&tracking, "et-str-skops", "extra", "skops");
+    register(&tracking, "dt-int-cloudpickle", "tree", "cloudpickle");
+    // MLflow 1.x's deployment: MLFLOW_MODEL_NAME + MLFLOW_MODEL_STAGE.
+    let server = serve_env(&[
+        ("MLFLOW_TRACKING_URI", &tracking),
+        ("MLFLOW_MODEL_NAME", "legacy"),
+        ("MLFLOW_MODEL_STAGE", "Production"),
+    ])
+    .await;
+    invocations_match(&server, "rf-legacy-0.24-pickle").await;
+    drop(server);
+    for (name, fixture) in [("extra", "et-str-skops"), ("tree", "dt-int-cloudpickle")] {
+        let uri = format!("models:/{name}@champion");
+        let server = serve_env(&[
+            ("MLFLOW_TRACKING_URI", &tracking),
+            ("MLFLOW_MODEL_URI", &uri),
+        ])
+        .await;
+        invocations_match(&server, fixture).await;
     }
 }
