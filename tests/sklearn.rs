@@ -485,3 +485,120 @@ async fn registered_scikit_learn_models_serve_by_stage_and_alias() {
         invocations_match(&server, fixture).await;
     }
 }
+
+fn python(script: &str) {
+    let status = std::process::Command::new(repo().join(".venv/bin/python"))
+        .args(["-c", script])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success(), "{script}");
+}
+
+/// Hot reload smartcore -> scikit-learn -> smartcore by moving an alias, under load.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the mlflow venv (scripts/test.sh)"]
+async fn hot_reload_moves_between_smartcore_and_scikit_learn_with_no_failed_request() {
+    let mlflow = support::mlflow_server::MlflowServer::start(Default::default());
+    let tracking = mlflow.uri().to_owned();
+    let bundled = repo().join("models/pokemon");
+    let sklearn = fixtures().join("rf-bool-cloudpickle");
+    python(&format!(
+        r#"
+import mlflow
+from mlflow import MlflowClient
+mlflow.set_tracking_uri("{tracking}")
+for path in ["{bundled}", "{sklearn}", "{bundled}"]:
+    with mlflow.start_run() as run:
+        mlflow.log_artifacts(path, "model")
+        mlflow.register_model(f"runs:/{{run.info.run_id}}/model", "swap")
+MlflowClient().set_registered_model_alias("swap", "champion", "1")
+"#,
+        bundled = bundled.display(),
+        sklearn = sklearn.display(),
+    ));
+    let port = free_port();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_legendary"))
+        .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string()])
+        .args([
+            "--model-uri",
+            "models:/swap@champion",
+            "--reload-interval",
+            "1s",
+        ])
+        .env("MLFLOW_TRACKING_URI", &tracking)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    wait_loaded(&server).await;
+    let first: serde_json::Value = reqwest::get(format!("{}/version", server.base))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(first["model"]["flavor"], "smartcore");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let stop = stop.clone();
+        let url = format!("{}/invocations", server.base);
+        tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let (mut ok, mut failed) = (0_u64, 0_u64);
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let r = client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(support::DEMO_LEGENDARY)
+                    .send()
+                    .await;
+                match r {
+                    Ok(r) if r.status() == 200 => ok += 1,
+                    _ => failed += 1,
+                }
+            }
+            (ok, failed)
+        })
+    };
+    let client = reqwest::Client::new();
+    let mut flavors = Vec::new();
+    for version in ["2", "3"] {
+        python(&format!(
+            r#"
+import mlflow
+from mlflow import MlflowClient
+mlflow.set_tracking_uri("{tracking}")
+MlflowClient().set_registered_model_alias("swap", "champion", "{version}")
+"#
+        ));
+        let v = support::wait_until_async(
+            "the alias move to be served",
+            std::time::Duration::from_secs(60),
+            std::time::Duration::from_millis(200),
+            || async {
+                let v: serde_json::Value = client
+                    .get(format!("{}/version", server.base))
+                    .send()
+                    .await
+                    .ok()?
+                    .json()
+                    .await
+                    .ok()?;
+                (v["model"]["version"] == version).then_some(v)
+            },
+        )
+        .await;
+        flavors.push(v["model"]["flavor"].as_str().unwrap_or("").to_owned());
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (ok, failed) = load.await.unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("smartcore -> {flavors:?}: {ok} requests, {failed} failed");
+    assert_eq!(flavors, ["sklearn", "smartcore"]);
+    assert_eq!(failed, 0);
+    assert!(ok > 0);
+}

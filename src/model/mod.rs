@@ -318,6 +318,11 @@ impl Model {
         let n = self.input_features.len();
         let flat = match &self.engine {
             Engine::Smartcore { flat, .. } => flat,
+            // Rows here are the six stats; a model of other inputs has no legendary probability.
+            Engine::Sklearn(_) if !self.takes_demo_stats() => {
+                out.fill(f64::NAN);
+                return;
+            }
             Engine::Sklearn(s) => {
                 for (row, o) in values.chunks_exact(n).zip(out.iter_mut()) {
                     *o = s.legendary_proba(row);
