@@ -10,12 +10,14 @@ set -euo pipefail
 
 MLFLOW_VERSION="3.17.2"
 BOTO3_VERSION="1.44.5"
+# skops: what mlflow.sklearn.save_model writes by default (the sklearn-flavor fixtures).
+SKOPS_VERSION="0.16.0"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
 py="${PYTHON:-python3}"
 
 if [ -x "$venv/bin/mlflow" ] &&
-    "$venv/bin/python" -c "import boto3, flask_wtf, mlflow, sys; sys.exit(mlflow.__version__ != '$MLFLOW_VERSION' or boto3.__version__ != '$BOTO3_VERSION')" 2>/dev/null; then
+    "$venv/bin/python" -c "import boto3, flask_wtf, mlflow, skops, sklearn, sys; sys.exit(mlflow.__version__ != '$MLFLOW_VERSION' or boto3.__version__ != '$BOTO3_VERSION' or skops.__version__ != '$SKOPS_VERSION')" 2>/dev/null; then
     echo "$venv/bin/python"
     exit 0
 fi
@@ -24,6 +26,6 @@ if [ ! -x "$venv/bin/python" ]; then
     "$py" -m venv "$venv" >&2
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "mlflow[auth]==$MLFLOW_VERSION" "boto3==$BOTO3_VERSION" >&2
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "mlflow[auth]==$MLFLOW_VERSION" "boto3==$BOTO3_VERSION" "skops==$SKOPS_VERSION" >&2
 "$venv/bin/mlflow" --version >&2
 echo "$venv/bin/python"

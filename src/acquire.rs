@@ -110,6 +110,10 @@ pub struct Provenance {
     pub trained_at: String,
     /// When this server loaded it (RFC 3339).
     pub loaded_at: String,
+    /// The MLmodel flavor served: `smartcore` or `sklearn`.
+    pub flavor: String,
+    /// A scikit-learn model's estimator class, version and serialization format.
+    pub sklearn: Option<crate::model::SklearnInfo>,
 }
 
 impl Served {
@@ -149,6 +153,8 @@ impl Served {
             model_uuid: self.info.model_uuid.clone(),
             trained_at: self.info.utc_time_created.clone(),
             loaded_at: humantime::format_rfc3339_seconds(self.loaded_at).to_string(),
+            flavor: self.info.flavor.clone(),
+            sklearn: self.info.sklearn.clone(),
         }
     }
 }

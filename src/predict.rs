@@ -22,6 +22,15 @@ pub(crate) enum PredictError {
 /// A missing column, a row with a non-numeric or non-finite stat, or malformed CSV, with its line.
 pub(crate) fn score_csv(model: &Model, input: &[u8]) -> Result<Vec<u8>, PredictError> {
     let err = |line: u64, message: String| PredictError::Csv { line, message };
+    if !model.takes_demo_stats() {
+        return Err(err(
+            0,
+            format!(
+                "the model does not answer 'legendary or not' from the six stats (it takes {:?}); serve it and use /invocations",
+                model.input_features()
+            ),
+        ));
+    }
     let mut reader = csv::ReaderBuilder::new().from_reader(input);
     let header = reader.headers().map_err(|e| err(1, e.to_string()))?.clone();
     let positions: Vec<usize> = model

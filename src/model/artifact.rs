@@ -51,7 +51,7 @@ pub enum ArtifactError {
     },
     /// The directory holds an MLflow model of another flavor.
     #[error(
-        "{path} is an MLflow model with flavors [{flavors}], not a smartcore model; train one with `legendary train`"
+        "{path} is an MLflow model with flavors [{flavors}], neither a smartcore nor a scikit-learn model; train one with `legendary train`"
     )]
     NotSmartcore {
         /// The MLmodel file.
@@ -82,6 +82,21 @@ pub struct ModelInfo {
     pub metrics: Option<serde_json::Value>,
     /// Contents of `feature_importance.json`, if present.
     pub feature_importance: Option<serde_json::Value>,
+    /// The MLmodel flavor served: `smartcore`, or `sklearn` (with [`ModelInfo::sklearn`]).
+    pub flavor: String,
+    /// What a scikit-learn model is, when the flavor is `sklearn`.
+    pub sklearn: Option<SklearnInfo>,
+}
+
+/// A served scikit-learn model's estimator, version and file format.
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
+pub struct SklearnInfo {
+    /// The estimator's class (`RandomForestClassifier`, ...).
+    pub estimator: String,
+    /// scikit-learn's version, as MLmodel (or else the estimator's state) records it.
+    pub sklearn_version: Option<String>,
+    /// `skops`, `pickle` or `cloudpickle`.
+    pub serialization_format: String,
 }
 
 /// A model directory read from disk.
@@ -298,6 +313,9 @@ pub fn read_dir_with(dir: &Path, limits: &ReadLimits) -> Result<ModelDir, Artifa
     let text = std::str::from_utf8(&bytes).map_err(|e| bad(format!("not UTF-8: {e}")))?;
     let mlmodel: MlModelFile =
         serde_yaml_ng::from_str(text).map_err(|e| bad(format!("not valid MLmodel YAML: {e}")))?;
+    if !mlmodel.flavors.contains_key("smartcore") && mlmodel.flavors.contains_key("sklearn") {
+        return read_sklearn(dir, limits, mlmodel);
+    }
     let flavor = mlmodel
         .flavors
         .get("smartcore")
@@ -348,11 +366,50 @@ pub fn read_dir_with(dir: &Path, limits: &ReadLimits) -> Result<ModelDir, Artifa
         run_id: mlmodel.run_id,
         metrics: read_optional_json(&dir.join("metrics.json"), small)?,
         feature_importance: read_optional_json(&dir.join("feature_importance.json"), small)?,
+        flavor: "smartcore".to_owned(),
+        sklearn: None,
     };
     Ok(ModelDir {
         model,
         info,
         input_example,
+    })
+}
+
+/// The `sklearn` flavor (see [`super::sklearn`]); read when there is no `smartcore` one.
+fn read_sklearn(
+    dir: &Path,
+    limits: &ReadLimits,
+    mlmodel: MlModelFile,
+) -> Result<ModelDir, ArtifactError> {
+    let read = super::sklearn::SklearnModel::read_dir(dir, limits)?;
+    let sklearn = SklearnInfo {
+        estimator: read.forest.class.name().to_owned(),
+        sklearn_version: read.sklearn_version.clone(),
+        serialization_format: read.serialization_format.clone(),
+    };
+    let model_path = dir.join(read.file_name.as_str());
+    // The smartcore copy is checked against the walk on generated rows as it is built, so
+    // MLflow's input example (which may name other columns than the six stats) is not read.
+    let model = Model::from_sklearn(read)
+        .and_then(|m| m.self_check(&[]).map(|()| m))
+        .map_err(|cause| ArtifactError::Model {
+            path: model_path,
+            cause,
+        })?;
+    let info = ModelInfo {
+        model_uuid: mlmodel.model_uuid.unwrap_or_default(),
+        utc_time_created: mlmodel.utc_time_created.unwrap_or_default(),
+        run_id: mlmodel.run_id,
+        metrics: None,
+        feature_importance: None,
+        flavor: "sklearn".to_owned(),
+        sklearn: Some(sklearn),
+    };
+    Ok(ModelDir {
+        model,
+        info,
+        input_example: Vec::new(),
     })
 }
 

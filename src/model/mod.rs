@@ -8,13 +8,16 @@ mod forest;
 mod hostile_tests;
 mod limits;
 mod mirror;
+pub mod sklearn;
 
 use serde::{Deserialize, Serialize};
 use smartcore::ensemble::random_forest_classifier::RandomForestClassifier;
 use smartcore::linalg::basic::matrix::DenseMatrix;
 
 pub(crate) use artifact::write_dir;
-pub use artifact::{ArtifactError, Extras, ModelDir, ModelInfo, read_dir, read_dir_with};
+pub use artifact::{
+    ArtifactError, Extras, ModelDir, ModelInfo, SklearnInfo, read_dir, read_dir_with,
+};
 pub use features::{DERIVED, FeatureSet, REGULARITY};
 pub use forest::{BLOCK_ROWS, FlatForest, ForestError, ROW_STRIDE};
 pub use limits::ReadLimits;
@@ -86,15 +89,26 @@ pub enum ModelError {
     /// The envelope contradicts itself.
     #[error("model.json is inconsistent: {0}")]
     Inconsistent(String),
+    /// A scikit-learn model file was refused (see [`sklearn`]).
+    #[error(transparent)]
+    Sklearn(#[from] sklearn::SklearnError),
     /// smartcore failed.
     #[error("smartcore: {0}")]
     Smartcore(String),
 }
 
-/// A loaded model, ready to score: the smartcore forest plus its flat compiled copy.
+/// What scores a model's rows.
+enum Engine {
+    /// Our own: the smartcore forest plus its flat compiled copy.
+    Smartcore { forest: Forest, flat: FlatForest },
+    /// A scikit-learn tree estimator, walked with scikit-learn's arithmetic (see [`sklearn`]).
+    Sklearn(Box<sklearn::Scorer>),
+}
+
+/// A loaded model, ready to score: a smartcore forest plus its flat compiled copy, or a
+/// scikit-learn tree estimator.
 pub struct Model {
-    forest: Forest,
-    flat: FlatForest,
+    engine: Engine,
     input_features: Vec<String>,
     feature_set: FeatureSet,
     threshold: f64,
@@ -104,7 +118,7 @@ pub struct Model {
 impl std::fmt::Debug for Model {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Model")
-            .field("trees", &self.flat.n_trees())
+            .field("trees", &self.n_trees())
             .field("feature_set", &self.feature_set)
             .field("threshold", &self.threshold)
             .finish_non_exhaustive()
@@ -129,8 +143,7 @@ impl Model {
             .map_err(|e| ModelError::Smartcore(e.to_string()))?;
         let flat = FlatForest::from_smartcore_json(&raw, &ReadLimits::default())?;
         let model = Self {
-            forest,
-            flat,
+            engine: Engine::Smartcore { forest, flat },
             input_features: FEATURES.iter().map(|s| (*s).to_owned()).collect(),
             feature_set: params.features,
             threshold,
@@ -176,8 +189,7 @@ impl Model {
             )));
         }
         let model = Self {
-            forest,
-            flat,
+            engine: Engine::Smartcore { forest, flat },
             input_features: envelope.input_features,
             feature_set: envelope.feature_set,
             threshold: envelope.decision_threshold,
@@ -188,10 +200,13 @@ impl Model {
     }
 
     fn check_width(&self) -> Result<(), ModelError> {
-        if self.flat.n_features() != self.feature_set.width() {
+        let Engine::Smartcore { flat, .. } = &self.engine else {
+            return Ok(());
+        };
+        if flat.n_features() != self.feature_set.width() {
             return Err(ModelError::Inconsistent(format!(
                 "the forest has {} columns, feature set '{}' has {}",
-                self.flat.n_features(),
+                flat.n_features(),
                 self.feature_set,
                 self.feature_set.width()
             )));
@@ -204,6 +219,11 @@ impl Model {
     /// # Errors
     /// Only if serde fails, which a fitted forest does not.
     pub fn to_json(&self) -> Result<Vec<u8>, ModelError> {
+        let Engine::Smartcore { forest, .. } = &self.engine else {
+            return Err(ModelError::Inconsistent(
+                "a scikit-learn model is served as it was saved, not rewritten".to_owned(),
+            ));
+        };
         let envelope = Envelope {
             format: FORMAT.to_owned(),
             smartcore_version: SMARTCORE_VERSION.to_owned(),
@@ -213,7 +233,7 @@ impl Model {
             feature_set: self.feature_set,
             decision_threshold: self.threshold,
             params: self.params.clone(),
-            forest: &self.forest,
+            forest,
         };
         serde_json::to_vec(&envelope).map_err(|e| ModelError::Smartcore(e.to_string()))
     }
@@ -240,12 +260,18 @@ impl Model {
 
     /// Number of trees.
     pub fn n_trees(&self) -> usize {
-        self.flat.n_trees()
+        match &self.engine {
+            Engine::Smartcore { flat, .. } => flat.n_trees(),
+            Engine::Sklearn(s) => s.model.forest.n_trees(),
+        }
     }
 
     /// Mean decrease in impurity for each forest column.
     pub(crate) fn impurity_importances(&self) -> &[f64] {
-        self.flat.impurity_importances()
+        match &self.engine {
+            Engine::Smartcore { flat, .. } => flat.impurity_importances(),
+            Engine::Sklearn(_) => &[],
+        }
     }
 
     /// Probability of legendary (mean leaf fraction over the trees) for one row of the six raw stats.
@@ -290,6 +316,20 @@ impl Model {
     /// at a time.
     fn proba_into(&self, values: &[f64], out: &mut [f64]) {
         let n = self.input_features.len();
+        let flat = match &self.engine {
+            Engine::Smartcore { flat, .. } => flat,
+            // Rows here are the six stats; a model of other inputs has no legendary probability.
+            Engine::Sklearn(_) if !self.takes_demo_stats() => {
+                out.fill(f64::NAN);
+                return;
+            }
+            Engine::Sklearn(s) => {
+                for (row, o) in values.chunks_exact(n).zip(out.iter_mut()) {
+                    *o = s.legendary_proba(row);
+                }
+                return;
+            }
+        };
         let mut rows = [[0.0; ROW_STRIDE]; BLOCK_ROWS];
         for (block, out) in values
             .chunks(BLOCK_ROWS * n)
@@ -301,7 +341,7 @@ impl Model {
                 let width = self.feature_set.fill(raw, &mut cols);
                 row[..width].copy_from_slice(&cols[..width]);
             }
-            self.flat.proba_block(&rows[..m], &mut out[..m]);
+            flat.proba_block(&rows[..m], &mut out[..m]);
         }
     }
 
@@ -310,15 +350,18 @@ impl Model {
     ///
     /// # Errors
     /// If smartcore rejects the matrix.
-    fn smartcore_predict(&self, raw_rows: &[[f64; 6]]) -> Result<Vec<bool>, ModelError> {
+    fn smartcore_predict(
+        &self,
+        forest: &Forest,
+        raw_rows: &[[f64; 6]],
+    ) -> Result<Vec<bool>, ModelError> {
         let mut values = Vec::with_capacity(raw_rows.len() * self.feature_set.width());
         for r in raw_rows {
             self.feature_set.expand(r, &mut values);
         }
         let x = DenseMatrix::new(raw_rows.len(), self.feature_set.width(), values, false)
             .map_err(|e| ModelError::Smartcore(e.to_string()))?;
-        let y = self
-            .forest
+        let y = forest
             .predict(&x)
             .map_err(|e| ModelError::Smartcore(e.to_string()))?;
         Ok(y.into_iter().map(|c| c == 1).collect())
@@ -329,12 +372,16 @@ impl Model {
     /// # Errors
     /// [`ModelError::Inconsistent`] naming the first row where they differ.
     pub(crate) fn self_check(&self, raw_rows: &[[f64; 6]]) -> Result<(), ModelError> {
-        let library = self.smartcore_predict(raw_rows)?;
+        let (forest, flat) = match &self.engine {
+            Engine::Smartcore { forest, flat } => (forest, flat),
+            Engine::Sklearn(s) => return s.self_check(),
+        };
+        let library = self.smartcore_predict(forest, raw_rows)?;
         for (i, (row, expected)) in raw_rows.iter().zip(library).enumerate() {
             let mut cols = [0.0; features::MAX_WIDTH];
             let width = self.feature_set.fill(row, &mut cols);
-            let votes = self.flat.votes(&cols[..width]);
-            if (2 * votes > self.flat.n_trees()) != expected {
+            let votes = flat.votes(&cols[..width]);
+            if (2 * votes > flat.n_trees()) != expected {
                 return Err(ModelError::Inconsistent(format!(
                     "row {i}: the compiled forest and smartcore disagree"
                 )));

@@ -23,7 +23,7 @@ mod response;
 
 pub use batch::Batch;
 pub use error::{ScoringError, ScoringErrorKind};
-pub(crate) use response::render;
+pub(crate) use response::{render, render_values};
 
 use content_type::Format;
 

@@ -23,6 +23,26 @@ pub(crate) fn render(predictions: &[bool], dialect: Dialect) -> Vec<u8> {
     out
 }
 
+/// As [`render`], for predictions of any JSON type (a scikit-learn model's labels or values).
+pub(crate) fn render_values(predictions: &[serde_json::Value], dialect: Dialect) -> Vec<u8> {
+    let mut out = Vec::with_capacity(20 + 8 * predictions.len());
+    if dialect == Dialect::Mlflow2 {
+        out.extend_from_slice(b"{\"predictions\": ");
+    }
+    out.push(b'[');
+    for (i, prediction) in predictions.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b", ");
+        }
+        out.extend_from_slice(prediction.to_string().as_bytes());
+    }
+    out.push(b']');
+    if dialect == Dialect::Mlflow2 {
+        out.push(b'}');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -34,6 +54,19 @@ mod tests {
             br#"{"predictions": [false, true]}"#
         );
         assert_eq!(render(&[], Dialect::Mlflow2), br#"{"predictions": []}"#);
+    }
+
+    #[test]
+    fn values_keep_their_own_type() {
+        let values = [
+            serde_json::json!("legendary"),
+            serde_json::json!(3),
+            serde_json::json!(1.5),
+        ];
+        assert_eq!(
+            render_values(&values, Dialect::Mlflow2),
+            br#"{"predictions": ["legendary", 3, 1.5]}"#
+        );
     }
 
     #[test]

@@ -93,24 +93,37 @@ fn score(
     )?;
     let batch = parsed.batch;
     let rows = batch.n_rows();
+    if served.model.sklearn().is_some() {
+        // Labels in their own type, or floats: what `mlflow models serve` answers.
+        let predictions = served.model.predict_values(batch.values());
+        drop(batch);
+        return Ok(json_response(
+            scoring::render_values(&predictions, parsed.dialect),
+            rows,
+        ));
+    }
     let predictions = if offloaded && rows >= state.limits().parallel_rows {
         predict_parallel(served, batch.values(), batch.n_cols())
     } else {
         served.model.predict_batch(batch.values())
     };
     drop(batch);
-    tracing::debug!(rows, "scored");
-    let mut response = (
-        StatusCode::OK,
+    Ok(json_response(
         scoring::render(&predictions, parsed.dialect),
-    )
-        .into_response();
+        rows,
+    ))
+}
+
+/// A 200 answer of `rows` scored rows.
+fn json_response(body: Vec<u8>, rows: usize) -> Response {
+    tracing::debug!(rows, "scored");
+    let mut response = (StatusCode::OK, body).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         header::HeaderValue::from_static("application/json"),
     );
     response.extensions_mut().insert(ScoredRows(rows));
-    Ok(response)
+    response
 }
 
 /// Splits a large batch across the cores (rayon); each chunk is scored in blocks as usual.

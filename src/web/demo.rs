@@ -48,6 +48,7 @@ pub(crate) async fn pokemon_type_query(
     Query(raw): Query<RawStats>,
 ) -> Result<Json<Answer>, ApiError> {
     let served = state.live_model()?;
+    takes_stats(&served)?;
     let stats = raw.check().map_err(ApiError::BadRequest)?;
     Ok(Json(answer(&served, &stats)))
 }
@@ -70,6 +71,7 @@ pub(crate) async fn pokemon_type_json(
     body: Body<DEMO_MAX_BODY_BYTES>,
 ) -> Result<Json<Answer>, ApiError> {
     let served = state.live_model()?;
+    takes_stats(&served)?;
     let raw: RawStats = body.json("a JSON object of the six stats")?;
     let stats = raw.check().map_err(ApiError::BadRequest)?;
     Ok(Json(answer(&served, &stats)))
@@ -93,6 +95,7 @@ pub(crate) async fn pokemon_types(
     body: Body<DEMO_MAX_BODY_BYTES>,
 ) -> Result<Json<Vec<Answer>>, ApiError> {
     let served = state.live_model()?;
+    takes_stats(&served)?;
     let max_rows = state.limits().scoring.max_rows.min(DEMO_MAX_ITEMS);
     let mut failure = None;
     let mut de = serde_json::Deserializer::from_slice(&body.0);
@@ -171,6 +174,23 @@ impl<'de> de::Visitor<'de> for CheckedList<'_> {
         }
         Ok(rows)
     }
+}
+
+/// The demo asks about the six stats; a served model that takes other inputs (a regressor, a
+/// multi-class or other-column scikit-learn model) is said so plainly.
+fn takes_stats(served: &Served) -> Result<(), ApiError> {
+    if served.model.takes_demo_stats() {
+        return Ok(());
+    }
+    let what = served
+        .info
+        .sklearn
+        .as_ref()
+        .map_or("model", |s| s.estimator.as_str());
+    Err(ApiError::BadRequest(format!(
+        "The served {what} does not answer 'legendary or not' from the six stats (it takes {:?}); use POST /invocations.",
+        served.model.input_features()
+    )))
 }
 
 fn answer(served: &Served, stats: &PokemonStats) -> Answer {
