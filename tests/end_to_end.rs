@@ -12,6 +12,7 @@
 mod support;
 
 mod end_to_end {
+    mod data;
     mod mlflow;
     mod s3;
     mod sweep;

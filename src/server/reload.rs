@@ -34,7 +34,12 @@ pub(super) fn spawn(
             }
             let deadline = Instant::now() + poll_deadline;
             let poll = poll_once(&state, &fetcher, &mut refused, deadline);
-            if tokio::time::timeout_at(deadline, poll).await.is_err() {
+            // A backstop a little after the download's own deadline: that one fires first and
+            // its error names the version and the file (timers of the same instant race).
+            if tokio::time::timeout_at(deadline + BACKSTOP_GRACE, poll)
+                .await
+                .is_err()
+            {
                 record(
                     &state,
                     "failed",
@@ -47,6 +52,9 @@ pub(super) fn spawn(
         }
     }))
 }
+
+/// How long after a poll's deadline its backstop timeout fires.
+const BACKSTOP_GRACE: Duration = Duration::from_millis(250);
 
 fn record(
     state: &AppState,
