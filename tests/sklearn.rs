@@ -64,6 +64,15 @@ fn check(name: &str, class: Class, format: &str, columns_known: bool) -> (usize,
     let model = SklearnModel::read_dir(&dir, &ReadLimits::default())
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     let ms = start.elapsed().as_secs_f64() * 1e3;
+    // The whole load as `serve` does it, with the smartcore copy built and checked.
+    let start = Instant::now();
+    let served = legendary::model::read_dir(&dir).unwrap_or_else(|e| panic!("{name}: {e}"));
+    eprintln!(
+        "{name}: read in {ms:.1} ms; with the checked smartcore copy {:.1} ms; {} trees, {} nodes",
+        start.elapsed().as_secs_f64() * 1e3,
+        served.model.n_trees(),
+        model.forest.n_nodes()
+    );
     assert_eq!(model.forest.class, class, "{name}");
     assert_eq!(model.serialization_format, format, "{name}");
     assert_eq!(
