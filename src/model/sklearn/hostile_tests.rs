@@ -420,3 +420,24 @@ fn a_shared_tuple_passed_to_many_calls_is_counted_each_time() {
     ));
     assert!(message.contains("SklearnLimits::max_values"), "{message}");
 }
+
+#[test]
+fn truncated_and_mutated_pickles_are_refused_or_read_never_panicking() {
+    let good = tree_pickle(&STUMP, &STUMP_VALUES);
+    for n in 0..good.len() {
+        assert!(
+            read(&good[..n], Format::Pickle).is_err(),
+            "truncated at {n}"
+        );
+    }
+    let mut rng = crate::dataset::SplitMix64::new(16);
+    for _ in 0..5000 {
+        let mut bad = good.clone();
+        for _ in 0..1 + rng.below(3) {
+            let at = rng.below(bad.len());
+            bad[at] = rng.below(256) as u8;
+        }
+        // Either answer is fine; a panic or a hang is not.
+        let _ = read(&bad, Format::Pickle);
+    }
+}
