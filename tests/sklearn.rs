@@ -64,6 +64,15 @@ fn check(name: &str, class: Class, format: &str, columns_known: bool) -> (usize,
     let model = SklearnModel::read_dir(&dir, &ReadLimits::default())
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     let ms = start.elapsed().as_secs_f64() * 1e3;
+    // The whole load as `serve` does it, with the smartcore copy built and checked.
+    let start = Instant::now();
+    let served = legendary::model::read_dir(&dir).unwrap_or_else(|e| panic!("{name}: {e}"));
+    eprintln!(
+        "{name}: read in {ms:.1} ms; with the checked smartcore copy {:.1} ms; {} trees, {} nodes",
+        start.elapsed().as_secs_f64() * 1e3,
+        served.model.n_trees(),
+        model.forest.n_nodes()
+    );
     assert_eq!(model.forest.class, class, "{name}");
     assert_eq!(model.serialization_format, format, "{name}");
     assert_eq!(
@@ -601,4 +610,60 @@ MlflowClient().set_registered_model_alias("swap", "champion", "{version}")
     assert_eq!(flavors, ["sklearn", "smartcore"]);
     assert_eq!(failed, 0);
     assert!(ok > 0);
+}
+
+/// The promotion gate scores a scikit-learn champion and a smartcore challenger on the
+/// challenger's held-out rows.
+#[tokio::test]
+#[ignore = "needs the mlflow venv (scripts/test.sh)"]
+async fn the_gate_compares_a_smartcore_challenger_with_a_scikit_learn_champion() {
+    let mlflow = support::mlflow_server::MlflowServer::start(Default::default());
+    let tracking = mlflow.uri().to_owned();
+    register(&tracking, "rf-legacy-0.24-pickle", "gate-sk", "artifacts");
+    let out = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_legendary"))
+        .current_dir(repo())
+        .env("MLFLOW_TRACKING_URI", &tracking)
+        .env("RUST_LOG", "warn")
+        .args([
+            "train",
+            "--n-trees",
+            "30",
+            "--cv-folds",
+            "0",
+            "--threshold",
+            "0.5",
+        ])
+        .arg("--output")
+        .arg(out.path().join("c"))
+        .args(["--register-as", "gate-sk", "--promote"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // Promoted (0) or refused (3): either way the gate compared the two.
+    assert!(matches!(o.status.code(), Some(0 | 3)), "{text}");
+    let dump = tempfile::NamedTempFile::new().unwrap_or_else(|e| panic!("{e}"));
+    python(&format!(
+        r#"
+import json, mlflow
+from mlflow import MlflowClient
+mlflow.set_tracking_uri("{tracking}")
+tags = MlflowClient().get_model_version("gate-sk", "2").tags
+open("{dump}", "w").write(json.dumps(tags))
+"#,
+        dump = dump.path().display()
+    ));
+    let tags: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dump.path()).unwrap_or_else(|e| panic!("{e}")))
+            .unwrap_or_else(|e| panic!("{e}"));
+    let champion: f64 = tags["legendary.gate.champion_score"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no champion score: {tags} {text}"));
+    assert!(champion.is_finite() && champion > 0.5, "{tags}");
+    eprintln!("gate: {tags}");
 }

@@ -452,15 +452,24 @@ fn render_model(out: &mut String, model: Option<&Served>) {
          # TYPE legendary_model_info gauge\n",
     );
     if let Some(m) = model {
+        let sklearn = m.info.sklearn.as_ref();
         let _ = writeln!(
             out,
-            "legendary_model_info{{name=\"{}\",version=\"{}\",stage=\"{}\",aliases=\"{}\",uri=\"{}\",model_uuid=\"{}\"}} 1",
+            "legendary_model_info{{name=\"{}\",version=\"{}\",stage=\"{}\",aliases=\"{}\",uri=\"{}\",model_uuid=\"{}\",flavor=\"{}\",estimator=\"{}\",sklearn_version=\"{}\",serialization_format=\"{}\"}} 1",
             escape(m.resolved.name.as_deref().unwrap_or("")),
             escape(m.resolved.version.as_deref().unwrap_or("")),
             escape(m.resolved.stage.as_deref().unwrap_or("")),
             escape(&m.resolved.aliases.join(",")),
             escape(&m.uri),
             escape(&m.info.model_uuid),
+            escape(&m.info.flavor),
+            escape(sklearn.map_or("RandomForestClassifier", |s| s.estimator.as_str())),
+            escape(
+                sklearn
+                    .and_then(|s| s.sklearn_version.as_deref())
+                    .unwrap_or("")
+            ),
+            escape(sklearn.map_or("", |s| s.serialization_format.as_str())),
         );
     }
     out.push_str(

@@ -391,3 +391,53 @@ fn hostile_archives_are_refused_within_their_caps() {
     ));
     assert!(message.contains("contains itself"), "{message}");
 }
+
+#[test]
+fn a_shared_tuple_passed_to_many_calls_is_counted_each_time() {
+    // One 100,000-item tuple in the memo, then passed to `Tree(...)` 20 times: 2.1 million
+    // values of copies from 200 kB of input.
+    let mut body = vec![b'('];
+    for _ in 0..100_000 {
+        body.extend([b'K', 1]);
+    }
+    body.extend([b't', 0x94]); // TUPLE, MEMOIZE (key 0)
+    body.push(b'0');
+    for _ in 0..20 {
+        body.extend(global("sklearn.tree._tree", "Tree"));
+        body.extend([b'h', 0, b'R', b'0']); // BINGET 0, REDUCE, POP
+    }
+    body.push(b'N');
+    // A deep stack is allowed here, so that the copies are what is counted.
+    let limits = SklearnLimits {
+        max_stack: 1 << 20,
+        ..SklearnLimits::default()
+    };
+    let message = err(SkForest::read(
+        &pickle(&body),
+        Format::Pickle,
+        &limits,
+        &ReadLimits::default(),
+    ));
+    assert!(message.contains("SklearnLimits::max_values"), "{message}");
+}
+
+#[test]
+fn truncated_and_mutated_pickles_are_refused_or_read_never_panicking() {
+    let good = tree_pickle(&STUMP, &STUMP_VALUES);
+    for n in 0..good.len() {
+        assert!(
+            read(&good[..n], Format::Pickle).is_err(),
+            "truncated at {n}"
+        );
+    }
+    let mut rng = crate::dataset::SplitMix64::new(16);
+    for _ in 0..5000 {
+        let mut bad = good.clone();
+        for _ in 0..1 + rng.below(3) {
+            let at = rng.below(bad.len());
+            bad[at] = rng.below(256) as u8;
+        }
+        // Either answer is fine; a panic or a hang is not.
+        let _ = read(&bad, Format::Pickle);
+    }
+}

@@ -133,6 +133,9 @@ impl Parser<'_> {
 /// entries are padding.
 fn record(fields: &[Lit]) -> Result<Dtype, SklearnError> {
     let mut dtype = Dtype::parse("V0")?;
+    if fields.len() > 64 {
+        return Err(bad("records of more than 64 fields are not supported"));
+    }
     for field in fields {
         let Lit::Seq(spec) = field else {
             return Err(bad("a record field is not a tuple"));

@@ -43,6 +43,9 @@ struct Vm<'a> {
     limits: &'a SklearnLimits,
 }
 
+/// Most fields of a record dtype (a 1.3+ node record has 8).
+const MAX_FIELDS: usize = 64;
+
 fn malformed(message: impl Into<String>) -> SklearnError {
     SklearnError::Malformed(format!("pickle: {}", message.into()))
 }
@@ -461,11 +464,15 @@ impl Vm<'_> {
         }
     }
 
-    fn args(&self, args: &Value) -> Result<Vec<Value>, SklearnError> {
-        match self.heap.get(args) {
-            Some(Obj::Tuple(items)) => Ok(items.clone()),
-            _ => Err(malformed("REDUCE arguments are not a tuple")),
-        }
+    /// A copy of an argument tuple, counted against `max_values`: the memo lets one large
+    /// tuple be passed to many calls, and each copy costs memory.
+    fn args(&mut self, args: &Value) -> Result<Vec<Value>, SklearnError> {
+        let items = match self.heap.get(args) {
+            Some(Obj::Tuple(items)) => items.clone(),
+            _ => return Err(malformed("REDUCE arguments are not a tuple")),
+        };
+        self.count(items.len())?;
+        Ok(items)
     }
 
     /// What REDUCE of an accepted global would have returned, without calling it.
@@ -500,6 +507,7 @@ impl Vm<'_> {
                     data: ArrayData::Raw(buf.clone()),
                 };
                 array.check()?;
+                self.count(array.dtype.fields.len())?;
                 self.alloc(Obj::Array(array))
             }
             (Global::Scalar, [dtype, Value::Bytes(raw)]) => {
@@ -578,6 +586,10 @@ impl Vm<'_> {
             }
             Some(Obj::Array(_)) => {
                 let array = self.array_state(&state)?;
+                if let ArrayData::Objects(items) = &array.data {
+                    self.count(items.len())?; // a copy of a list the memo may share
+                }
+                self.count(array.dtype.fields.len())?; // and of a shared record dtype
                 if let Some(Obj::Array(slot)) = self.heap.get_mut(target) {
                     *slot = array;
                 }
@@ -640,7 +652,10 @@ impl Vm<'_> {
         if let Value::Int(size) = items[5]
             && size > 0
         {
-            dtype.size = usize::try_from(size).map_err(|_| malformed("dtype size"))?;
+            dtype.size = usize::try_from(size)
+                .ok()
+                .filter(|&s| s <= 4096)
+                .ok_or_else(|| malformed("dtype size"))?;
         }
         if let Some(names) = self.heap.seq(&items[3]) {
             for name in names {
@@ -656,6 +671,11 @@ impl Vm<'_> {
                     return Err(malformed(format!("field '{name}' is malformed")));
                 };
                 let field = self.dtype(field, 1)?;
+                if !field.fields.is_empty() || dtype.fields.len() >= MAX_FIELDS {
+                    return Err(malformed(format!(
+                        "record dtypes of nested records or more than {MAX_FIELDS} fields are not supported"
+                    )));
+                }
                 let offset = usize::try_from(*offset).map_err(|_| malformed("field offset"))?;
                 if offset
                     .checked_add(field.size)

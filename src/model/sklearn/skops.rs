@@ -43,6 +43,7 @@ pub(crate) fn read(bytes: &[u8], limits: &SklearnLimits) -> Result<(Heap, Value)
         by_id: HashMap::new(),
         open: HashSet::new(),
         files: HashMap::new(),
+        copied: 0,
     };
     let schema = reader.entry("schema.json")?;
     let schema: Json =
@@ -92,6 +93,8 @@ struct Reader<'a, 'j> {
     /// Ids being built, to refuse a node that contains itself.
     open: HashSet<u64>,
     files: HashMap<String, Value>,
+    /// Values copied out of shared tuples, counted against `max_values`.
+    copied: usize,
 }
 
 impl<'j> Reader<'_, 'j> {
@@ -214,10 +217,20 @@ impl<'j> Reader<'_, 'j> {
                 let args = match node.get("__reduce__").and_then(|r| r.get("args")) {
                     Some(args) => {
                         let args = self.node(args, depth + 1)?;
-                        self.heap
+                        let args = self
+                            .heap
                             .seq(&args)
                             .map(<[Value]>::to_vec)
-                            .unwrap_or_default()
+                            .unwrap_or_default();
+                        // A copy, which a shared (cached) tuple could make many times.
+                        self.copied += args.len();
+                        if self.copied > self.limits.max_values {
+                            return Err(SklearnError::Limit(format!(
+                                "the schema copies more than {} values (SklearnLimits::max_values)",
+                                self.limits.max_values
+                            )));
+                        }
+                        args
                     }
                     None => Vec::new(),
                 };

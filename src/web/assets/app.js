@@ -243,6 +243,14 @@ function showModel(card) {
     ["Run id", meta.run_id || "–"],
     ["Trained", meta.trained_at || "–"],
     ["Source", meta.uri || "–"],
+    ["Flavor", meta.flavor || "–"],
+    ...(meta.sklearn
+      ? [
+          ["Estimator", meta.sklearn.estimator],
+          ["scikit-learn", meta.sklearn.sklearn_version || "–"],
+          ["Serialization", meta.sklearn.serialization_format],
+        ]
+      : []),
     ["Trees", card.n_trees != null ? String(card.n_trees) : "–"],
     ["Decision threshold", fmt(card.decision_threshold, 2)],
     ["Held-out ROC AUC", fmt(hold.roc_auc)],
