@@ -9,8 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use super::package::DataError;
 
-/// One resource of a data package.
+/// One resource of a data package. Named `DataSet` in the OpenAPI document: schema names
+/// share one namespace there, and the Pokédex already has an `Entry`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = DataSet)]
 pub struct Entry {
     /// The resource's name, unique in the package.
     pub name: String,

@@ -233,6 +233,64 @@ async fn openapi_json_is_3_1_and_lists_every_route_the_server_answers() {
     app.shut_down().await;
 }
 
+/// The schema a `$ref` (or an inline schema) names in `doc`.
+fn schema<'d>(doc: &'d serde_json::Value, s: &'d serde_json::Value) -> &'d serde_json::Value {
+    match s["$ref"].as_str() {
+        Some(r) => &doc["components"]["schemas"][r.trim_start_matches("#/components/schemas/")],
+        None => s,
+    }
+}
+
+/// Every required property of `s` is in `value`, down through arrays and object properties.
+fn conforms(doc: &serde_json::Value, s: &serde_json::Value, value: &serde_json::Value, at: &str) {
+    let s = schema(doc, s);
+    if let (Some(items), Some(values)) = (s.get("items"), value.as_array()) {
+        for (i, v) in values.iter().enumerate() {
+            conforms(doc, items, v, &format!("{at}[{i}]"));
+        }
+    }
+    if let Some(object) = value.as_object() {
+        for key in s["required"].as_array().into_iter().flatten() {
+            let key = key.as_str().unwrap();
+            assert!(object.contains_key(key), "{at}: `{key}` is required by {s}");
+        }
+        for (key, sub) in s["properties"].as_object().into_iter().flatten() {
+            if let Some(v) = object.get(key) {
+                conforms(doc, sub, v, &format!("{at}.{key}"));
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_json_get_answers_in_the_shape_its_schema_documents() {
+    // Schema names share one namespace: two types both called `Entry` once made /pokedex
+    // documented as the catalogue's entries.
+    let app = spawn_app().await;
+    let (_, doc) = get_json(&app.url("/openapi.json")).await;
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let get = &item["get"];
+        let needs_parameters = get["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|p| p["required"] == true);
+        let Some(s) = get["responses"]["200"]["content"]["application/json"].get("schema") else {
+            continue;
+        };
+        if needs_parameters {
+            continue;
+        }
+        let (status, value) = get_json(&app.url(path)).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        conforms(&doc, s, &value, path);
+        checked += 1;
+    }
+    assert!(checked >= 5, "only {checked} JSON GET routes documented");
+    app.shut_down().await;
+}
+
 #[tokio::test]
 async fn the_page_and_the_docs_are_html_with_their_assets() {
     let app = spawn_app().await;
