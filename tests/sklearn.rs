@@ -666,4 +666,28 @@ open("{dump}", "w").write(json.dumps(tags))
         .unwrap_or_else(|| panic!("no champion score: {tags} {text}"));
     assert!(champion.is_finite() && champion > 0.5, "{tags}");
     eprintln!("gate: {tags}");
+
+    // A regressor champion has no legendary probability: its score would be NaN, which the
+    // gate must not compare (NaN never loses); it says why and promotes nothing.
+    register(&tracking, "rfr-skops", "gate-reg", "artifacts");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_legendary"))
+        .current_dir(repo())
+        .env("MLFLOW_TRACKING_URI", &tracking)
+        .env("RUST_LOG", "warn")
+        .args(["train", "--n-trees", "10", "--cv-folds", "0"])
+        .arg("--output")
+        .arg(out.path().join("r"))
+        .args(["--register-as", "gate-reg", "--promote"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("champion version 1 of 'gate-reg' does not answer 'legendary or not'"),
+        "{text}"
+    );
 }

@@ -84,6 +84,17 @@ pub(super) async fn promote(
                 .map_err(|e| {
                     anyhow::anyhow!("champion version {} cannot be loaded: {e:#}", c.version)
                 })?;
+            // A scikit-learn champion of other columns (or a regressor) has no legendary
+            // probability: its score would be NaN, and NaN never loses, so say so instead.
+            if !loaded.model.takes_demo_stats() {
+                anyhow::bail!(
+                    "champion version {} of '{}' does not answer 'legendary or not' from the six stats (it takes {:?}), so the gate cannot compare it; move @{} with --alias instead of --promote",
+                    c.version,
+                    gate.name,
+                    loaded.model.input_features(),
+                    gate.alias
+                );
+            }
             Some((
                 c.version.clone(),
                 score(&loaded.model, rows, labels, gate.metric),
