@@ -691,3 +691,102 @@ open("{dump}", "w").write(json.dumps(tags))
         "{text}"
     );
 }
+
+/// The web page in headless Chromium with scikit-learn models: the model card names the
+/// flavor, estimator, scikit-learn version and format; a forest of the six stats answers
+/// Mewtwo; a regressor is said plainly not to answer the question.
+#[tokio::test]
+#[ignore = "needs the mlflow venv and chromium (scripts/test.sh)"]
+async fn the_page_shows_a_scikit_learn_model_and_says_when_it_takes_other_inputs() {
+    use fantoccini::Locator;
+    use support::browser::{open_browser, screenshot, start_driver, wait_for};
+
+    let forest = serve("rf-bool-skops").await;
+    let regressor = serve("rfr-skops").await;
+    let (_driver, port) = start_driver();
+    let profile = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let client = open_browser(port, profile.path()).await;
+    client
+        .set_window_size(1200, 1300)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    client
+        .goto(&format!("{}/", forest.base))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for (term, value) in [
+        ("Flavor", "sklearn"),
+        ("Estimator", "RandomForestClassifier"),
+        ("Serialization", "skops"),
+    ] {
+        wait_for(
+            &client,
+            &format!("//dl[@id='model-card']/dt[text()='{term}']/following-sibling::dd[1][text()='{value}']"),
+        )
+        .await;
+    }
+    let version = wait_for(
+        &client,
+        "//dl[@id='model-card']/dt[text()='scikit-learn']/following-sibling::dd[1]",
+    )
+    .await
+    .text()
+    .await
+    .unwrap_or_default();
+    assert!(
+        version.starts_with("1."),
+        "scikit-learn version {version:?}"
+    );
+    let search = client
+        .find(Locator::Id("search"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    search
+        .send_keys("Mewtwo")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    wait_for(
+        &client,
+        "//ul[@id='search-results']/li[@data-name='Mewtwo']",
+    )
+    .await
+    .click()
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    wait_for(&client, "//p[@id='verdict' and text()='Legendary']").await;
+    screenshot(&client, "sklearn-forest.png").await;
+
+    client
+        .goto(&format!("{}/", regressor.base))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    wait_for(
+        &client,
+        "//dl[@id='model-card']/dt[text()='Estimator']/following-sibling::dd[1][text()='RandomForestRegressor']",
+    )
+    .await;
+    let search = client
+        .find(Locator::Id("search"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    search
+        .send_keys("Mewtwo")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    wait_for(
+        &client,
+        "//ul[@id='search-results']/li[@data-name='Mewtwo']",
+    )
+    .await
+    .click()
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    wait_for(
+        &client,
+        "//div[@id='error' and contains(., 'does not answer') and contains(., 'RandomForestRegressor')]",
+    )
+    .await;
+    screenshot(&client, "sklearn-regressor.png").await;
+    let _ = client.close().await;
+}

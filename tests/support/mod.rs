@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod app;
+pub mod browser;
 pub mod garage;
 pub mod mlflow_server;
 pub mod process;
