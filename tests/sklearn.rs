@@ -692,13 +692,29 @@ open("{dump}", "w").write(json.dumps(tags))
     );
 }
 
+/// Searches the page for Mewtwo and picks it: its stats fill in and the page asks the model.
+async fn pick_mewtwo(client: &fantoccini::Client) {
+    let search = client
+        .find(fantoccini::Locator::Id("search"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    search
+        .send_keys("Mewtwo")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    support::browser::wait_for(client, "//ul[@id='search-results']/li[@data-name='Mewtwo']")
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
 /// The web page in headless Chromium with scikit-learn models: the model card names the
 /// flavor, estimator, scikit-learn version and format; a forest of the six stats answers
 /// Mewtwo; a regressor is said plainly not to answer the question.
 #[tokio::test]
 #[ignore = "needs the mlflow venv and chromium (scripts/test.sh)"]
 async fn the_page_shows_a_scikit_learn_model_and_says_when_it_takes_other_inputs() {
-    use fantoccini::Locator;
     use support::browser::{open_browser, screenshot, start_driver, wait_for};
 
     let forest = serve("rf-bool-skops").await;
@@ -738,22 +754,7 @@ async fn the_page_shows_a_scikit_learn_model_and_says_when_it_takes_other_inputs
         version.starts_with("1."),
         "scikit-learn version {version:?}"
     );
-    let search = client
-        .find(Locator::Id("search"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    search
-        .send_keys("Mewtwo")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    wait_for(
-        &client,
-        "//ul[@id='search-results']/li[@data-name='Mewtwo']",
-    )
-    .await
-    .click()
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    pick_mewtwo(&client).await;
     wait_for(&client, "//p[@id='verdict' and text()='Legendary']").await;
     screenshot(&client, "sklearn-forest.png").await;
 
@@ -766,22 +767,7 @@ async fn the_page_shows_a_scikit_learn_model_and_says_when_it_takes_other_inputs
         "//dl[@id='model-card']/dt[text()='Estimator']/following-sibling::dd[1][text()='RandomForestRegressor']",
     )
     .await;
-    let search = client
-        .find(Locator::Id("search"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    search
-        .send_keys("Mewtwo")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    wait_for(
-        &client,
-        "//ul[@id='search-results']/li[@data-name='Mewtwo']",
-    )
-    .await
-    .click()
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    pick_mewtwo(&client).await;
     wait_for(
         &client,
         "//div[@id='error' and contains(., 'does not answer') and contains(., 'RandomForestRegressor')]",
