@@ -29,14 +29,32 @@ pub const FEATURES: [&str; 6] = [
     "speed",
 ];
 
+/// The default `--data` (and a grid's): relative to the working directory, as in the
+/// repository and the image (`/app`).
+pub const DEFAULT_PACKAGE: &str = "data/pokemon";
+
 /// Loads the selected generations from `path`: a data package directory (`datapackage.json`),
 /// a single CSV file, or a directory holding one CSV and no descriptor (what [`fetch`] makes
-/// of a single object or URL).
+/// of a single object or URL). The default [`DEFAULT_PACKAGE`], where the working directory
+/// has none (after `cargo install`, from `/`), is the package compiled into the binary: the
+/// same files, so the same digest, and the dataset still names `data/pokemon`.
 ///
 /// # Errors
 /// As [`load_csv`] or the package loader: unreadable files, schema violations, hash or
 /// row-count mismatches, an empty selection.
 pub fn load(path: &Path, generations: &Generations) -> Result<Dataset, DataError> {
+    if path == Path::new(DEFAULT_PACKAGE) && !path.exists() {
+        let io = |source| DataError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let dir = tempfile::tempdir().map_err(io)?;
+        crate::embedded::write_data(dir.path()).map_err(io)?;
+        let mut dataset = package::load_package(dir.path(), generations)?;
+        dataset.root = path.to_path_buf();
+        dataset.source = DEFAULT_PACKAGE.to_owned();
+        return Ok(dataset);
+    }
     match lone_csv(path) {
         Some(csv) => load_csv(&csv, generations),
         None => package::load_package(path, generations),

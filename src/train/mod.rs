@@ -47,7 +47,7 @@ impl Default for TrainConfig {
     /// The documented defaults, used for the bundled model.
     fn default() -> Self {
         Self {
-            data: PathBuf::from("data/pokemon"),
+            data: PathBuf::from(dataset::DEFAULT_PACKAGE),
             generations: Generations::all(),
             params: ForestParams {
                 n_trees: 200,

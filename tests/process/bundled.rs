@@ -45,3 +45,51 @@ async fn from_the_root_directory_the_bundled_model_answers_the_demo() {
         .unwrap();
     assert!(found.to_string().contains("Mewtwo"), "{found}");
 }
+
+/// `train` and `sweep` from a directory with no `data/pokemon` (after `cargo install`) train on
+/// the bundled data package: the same files as the repository's, so the same digest.
+#[test]
+fn away_from_the_repository_train_and_sweep_use_the_bundled_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_legendary"))
+            .current_dir(dir.path())
+            .env_remove("MLFLOW_TRACKING_URI")
+            .args(args)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(o.status.success(), "{args:?}: {text}");
+        text
+    };
+    run(&[
+        "train",
+        "--n-trees",
+        "10",
+        "--cv-folds",
+        "0",
+        "--output",
+        "m",
+    ]);
+    let metrics: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("m/metrics.json")).unwrap()).unwrap();
+    let repo: Value = serde_json::from_slice(
+        &std::fs::read(crate::support::repo().join("models/pokemon/metrics.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        metrics["data"]["sha256"], repo["data"]["sha256"],
+        "{metrics}"
+    );
+    std::fs::write(
+        dir.path().join("grid.toml"),
+        "metric = \"roc_auc\"\ncv_folds = 0\n[params]\nn_trees = [10]\n",
+    )
+    .unwrap();
+    let said = run(&["sweep", "--grid", "grid.toml", "--output", "best"]);
+    assert!(said.contains("best: configuration 0"), "{said}");
+}
