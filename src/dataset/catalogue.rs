@@ -88,6 +88,8 @@ struct Resource {
 /// # Errors
 /// An unreadable or malformed descriptor.
 pub fn read(dir: &Path, location: &str) -> Result<Vec<Entry>, DataError> {
+    let bundled = super::bundled_default(dir)?;
+    let dir = bundled.as_ref().map_or(dir, |b| b.path());
     let path = dir.join("datapackage.json");
     let bytes = std::fs::read(&path).map_err(|source| DataError::Io {
         path: path.clone(),

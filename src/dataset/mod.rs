@@ -43,14 +43,8 @@ pub const DEFAULT_PACKAGE: &str = "data/pokemon";
 /// As [`load_csv`] or the package loader: unreadable files, schema violations, hash or
 /// row-count mismatches, an empty selection.
 pub fn load(path: &Path, generations: &Generations) -> Result<Dataset, DataError> {
-    if path == Path::new(DEFAULT_PACKAGE) && !path.exists() {
-        let io = |source| DataError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let dir = tempfile::tempdir().map_err(io)?;
-        crate::embedded::write_data(dir.path()).map_err(io)?;
-        let mut dataset = package::load_package(dir.path(), generations)?;
+    if let Some(bundled) = bundled_default(path)? {
+        let mut dataset = package::load_package(bundled.path(), generations)?;
         dataset.root = path.to_path_buf();
         dataset.source = DEFAULT_PACKAGE.to_owned();
         return Ok(dataset);
@@ -59,6 +53,25 @@ pub fn load(path: &Path, generations: &Generations) -> Result<Dataset, DataError
         Some(csv) => load_csv(&csv, generations),
         None => package::load_package(path, generations),
     }
+}
+
+/// The bundled data package, written to a temporary directory, when `path` is
+/// [`DEFAULT_PACKAGE`] and the working directory has none; every reader of a package (training,
+/// the catalogue) goes through it, so all of them find the same data from any directory.
+///
+/// # Errors
+/// I/O failures writing the files.
+pub(crate) fn bundled_default(path: &Path) -> Result<Option<tempfile::TempDir>, DataError> {
+    if path != Path::new(DEFAULT_PACKAGE) || path.exists() {
+        return Ok(None);
+    }
+    let io = |source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = tempfile::tempdir().map_err(io)?;
+    crate::embedded::write_data(dir.path()).map_err(io)?;
+    Ok(Some(dir))
 }
 
 /// The CSV to read when `path` is one, or a directory with one CSV and no `datapackage.json`.

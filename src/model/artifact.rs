@@ -361,13 +361,12 @@ pub fn read_dir_with(dir: &Path, limits: &ReadLimits) -> Result<ModelDir, Artifa
             cause,
         })?;
     let info = ModelInfo {
-        model_uuid: mlmodel.model_uuid.unwrap_or_default(),
-        utc_time_created: mlmodel.utc_time_created.unwrap_or_default(),
-        run_id: mlmodel.run_id,
         metrics: read_optional_json(&dir.join("metrics.json"), small)?,
         feature_importance: read_optional_json(&dir.join("feature_importance.json"), small)?,
-        flavor: "smartcore".to_owned(),
-        sklearn: None,
+        ..ModelInfo::of(
+            (mlmodel.model_uuid, mlmodel.utc_time_created, mlmodel.run_id),
+            "smartcore",
+        )
     };
     Ok(ModelDir {
         model,
@@ -377,6 +376,27 @@ pub fn read_dir_with(dir: &Path, limits: &ReadLimits) -> Result<ModelDir, Artifa
 }
 
 /// The `sklearn` flavor (see [`super::sklearn`]); read when there is no `smartcore` one.
+/// MLmodel's `model_uuid`, `utc_time_created` and `run_id`.
+type MlModelIds = (Option<String>, Option<String>, Option<String>);
+
+impl ModelInfo {
+    /// What the MLmodel file says (its uuid, creation time and run), for a model of
+    /// `flavor`; metrics, importances and the scikit-learn details are the flavor reader's
+    /// to add.
+    fn of(mlmodel: MlModelIds, flavor: &str) -> Self {
+        let (model_uuid, utc_time_created, run_id) = mlmodel;
+        Self {
+            model_uuid: model_uuid.unwrap_or_default(),
+            utc_time_created: utc_time_created.unwrap_or_default(),
+            run_id,
+            metrics: None,
+            feature_importance: None,
+            flavor: flavor.to_owned(),
+            sklearn: None,
+        }
+    }
+}
+
 fn read_sklearn(
     dir: &Path,
     limits: &ReadLimits,
@@ -398,13 +418,11 @@ fn read_sklearn(
             cause,
         })?;
     let info = ModelInfo {
-        model_uuid: mlmodel.model_uuid.unwrap_or_default(),
-        utc_time_created: mlmodel.utc_time_created.unwrap_or_default(),
-        run_id: mlmodel.run_id,
-        metrics: None,
-        feature_importance: None,
-        flavor: "sklearn".to_owned(),
         sklearn: Some(sklearn),
+        ..ModelInfo::of(
+            (mlmodel.model_uuid, mlmodel.utc_time_created, mlmodel.run_id),
+            "sklearn",
+        )
     };
     Ok(ModelDir {
         model,

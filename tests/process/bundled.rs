@@ -46,10 +46,11 @@ async fn from_the_root_directory_the_bundled_model_answers_the_demo() {
     assert!(found.to_string().contains("Mewtwo"), "{found}");
 }
 
-/// `train` and `sweep` from a directory with no `data/pokemon` (after `cargo install`) train on
-/// the bundled data package: the same files as the repository's, so the same digest.
+/// `train`, `sweep` and `data search` from a directory with no `data/pokemon` (after `cargo
+/// install`) read the bundled data package: the same files as the repository's, so the same
+/// digest.
 #[test]
-fn away_from_the_repository_train_and_sweep_use_the_bundled_data() {
+fn away_from_the_repository_train_sweep_and_the_catalogue_use_the_bundled_data() {
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
         let o = std::process::Command::new(env!("CARGO_BIN_EXE_legendary"))
@@ -92,4 +93,7 @@ fn away_from_the_repository_train_and_sweep_use_the_bundled_data() {
     .unwrap();
     let said = run(&["sweep", "--grid", "grid.toml", "--output", "best"]);
     assert!(said.contains("best: configuration 0"), "{said}");
+    let said = run(&["data", "search", "--generation", "7"]);
+    assert!(said.contains("pokemon-generation-7"), "{said}");
+    assert!(!said.contains("pokemon-generation-6"), "{said}");
 }
