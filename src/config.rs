@@ -95,10 +95,37 @@ impl Env {
         }
     }
 
-    /// Who runs the command, for MLflow's "Created by": `$USER`, else `$USERNAME`.
+    /// Who runs the command, for MLflow's "Created by", found as Python's `getpass.getuser()`
+    /// (what MLflow's client uses) finds it: `$LOGNAME`, `$USER`, `$LNAME`, `$USERNAME`, else
+    /// the login name of the process's uid in `/etc/passwd`; a container sets no `$USER`.
     pub fn user(&self) -> Option<String> {
-        self.get("USER").or_else(|| self.get("USERNAME"))
+        ["LOGNAME", "USER", "LNAME", "USERNAME"]
+            .iter()
+            .find_map(|key| self.get(key))
+            .or_else(|| {
+                // A fixed environment (tests) does not read the machine's accounts.
+                self.vars.is_none().then(login_name).flatten()
+            })
     }
+}
+
+/// The `/etc/passwd` name of this process's uid (the owner of `/proc/self`).
+fn login_name() -> Option<String> {
+    use std::os::unix::fs::MetadataExt as _;
+    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd_name(&passwd, uid)
+}
+
+/// The name of `uid` in the text of an `/etc/passwd` file (`name:x:uid:gid:…`).
+fn passwd_name(passwd: &str, uid: u32) -> Option<String> {
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let _password = fields.next()?;
+        let id: u32 = fields.next()?.parse().ok()?;
+        (id == uid && !name.is_empty()).then(|| name.to_owned())
+    })
 }
 
 /// The default connection cap: the soft file-descriptor limit of this process (read from
@@ -278,6 +305,20 @@ pub struct PredictJob {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_user_is_found_as_python_finds_it() {
+        let env = Env::from_pairs(&[("USERNAME", "u"), ("USER", "user"), ("LOGNAME", "login")]);
+        assert_eq!(env.user().as_deref(), Some("login"));
+        assert_eq!(
+            Env::from_pairs(&[("USERNAME", "u")]).user().as_deref(),
+            Some("u")
+        );
+        let passwd = "root:x:0:0:root:/root:/bin/bash\n\nbroken\nnonroot:x:65532:65532::/home/nonroot:/sbin/nologin\n";
+        assert_eq!(passwd_name(passwd, 65532).as_deref(), Some("nonroot"));
+        assert_eq!(passwd_name(passwd, 0).as_deref(), Some("root"));
+        assert_eq!(passwd_name(passwd, 7), None);
+    }
 
     #[test]
     fn the_request_timeout_falls_back_to_mlflows_variable_then_60s() {

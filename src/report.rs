@@ -33,7 +33,8 @@ pub(crate) fn summary(o: &Outcome) -> String {
             o.cv.as_ref()
                 .and_then(|cv| cv.summary.iter().find(|(n, _, _)| *n == name))
                 .map_or_else(String::new, |(_, m, sd)| format!("{m:.4} ± {sd:.4}"));
-        let _ = writeln!(s, "{name:<12} {value:>9.4} {cv:>17}");
+        // `MetricName`'s Display does not pad; a String does.
+        let _ = writeln!(s, "{:<12} {value:>9.4} {cv:>17}", name.to_string());
     }
     let [[tn, fp], [fn_, tp]] = o.holdout.confusion_matrix;
     let _ = writeln!(
@@ -45,5 +46,10 @@ pub(crate) fn summary(o: &Outcome) -> String {
         let _ = write!(s, " {} {:.3}", i.feature, i.mean);
     }
     s.push('\n');
+    let _ = writeln!(
+        s,
+        "trained in {:.2} s (final fit, evaluation and cross-validation)",
+        o.timing.elapsed.as_secs_f64()
+    );
     s
 }

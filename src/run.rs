@@ -68,43 +68,70 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
+/// Trains, writes the model directory, and with a tracking server logs it all into a run that
+/// was started before the fit: its duration is the training's, and a training that fails
+/// leaves a FAILED run saying why.
 fn train(job: &TrainJob) -> anyhow::Result<ExitCode> {
     let client = job
         .tracking
         .as_ref()
         .map(|t| MlflowClient::new(&t.tracking))
         .transpose()?;
+    let runtime = runtime()?;
     let (config, _fetched) = local_data(job)?;
-    let mut outcome = crate::train::train(&config).context("training failed")?;
-    // The run records where the data really lives, not the temporary copy.
-    outcome.config.data.clone_from(&job.train.get().data);
-    outcome.dataset.source = job.train.get().data.display().to_string();
-    outcome
-        .write(&job.output)
-        .with_context(|| format!("writing the model to {}", job.output.display()))?;
-    print!("{}", crate::report::summary(&outcome));
-    println!("model written to {}", job.output.display());
-    let (Some(client), Some(target)) = (client, &job.tracking) else {
+    let started = match (&client, &job.tracking) {
+        (Some(client), Some(target)) => Some(runtime.block_on(async {
+            let experiment_id = client.get_or_create_experiment(&target.experiment).await?;
+            // A bucket that cannot be reached is named now, before a run exists to be failed.
+            let root = client
+                .get_experiment(&experiment_id)
+                .await?
+                .artifact_location;
+            client.check_artifact_root(&root).await?;
+            let ctx = RunContext {
+                experiment_id,
+                run_name: target.run_name.clone(),
+                user: target.user.clone(),
+                ..RunContext::default()
+            };
+            let run = track::start_run(client, &ctx).await?;
+            anyhow::Ok((ctx, run))
+        })?),
+        _ => None,
+    };
+    let trained = crate::train::train(&config)
+        .context("training failed")
+        .and_then(|mut outcome| {
+            // The run records where the data really lives, not the temporary copy.
+            outcome.config.data.clone_from(&job.train.get().data);
+            outcome.dataset.source = job.train.get().data.display().to_string();
+            outcome
+                .write(&job.output)
+                .with_context(|| format!("writing the model to {}", job.output.display()))?;
+            Ok(outcome)
+        });
+    let (Some(client), Some((ctx, run))) = (client, started) else {
+        let outcome = trained?;
+        print!("{}", crate::report::summary(&outcome));
+        println!("model written to {}", job.output.display());
         return Ok(ExitCode::SUCCESS);
     };
-    let published = runtime()?.block_on(async {
-        let experiment_id = client.get_or_create_experiment(&target.experiment).await?;
-        // A bucket that cannot be reached is named now, before a run exists to be failed.
-        let root = client
-            .get_experiment(&experiment_id)
-            .await?
-            .artifact_location;
-        client.check_artifact_root(&root).await?;
-        let ctx = RunContext {
-            experiment_id,
-            run_name: target.run_name.clone(),
-            user: target.user.clone(),
-            ..RunContext::default()
-        };
-        let run = track::log_training(&client, &ctx, &outcome, &job.output).await?;
+    let outcome = match trained {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            let reason = format!("{e:#}");
+            let _ = runtime.block_on(track::fail_run(&client, &run, &reason));
+            return Err(e);
+        }
+    };
+    print!("{}", crate::report::summary(&outcome));
+    println!("model written to {}", job.output.display());
+    let published = runtime.block_on(async {
+        let run = track::finish_training(&client, &ctx, run, &outcome, &job.output).await?;
         println!(
             "logged run {} in experiment '{}'",
-            run.run_id, target.experiment
+            run.run_id,
+            job.tracking.as_ref().map_or("", |t| t.experiment.as_str())
         );
         match &job.publish {
             Some(config) => {

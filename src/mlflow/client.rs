@@ -30,6 +30,8 @@ pub struct MlflowClient {
     pub(crate) download_idle_timeout: std::time::Duration,
     /// How to reach the object stores that artifact URIs may name.
     pub(crate) stores: crate::store::StoreConfig,
+    /// What the server can do, asked once (see [`MlflowClient::server_info`]).
+    pub(crate) server: Arc<tokio::sync::OnceCell<crate::mlflow::server::ServerInfo>>,
 }
 
 impl fmt::Debug for MlflowClient {
@@ -90,6 +92,7 @@ impl MlflowClient {
             download_max_bytes: config.download_max_bytes,
             download_idle_timeout: config.download_idle_timeout,
             stores: config.stores.clone(),
+            server: Arc::default(),
         })
     }
 
@@ -130,6 +133,47 @@ impl MlflowClient {
         body: &B,
     ) -> Result<R, MlflowError> {
         self.json_call(Method::POST, endpoint, body).await
+    }
+
+    /// `PATCH api/2.0/mlflow/<endpoint>` with a JSON body (MLflow 3's logged-model updates).
+    pub(crate) async fn patch<B: Serialize, R: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        body: &B,
+    ) -> Result<R, MlflowError> {
+        self.json_call(Method::PATCH, endpoint, body).await
+    }
+
+    /// `GET <tracking URI>/version`: the server's MLflow version as plain text, or `None` when
+    /// it does not answer one (a proxy in front, or a server that predates the route).
+    pub(crate) async fn server_version(&self) -> Option<String> {
+        let mut url = self.base.clone();
+        url.set_path(&format!("{}version", self.base.path()));
+        let call = Call {
+            method: Method::GET,
+            endpoint: "version",
+            url,
+            body: None,
+            timeout: None,
+        };
+        let mut response = self.send(&call).await.ok()?;
+        // A version is a few bytes; a server answering a page here is not asked to send it all.
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.ok()? {
+            body.extend_from_slice(&chunk);
+            if body.len() > 64 {
+                return None;
+            }
+        }
+        let text = String::from_utf8(body).ok()?;
+        let version = text.trim();
+        let plausible = !version.is_empty()
+            && version.len() <= 32
+            && version.starts_with(|c: char| c.is_ascii_digit())
+            && version
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '-'));
+        plausible.then(|| version.to_owned())
     }
 
     /// `DELETE api/2.0/mlflow/<endpoint>`: MLflow reads DELETE parameters from a JSON body.

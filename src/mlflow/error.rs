@@ -172,6 +172,13 @@ pub enum MlflowError {
         limit: usize,
     },
 
+    /// A model directory's `MLmodel` could not be read or rewritten before logging.
+    #[error("cannot log the model directory: {message}")]
+    ModelDir {
+        /// What went wrong, with the file's path.
+        message: String,
+    },
+
     /// A listed artifact name or an upload path that would escape its directory.
     #[error("refusing unsafe artifact path `{path}`")]
     UnsafePath {

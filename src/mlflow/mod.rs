@@ -6,6 +6,8 @@
 //! - [`tracking`]: experiments, runs, params/metrics/tags, datasets.
 //! - [`artifact`]: upload a directory, list and download an artifact tree.
 //! - [`registry`]: registered models, versions, stages, aliases.
+//! - [`server`]: the server's version and whether it has MLflow 3 logged models.
+//! - [`logged_model`]: logging a model as MLflow 3 logged model, or MLflow 2 run artifact.
 //! - [`uri`] and [`resolve`]: `models:/…`, `runs:/…` → files on disk.
 //! - [`wire`]: serde mirrors of MLflow's JSON.
 
@@ -13,9 +15,11 @@ pub mod artifact;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod logged_model;
 pub mod registry;
 pub mod resolve;
 pub mod retry;
+pub mod server;
 pub mod tracking;
 pub mod uri;
 pub mod wire;

@@ -56,14 +56,20 @@ impl MlflowClient {
         name: &str,
         source: &str,
         run_id: &str,
+        model_id: Option<&str>,
         ready_timeout: Duration,
     ) -> Result<ModelVersion, MlflowError> {
         self.ensure_registered_model(name).await?;
-        let version = self.create_model_version(name, source, run_id).await?;
+        let version = self
+            .create_model_version(name, source, run_id, model_id)
+            .await?;
         self.wait_until_ready(version, ready_timeout).await
     }
 
-    /// `model-versions/create` (MLflow requires `run_id` for `mlflow-artifacts:` and `runs:` sources).
+    /// `model-versions/create` (MLflow requires `run_id` for `mlflow-artifacts:` and `runs:`
+    /// sources). With an MLflow 3 `model_id` (and source `models:/<model_id>`) the server
+    /// links the version to the logged model (its `mlflow.modelVersions` tag), as the Python
+    /// client's `register_model` does.
     ///
     /// # Errors
     /// API and transport errors (e.g. `INVALID_PARAMETER_VALUE` for a bad source).
@@ -73,8 +79,12 @@ impl MlflowClient {
         name: &str,
         source: &str,
         run_id: &str,
+        model_id: Option<&str>,
     ) -> Result<ModelVersion, MlflowError> {
-        let body = json!({ "name": name, "source": source, "run_id": run_id });
+        let mut body = json!({ "name": name, "source": source, "run_id": run_id });
+        if let Some(id) = model_id {
+            body["model_id"] = json!(id);
+        }
         let created: wire::ModelVersionResponse = self.post("model-versions/create", &body).await?;
         Ok(created.model_version)
     }

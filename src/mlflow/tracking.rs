@@ -372,6 +372,7 @@ mod tests {
                 value: 1.0,
                 timestamp: 1,
                 step: i64::try_from(i).unwrap(),
+                model_id: None,
             })
             .collect()
     }

@@ -48,6 +48,9 @@ pub struct Metric {
     pub timestamp: i64,
     /// The training step.
     pub step: i64,
+    /// MLflow 3: the logged model the value describes (shown on the model's page).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_id: Option<String>,
 }
 
 impl Metric {
@@ -58,6 +61,7 @@ impl Metric {
             value,
             timestamp,
             step,
+            model_id: None,
         }
     }
 }
@@ -166,6 +170,24 @@ pub struct RunInputs {
     pub dataset_inputs: Vec<DatasetInput>,
 }
 
+/// One model a run produced (MLflow 3 `runs/outputs`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ModelOutput {
+    /// The logged model, `m-…`.
+    pub model_id: String,
+    /// The step it was logged at.
+    pub step: i64,
+}
+
+/// A run's outputs (MLflow 3; absent on MLflow 2).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RunOutputs {
+    /// Models logged as this run's outputs.
+    pub model_outputs: Vec<ModelOutput>,
+}
+
 /// A run.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default)]
@@ -176,6 +198,8 @@ pub struct Run {
     pub data: RunData,
     /// Datasets.
     pub inputs: RunInputs,
+    /// Logged models.
+    pub outputs: RunOutputs,
 }
 
 /// `runs/create` and `runs/get` answer.
@@ -308,10 +332,12 @@ pub struct LoggedModelInfo {
     pub model_id: String,
     /// The experiment id.
     pub experiment_id: String,
-    /// Where its files are.
+    /// Where its files are: `mlflow-artifacts:/<exp>/models/<id>/artifacts` or an object store.
     pub artifact_uri: String,
     /// The run that logged it.
     pub source_run_id: String,
+    /// `LOGGED_MODEL_PENDING`, `LOGGED_MODEL_READY` or `LOGGED_MODEL_UPLOAD_FAILED`.
+    pub status: String,
 }
 
 /// A logged model.
@@ -390,12 +416,7 @@ mod tests {
 
     #[test]
     fn non_finite_metrics_travel_as_protobuf_strings() {
-        let metric = Metric {
-            key: "loss".to_owned(),
-            value: f64::NAN,
-            timestamp: 1,
-            step: 0,
-        };
+        let metric = Metric::new("loss", f64::NAN, 1, 0);
         let json = serde_json::to_string(&metric).unwrap();
         assert_eq!(
             json,

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::limits::{read_capped, read_required};
-use super::{Model, ModelError, ReadLimits, SMARTCORE_VERSION};
+use super::mlmodel;
+use super::{Model, ModelError, ReadLimits};
 
 /// Why a model directory could not be written or read.
 #[derive(Debug, thiserror::Error)]
@@ -150,7 +151,14 @@ pub(crate) fn write_dir(
         cause,
     })?;
     write(&model_path, &json)?;
-    write(&dir.join("MLmodel"), mlmodel_yaml(model).as_bytes())?;
+    write(&dir.join("MLmodel"), mlmodel::yaml(model).as_bytes())?;
+    for (name, bytes) in super::pyfunc::files() {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        write(&path, bytes)?;
+    }
     let example = example_split(model, extras.input_example);
     write(
         &dir.join("input_example.json"),
@@ -186,77 +194,6 @@ fn example_split(model: &Model, rows: &[[f64; 6]]) -> serde_json::Value {
         .map(|r| r.iter().map(|v| *v as i64).collect())
         .collect();
     serde_json::json!({ "columns": model.input_features(), "data": data })
-}
-
-/// MLflow's column-based signature for the six stats (`long`, required).
-fn signature_inputs(model: &Model) -> String {
-    let cols: Vec<serde_json::Value> = model
-        .input_features()
-        .iter()
-        .map(|n| serde_json::json!({"type": "long", "name": n, "required": true}))
-        .collect();
-    // MLflow writes this JSON with Python's ", " / ": " separators.
-    serde_json::Value::Array(cols)
-        .to_string()
-        .replace("\",\"", "\", \"")
-        .replace("\":", "\": ")
-        .replace(",\"", ", \"")
-        .replace("},{", "}, {")
-}
-
-fn yaml_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
-fn mlmodel_yaml(model: &Model) -> String {
-    let created = humantime::format_rfc3339_micros(std::time::SystemTime::now())
-        .to_string()
-        .replace('T', " ")
-        .trim_end_matches('Z')
-        .to_owned();
-    let features = model
-        .forest_features()
-        .iter()
-        .map(|f| format!("    - {f}\n"))
-        .collect::<String>();
-    let inputs = model
-        .input_features()
-        .iter()
-        .map(|f| format!("    - {f}\n"))
-        .collect::<String>();
-    format!(
-        "artifact_path: model\n\
-         flavors:\n  \
-           smartcore:\n    \
-             classes:\n    - false\n    - true\n    \
-             decision_threshold: {threshold}\n    \
-             estimator: RandomForestClassifier\n    \
-             feature_set: {set}\n    \
-             forest_features:\n{features}    \
-             input_features:\n{inputs}    \
-             model_file: model.json\n    \
-             n_trees: {trees}\n    \
-             smartcore_version: {SMARTCORE_VERSION}\n\
-         legendary_version: {version}\n\
-         model_uuid: {uuid}\n\
-         saved_input_example_info:\n  \
-           artifact_path: input_example.json\n  \
-           pandas_orient: split\n  \
-           serving_input_path: serving_input_example.json\n  \
-           type: dataframe\n\
-         signature:\n  \
-           inputs: {sig}\n  \
-           outputs: '[{{\"type\": \"tensor\", \"tensor-spec\": {{\"dtype\": \"bool\", \"shape\": [-1]}}}}]'\n  \
-           params: null\n\
-         utc_time_created: {created}\n",
-        threshold = model.threshold(),
-        set = model.params().features,
-        trees = model.n_trees(),
-        version = env!("CARGO_PKG_VERSION"),
-        uuid = uuid::Uuid::new_v4().simple(),
-        sig = yaml_quote(&signature_inputs(model)),
-        created = yaml_quote(&created),
-    )
 }
 
 #[derive(Deserialize)]

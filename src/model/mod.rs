@@ -8,6 +8,8 @@ mod forest;
 mod hostile_tests;
 mod limits;
 mod mirror;
+mod mlmodel;
+mod pyfunc;
 pub mod sklearn;
 
 use serde::{Deserialize, Serialize};
@@ -21,6 +23,7 @@ pub use artifact::{
 pub use features::{DERIVED, FeatureSet, REGULARITY};
 pub use forest::{BLOCK_ROWS, FlatForest, ForestError, ROW_STRIDE};
 pub use limits::ReadLimits;
+pub use mlmodel::{Provenance, record_provenance};
 
 use crate::dataset::FEATURES;
 

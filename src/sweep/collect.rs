@@ -283,18 +283,18 @@ async fn publish_best(
     let Some(config) = &job.publish else {
         return Ok(None);
     };
-    let uri = ModelUri::Run {
-        run_id: run.info.run_id.clone(),
-        path: "model".to_owned(),
+    let logged = LoggedRun::of(run);
+    let uri = match logged.model.as_ref().and_then(|m| m.model_id.clone()) {
+        Some(model_id) => ModelUri::LoggedModel { model_id },
+        None => ModelUri::Run {
+            run_id: run.info.run_id.clone(),
+            path: "model".to_owned(),
+        },
     };
     let served = crate::acquire::fetch_uri(client, &uri)
         .await
         .with_context(|| format!("the best run's model {uri} cannot be loaded"))?;
     let held_out = held_out_of(grid, best_index, run, &served.model)?;
-    let logged = LoggedRun {
-        run_id: run.info.run_id.clone(),
-        artifact_uri: run.info.artifact_uri.clone(),
-    };
     track::publish(client, config, &logged, &served.model, &held_out)
         .await
         .map(Some)
@@ -360,6 +360,7 @@ mod tests {
                         value: v,
                         timestamp: 0,
                         step: 0,
+                        model_id: None,
                     })
                     .collect(),
                 ..RunData::default()
@@ -411,6 +412,7 @@ mod tests {
             value: 0.5,
             timestamp: 0,
             step: 0,
+            model_id: None,
         });
         let runs = vec![run("0", "FAILED", 1, None), finished];
         let reports = reports(&runs, 3);

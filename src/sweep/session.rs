@@ -188,6 +188,7 @@ fn sweep_all(job: &SweepJob, grid: &Grid, sweep_id: &str) -> anyhow::Result<Opti
                 parent_run_id: Some(parent_run.run_id.clone()),
                 user: user.clone(),
                 tags: trial_tags(sweep_id, grid, trial.index),
+                start_time: None,
             };
             match handle.block_on(log_trial(c, &ctx, trial)) {
                 Ok(run) => {
@@ -279,7 +280,12 @@ async fn log_trial(
         Ok(outcome) => {
             let dir = tempfile::tempdir()?;
             outcome.write(dir.path())?;
-            track::log_training(client, ctx, outcome, dir.path()).await?
+            // The run is created once the configuration trained; it starts when training did.
+            let ctx = RunContext {
+                start_time: Some(outcome.timing.started_ms),
+                ..ctx.clone()
+            };
+            track::log_training(client, &ctx, outcome, dir.path()).await?
         }
         Err(e) => track::log_failure(client, ctx, &e.to_string()).await?,
     })

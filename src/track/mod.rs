@@ -1,8 +1,12 @@
-//! Logging training to MLflow the way the Python client does: a run with params, metrics
-//! (per-fold CV metrics as steps), the training data as a dataset input, the model directory
-//! and plots as artifacts; then registration, stage and alias. A failure marks the run
-//! FAILED, never leaves it RUNNING.
+//! Logging training to MLflow the way the Python client does: a run started before the fit
+//! (so its duration is the training's) with params, metrics at the times they were computed
+//! (per-fold CV metrics as steps), the training data as a dataset input, plots and an
+//! importance table at the top of its artifacts, and the model logged as MLflow's
+//! `log_model` logs it (see [`model`]); then registration, stage and alias. A failure marks
+//! the run FAILED with the reason, never leaves it RUNNING.
 
+mod files;
+mod model;
 mod promote;
 mod publish;
 
@@ -27,10 +31,12 @@ pub(crate) struct RunContext {
     pub run_name: Option<String>,
     /// The parent run, for sweep children.
     pub parent_run_id: Option<String>,
-    /// Who runs it ("Created by" in the UI).
+    /// Who runs it ("Created by").
     pub user: Option<String>,
     /// Extra tags.
     pub tags: Vec<KeyValue>,
+    /// When the work began (ms), for a run created after it (a sweep's trials); now if absent.
+    pub start_time: Option<i64>,
 }
 
 /// A logged run.
@@ -40,13 +46,51 @@ pub(crate) struct LoggedRun {
     pub run_id: String,
     /// Its artifact root (`mlflow-artifacts:/…`, or an object store's `s3://…`).
     pub artifact_uri: String,
+    /// The model it logged, once it has.
+    pub model: Option<LoggedModel>,
+}
+
+/// Where a run's model went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LoggedModel {
+    /// What a model version's `source` is: `models:/m-…` (MLflow 3) or `<artifact root>/model`.
+    pub uri: String,
+    /// The MLflow 3 logged model.
+    pub model_id: Option<String>,
 }
 
 impl LoggedRun {
-    /// Where the model directory was uploaded.
-    pub(crate) fn model_uri(&self) -> String {
-        format!("{}/model", self.artifact_uri.trim_end_matches('/'))
+    /// A run as `runs/get` or `runs/search` returns it: its MLflow 3 output model, or else the
+    /// `model` directory of its artifacts.
+    pub(crate) fn of(run: &wire::Run) -> Self {
+        let model = match run.outputs.model_outputs.first() {
+            Some(output) => LoggedModel {
+                uri: format!("models:/{}", output.model_id),
+                model_id: Some(output.model_id.clone()),
+            },
+            None => LoggedModel {
+                uri: run_model_uri(&run.info.artifact_uri),
+                model_id: None,
+            },
+        };
+        Self {
+            run_id: run.info.run_id.clone(),
+            artifact_uri: run.info.artifact_uri.clone(),
+            model: Some(model),
+        }
     }
+
+    /// Where its model is: a model version's `source`.
+    pub(crate) fn model_uri(&self) -> String {
+        self.model
+            .as_ref()
+            .map_or_else(|| run_model_uri(&self.artifact_uri), |m| m.uri.clone())
+    }
+}
+
+/// The `model` directory under a run's artifact root (MLflow 2, and runs of older builds).
+fn run_model_uri(artifact_uri: &str) -> String {
+    format!("{}/model", artifact_uri.trim_end_matches('/'))
 }
 
 /// The git commit of the working directory, when it is a git checkout.
@@ -75,17 +119,16 @@ pub(crate) async fn start_run(
     new.user.clone_from(&ctx.user);
     new.git_commit = git_commit();
     new.tags.clone_from(&ctx.tags);
-    new.start_time = Some(now_ms());
+    new.start_time = Some(ctx.start_time.unwrap_or_else(now_ms));
     let info = client.create_run(&new).await?;
     Ok(LoggedRun {
         run_id: info.run_id,
         artifact_uri: info.artifact_uri,
+        model: None,
     })
 }
 
-/// Logs a finished training into a new run and finishes it. On any failure after the run
-/// exists, the run is marked FAILED, with the reason as its `legendary.error` tag, before the
-/// error is returned.
+/// Logs a finished training into a new run and finishes it (see [`finish_training`]).
 ///
 /// # Errors
 /// API and transport errors.
@@ -96,23 +139,32 @@ pub(crate) async fn log_training(
     model_dir: &Path,
 ) -> Result<LoggedRun, MlflowError> {
     let run = start_run(client, ctx).await?;
-    match log_into(client, &run, outcome, model_dir).await {
-        Ok(()) => {
+    finish_training(client, ctx, run, outcome, model_dir).await
+}
+
+/// Logs a finished training into `run` (started before it) and finishes it. On any failure
+/// the run is marked FAILED with the reason (see [`fail_run`]) before the error is returned.
+///
+/// # Errors
+/// API and transport errors.
+pub(crate) async fn finish_training(
+    client: &MlflowClient,
+    ctx: &RunContext,
+    mut run: LoggedRun,
+    outcome: &Outcome,
+    model_dir: &Path,
+) -> Result<LoggedRun, MlflowError> {
+    match log_into(client, ctx, &run, outcome, model_dir).await {
+        Ok(model) => {
+            run.model = Some(model);
             client
                 .update_run(&run.run_id, RunStatus::Finished, Some(now_ms()))
                 .await?;
             Ok(run)
         }
         Err(e) => {
-            // The reason goes on the run, so the MLflow UI says why it failed (best effort:
-            // the error being returned matters more than the tag).
-            let reason: String = e.to_string().chars().take(MAX_TAG_CHARS).collect();
-            let _ = client
-                .set_run_tag(&run.run_id, "legendary.error", &reason)
-                .await;
-            let _ = client
-                .update_run(&run.run_id, RunStatus::Failed, Some(now_ms()))
-                .await;
+            // Best effort: the error being returned matters more than the tag.
+            let _ = fail_run(client, &run, &e.to_string()).await;
             Err(e)
         }
     }
@@ -121,7 +173,34 @@ pub(crate) async fn log_training(
 /// MLflow's limit on a tag value (8000 since 2.x; 5000 stays within older servers too).
 const MAX_TAG_CHARS: usize = 5000;
 
-/// Marks a run FAILED with the reason as a tag (for sweep trials that failed to train).
+/// Marks `run` FAILED, saying why: the `legendary.error` tag (searchable) and the run's
+/// description (`mlflow.note.content`, which the run page shows at the top).
+///
+/// # Errors
+/// API and transport errors.
+pub(crate) async fn fail_run(
+    client: &MlflowClient,
+    run: &LoggedRun,
+    reason: &str,
+) -> Result<(), MlflowError> {
+    let reason: String = reason.chars().take(MAX_TAG_CHARS).collect();
+    client
+        .set_run_tag(&run.run_id, "legendary.error", &reason)
+        .await?;
+    client
+        .set_run_tag(
+            &run.run_id,
+            "mlflow.note.content",
+            &format!("**Failed**: {reason}"),
+        )
+        .await?;
+    client
+        .update_run(&run.run_id, RunStatus::Failed, Some(now_ms()))
+        .await
+        .map(drop)
+}
+
+/// Marks a new run FAILED with the reason (for sweep trials that failed to train).
 ///
 /// # Errors
 /// API and transport errors.
@@ -131,21 +210,17 @@ pub(crate) async fn log_failure(
     reason: &str,
 ) -> Result<LoggedRun, MlflowError> {
     let run = start_run(client, ctx).await?;
-    client
-        .set_run_tag(&run.run_id, "legendary.error", reason)
-        .await?;
-    client
-        .update_run(&run.run_id, RunStatus::Failed, Some(now_ms()))
-        .await?;
+    fail_run(client, &run, reason).await?;
     Ok(run)
 }
 
 async fn log_into(
     client: &MlflowClient,
+    ctx: &RunContext,
     run: &LoggedRun,
     outcome: &Outcome,
     model_dir: &Path,
-) -> Result<(), MlflowError> {
+) -> Result<LoggedModel, MlflowError> {
     let (params, metrics) = params_and_metrics(outcome);
     let tags = vec![KeyValue::new(
         "legendary.version",
@@ -157,13 +232,13 @@ async fn log_into(
     client
         .log_inputs(&run.run_id, &[dataset_input(dataset(outcome), "training")])
         .await?;
-    client
-        .upload_dir(&run.artifact_uri, "model", model_dir)
-        .await?;
-    Ok(())
+    files::upload(client, run, outcome).await?;
+    model::log(client, ctx, run, &params, &metrics, model_dir).await
 }
 
-/// Params as strings, metrics as numbers: held-out, CV mean/std, and per-fold CV with steps.
+/// Params as strings; metrics as numbers stamped with when they were computed: held-out and
+/// importances when the final model was evaluated, each CV fold's (as steps) when the fold
+/// ended, the CV means and standard deviations at the end.
 fn params_and_metrics(o: &Outcome) -> (Vec<KeyValue>, Vec<Metric>) {
     let c = &o.config;
     let p = &c.params;
@@ -185,29 +260,30 @@ fn params_and_metrics(o: &Outcome) -> (Vec<KeyValue>, Vec<Metric>) {
         KeyValue::new("test_rows", o.split.test.len().to_string()),
         KeyValue::new("data_sha256", o.dataset.sha256.clone()),
     ];
-    let now = now_ms();
-    let metric = |key: String, value: f64, step: i64| Metric {
-        key,
-        value,
-        timestamp: now,
-        step,
-    };
+    let t = &o.timing;
     let mut metrics: Vec<Metric> = o
         .holdout
         .scalars()
-        .map(|(n, v)| metric(n.to_string(), v, 0))
+        .map(|(n, v)| Metric::new(n.to_string(), v, t.evaluated_ms, 0))
         .collect();
     for imp in &o.importances.permutation {
-        metrics.push(metric(format!("importance_{}", imp.feature), imp.mean, 0));
+        let key = format!("importance_{}", imp.feature);
+        metrics.push(Metric::new(key, imp.mean, t.evaluated_ms, 0));
     }
     if let Some(cv) = &o.cv {
         for (name, mean, std) in &cv.summary {
-            metrics.push(metric(format!("cv_{name}"), *mean, 0));
-            metrics.push(metric(format!("cv_{name}_std"), *std, 0));
+            metrics.push(Metric::new(format!("cv_{name}"), *mean, t.finished_ms, 0));
+            metrics.push(Metric::new(
+                format!("cv_{name}_std"),
+                *std,
+                t.finished_ms,
+                0,
+            ));
         }
         for (fold, m) in cv.per_fold.iter().enumerate() {
+            let at = t.folds_ms.get(fold).copied().unwrap_or(t.finished_ms);
             for (name, v) in m.scalars() {
-                metrics.push(metric(format!("cv_fold_{name}"), v, fold as i64));
+                metrics.push(Metric::new(format!("cv_fold_{name}"), v, at, fold as i64));
             }
         }
     }
@@ -254,7 +330,13 @@ pub(crate) async fn register(
     run: &LoggedRun,
 ) -> Result<ModelVersion, MlflowError> {
     client
-        .register_model_version(name, &run.model_uri(), &run.run_id, Duration::from_secs(60))
+        .register_model_version(
+            name,
+            &run.model_uri(),
+            &run.run_id,
+            run.model.as_ref().and_then(|m| m.model_id.as_deref()),
+            Duration::from_secs(60),
+        )
         .await
 }
 

@@ -19,6 +19,26 @@ pub struct Importance {
     pub std: f64,
 }
 
+impl Importances {
+    /// Both kinds as one table, a row per forest column (the permutation columns are empty
+    /// for derived columns, which are not shuffled on their own): the CSV the MLflow UI
+    /// previews as a table.
+    pub fn csv(&self) -> String {
+        let mut out = String::from(
+            "feature,permutation_importance_mean,permutation_importance_std,impurity_importance\n",
+        );
+        for (feature, impurity) in &self.impurity {
+            let permutation = self.permutation.iter().find(|p| p.feature == *feature);
+            let (mean, std) = permutation.map_or_else(
+                || (String::new(), String::new()),
+                |p| (p.mean.to_string(), p.std.to_string()),
+            );
+            out.push_str(&format!("{feature},{mean},{std},{impurity}\n"));
+        }
+        out
+    }
+}
+
 /// Both kinds of importance.
 #[derive(Debug, Clone, Serialize)]
 pub struct Importances {

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::dataset::{self, Dataset, Generations, Split, kfold, stratified_split};
+use crate::mlflow::tracking::now_ms;
 use crate::model::{self, FeatureSet, ForestParams, Model, ModelError};
 
 pub use fit::Threshold;
@@ -218,6 +219,24 @@ pub struct Outcome {
     pub importances: Importances,
     /// ROC curve points on the held-out rows.
     pub roc: Vec<(f64, f64)>,
+    /// When each part of the training finished, for the run's metric timestamps.
+    pub timing: Timing,
+}
+
+/// Wall-clock milestones of one training (ms since the epoch, as MLflow timestamps are), so
+/// the run's metrics carry the time they were computed and its duration is the training's.
+#[derive(Debug, Clone, Default)]
+pub struct Timing {
+    /// Training started (data loading included).
+    pub started_ms: i64,
+    /// The final model was fitted and evaluated on the held-out rows.
+    pub evaluated_ms: i64,
+    /// Each cross-validation fold finished, in fold order.
+    pub folds_ms: Vec<i64>,
+    /// Everything finished.
+    pub finished_ms: i64,
+    /// How long it all took.
+    pub elapsed: std::time::Duration,
 }
 
 /// Why training failed.
@@ -239,6 +258,8 @@ pub enum TrainError {
 /// # Errors
 /// Bad data or a failed fit.
 pub fn train(config: &ValidConfig) -> Result<Outcome, TrainError> {
+    let clock = std::time::Instant::now();
+    let started_ms = now_ms();
     let config = config.get();
     let (dataset, split) = select(config)?;
     let rows: Vec<[f64; 6]> = dataset.rows.iter().map(|p| p.stats).collect();
@@ -251,9 +272,18 @@ pub fn train(config: &ValidConfig) -> Result<Outcome, TrainError> {
     let holdout = Metrics::compute(&test_labels, &proba, model.threshold());
     let roc = metrics::roc_curve(&test_labels, &proba);
     let importances = importance::compute(&model, &test_rows, &test_labels, 5, seed);
+    let evaluated_ms = now_ms();
+    let mut folds_ms = Vec::new();
     let cv = match config.cv_folds {
         0 => None,
-        k => Some(cross_validate(&rows, &labels, config, k)?),
+        k => Some(cross_validate(&rows, &labels, config, k, &mut folds_ms)?),
+    };
+    let timing = Timing {
+        started_ms,
+        evaluated_ms,
+        folds_ms,
+        finished_ms: now_ms(),
+        elapsed: clock.elapsed(),
     };
     Ok(Outcome {
         config: config.clone(),
@@ -264,6 +294,7 @@ pub fn train(config: &ValidConfig) -> Result<Outcome, TrainError> {
         cv,
         importances,
         roc,
+        timing,
     })
 }
 
@@ -326,6 +357,7 @@ fn cross_validate(
     labels: &[bool],
     config: &TrainConfig,
     k: usize,
+    folds_ms: &mut Vec<i64>,
 ) -> Result<CvSummary, TrainError> {
     let mut per_fold = Vec::with_capacity(k);
     for split in kfold(labels, k, config.params.seed) {
@@ -334,6 +366,7 @@ fn cross_validate(
         let model = fit(&tr, &trl, &config.params, config.threshold)?;
         let proba = model.proba_rows(&te);
         per_fold.push(Metrics::compute(&tel, &proba, model.threshold()));
+        folds_ms.push(now_ms());
     }
     let summary = MetricName::ALL
         .into_iter()
@@ -430,6 +463,17 @@ impl Outcome {
                 plots::confusion(&self.holdout.confusion_matrix).into_bytes(),
             ),
         ]
+    }
+
+    /// What the run shows at the top of its artifacts: the plots (so the compare view puts
+    /// runs side by side) and the importance table.
+    pub fn run_files(&self) -> Vec<(String, Vec<u8>)> {
+        let mut files = self.plots();
+        files.push((
+            "feature_importance.csv".to_owned(),
+            self.importances.csv().into_bytes(),
+        ));
+        files
     }
 
     /// Writes the MLflow model directory (model, metrics, importances, example, plots).

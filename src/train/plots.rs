@@ -45,15 +45,34 @@ pub(super) fn roc(points: &[(f64, f64)], auc: f64) -> String {
         "<rect x=\"{PAD}\" y=\"{PAD}\" width=\"{plot}\" height=\"{}\" fill=\"none\" stroke=\"#333\"/>",
         H - 2.0 * PAD
     );
+    // Ticks and light grid lines every quarter, labelled on both axes.
+    for k in 0..=4 {
+        let v = f64::from(k) / 4.0;
+        let _ = writeln!(
+            s,
+            "<line x1=\"{x:.1}\" y1=\"{top}\" x2=\"{x:.1}\" y2=\"{bottom:.1}\" stroke=\"#eee\"/>\n\
+             <line x1=\"{PAD}\" y1=\"{y:.1}\" x2=\"{right:.1}\" y2=\"{y:.1}\" stroke=\"#eee\"/>\n\
+             <text x=\"{x:.1}\" y=\"{below:.1}\" text-anchor=\"middle\" font-size=\"11\">{v}</text>\n\
+             <text x=\"{left:.1}\" y=\"{ty:.1}\" text-anchor=\"end\" font-size=\"11\">{v}</text>",
+            x = sx(v),
+            y = sy(v),
+            top = PAD,
+            bottom = H - PAD,
+            right = W - PAD,
+            below = H - PAD + 14.0,
+            left = PAD - 4.0,
+            ty = sy(v) + 4.0,
+        );
+    }
     let _ = writeln!(
         s,
         "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">false positive rate</text>",
         W / 2.0,
-        H - 12.0
+        H - 10.0
     );
     let _ = writeln!(
         s,
-        "<text x=\"14\" y=\"{}\" text-anchor=\"middle\" transform=\"rotate(-90 14 {})\">true positive rate</text>",
+        "<text x=\"12\" y=\"{}\" text-anchor=\"middle\" transform=\"rotate(-90 12 {})\">true positive rate</text>",
         H / 2.0,
         H / 2.0
     );
@@ -90,9 +109,10 @@ pub(super) fn importance(items: &[Importance]) -> String {
 /// The 2x2 confusion matrix.
 pub(super) fn confusion(cm: &[[u64; 2]; 2]) -> String {
     let mut s = header("Confusion matrix (held-out)");
+    // Two-line headers ("predicted" over the class), so neighbouring labels never overlap.
     let labels = ["not legendary", "legendary"];
     let cell = 100.0;
-    let (x0, y0) = (160.0, 70.0);
+    let (x0, y0) = (150.0, 84.0);
     for (i, row) in cm.iter().enumerate() {
         for (j, v) in row.iter().enumerate() {
             let (x, y) = (x0 + j as f64 * cell, y0 + i as f64 * cell);
@@ -104,17 +124,22 @@ pub(super) fn confusion(cm: &[[u64; 2]; 2]) -> String {
                 y + cell / 2.0 + 7.0
             );
         }
+        let row_y = y0 + i as f64 * cell + cell / 2.0;
         let _ = writeln!(
             s,
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">true {}</text>",
-            x0 - 8.0,
-            y0 + i as f64 * cell + cell / 2.0,
-            labels[i]
+            "<text x=\"{x}\" y=\"{}\" text-anchor=\"end\" fill=\"#555\">actual</text>\n\
+             <text x=\"{x}\" y=\"{}\" text-anchor=\"end\">{}</text>",
+            row_y - 4.0,
+            row_y + 11.0,
+            labels[i],
+            x = x0 - 8.0,
         );
+        let col_x = x0 + i as f64 * cell + cell / 2.0;
         let _ = writeln!(
             s,
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">called {}</text>",
-            x0 + i as f64 * cell + cell / 2.0,
+            "<text x=\"{col_x}\" y=\"{}\" text-anchor=\"middle\" fill=\"#555\">predicted</text>\n\
+             <text x=\"{col_x}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+            y0 - 22.0,
             y0 - 8.0,
             labels[i]
         );

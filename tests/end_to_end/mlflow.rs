@@ -160,7 +160,7 @@ async fn train_and_register(uri: &str) -> (String, String) {
     // Version 1: the recommended `mlflow-artifacts:/…/model` source, promoted and aliased.
     let source = format!("{}/model", run.artifact_uri);
     let v1 = client
-        .register_model_version(MODEL, &source, &run.run_id, Duration::from_secs(10))
+        .register_model_version(MODEL, &source, &run.run_id, None, Duration::from_secs(10))
         .await
         .unwrap();
     assert_eq!((v1.version.as_str(), v1.status.as_str()), ("1", "READY"));
@@ -174,7 +174,13 @@ async fn train_and_register(uri: &str) -> (String, String) {
     // Version 2: a `runs:/` source (returned verbatim by get-download-uri), left in stage None.
     let runs_source = format!("runs:/{}/model", run.run_id);
     let v2 = client
-        .register_model_version(MODEL, &runs_source, &run.run_id, Duration::from_secs(10))
+        .register_model_version(
+            MODEL,
+            &runs_source,
+            &run.run_id,
+            None,
+            Duration::from_secs(10),
+        )
         .await
         .unwrap();
     assert_eq!(v2.version, "2");
@@ -501,7 +507,13 @@ async fn a_basic_auth_server_accepts_credentials_and_refuses_without() {
         .unwrap();
     let source = format!("{}/model", run.artifact_uri);
     admin
-        .register_model_version("auth-model", &source, &run.run_id, Duration::from_secs(10))
+        .register_model_version(
+            "auth-model",
+            &source,
+            &run.run_id,
+            None,
+            Duration::from_secs(10),
+        )
         .await
         .unwrap();
     let resolved = fetch_and_compare(&admin, "models:/auth-model/latest").await;

@@ -1,0 +1,166 @@
+//! Writing `MLmodel`: the `smartcore` flavor `legendary serve` reads, the `python_function`
+//! flavor MLflow's own tools load (see [`super::pyfunc`]), the signature and input example;
+//! and, once the directory is logged, what MLflow's `log_model` records about where it went.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::{ArtifactError, Model, SMARTCORE_VERSION};
+
+/// Where a model directory was logged, as MLflow's own `log_model` records it in `MLmodel`
+/// (`mlflow.models.get_model_info` and the pyfunc loader read these fields).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provenance {
+    /// The training run.
+    pub run_id: String,
+    /// The MLflow 3 logged model (`m-…`); `None` on servers without logged models.
+    pub model_id: Option<String>,
+    /// The model's artifact location (MLflow 3), or its path in the run (`model`).
+    pub artifact_path: String,
+    /// The tracking server's MLflow version, when it says.
+    pub mlflow_version: Option<String>,
+}
+
+/// MLflow's column-based signature for the six stats (`long`, required).
+fn signature_inputs(model: &Model) -> String {
+    let cols: Vec<serde_json::Value> = model
+        .input_features()
+        .iter()
+        .map(|n| serde_json::json!({"type": "long", "name": n, "required": true}))
+        .collect();
+    // MLflow writes this JSON with Python's ", " / ": " separators.
+    serde_json::Value::Array(cols)
+        .to_string()
+        .replace("\",\"", "\", \"")
+        .replace("\":", "\": ")
+        .replace(",\"", ", \"")
+        .replace("},{", "}, {")
+}
+
+fn yaml_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// `MLmodel` of a freshly written directory (not yet logged: no run, no model id).
+pub(super) fn yaml(model: &Model) -> String {
+    let created = humantime::format_rfc3339_micros(std::time::SystemTime::now())
+        .to_string()
+        .replace('T', " ")
+        .trim_end_matches('Z')
+        .to_owned();
+    let list = |names: &[String]| {
+        names
+            .iter()
+            .map(|f| format!("    - {f}\n"))
+            .collect::<String>()
+    };
+    format!(
+        "flavors:\n  \
+           python_function:\n    \
+             code: {code}\n    \
+             data: model.json\n    \
+             env:\n      \
+               conda: conda.yaml\n      \
+               virtualenv: python_env.yaml\n    \
+             loader_module: {loader}\n  \
+           smartcore:\n    \
+             classes:\n    - false\n    - true\n    \
+             decision_threshold: {threshold}\n    \
+             estimator: RandomForestClassifier\n    \
+             feature_set: {set}\n    \
+             forest_features:\n{features}    \
+             input_features:\n{inputs}    \
+             model_file: model.json\n    \
+             n_trees: {trees}\n    \
+             smartcore_version: {SMARTCORE_VERSION}\n\
+         legendary_version: {version}\n\
+         model_uuid: {uuid}\n\
+         saved_input_example_info:\n  \
+           artifact_path: input_example.json\n  \
+           pandas_orient: split\n  \
+           serving_input_path: serving_input_example.json\n  \
+           type: dataframe\n\
+         signature:\n  \
+           inputs: {sig}\n  \
+           outputs: '[{{\"type\": \"tensor\", \"tensor-spec\": {{\"dtype\": \"bool\", \"shape\": [-1]}}}}]'\n  \
+           params: null\n\
+         utc_time_created: {created}\n",
+        code = super::pyfunc::CODE_DIR,
+        loader = super::pyfunc::LOADER_MODULE,
+        threshold = model.threshold(),
+        set = model.params().features,
+        features = list(&model.forest_features()),
+        inputs = list(model.input_features()),
+        trees = model.n_trees(),
+        version = env!("CARGO_PKG_VERSION"),
+        uuid = uuid::Uuid::new_v4().simple(),
+        sig = yaml_quote(&signature_inputs(model)),
+        created = yaml_quote(&created),
+    )
+}
+
+/// Adds where the directory at `dir` was logged to its `MLmodel`, as MLflow's `log_model`
+/// does: `run_id`, `artifact_path`, `mlflow_version`, and on MLflow 3 `model_id` (which
+/// is also the `model_uuid` there). Everything else in the file is kept.
+///
+/// # Errors
+/// I/O failures, or an `MLmodel` that is not a YAML mapping.
+pub fn record_provenance(dir: &Path, provenance: &Provenance) -> Result<(), ArtifactError> {
+    let path = dir.join("MLmodel");
+    let bad = |message: String| ArtifactError::MlModel {
+        path: path.clone(),
+        message,
+    };
+    let io = |cause| ArtifactError::Io {
+        path: path.clone(),
+        cause,
+    };
+    let text = std::fs::read_to_string(&path).map_err(io)?;
+    let mut fields: BTreeMap<String, serde_yaml_ng::Value> =
+        serde_yaml_ng::from_str(&text).map_err(|e| bad(format!("not a YAML mapping: {e}")))?;
+    let mut set = |key: &str, value: &str| {
+        fields.insert(key.to_owned(), serde_yaml_ng::Value::from(value));
+    };
+    set("run_id", &provenance.run_id);
+    set("artifact_path", &provenance.artifact_path);
+    if let Some(version) = &provenance.mlflow_version {
+        set("mlflow_version", version);
+    }
+    if let Some(id) = &provenance.model_id {
+        set("model_id", id);
+        set("model_uuid", id);
+    }
+    let yaml = serde_yaml_ng::to_string(&fields).map_err(|e| bad(e.to_string()))?;
+    std::fs::write(&path, yaml).map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provenance_is_added_and_the_rest_kept() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let original = "flavors:\n  smartcore:\n    model_file: model.json\nmodel_uuid: abc\n\
+                        signature:\n  inputs: '[{\"name\": \"hp\"}]'\n";
+        std::fs::write(dir.path().join("MLmodel"), original).unwrap_or_else(|e| panic!("{e}"));
+        let provenance = Provenance {
+            run_id: "r1".to_owned(),
+            model_id: Some("m-1".to_owned()),
+            artifact_path: "mlflow-artifacts:/1/models/m-1/artifacts".to_owned(),
+            mlflow_version: Some("3.17.2".to_owned()),
+        };
+        record_provenance(dir.path(), &provenance).unwrap_or_else(|e| panic!("{e}"));
+        let text = std::fs::read_to_string(dir.path().join("MLmodel")).unwrap_or_default();
+        let read: BTreeMap<String, serde_yaml_ng::Value> =
+            serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+        let get = |k: &str| read.get(k).and_then(|v| v.as_str()).unwrap_or_default();
+        assert_eq!(get("run_id"), "r1");
+        assert_eq!(get("model_id"), "m-1");
+        assert_eq!(get("model_uuid"), "m-1");
+        assert_eq!(get("mlflow_version"), "3.17.2");
+        assert_eq!(get("artifact_path"), provenance.artifact_path);
+        assert!(text.contains("model_file: model.json"), "{text}");
+        assert!(text.contains("[{\"name\": \"hp\"}]"), "{text}");
+    }
+}
