@@ -14,6 +14,7 @@ mod support;
 mod end_to_end {
     mod data;
     mod mlflow;
+    mod models;
     mod s3;
     mod sweep;
     mod train_serve;

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::support::mlflow_server::{MlflowServer, ServerOptions, venv_bin};
+use crate::support::mlflow_server::{MlflowServer, ServerOptions, mlflow_major, venv_bin};
 use crate::support::{DEMO, DEMO_LEGENDARY, free_port, local_predictions, repo, wait_until_async};
 use serde_json::Value;
 
@@ -183,10 +183,14 @@ from mlflow import MlflowClient
 c = MlflowClient()
 v = c.get_latest_versions("pokemon", stages=["Production"])[0]
 r = c.get_run(v.run_id)
+outputs = getattr(r, "outputs", None)
 print(json.dumps({"version": v.version, "stage": v.current_stage, "status": r.info.status,
-  "params": r.data.params, "metrics": r.data.metrics,
+  "params": r.data.params, "metrics": r.data.metrics, "source": v.source,
+  "outputs": [o.model_id for o in outputs.model_outputs] if outputs else [],
+  "history": r.data.tags.get("mlflow.log-model.history"),
   "inputs": [(d.dataset.name, d.dataset.digest, [t.value for t in d.tags]) for d in r.inputs.dataset_inputs],
-  "artifacts": sorted(a.path for a in c.list_artifacts(v.run_id, "model"))}))
+  "artifacts": sorted(a.path for a in c.list_artifacts(v.run_id)),
+  "model_files": sorted(a.path for a in mlflow.artifacts.list_artifacts(v.source))}))
 "#,
     );
     assert_eq!(seen["version"], "1");
@@ -195,14 +199,30 @@ print(json.dumps({"version": v.version, "stage": v.current_stage, "status": r.in
     assert_eq!(seen["params"]["n_trees"], "30");
     assert!(seen["metrics"]["roc_auc"].as_f64().unwrap() > 0.8);
     assert_eq!(seen["inputs"][0][2][0], "training");
+    let has = |list: &Value, name: &str| list.as_array().unwrap().iter().any(|a| a == name);
+    // The plots are at the top of the run's artifacts, where the compare view looks.
+    assert!(has(&seen["artifacts"], "roc_curve.svg"), "{seen}");
+    assert!(has(&seen["artifacts"], "feature_importance.csv"), "{seen}");
+    let source = seen["source"].as_str().unwrap();
+    if mlflow_major() >= 3 {
+        // A logged model: the version's source is it, and the run's output names it.
+        let id = seen["outputs"][0].as_str().unwrap();
+        assert_eq!(source, format!("models:/{id}"), "{seen}");
+    } else {
+        // MLflow 2: run artifacts, known to the UI through the log-model history.
+        assert!(source.ends_with("/model"), "{seen}");
+        assert!(
+            seen["history"].as_str().unwrap().contains("smartcore"),
+            "{seen}"
+        );
+    }
     assert!(
-        seen["artifacts"]
+        seen["model_files"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|a| a == "model/model.json"),
-        "{}",
-        seen["artifacts"]
+            .any(|a| a.as_str().unwrap().ends_with("model.json")),
+        "{seen}"
     );
 
     // The official client downloads identical files.

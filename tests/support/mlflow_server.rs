@@ -1,4 +1,5 @@
-//! A real `mlflow server` (from `.venv`, see `scripts/mlflow-venv.sh`) on a free loopback port,
+//! A real `mlflow server` (from `.venv`, see `scripts/mlflow-venv.sh`, or the venv
+//! `LEGENDARY_TEST_MLFLOW_VENV` names, e.g. `.venv-mlflow2` from `scripts/mlflow2-venv.sh`) on a free loopback port,
 //! with a throw-away SQLite store and, by default, a throw-away artifact directory behind its
 //! artifact proxy; or artifacts on an object store (`s3://…`), proxied or not. Its whole
 //! process group is stopped on drop, and also when the test process exits.
@@ -56,15 +57,41 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `.venv/bin/<tool>`, or a panic telling how to create it.
+/// The venv the MLflow server and the Python client of the end-to-end tests come from:
+/// `LEGENDARY_TEST_MLFLOW_VENV` (relative to the repository, e.g. `.venv-mlflow2`), else `.venv`.
+pub fn venv_dir() -> PathBuf {
+    let name = std::env::var("LEGENDARY_TEST_MLFLOW_VENV").unwrap_or_else(|_| ".venv".to_owned());
+    repo_root().join(name)
+}
+
+/// `<venv>/bin/<tool>` (see [`venv_dir`]), or a panic telling how to create it.
 pub fn venv_bin(tool: &str) -> PathBuf {
-    let path = repo_root().join(".venv/bin").join(tool);
+    let path = venv_dir().join("bin").join(tool);
     assert!(
         path.exists(),
-        "{} is missing: run `scripts/mlflow-venv.sh` first (it installs mlflow==3.17.2 into .venv)",
+        "{} is missing: run `scripts/mlflow-venv.sh` (mlflow 3.17.2 into .venv) or \
+         `scripts/mlflow2-venv.sh` (mlflow 2.x into .venv-mlflow2) first",
         path.display()
     );
     path
+}
+
+/// The major version of that venv's MLflow (3, or 2 for `.venv-mlflow2`), asked once.
+pub fn mlflow_major() -> u32 {
+    static MAJOR: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *MAJOR.get_or_init(|| {
+        let out = std::process::Command::new(venv_bin("python"))
+            .args([
+                "-c",
+                "import mlflow; print(mlflow.__version__.split('.')[0])",
+            ])
+            .output()
+            .expect("running the venv's python");
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("mlflow's major version")
+    })
 }
 
 impl MlflowServer {

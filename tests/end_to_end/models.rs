@@ -1,0 +1,278 @@
+//! A model `legendary train` logs is a first-class MLflow model for MLflow's own tools, on the
+//! server generation under test (3.x from `.venv`, 2.x from `.venv-mlflow2`): a logged model
+//! with its metrics (MLflow 3) or a run with `mlflow.log-model.history` (MLflow 2), `MLmodel`
+//! saying where it was logged, `mlflow.pyfunc.load_model` answering exactly as `legendary`
+//! does on every row of the data set, `mlflow models serve` answering the demo's requests,
+//! and a run as long as the training.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::train_serve::{legendary, mlflow, python, text};
+use crate::support::mlflow_server::{mlflow_major, venv_bin};
+use crate::support::{DEMO, DEMO_LEGENDARY, free_port, local_predictions, repo, wait_until_async};
+
+const NAME: &str = "pokemon-pyfunc";
+const EXPERIMENT: &str = "first-class-models";
+
+/// One real training (the default forest, 3-fold CV, so it takes seconds), registered and in
+/// Production, shared by the tests of this file.
+struct Trained {
+    _dir: tempfile::TempDir,
+    model_dir: PathBuf,
+    /// The seconds `legendary train` reports it trained for.
+    seconds: f64,
+}
+
+fn trained() -> &'static Trained {
+    static TRAINED: OnceLock<Trained> = OnceLock::new();
+    TRAINED.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let model_dir = dir.path().join("model");
+        let out = legendary()
+            .args(["train", "--cv-folds", "3", "--experiment", EXPERIMENT])
+            .args(["--register-as", NAME, "--stage", "Production", "--output"])
+            .arg(&model_dir)
+            .output()
+            .unwrap();
+        let said = text(&out);
+        assert!(out.status.success(), "{said}");
+        let seconds = said
+            .lines()
+            .find_map(|l| l.strip_prefix("trained in "))
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no training time in: {said}"));
+        Trained {
+            _dir: dir,
+            model_dir,
+            seconds,
+        }
+    })
+}
+
+/// Every Pokémon of the bundled data set as a CSV of the six stats.
+fn data_set_csv(path: &Path) -> usize {
+    let mut out = String::from("hp,attack,defense,special_attack,special_defense,speed\n");
+    let mut rows = 0;
+    for generation in 1..=9 {
+        let file = repo().join(format!("data/pokemon/generation-{generation}.csv"));
+        let text = std::fs::read_to_string(&file).unwrap();
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let stats = [
+            "hp",
+            "attack",
+            "defense",
+            "special_attack",
+            "special_defense",
+            "speed",
+        ];
+        let at: Vec<usize> = stats
+            .iter()
+            .map(|s| header.iter().position(|h| h == s).unwrap())
+            .collect();
+        for line in lines {
+            let cells: Vec<&str> = line.split(',').collect();
+            let row: Vec<&str> = at.iter().map(|&i| cells[i]).collect();
+            out.push_str(&row.join(","));
+            out.push('\n');
+            rows += 1;
+        }
+    }
+    std::fs::write(path, out).unwrap();
+    rows
+}
+
+#[test]
+#[ignore = "needs a real mlflow server: scripts/test.sh runs it"]
+fn mlflow_sees_a_logged_model_and_loads_it_with_pyfunc_answering_as_legendary_does() {
+    let t = trained();
+    let work = tempfile::tempdir().unwrap();
+    let csv = work.path().join("pokemon.csv");
+    let rows = data_set_csv(&csv);
+    assert!(rows > 1000, "{rows} rows");
+
+    // legendary's own answers, from the registry.
+    let predicted = legendary()
+        .args([
+            "predict",
+            "--model-uri",
+            &format!("models:/{NAME}/Production"),
+        ])
+        .arg("--input")
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert!(predicted.status.success(), "{}", text(&predicted));
+    let ours: Vec<(bool, f64)> = String::from_utf8_lossy(&predicted.stdout)
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let cells: Vec<&str> = line.split(',').collect();
+            (cells[6] == "true", cells[7].parse().unwrap())
+        })
+        .collect();
+    assert_eq!(ours.len(), rows);
+
+    let seen = python(&format!(
+        r#"
+import json, sys, mlflow, pandas as pd
+from mlflow import MlflowClient
+c = MlflowClient()
+uri = "models:/{NAME}/Production"
+v = c.get_latest_versions("{NAME}", stages=["Production"])[0]
+run = c.get_run(v.run_id)
+info = mlflow.models.get_model_info(uri)
+df = pd.read_csv("{csv}")
+predictions = mlflow.pyfunc.load_model(uri).predict(df)
+# The loader's probabilities too, from the files MLflow downloads.
+local = mlflow.artifacts.download_artifacts(uri)
+sys.path.insert(0, local + "/code")
+import legendary_pyfunc
+proba = legendary_pyfunc._load_pyfunc(local + "/model.json").predict_proba(df)
+out = {{"predictions": [bool(p) for p in predictions], "proba": [float(p) for p in proba],
+  "info": [info.run_id, getattr(info, "model_id", None), info.artifact_path, info.mlflow_version],
+  "flavors": sorted(info.flavors), "source": v.source, "run_id": v.run_id,
+  "history": run.data.tags.get("mlflow.log-model.history"),
+  "duration_ms": run.info.end_time - run.info.start_time}}
+if hasattr(c, "search_logged_models"):
+    exp = c.get_experiment_by_name("{EXPERIMENT}")
+    models = c.search_logged_models([exp.experiment_id])
+    out["logged"] = [{{"id": m.model_id, "status": str(m.status), "run": m.source_run_id,
+        "metrics": {{x.key: x.value for x in m.metrics}}, "params": m.params,
+        "versions": m.tags.get("mlflow.modelVersions")}} for m in models]
+    out["outputs"] = [o.model_id for o in run.outputs.model_outputs]
+print(json.dumps(out))
+"#,
+        csv = csv.display()
+    ));
+
+    // Every row: the same decision, and the same probability to the bit.
+    let predictions: Vec<bool> = serde_json::from_value(seen["predictions"].clone()).unwrap();
+    let proba: Vec<f64> = serde_json::from_value(seen["proba"].clone()).unwrap();
+    assert_eq!(predictions.len(), rows);
+    for (i, ((yes, p), (their_yes, their_p))) in
+        ours.iter().zip(predictions.iter().zip(&proba)).enumerate()
+    {
+        assert_eq!(yes, their_yes, "row {i}");
+        assert_eq!(p.to_bits(), their_p.to_bits(), "row {i}: {p} vs {their_p}");
+    }
+    assert!(predictions.iter().any(|p| *p) && predictions.iter().any(|p| !*p));
+
+    // MLmodel says where it was logged, as MLflow's log_model writes it.
+    let run_id = seen["run_id"].as_str().unwrap();
+    assert_eq!(seen["info"][0], run_id, "{seen}");
+    assert_eq!(seen["flavors"], json!(["python_function", "smartcore"]));
+    let version = seen["info"][3].as_str().unwrap();
+    assert_eq!(
+        version.split('.').next(),
+        Some(mlflow_major().to_string().as_str())
+    );
+
+    if mlflow_major() >= 3 {
+        let logged = seen["logged"].as_array().unwrap();
+        assert_eq!(logged.len(), 1, "{seen}");
+        let model = &logged[0];
+        let id = model["id"].as_str().unwrap();
+        assert!(
+            model["status"].as_str().unwrap().contains("READY"),
+            "{model}"
+        );
+        assert_eq!(model["run"], run_id);
+        assert!(
+            model["metrics"]["roc_auc"].as_f64().unwrap() > 0.9,
+            "{model}"
+        );
+        assert!(model["metrics"]["cv_roc_auc"].as_f64().is_some(), "{model}");
+        assert_eq!(model["params"]["n_trees"], "200");
+        // The registered version is this model: its source, and the model's version tag.
+        assert_eq!(seen["source"], format!("models:/{id}"));
+        assert!(
+            model["versions"].as_str().unwrap().contains(NAME),
+            "{model}"
+        );
+        assert_eq!(seen["outputs"], json!([id]));
+        assert_eq!(seen["info"][1], id);
+        assert!(seen["info"][2].as_str().unwrap().contains(id), "{seen}");
+    } else {
+        let history: Value = serde_json::from_str(seen["history"].as_str().unwrap()).unwrap();
+        assert_eq!(history[0]["run_id"], run_id, "{history}");
+        assert_eq!(history[0]["artifact_path"], "model");
+        assert!(history[0]["flavors"]["smartcore"].is_object(), "{history}");
+    }
+
+    // The run lasts as long as the training, not just the logging after it.
+    let duration = seen["duration_ms"].as_f64().unwrap() / 1000.0;
+    assert!(
+        (duration - t.seconds).abs() <= 0.2 * t.seconds,
+        "run lasted {duration} s, training {} s",
+        t.seconds
+    );
+}
+
+/// `PATH` with the directory of `tool` first.
+fn path_with(tool: &Path) -> std::ffi::OsString {
+    let dir = tool.parent().unwrap().to_path_buf();
+    let rest = std::env::var_os("PATH").unwrap_or_default();
+    std::env::join_paths(std::iter::once(dir).chain(std::env::split_paths(&rest))).unwrap()
+}
+
+#[tokio::test]
+#[ignore = "needs a real mlflow server: scripts/test.sh runs it"]
+async fn mlflow_models_serve_answers_the_demo_requests_with_legendarys_answers() {
+    let t = trained();
+    let port = free_port();
+    let mut command = crate::support::watchdog::command(&venv_bin("mlflow"));
+    command
+        .args([
+            "models",
+            "serve",
+            "-m",
+            &format!("models:/{NAME}/Production"),
+        ])
+        .args(["--env-manager", "local", "--host", "127.0.0.1"])
+        .args(["--port", &port.to_string()])
+        .env("MLFLOW_TRACKING_URI", mlflow().uri())
+        // It starts `uvicorn` from PATH, as from an activated venv.
+        .env("PATH", path_with(&venv_bin("mlflow")))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut served = crate::support::watchdog::Watched::spawn(command, "mlflow models serve");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let ping = format!("{base}/ping");
+    wait_until_async(
+        "mlflow models serve to answer /ping",
+        Duration::from_secs(120),
+        Duration::from_millis(250),
+        || {
+            let exited = served.exited();
+            let request = http.get(&ping).send();
+            async move {
+                assert!(exited.is_none(), "mlflow models serve exited: {exited:?}");
+                request.await.ok().filter(|r| r.status() == 200).map(drop)
+            }
+        },
+    )
+    .await;
+    // MLflow 2+ takes the demo's 1.x pandas-split rows wrapped in `dataframe_split`.
+    for demo in [DEMO, DEMO_LEGENDARY] {
+        let split: Value = serde_json::from_str(demo).unwrap();
+        let answer: Value = http
+            .post(format!("{base}/invocations"))
+            .json(&json!({ "dataframe_split": split }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let got: Vec<bool> = serde_json::from_value(answer["predictions"].clone())
+            .unwrap_or_else(|e| panic!("{e}: {answer}"));
+        assert_eq!(got, local_predictions(&t.model_dir, demo), "{answer}");
+    }
+}
