@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and every test, installing what the tests need on a fresh machine:
-# a Python venv with a pinned mlflow and boto3 (real tracking server), a pinned Garage built
+# a Python venv with a pinned mlflow and boto3 (real tracking server), another with the newest
+# MLflow 2.x (the end-to-end suite runs against both server generations), a pinned Garage built
 # once into a cache outside the repository (real S3 server), Chromium + ChromeDriver (browser
 # test), hadolint + kubernetes-validate (deploy lint), bubblewrap + the Python docker SDK (the
 # Dockerfile replay of scripts/docker-build-test.sh) and schemathesis (API contract).
@@ -22,6 +23,7 @@ cargo test --locked --no-run
 
 step "external tools"
 scripts/mlflow-venv.sh
+scripts/mlflow2-venv.sh
 LEGENDARY_GARAGE_BIN="$(scripts/install-garage.sh)"
 export LEGENDARY_GARAGE_BIN
 if [ -x scripts/install-browser.sh ]; then scripts/install-browser.sh; fi
@@ -39,3 +41,6 @@ fi
 
 step "tests (unit, integration, end to end against a real mlflow server, Garage and Chromium)"
 cargo test --locked -- --include-ignored
+
+step "end to end against the previous server generation (MLflow 2.x)"
+LEGENDARY_TEST_MLFLOW_VENV=.venv-mlflow2 cargo test --locked --test end_to_end -- --include-ignored

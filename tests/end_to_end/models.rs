@@ -56,22 +56,14 @@ fn trained() -> &'static Trained {
 
 /// Every Pokémon of the bundled data set as a CSV of the six stats.
 fn data_set_csv(path: &Path) -> usize {
-    let mut out = String::from("hp,attack,defense,special_attack,special_defense,speed\n");
+    let mut out = legendary::dataset::FEATURES.join(",") + "\n";
     let mut rows = 0;
     for generation in 1..=9 {
         let file = repo().join(format!("data/pokemon/generation-{generation}.csv"));
         let text = std::fs::read_to_string(&file).unwrap();
         let mut lines = text.lines();
         let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-        let stats = [
-            "hp",
-            "attack",
-            "defense",
-            "special_attack",
-            "special_defense",
-            "speed",
-        ];
-        let at: Vec<usize> = stats
+        let at: Vec<usize> = legendary::dataset::FEATURES
             .iter()
             .map(|s| header.iter().position(|h| h == s).unwrap())
             .collect();
@@ -275,4 +267,41 @@ async fn mlflow_models_serve_answers_the_demo_requests_with_legendarys_answers()
             .unwrap_or_else(|e| panic!("{e}: {answer}"));
         assert_eq!(got, local_predictions(&t.model_dir, demo), "{answer}");
     }
+}
+
+#[test]
+#[ignore = "needs a real mlflow server: scripts/test.sh runs it"]
+fn a_training_that_fails_leaves_a_failed_run_that_says_why_and_who() {
+    let empty = tempfile::tempdir().unwrap();
+    let out = legendary()
+        .args(["train", "--experiment", "failing", "--run-name", "no-data"])
+        .arg("--data")
+        .arg(empty.path())
+        .arg("--output")
+        .arg(empty.path().join("model"))
+        // As in a container: no variable names the user.
+        .env_remove("USER")
+        .env_remove("LOGNAME")
+        .env_remove("LNAME")
+        .env_remove("USERNAME")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{}", text(&out));
+    let seen = python(
+        r#"
+import json, os, pwd
+from mlflow import MlflowClient
+c = MlflowClient()
+exp = c.get_experiment_by_name("failing")
+run = c.search_runs([exp.experiment_id])[0]
+print(json.dumps({"status": run.info.status, "tags": run.data.tags, "login": pwd.getpwuid(os.getuid()).pw_name}))
+"#,
+    );
+    assert_eq!(seen["status"], "FAILED", "{seen}");
+    let reason = seen["tags"]["legendary.error"].as_str().unwrap();
+    assert!(reason.contains("datapackage.json"), "{reason}");
+    let note = seen["tags"]["mlflow.note.content"].as_str().unwrap();
+    assert!(note.contains(reason), "{note}");
+    // "Created by": the login name of the uid, where Python's getpass looks last.
+    assert_eq!(seen["tags"]["mlflow.user"], seen["login"], "{seen}");
 }

@@ -498,26 +498,21 @@ import json, mlflow
 from mlflow import MlflowClient
 c = MlflowClient()
 v = c.get_latest_versions("pokemon-proxied", stages=["Production"])[0]
-print(json.dumps({"artifact_uri": c.get_run(v.run_id).info.artifact_uri, "run": v.run_id}))
+print(json.dumps({"files": c.get_model_version_download_uri(v.name, v.version), "run": v.run_id}))
 "#,
     );
-    assert!(
-        seen["artifact_uri"]
-            .as_str()
-            .unwrap()
-            .starts_with("mlflow-artifacts:"),
-        "{seen}"
-    );
-    let proxy_path = seen["artifact_uri"]
-        .as_str()
-        .unwrap()
+    // Where the version's files are: the logged model's location (MLflow 3) or the run's
+    // `model/` (MLflow 2), both behind the proxy.
+    let files = seen["files"].as_str().unwrap();
+    assert!(files.starts_with("mlflow-artifacts:"), "{seen}");
+    let proxy_path = files
         .trim_start_matches("mlflow-artifacts:")
         .trim_matches('/')
         .to_owned();
     let in_bucket = tempfile::tempdir().unwrap();
     store_at(
         &setup.garage,
-        &format!("s3://{}/proxied/{proxy_path}/model", setup.garage.bucket),
+        &format!("s3://{}/proxied/{proxy_path}", setup.garage.bucket),
     )
     .download_tree(in_bucket.path(), limits())
     .await
