@@ -168,7 +168,8 @@ impl MlflowClient {
                 .await
             {
                 Ok(()) => written.push(PathBuf::from(name)),
-                Err(error) if error.is_not_found() => {
+                // MLflow 2's proxy answers a missing file with a 500 quoting the OS error.
+                Err(error) if error.is_not_found() || error.is_missing_file() => {
                     return Err(MlflowError::NoArtifacts {
                         uri: artifact_uri.to_owned(),
                     });

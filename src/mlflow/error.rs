@@ -215,6 +215,14 @@ impl MlflowError {
         matches!(self, Self::Api { status, .. } if *status == StatusCode::NOT_FOUND)
     }
 
+    /// True for MLflow 2's artifact proxy answering a file that is not there: HTTP 500 with
+    /// the server's `[Errno 2] No such file or directory` (MLflow 3 answers 404).
+    pub(crate) fn is_missing_file(&self) -> bool {
+        matches!(self, Self::Api { status, message, .. }
+            if *status == StatusCode::INTERNAL_SERVER_ERROR
+                && message.contains("No such file or directory"))
+    }
+
     /// True when trying again later may succeed: the server was unreachable, rate-limited or
     /// failing (5xx). Not-found and validation errors are permanent.
     pub(crate) fn is_transient(&self) -> bool {

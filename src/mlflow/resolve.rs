@@ -53,13 +53,18 @@ pub async fn resolve(client: &MlflowClient, uri: &ModelUri) -> Result<Resolved, 
                     name: name.clone(),
                     stage: stage.to_string(),
                 })?,
-            ModelUri::Alias { name, alias } => client
-                .version_by_alias(name, alias)
-                .await?
-                .ok_or_else(|| MlflowError::AliasNotFound {
-                    name: name.clone(),
-                    alias: alias.clone(),
-                })?,
+            ModelUri::Alias { name, alias } => match client.version_by_alias(name, alias).await? {
+                Some(version) => version,
+                None => {
+                    // MLflow 2 says "alias not found" for a missing model too; name the real
+                    // problem (MLflow 3 answers RESOURCE_DOES_NOT_EXIST for the model itself).
+                    client.get_registered_model(name).await?;
+                    return Err(MlflowError::AliasNotFound {
+                        name: name.clone(),
+                        alias: alias.clone(),
+                    });
+                }
+            },
             ModelUri::Latest { name } => latest_of_all_stages(client, name).await?,
             ModelUri::Version { name, version } => {
                 let version = version.to_string();

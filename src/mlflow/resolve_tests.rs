@@ -36,6 +36,10 @@ async fn fake() -> MlflowClient {
             }),
         )
         .route(
+            &format!("{api}/registered-models/get"),
+            get(|| async { r#"{"registered_model": {"name": "pokemon"}}"# }),
+        )
+        .route(
             &format!("{api}/model-versions/get-download-uri"),
             get(|| async { r#"{"artifact_uri": "runs:/abc/model"}"# }),
         )

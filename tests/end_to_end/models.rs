@@ -305,3 +305,74 @@ print(json.dumps({"status": run.info.status, "tags": run.data.tags, "login": pwd
     // "Created by": the login name of the uid, where Python's getpass looks last.
     assert_eq!(seen["tags"]["mlflow.user"], seen["login"], "{seen}");
 }
+
+#[test]
+#[ignore = "needs the .venv (NumPy): scripts/test.sh runs it"]
+fn the_numpy_loader_agrees_to_the_bit_for_every_feature_set_and_any_numbers() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = work.path().join("rows.csv");
+    let n = data_set_csv(&csv);
+    // Then stat lines no Pokémon has: fractions, zeros, huge values, ties.
+    let mut rows = std::fs::read_to_string(&csv).unwrap();
+    let mut rng = legendary::dataset::SplitMix64::new(11);
+    for i in 0..3000 {
+        let stat = |rng: &mut legendary::dataset::SplitMix64| match i % 4 {
+            0 => (1 + rng.below(255)).to_string(),
+            1 => format!("{}.5", rng.below(300)),
+            2 => (5 * rng.below(40)).to_string(),
+            _ => (rng.below(2_000_000)).to_string(),
+        };
+        let row: Vec<String> = (0..6).map(|_| stat(&mut rng)).collect();
+        rows.push_str(&row.join(","));
+        rows.push('\n');
+    }
+    std::fs::write(&csv, rows).unwrap();
+    for features in ["raw", "derived", "regularity"] {
+        let dir = work.path().join(features);
+        let trained = legendary()
+            .args([
+                "train",
+                "--n-trees",
+                "25",
+                "--cv-folds",
+                "0",
+                "--features",
+                features,
+            ])
+            .arg("--output")
+            .arg(&dir)
+            .env_remove("MLFLOW_TRACKING_URI")
+            .output()
+            .unwrap();
+        assert!(trained.status.success(), "{}", text(&trained));
+        let predicted = legendary()
+            .args(["predict", "--model-uri"])
+            .arg(&dir)
+            .arg("--input")
+            .arg(&csv)
+            .output()
+            .unwrap();
+        assert!(predicted.status.success(), "{}", text(&predicted));
+        let ours: Vec<f64> = String::from_utf8_lossy(&predicted.stdout)
+            .lines()
+            .skip(1)
+            .map(|line| line.rsplit(',').next().unwrap().parse().unwrap())
+            .collect();
+        let theirs = python(&format!(
+            r#"
+import json, sys, pandas as pd
+sys.path.insert(0, "{dir}/code")
+import legendary_pyfunc
+print(json.dumps([float(p) for p in legendary_pyfunc._load_pyfunc("{dir}/model.json").predict_proba(pd.read_csv("{csv}"))]))
+"#,
+            dir = dir.display(),
+            csv = csv.display()
+        ));
+        let theirs: Vec<f64> = serde_json::from_value(theirs).unwrap();
+        assert_eq!(ours.len(), n + 3000);
+        assert_eq!(theirs.len(), ours.len());
+        for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+            assert_eq!(a.to_bits(), b.to_bits(), "{features}, row {i}: {a} vs {b}");
+        }
+    }
+}

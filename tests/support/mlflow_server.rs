@@ -141,6 +141,7 @@ impl MlflowServer {
                 format!(
                     "[mlflow]\ndefault_permission = READ\ndatabase_uri = sqlite:///{}\n\
                      admin_username = {ADMIN_USER}\n\
+                     admin_password = {ADMIN_PASSWORD}\n\
                      authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n",
                     dir.path().join("basic_auth.db").display()
                 ),
