@@ -161,6 +161,17 @@ fn prediction(c: &mut Criterion) {
             b.iter(|| model.predict_batch(black_box(v)));
         });
     }
+    // A lone row, a different one each call (as 1-row requests are): no row stays in cache
+    // and no branch predictor learns one path.
+    let many = values(4096);
+    group.throughput(throughput(1));
+    let mut next = 0;
+    group.bench_function("predict_one_distinct", |b| {
+        b.iter(|| {
+            next = (next + 6) % many.len();
+            model.predict_batch(black_box(&many[next..next + 6]))
+        });
+    });
     group.finish();
 }
 

@@ -436,4 +436,59 @@ mod tests {
         // A NaN goes right, as in smartcore; the walk still ends on a leaf.
         assert!((0.0..=1.0).contains(&model.proba_row(&[f64::NAN; 6])));
     }
+
+    /// Padded forest rows of `raw`, for calling the walks directly.
+    fn padded(model: &Model, raw: &[[f64; 6]]) -> Vec<[f64; ROW_STRIDE]> {
+        raw.iter()
+            .map(|r| {
+                let mut cols = [0.0; features::MAX_WIDTH];
+                let width = model.feature_set.fill(r, &mut cols);
+                let mut row = [0.0; ROW_STRIDE];
+                row[..width].copy_from_slice(&cols[..width]);
+                row
+            })
+            .collect()
+    }
+
+    #[test]
+    fn quickscorer_and_the_tree_walk_agree_to_the_bit() {
+        let model = bundled();
+        let Engine::Smartcore { flat, .. } = &model.engine else {
+            panic!("the bundled model is a smartcore forest");
+        };
+        assert!(
+            flat.has_quickscorer(),
+            "the bundled trees have at most 64 leaves"
+        );
+        // Every Pokémon, 10,000 random stat lines 1-255, and values no Pokémon has.
+        let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/pokemon");
+        let dataset = crate::dataset::load(&data, &crate::dataset::Generations::all())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut raw: Vec<[f64; 6]> = dataset.rows.iter().map(|p| p.stats).collect();
+        raw.extend(rows(10_000));
+        for odd in [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.0,
+            -1.0,
+            1e300,
+            80.5,
+        ] {
+            raw.push([odd; 6]);
+            raw.push([100.0, odd, 100.0, 100.0, odd, 100.0]);
+        }
+        let padded = padded(&model, &raw);
+        // Full blocks, partial blocks and lone rows (the scalar QuickScorer).
+        for size in [BLOCK_ROWS, 13, 8, 7, 1] {
+            for (i, block) in padded.chunks(size).enumerate() {
+                let (mut quick, mut walked) = ([0.0; BLOCK_ROWS], [0.0; BLOCK_ROWS]);
+                flat.proba_block(block, &mut quick);
+                flat.walk_block(block, &mut walked);
+                for (q, w) in quick.iter().zip(&walked).take(block.len()) {
+                    assert_eq!(q.to_bits(), w.to_bits(), "block {i} of {size}: {q} vs {w}");
+                }
+            }
+        }
+    }
 }
