@@ -4,12 +4,14 @@
 //! Layout:
 //! - `page`: the embedded page and its assets (`GET /`, `/assets/*`, `/docs`).
 //! - `pokedex`: `GET /pokedex`, name search over the bundled data set.
+//! - `names`: how typed names are folded and compared for that search.
 //! - `datasets`: `GET /datasets`, the data catalogue of the same package.
 //! - `stats`: the six stats of one demo request, parsed and checked field by field.
 //! - `demo`: `GET`/`POST /pokemon-type` and `POST /pokemon-types`.
 
 pub(crate) mod datasets;
 pub(crate) mod demo;
+mod names;
 pub(crate) mod page;
 pub(crate) mod pokedex;
 pub(crate) mod stats;
