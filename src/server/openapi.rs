@@ -31,8 +31,11 @@ use utoipa::{OpenApi, ToSchema};
         crate::web::page::index,
         crate::web::page::css,
         crate::web::page::js,
+        crate::web::page::card_js,
         crate::web::page::docs,
         crate::web::page::docs_js,
+        crate::web::page::vendor,
+        crate::web::page::favicon,
         openapi_json,
     ),
     tags(

@@ -2,7 +2,8 @@
 //! original demo's `/pokemon-type` API, and the OpenAPI description with a docs page.
 //!
 //! Layout:
-//! - `page`: the embedded page and its assets (`GET /`, `/assets/*`, `/docs`).
+//! - `page`: the embedded page and its assets (`GET /`, `/assets/*`, `/favicon.svg`, `/docs`
+//!   with the vendored API explorer).
 //! - `pokedex`: `GET /pokedex`, name search over the bundled data set.
 //! - `names`: how typed names are folded and compared for that search.
 //! - `datasets`: `GET /datasets`, the data catalogue of the same package.
@@ -27,8 +28,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/", get(page::index))
         .route("/assets/app.css", get(page::css))
         .route("/assets/app.js", get(page::js))
+        .route("/assets/card.js", get(page::card_js))
         .route("/docs", get(page::docs))
         .route("/assets/docs.js", get(page::docs_js))
+        .route("/assets/vendor/{file}", get(page::vendor))
+        .route("/favicon.svg", get(page::favicon))
         .route("/pokedex", get(pokedex::search))
         .route("/datasets", get(datasets::search))
         .route(
