@@ -18,6 +18,7 @@ use utoipa::{OpenApi, ToSchema};
     ),
     paths(
         super::invocations::invocations,
+        super::explain::explain,
         super::probes::ping,
         super::probes::health,
         super::probes::version,
@@ -145,6 +146,7 @@ mod tests {
         assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
         for path in [
             "/invocations",
+            "/explain",
             "/ping",
             "/health",
             "/version",

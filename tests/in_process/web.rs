@@ -203,6 +203,7 @@ async fn openapi_json_is_3_1_and_lists_every_route_the_server_answers() {
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1."));
     let routes = [
         ("post", "/invocations"),
+        ("post", "/explain"),
         ("get", "/ping"),
         ("get", "/health"),
         ("get", "/version"),
@@ -288,6 +289,53 @@ async fn every_json_get_answers_in_the_shape_its_schema_documents() {
         checked += 1;
     }
     assert!(checked >= 5, "only {checked} JSON GET routes documented");
+    app.shut_down().await;
+}
+
+#[tokio::test]
+async fn post_explain_and_explained_demo_answers_are_in_their_documented_shape() {
+    let app = spawn_app().await;
+    let (_, doc) = get_json(&app.url("/openapi.json")).await;
+    let ok = |path: &str, method: &str| {
+        doc["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"]
+            .clone()
+    };
+    let response = app
+        .post("/explain", Some("application/json"), crate::support::DEMO)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let value: Value = response.json().await.unwrap();
+    let s = ok("/explain", "post");
+    for key in [
+        "base_value",
+        "predictions",
+        "probabilities",
+        "contributions",
+    ] {
+        assert!(
+            schema(&doc, &s)["required"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(key)),
+            "{key}"
+        );
+    }
+    conforms(&doc, &s, &value, "/explain");
+    let (status, value) = post_json(
+        &app.url("/pokemon-types?explain=true"),
+        &json!([body(MEWTWO)]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let s = ok("/pokemon-types", "post");
+    conforms(&doc, &s, &value, "/pokemon-types?explain=true");
+    let answer = schema(&doc, &schema(&doc, &s)["items"]);
+    for key in ["base_value", "contributions"] {
+        assert!(
+            answer["properties"][key].is_object(),
+            "{key} is not documented: {answer}"
+        );
+    }
     app.shut_down().await;
 }
 

@@ -1,0 +1,82 @@
+//! Why the model says what it says: exact interventional Shapley values of the legendary
+//! probability over the six stats a person types, for any served model that has one (a
+//! smartcore forest, whatever derived columns it computes from the six, or a two-class
+//! scikit-learn classifier of the six stats). docs/explain.md has the math.
+//!
+//! Layout:
+//! - `game`: Shapley values of a six-player game from its 64 coalition values.
+//! - `engine`: the interventional game of a row over a background, scored in batches.
+//! - `background`: the seeded, stratified background sample and the bundled default.
+
+mod background;
+mod engine;
+mod game;
+
+use serde::Serialize;
+
+pub use background::{BACKGROUND_ROWS, BACKGROUND_SEED, bundled, of as background_of, sample};
+pub use engine::{Explanation, evaluations_per_row, explain};
+
+/// Most rows one `POST /explain` (or demo `?explain=true`) request may explain. Each row
+/// costs 62 × 100 forest walks, about 6 ms with the bundled model on this project's machine
+/// (`cargo bench --bench scoring -- explain`, docs/benchmarks.md), so the largest request
+/// holds one core for about 0.2 s and cannot crowd out the server.
+pub const MAX_EXPLAIN_ROWS: usize = 32;
+
+/// Why rows could not be explained.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ExplainError {
+    /// The model has no legendary probability of the six stats (a regressor, a multi-class
+    /// classifier, other columns).
+    #[error("the model has no legendary probability of the six stats to explain")]
+    NotLegendary,
+    /// The default background could not be built.
+    #[error("the explanation background could not be read: {0}")]
+    Background(String),
+}
+
+/// The six Shapley values of one row, by stat: how much each stat moves the legendary
+/// probability from the base value.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Contributions {
+    /// HP's contribution.
+    pub hp: f64,
+    /// Attack's.
+    pub attack: f64,
+    /// Defense's.
+    pub defense: f64,
+    /// Sp. Attack's.
+    pub special_attack: f64,
+    /// Sp. Defense's.
+    pub special_defense: f64,
+    /// Speed's.
+    pub speed: f64,
+}
+
+impl From<[f64; 6]> for Contributions {
+    fn from(v: [f64; 6]) -> Self {
+        let [hp, attack, defense, special_attack, special_defense, speed] = v;
+        Self {
+            hp,
+            attack,
+            defense,
+            special_attack,
+            special_defense,
+            speed,
+        }
+    }
+}
+
+impl Contributions {
+    /// The six values in the stats' order ([`crate::dataset::FEATURES`]).
+    pub fn values(&self) -> [f64; 6] {
+        [
+            self.hp,
+            self.attack,
+            self.defense,
+            self.special_attack,
+            self.special_defense,
+            self.speed,
+        ]
+    }
+}

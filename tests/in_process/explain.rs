@@ -1,0 +1,290 @@
+//! `POST /explain` and the demo's `?explain=true` on the real application: every body
+//! `/invocations` takes gives the same explanation, the numbers add up to the probability
+//! the other routes give, the background is published, and bad or too large requests get
+//! MLflow-shaped 400s naming the problem.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::app::spawn_app;
+use crate::support::{DEMO, DEMO_LEGENDARY};
+
+const STATS: [&str; 6] = legendary::dataset::FEATURES;
+
+fn contributions(c: &Value) -> [f64; 6] {
+    std::array::from_fn(|i| c[STATS[i]].as_f64().unwrap())
+}
+
+async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn every_scoring_body_gets_the_same_explanation_and_it_adds_up() {
+    let app = spawn_app().await;
+    let split = format!(r#"{{"dataframe_split":{DEMO_LEGENDARY}}}"#);
+    let records = r#"{"dataframe_records":[{"speed":115,"hp":105,"attack":180,"defense":100,"special_attack":180,"special_defense":100,"name":"Rayquaza"}]}"#;
+    let instances = r#"{"instances":[{"hp":105,"attack":180,"defense":100,"special_attack":180,"special_defense":100,"speed":115}]}"#;
+    let inputs = r#"{"inputs":{"hp":[105],"attack":[180],"defense":[100],"special_attack":[180],"special_defense":[100],"speed":[115]}}"#;
+    let csv = "speed,hp,attack,defense,special_attack,special_defense\n115,105,180,100,180,100\n";
+    let mut first = Vec::new();
+    for (content_type, body) in [
+        ("application/json", split.as_str()),
+        ("application/json; format=pandas-split", DEMO_LEGENDARY),
+        ("application/json", records),
+        ("application/json", instances),
+        ("application/json", inputs),
+        ("text/csv", csv),
+    ] {
+        let (status, e) = json_of(
+            app.post("/explain", Some(content_type), body.to_owned())
+                .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{content_type} {body}: {e}");
+        let base = e["base_value"].as_f64().unwrap();
+        let n = e["probabilities"].as_array().unwrap().len();
+        assert_eq!(e["predictions"].as_array().unwrap().len(), n);
+        assert_eq!(e["contributions"].as_array().unwrap().len(), n);
+        for (p, c) in e["probabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(e["contributions"].as_array().unwrap())
+        {
+            let p = p.as_f64().unwrap();
+            let total = base + contributions(c).iter().sum::<f64>();
+            assert!((total - p).abs() <= 1e-12, "{total} vs {p}");
+        }
+        // Rayquaza (105, 180, ...) is the first row of every body.
+        first.push((
+            e["probabilities"][0].clone(),
+            e["contributions"][0].clone(),
+            e["base_value"].clone(),
+        ));
+        if body == split {
+            // The predictions are /invocations' own.
+            let scored: Value = app.score(split.clone()).await.json().await.unwrap();
+            assert_eq!(scored["predictions"], e["predictions"]);
+        }
+    }
+    assert!(first.windows(2).all(|w| w[0] == w[1]), "{first:?}");
+    // The probability is the demo API's, to the bit.
+    let (_, demo) = json_of(
+        reqwest::Client::new()
+            .post(app.url("/pokemon-type"))
+            .json(&json!({"hp": 105, "attack": 180, "defense": 100, "special_attack": 180, "special_defense": 100, "speed": 115}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(demo["probability"], first[0].0);
+    app.shut_down().await;
+}
+
+#[tokio::test]
+async fn the_demo_routes_explain_when_asked_and_only_then() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::new();
+    let q = "hp=106&attack=110&defence=90&special_attack=154&special_defense=90&speed=130";
+    let (_, plain) = json_of(
+        client
+            .get(app.url(&format!("/pokemon-type?{q}")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(plain.get("contributions").is_none() && plain.get("base_value").is_none());
+    let (status, got) = json_of(
+        client
+            .get(app.url(&format!("/pokemon-type?{q}&explain=true")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    assert_eq!(got["probability"], plain["probability"]);
+    let total = got["base_value"].as_f64().unwrap()
+        + contributions(&got["contributions"]).iter().sum::<f64>();
+    assert!((total - got["probability"].as_f64().unwrap()).abs() <= 1e-12);
+    // The same numbers as POST /explain gives for the same stats.
+    let (_, e) = json_of(
+        app.post(
+            "/explain",
+            Some("application/json"),
+            r#"{"dataframe_records":[{"hp":106,"attack":110,"defense":90,"special_attack":154,"special_defense":90,"speed":130}]}"#,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(e["contributions"][0], got["contributions"]);
+    assert_eq!(e["base_value"], got["base_value"]);
+    let mewtwo = json!({"hp": 106, "attack": 110, "defence": 90, "special_attack": 154, "special_defense": 90, "speed": 130});
+    let (_, one) = json_of(
+        client
+            .post(app.url("/pokemon-type?explain=true"))
+            .json(&mewtwo)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(one, got);
+    let (_, list) = json_of(
+        client
+            .post(app.url("/pokemon-types?explain=1"))
+            .json(&json!([mewtwo, mewtwo]))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(list, json!([got, got]));
+    let (_, list) = json_of(
+        client
+            .post(app.url("/pokemon-types?explain=false"))
+            .json(&json!([mewtwo]))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(list[0].get("contributions").is_none());
+    app.shut_down().await;
+}
+
+/// An MLflow-shaped 400 whose message contains `needle`.
+async fn assert_400(response: reqwest::Response, needle: &str) {
+    let (status, body) = json_of(response).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        ["BAD_REQUEST", "INVALID_PARAMETER_VALUE"].contains(&body["error_code"].as_str().unwrap()),
+        "{body}"
+    );
+    assert!(
+        body["sqlstate"].is_string() && body["error_class"].is_string(),
+        "{body}"
+    );
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains(needle),
+        "{message:?} does not say {needle:?}"
+    );
+}
+
+#[tokio::test]
+async fn too_many_rows_and_bad_bodies_are_400s_that_say_why() {
+    let app = spawn_app().await;
+    let max = legendary::explain::MAX_EXPLAIN_ROWS;
+    let limit = format!("at most {max} rows");
+    // One row over the limit, in JSON and CSV, and on the demo list.
+    let over = crate::support::app::body(max + 1);
+    assert_400(
+        app.post("/explain", Some("application/json"), over).await,
+        &limit,
+    )
+    .await;
+    let csv = format!(
+        "hp,attack,defense,special_attack,special_defense,speed\n{}",
+        "1,2,3,4,5,6\n".repeat(max + 1)
+    );
+    assert_400(app.post("/explain", Some("text/csv"), csv).await, &limit).await;
+    let item = json!({"hp": 1, "attack": 2, "defence": 3, "special_attack": 4, "special_defense": 5, "speed": 6});
+    let list = Value::Array(vec![item.clone(); max + 1]);
+    let response = reqwest::Client::new()
+        .post(app.url("/pokemon-types?explain=true"))
+        .json(&list)
+        .send()
+        .await
+        .unwrap();
+    assert_400(response, &limit).await;
+    // Exactly the limit is fine.
+    let at = crate::support::app::body(max);
+    assert_eq!(
+        app.post("/explain", Some("application/json"), at)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    // Bad bodies: the scoring parser's own messages.
+    assert_400(
+        app.post("/explain", Some("application/json"), "{").await,
+        "",
+    )
+    .await;
+    assert_400(
+        app.post(
+            "/explain",
+            Some("application/json"),
+            r#"{"dataframe_split":{"columns":["hp"],"data":[[1]]}}"#,
+        )
+        .await,
+        "missing inputs",
+    )
+    .await;
+    assert_400(app.post("/explain", Some("application/json"), r#"{"dataframe_records":[{"hp":"x","attack":1,"defense":1,"special_attack":1,"special_defense":1,"speed":1}]}"#).await, "hp").await;
+    let (status, _) = json_of(app.post("/explain", Some("text/plain"), "x").await).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let q = "hp=1&attack=1&defence=1&special_attack=1&special_defense=1&speed=1&explain=maybe";
+    assert_400(
+        reqwest::get(app.url(&format!("/pokemon-type?{q}")))
+            .await
+            .unwrap(),
+        "explain",
+    )
+    .await;
+    let (status, _) = json_of(reqwest::get(app.url("/explain")).await.unwrap()).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    // DEMO (five rows) is still fine afterwards.
+    assert_eq!(
+        app.post("/explain", Some("application/json"), DEMO)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    app.shut_down().await;
+}
+
+#[tokio::test]
+async fn the_model_card_publishes_the_background_in_use() {
+    let app = spawn_app().await;
+    let (status, card) = json_of(app.get("/model").await).await;
+    assert_eq!(status, StatusCode::OK);
+    let background = &card["explanation_background"];
+    assert_eq!(background["columns"], json!(STATS));
+    let rows = background["data"].as_array().unwrap();
+    assert!((95..=105).contains(&rows.len()), "{} rows", rows.len());
+    assert!(
+        background["source"]
+            .as_str()
+            .unwrap()
+            .contains("bundled data/pokemon"),
+        "{background}"
+    );
+    // The base value is the mean probability of those rows, as the demo API scores them.
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|r| json!({"hp": r[0], "attack": r[1], "defense": r[2], "special_attack": r[3], "special_defense": r[4], "speed": r[5]}))
+        .collect();
+    let answers: Vec<Value> = reqwest::Client::new()
+        .post(app.url("/pokemon-types"))
+        .json(&items)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mean = answers
+        .iter()
+        .map(|a| a["probability"].as_f64().unwrap())
+        .sum::<f64>()
+        / answers.len() as f64;
+    let (_, e) = json_of(app.post("/explain", Some("application/json"), DEMO).await).await;
+    assert!((e["base_value"].as_f64().unwrap() - mean).abs() <= 1e-15);
+    app.shut_down().await;
+}
