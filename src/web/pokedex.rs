@@ -85,6 +85,8 @@ impl From<&Pokemon> for Entry {
 #[utoipa::path(
     get,
     path = "/pokedex",
+    // `search` alone is also the data catalogue's handler; operation ids must be unique.
+    operation_id = "pokedex_search",
     tag = "web",
     params(SearchQuery),
     responses(

@@ -283,6 +283,7 @@ function showWhy(answer, list) {
   };
   const baseValue = el("span", "value", percent(base));
   baseValue.id = "why-base";
+  baseValue.dataset.value = String(base);
   const rows = [row("Average Pokémon", "start", 0, base, baseValue)];
   let at = base;
   for (const d of list) {
@@ -296,6 +297,7 @@ function showWhy(answer, list) {
   }
   const total = el("span", "value", percent(answer.probability));
   total.id = "why-total";
+  total.dataset.value = String(answer.probability);
   rows.push(row("This Pokémon", "end", 0, answer.probability, total));
   $("why-chart").replaceChildren(...rows);
   why.hidden = false;

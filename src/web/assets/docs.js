@@ -1,8 +1,10 @@
 // The API explorer at /docs: Swagger UI (vendored, see assets/vendor/swagger-ui/README.md)
 // pointed at this server's /openapi.json, with "Try it out" on, so a reader can send a real
 // request from the page. After each render a few accessibility gaps of Swagger UI's markup
-// are filled (names for its icon-only buttons and unlabelled selects), so the page passes
-// axe-core like the main page does.
+// are filled (names for its icon-only buttons and unlabelled selects, keyboard access to its
+// scrolling code boxes), so the page passes axe-core like the main page does. Deep links are
+// off: Swagger UI puts them as links inside each operation's toggle button, which nests one
+// control in another.
 "use strict";
 
 /** Gives controls that Swagger UI renders without an accessible name one from their context. */
@@ -18,6 +20,9 @@ function nameUnlabelledControls(root) {
     const path = block && block.querySelector(".opblock-summary-path");
     const what = button.className.includes("copy") ? "Copy" : "Show or hide";
     button.setAttribute("aria-label", path ? `${what} ${path.textContent.trim()}` : what);
+  }
+  for (const box of root.querySelectorAll("pre:not([tabindex]), .microlight:not([tabindex])")) {
+    box.setAttribute("tabindex", "0");
   }
   for (const input of root.querySelectorAll("input:not([aria-label]):not([id])")) {
     const row = input.closest("tr");
@@ -36,7 +41,7 @@ function start() {
   window.ui = window.SwaggerUIBundle({
     url: "/openapi.json",
     dom_id: "#swagger-ui",
-    deepLinking: true,
+    deepLinking: false,
     tryItOutEnabled: true,
     displayRequestDuration: true,
     docExpansion: "list",
