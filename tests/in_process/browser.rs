@@ -499,7 +499,10 @@ async fn on_a_phone_the_verdict_and_its_top_reason_show_without_scrolling_and_se
     )
     .await;
     let over = horizontal_overflow(client).await;
-    assert!(over.is_empty(), "an open operation scrolls sideways: {over:?}");
+    assert!(
+        over.is_empty(),
+        "an open operation scrolls sideways: {over:?}"
+    );
     screenshot(client, "phone-docs.png").await;
 
     b.client.close().await.unwrap();
