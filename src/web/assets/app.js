@@ -46,7 +46,9 @@ async function api(path, options) {
   try { body = text ? JSON.parse(text) : null; } catch (_) { /* not JSON */ }
   if (!response.ok) {
     const message = body && body.message ? body.message : text || response.statusText;
-    throw new Error(`${message} (HTTP ${response.status})`);
+    const error = new Error(`${message} (HTTP ${response.status})`);
+    error.status = response.status;
+    throw error;
   }
   return body;
 }
@@ -109,11 +111,7 @@ async function predict() {
     return;
   }
   try {
-    const answer = await api("/pokemon-type?explain=true", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(form.stats),
-    });
+    const answer = await ask(form.stats);
     if (seq !== predictSeq) return;
     showError("");
     shown = { answer, stats: form.stats };
@@ -124,6 +122,26 @@ async function predict() {
     $("answer").replaceChildren(hint("No answer: the server refused the request."));
     $("why").hidden = true;
     showError(e.message);
+  }
+}
+
+/**
+ * The explained answer; when the server answers but cannot explain (a model it has no
+ * explanation for), the plain answer, with why not in `unexplained`.
+ */
+async function ask(stats) {
+  const request = (path) => api(path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(stats),
+  });
+  try {
+    return await request("/pokemon-type?explain=true");
+  } catch (e) {
+    if (!(e.status >= 500 || /explain/i.test(e.message))) throw e;
+    const answer = await request("/pokemon-type");
+    answer.unexplained = e.message;
+    return answer;
   }
 }
 
@@ -221,6 +239,7 @@ function showAnswer(answer, stats) {
     top.id = "top-reason";
     parts.splice(1, 0, top);
   }
+  if (answer.unexplained) parts.push(hint(`No explanation for this answer: ${answer.unexplained}`));
   if (picked) {
     const truth = picked.legendary ? "legendary" : "not legendary";
     parts.push(hint(`${picked.name} (#${picked.number}, generation ${picked.generation}, ` +
