@@ -36,7 +36,7 @@ function showModel(card) {
   const stage = meta.stage || (meta.aliases && meta.aliases.length ? `@${meta.aliases.join(", @")}` : null);
   const trained = humanDate(meta.trained_at);
   facts("model-card", [
-    ["Model", meta.name || "bundled model"],
+    ["Model", meta.name || (meta.uri === "the bundled model" ? "the bundled model" : "not registered")],
     ["Version", meta.version || "–"],
     ["Stage or alias", stage || "–"],
     ["Trained", trained || "–", meta.trained_at ? String(meta.trained_at) : ""],
