@@ -32,6 +32,8 @@ use utoipa::{OpenApi, ToSchema};
         crate::web::page::index,
         crate::web::page::css,
         crate::web::page::js,
+        crate::web::page::why_js,
+        crate::web::page::share_js,
         crate::web::page::card_js,
         crate::web::page::docs,
         crate::web::page::docs_js,

@@ -28,6 +28,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/", get(page::index))
         .route("/assets/app.css", get(page::css))
         .route("/assets/app.js", get(page::js))
+        .route("/assets/why.js", get(page::why_js))
+        .route("/assets/share.js", get(page::share_js))
         .route("/assets/card.js", get(page::card_js))
         .route("/docs", get(page::docs))
         .route("/assets/docs.js", get(page::docs_js))

@@ -11,6 +11,8 @@ use crate::http::ApiError;
 const INDEX: &str = include_str!("assets/index.html");
 const CSS: &str = include_str!("assets/app.css");
 const JS: &str = include_str!("assets/app.js");
+const WHY_JS: &str = include_str!("assets/why.js");
+const SHARE_JS: &str = include_str!("assets/share.js");
 const CARD_JS: &str = include_str!("assets/card.js");
 const DOCS: &str = include_str!("assets/docs.html");
 const DOCS_JS: &str = include_str!("assets/docs.js");
@@ -39,24 +41,40 @@ pub(crate) async fn css() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS)
 }
 
-/// The page's script.
+/// A script of ours, with its type.
+fn script(body: &'static str) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        body,
+    )
+}
+
+/// The page's script: the stats, the search, asking for the answer.
 #[utoipa::path(get, path = "/assets/app.js", tag = "web",
     responses((status = 200, description = "JavaScript", content_type = "text/javascript", body = String)))]
 pub(crate) async fn js() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-        JS,
-    )
+    script(JS)
+}
+
+/// The page's answer and its why.
+#[utoipa::path(get, path = "/assets/why.js", tag = "web",
+    responses((status = 200, description = "JavaScript", content_type = "text/javascript", body = String)))]
+pub(crate) async fn why_js() -> impl IntoResponse {
+    script(WHY_JS)
+}
+
+/// The page's shareable URL and "copy as curl".
+#[utoipa::path(get, path = "/assets/share.js", tag = "web",
+    responses((status = 200, description = "JavaScript", content_type = "text/javascript", body = String)))]
+pub(crate) async fn share_js() -> impl IntoResponse {
+    script(SHARE_JS)
 }
 
 /// The page's model card, overall importances and data catalogue.
 #[utoipa::path(get, path = "/assets/card.js", tag = "web",
     responses((status = 200, description = "JavaScript", content_type = "text/javascript", body = String)))]
 pub(crate) async fn card_js() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-        CARD_JS,
-    )
+    script(CARD_JS)
 }
 
 /// The API explorer (Swagger UI) over `/openapi.json`, with "Try it out".
@@ -66,14 +84,11 @@ pub(crate) async fn docs() -> Html<&'static str> {
     Html(DOCS)
 }
 
-/// The docs page's script.
+/// The docs page's script: starts Swagger UI on `/openapi.json`.
 #[utoipa::path(get, path = "/assets/docs.js", tag = "web",
     responses((status = 200, description = "JavaScript", content_type = "text/javascript", body = String)))]
 pub(crate) async fn docs_js() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-        DOCS_JS,
-    )
+    script(DOCS_JS)
 }
 
 /// The page's icon: a small SVG, so it stays sharp in any tab size.

@@ -173,9 +173,7 @@ fn check(field: &str, raw: &Raw) -> Result<f64, String> {
         return Err(format!("Field `{field}` must be a finite number."));
     }
     if value < 0.0 {
-        return Err(format!(
-            "Field `{field}` must be at least 0, got {value}."
-        ));
+        return Err(format!("Field `{field}` must be at least 0, got {value}."));
     }
     // -0.0 is accepted as 0.
     Ok(value + 0.0)

@@ -361,6 +361,8 @@ async fn the_page_and_the_docs_are_html_with_their_assets() {
         ("/", "text/html", "<form id=\"stats\""),
         ("/docs", "text/html", "/assets/docs.js"),
         ("/assets/card.js", "text/javascript", "/model"),
+        ("/assets/why.js", "text/javascript", "contributions"),
+        ("/assets/share.js", "text/javascript", "replaceState"),
         ("/favicon.svg", "image/svg+xml", "<svg"),
         (
             "/assets/vendor/swagger-ui-5.35.0.js",
