@@ -33,14 +33,21 @@ const NAMES: [(&str, &str); 6] = [
     ("speed", "Speed"),
 ];
 
+/// One browser test at a time: each starts a Chromium, and several at once beside the rest of
+/// the suite on a small machine only make the waits flaky.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A browser on its own chromedriver; both end with the test.
 struct Browser {
     client: Client,
     _driver: Driver,
     _profile: tempfile::TempDir,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
 }
 
+/// A browser whose page (not window) is `width`×`height` CSS pixels.
 async fn browser(width: u32, height: u32) -> Browser {
+    let turn = ONE_AT_A_TIME.lock().await;
     let (driver, port) = start_driver();
     let profile = tempfile::tempdir().unwrap();
     let client = open_browser(port, profile.path()).await;
@@ -56,6 +63,7 @@ async fn browser(width: u32, height: u32) -> Browser {
         client,
         _driver: driver,
         _profile: profile,
+        _turn: turn,
     }
 }
 
