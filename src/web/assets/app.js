@@ -21,14 +21,10 @@ const NAMES = {
 /** The page's bounds: base stats are whole numbers 1-255 in the games (the API takes any ≥ 0). */
 const MIN_STAT = 1;
 const MAX_STAT = 255;
-/** Answers this close to the decision line (in probability) are called borderline. */
-const BORDERLINE = 0.10;
 
 const $ = (id) => document.getElementById(id);
 /** The Pokémon whose stats are in the form, until a stat is edited. */
 let picked = null;
-/** The model's decision line, from GET /model (card.js); 0.5 until it is known. */
-let threshold = 0.5;
 /** The last answer shown, redrawn when the threshold becomes known. */
 let shown = null;
 let predictSeq = 0;

@@ -3,6 +3,11 @@
 // waterfall from the average Pokémon's chance through each stat's Shapley push to this one's.
 "use strict";
 
+/** Answers this close to the decision line (in probability) are called borderline. */
+const BORDERLINE = 0.10;
+/** The model's decision line, from GET /model (card.js); 0.5 until it is known. */
+let threshold = 0.5;
+
 /** Percentage points with one decimal and a real minus sign: `+21.3`, `−3.2`. */
 function points(x) {
   const v = (x * 100).toFixed(1);
