@@ -1,6 +1,7 @@
 //! `cargo bench`: request parsing in every input format, prediction, and the whole
 //! `/invocations` handler in-process (router + layers via `tower::ServiceExt::oneshot`), for
-//! 1, 5, 1,000 and 100,000 rows of the bundled model.
+//! 1, 5, 1,000 and 100,000 rows of the bundled model; and exact Shapley explanations
+//! (`explain/`: 1 row, and the most `POST /explain` takes) against the bundled background.
 //!
 //! Filter like any criterion bench: `cargo bench --bench scoring -- 'handler/'`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
@@ -206,6 +207,24 @@ fn handler(c: &mut Criterion) {
     group.finish();
 }
 
+/// The engine alone (`legendary::explain::explain`) and the whole `/explain` handler: the cost
+/// per explained row that sizes `MAX_EXPLAIN_ROWS`.
+fn explanation(c: &mut Criterion) {
+    let model: Model = model_dir().model;
+    let background = legendary::explain::bundled().unwrap();
+    let max = legendary::explain::MAX_EXPLAIN_ROWS;
+    let mut group = c.benchmark_group("explain");
+    group.sample_size(10);
+    for n in [1, max] {
+        let rows: Vec<[f64; 6]> = rows(n).iter().map(|r| r.map(f64::from)).collect();
+        group.throughput(throughput(n));
+        group.bench_with_input(BenchmarkId::new("engine", n), &rows, |b, rows| {
+            b.iter(|| legendary::explain::explain(&model, background, black_box(rows)).unwrap());
+        });
+    }
+    group.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_millis(500))
@@ -216,6 +235,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = parsing, prediction, handler
+    targets = parsing, prediction, handler, explanation
 }
 criterion_main!(benches);

@@ -7,20 +7,28 @@
 //! - `game`: Shapley values of a six-player game from its 64 coalition values.
 //! - `engine`: the interventional game of a row over a background, scored in batches.
 //! - `background`: the seeded, stratified background sample and the bundled default.
+//! - `shap_files`: a training run's `model_explanations_shap/`, as MLflow's shap integration
+//!   logs it; `plot` lays out its summary bar plot, drawn as SVG there and as PNG by `raster`.
 
 mod background;
 mod engine;
 mod game;
+mod plot;
+mod raster;
+mod shap_files;
 
 use serde::Serialize;
 
 pub use background::{BACKGROUND_ROWS, BACKGROUND_SEED, bundled, of as background_of, sample};
 pub use engine::{Explanation, evaluations_per_row, explain};
+pub use shap_files::{
+    SHAP_ARTIFACT_PATH, explain_parallel, files as shap_files, write as write_shap_files,
+};
 
 /// Most rows one `POST /explain` (or demo `?explain=true`) request may explain. Each row
-/// costs 62 × 100 forest walks, about 6 ms with the bundled model on this project's machine
+/// costs 62 × 100 forest walks, about 7 ms with the bundled model on this project's machine
 /// (`cargo bench --bench scoring -- explain`, docs/benchmarks.md), so the largest request
-/// holds one core for about 0.2 s and cannot crowd out the server.
+/// holds one core for about 0.24 s and cannot crowd out the server.
 pub const MAX_EXPLAIN_ROWS: usize = 32;
 
 /// Why rows could not be explained.
@@ -33,6 +41,9 @@ pub enum ExplainError {
     /// The default background could not be built.
     #[error("the explanation background could not be read: {0}")]
     Background(String),
+    /// An explanation file could not be written.
+    #[error("writing the explanations: {0}")]
+    Io(String),
 }
 
 /// The six Shapley values of one row, by stat: how much each stat moves the legendary

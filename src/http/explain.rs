@@ -44,7 +44,7 @@ pub(crate) async fn explain_rows(
     .map_err(ApiError::internal)?
     .map_err(|e| match e {
         ExplainError::NotLegendary => ApiError::BadRequest(format!("{e}.")),
-        ExplainError::Background(_) => ApiError::internal(e),
+        ExplainError::Background(_) | ExplainError::Io(_) => ApiError::internal(e),
     })
 }
 

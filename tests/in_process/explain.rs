@@ -288,3 +288,22 @@ async fn the_model_card_publishes_the_background_in_use() {
     assert!((e["base_value"].as_f64().unwrap() - mean).abs() <= 1e-15);
     app.shut_down().await;
 }
+
+#[tokio::test]
+#[ignore = "needs the .venv with shap (scripts/mlflow-venv.sh)"]
+async fn the_bundled_models_contributions_are_shaps_kernel_explainer_values() {
+    use crate::support::shap;
+    let app = spawn_app().await;
+    let base = app.url("");
+    let (background, _) = shap::published_background(&base).await;
+    let rows = shap::fifty_rows();
+    assert_eq!(rows.len(), 50);
+    let api = shap::explain_via_api(&base, &rows).await;
+    // f is the served model's own legendary probability, asked through the demo API: shap
+    // does the coalitions and the arithmetic, the server only scores the rows it is sent.
+    let url = app.url("/pokemon-types");
+    let kernel = shap::kernel_explainer(&background, &rows, json!({ "url": url })).await;
+    let worst = shap::assert_matches_shap(&api, &kernel);
+    eprintln!("bundled model: 50 rows, largest difference from shap.KernelExplainer {worst:e}");
+    app.shut_down().await;
+}
