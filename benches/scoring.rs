@@ -207,9 +207,20 @@ fn handler(c: &mut Criterion) {
     group.finish();
 }
 
-/// The engine alone (`legendary::explain::explain`) and the whole `/explain` handler: the cost
-/// per explained row that sizes `MAX_EXPLAIN_ROWS`.
+/// The engine alone (`legendary::explain::explain`) and the whole `POST /explain` handler: the
+/// cost per explained row that sizes `MAX_EXPLAIN_ROWS`.
 fn explanation(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let state = AppState::new(ServerLimits::default(), None);
+    let resolved = Resolved {
+        artifact_uri: "models/pokemon".into(),
+        ..Resolved::default()
+    };
+    state.set_model(Served::new(model_dir(), "models/pokemon", resolved));
+    let app = legendary::server::app(state);
     let model: Model = model_dir().model;
     let background = legendary::explain::bundled().unwrap();
     let max = legendary::explain::MAX_EXPLAIN_ROWS;
@@ -220,6 +231,24 @@ fn explanation(c: &mut Criterion) {
         group.throughput(throughput(n));
         group.bench_with_input(BenchmarkId::new("engine", n), &rows, |b, rows| {
             b.iter(|| legendary::explain::explain(&model, background, black_box(rows)).unwrap());
+        });
+        let (_, content_type, body) = bodies(&self::rows(n)).swap_remove(0);
+        let body = axum::body::Bytes::from(body);
+        let request = || {
+            Request::post("/explain")
+                .header(header::CONTENT_TYPE, content_type)
+                .body(Body::from(body.clone()))
+                .unwrap()
+        };
+        let response = runtime.block_on(app.clone().oneshot(request())).unwrap();
+        assert_eq!(response.status(), 200);
+        group.bench_function(BenchmarkId::new("handler", n), |b| {
+            b.to_async(&runtime).iter(|| async {
+                let response = app.clone().oneshot(request()).await.unwrap();
+                axum::body::to_bytes(response.into_body(), usize::MAX)
+                    .await
+                    .unwrap()
+            });
         });
     }
     group.finish();
