@@ -13,9 +13,9 @@ use utoipa::ToSchema;
 
 use super::stats::{PokemonStats, RawStats};
 use crate::acquire::Served;
-use crate::explain::{Contributions, MAX_EXPLAIN_ROWS};
+use crate::explain::{self, Contributions};
 use crate::http::{
-    ApiError, AppState, Body, ExplainFlag, Query, explain_rows, too_many_to_explain,
+    ApiError, AppState, Body, ExplainFlag, Query, background_of, explain_rows, too_many_to_explain,
 };
 
 /// Most Pokémon in one `/pokemon-types` list: far more than the Pokédex holds (1,025 species
@@ -128,7 +128,7 @@ pub(crate) async fn pokemon_types(
     takes_stats(&served)?;
     let explain = flag.wanted()?;
     let max_rows = match explain {
-        true => MAX_EXPLAIN_ROWS,
+        true => explain::max_rows(background_of(&served)?),
         false => state.limits().scoring.max_rows.min(DEMO_MAX_ITEMS),
     };
     let mut failure = None;
@@ -141,7 +141,9 @@ pub(crate) async fn pokemon_types(
         de::DeserializeSeed::deserialize(list, &mut de).and_then(|rows| de.end().map(|()| rows));
     let rows = match (parsed, failure) {
         (Ok(rows), _) => rows,
-        (Err(_), Some(ListError::TooMany)) if explain => return Err(too_many_to_explain()),
+        (Err(_), Some(ListError::TooMany)) if explain => {
+            return Err(too_many_to_explain(background_of(&served)?));
+        }
         (Err(_), Some(ListError::TooMany)) => {
             return Err(crate::scoring::ScoringError::too_many_rows(max_rows).into());
         }
