@@ -8,14 +8,25 @@ use serde::Deserialize;
 use super::error::ApiError;
 use super::state::AppState;
 use crate::acquire::Served;
-use crate::explain::{self, ExplainError, Explanation, MAX_EXPLAIN_ROWS};
+use crate::explain::{self, ExplainError, Explanation};
+use crate::model::Background;
 
-/// The 400 for a request of more than [`MAX_EXPLAIN_ROWS`] rows.
-pub(crate) fn too_many_to_explain() -> ApiError {
+/// The 400 for a request of more rows than [`explain::max_rows`] allows.
+pub(crate) fn too_many_to_explain(background: &Background) -> ApiError {
     ApiError::BadRequest(format!(
-        "Too many rows to explain: at most {MAX_EXPLAIN_ROWS} rows per request (each costs about \
-         6,200 model evaluations). Send several requests, or use /invocations for predictions alone."
+        "Too many rows to explain: at most {} rows per request (each costs {} model \
+         evaluations). Send several requests, or use /invocations for predictions alone.",
+        explain::max_rows(background),
+        explain::evaluations_per_row(background),
     ))
+}
+
+/// The background `served` is explained against.
+///
+/// # Errors
+/// 500 if the default background cannot be built.
+pub(crate) fn background_of(served: &Served) -> Result<&Background, ApiError> {
+    explain::background_of(served.background.as_ref()).map_err(ApiError::internal)
 }
 
 /// Explains `rows` on `served` against its background, on the blocking pool and within one
@@ -23,15 +34,16 @@ pub(crate) fn too_many_to_explain() -> ApiError {
 /// run more at once than `--max-large-requests`.
 ///
 /// # Errors
-/// 400 for more than [`MAX_EXPLAIN_ROWS`] rows or a model without a legendary probability;
+/// 400 for more rows than [`explain::max_rows`] or a model without a legendary probability;
 /// 500 if the default background cannot be built.
 pub(crate) async fn explain_rows(
     state: &AppState,
     served: Arc<Served>,
     rows: Vec<[f64; 6]>,
 ) -> Result<Explanation, ApiError> {
-    if rows.len() > MAX_EXPLAIN_ROWS {
-        return Err(too_many_to_explain());
+    let background = background_of(&served)?;
+    if rows.len() > explain::max_rows(background) {
+        return Err(too_many_to_explain(background));
     }
     let _slot = state.large_request_slot().await;
     let span = tracing::Span::current();
@@ -44,7 +56,7 @@ pub(crate) async fn explain_rows(
     .map_err(ApiError::internal)?
     .map_err(|e| match e {
         ExplainError::NotLegendary => ApiError::BadRequest(format!("{e}.")),
-        ExplainError::Background(_) => ApiError::internal(e),
+        ExplainError::Background(_) | ExplainError::Io(_) => ApiError::internal(e),
     })
 }
 

@@ -13,7 +13,7 @@ mod state;
 
 pub(crate) use body::read as read_body;
 pub use error::{ApiError, ErrorBody, WireError};
-pub(crate) use explain::{ExplainFlag, explain_rows, too_many_to_explain};
+pub(crate) use explain::{ExplainFlag, background_of, explain_rows, too_many_to_explain};
 pub(crate) use extract::{Body, Query};
 pub use metrics::{Metrics, ReloadAttempt};
 pub(crate) use metrics::{ScoredRows, UNMATCHED, metrics_handler, track};

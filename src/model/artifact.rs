@@ -1,6 +1,7 @@
 //! The MLflow model directory: `MLmodel` (YAML with a `smartcore` flavor and a signature),
-//! `model.json`, `input_example.json`, `serving_input_example.json`, `metrics.json` and
-//! `feature_importance.json`. Written by `train`, read by `serve` and `predict`.
+//! `model.json`, `input_example.json`, `serving_input_example.json`, `metrics.json`,
+//! `feature_importance.json` and `explanation_background.json`. Written by `train`, read by
+//! `serve` and `predict`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -8,8 +8,8 @@ use axum::http::HeaderMap;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::explain::{Contributions, MAX_EXPLAIN_ROWS};
-use crate::http::{ApiError, AppState, explain_rows, too_many_to_explain};
+use crate::explain::{self, Contributions};
+use crate::http::{ApiError, AppState, background_of, explain_rows, too_many_to_explain};
 use crate::scoring::{self, ScoringErrorKind};
 
 /// Largest `/explain` body: 32 rows fit in a few kilobytes in any format; 1 MiB leaves room
@@ -21,8 +21,9 @@ const EXPLAIN_MAX_BODY_BYTES: usize = 1024 * 1024;
 pub(crate) struct Explained {
     /// The mean legendary probability over the explanation background (`GET /model` shows it).
     base_value: f64,
-    /// One per row, as `/invocations` answers it (legendary or not, for the bundled model).
-    #[schema(value_type = Vec<Object>)]
+    /// One per row, as `/invocations` answers it: legendary or not for a smartcore model, a
+    /// scikit-learn classifier's labels in their own type.
+    #[schema(value_type = Vec<Value>)]
     predictions: Vec<serde_json::Value>,
     /// One per row: the legendary probability.
     probabilities: Vec<f64>,
@@ -34,7 +35,8 @@ pub(crate) struct Explained {
 /// Explain predictions: exact Shapley values of the legendary probability over the six stats.
 ///
 /// Takes every body `/invocations` takes (JSON `dataframe_split`, `dataframe_records`,
-/// `instances`, `inputs`, the MLflow 1.x pandas-split, or CSV), at most 32 rows.
+/// `instances`, `inputs`, the MLflow 1.x pandas-split, or CSV), at most 32 rows (fewer for a
+/// model stored with a background of more than 100 rows).
 #[utoipa::path(
     post,
     path = "/explain",
@@ -61,8 +63,9 @@ pub(super) async fn explain(
     crate::web::demo::takes_stats(&served)?;
     let limit = state.limits().max_body_bytes.min(EXPLAIN_MAX_BODY_BYTES);
     let body = crate::http::read_body(body, &headers, limit).await?;
+    let background = background_of(&served)?;
     let limits = scoring::Limits {
-        max_rows: MAX_EXPLAIN_ROWS,
+        max_rows: explain::max_rows(background),
     };
     let batch = scoring::parse(
         super::invocations::content_type(&headers),
@@ -71,7 +74,7 @@ pub(super) async fn explain(
         &limits,
     )
     .map_err(|e| match e.kind() {
-        ScoringErrorKind::TooManyRows => too_many_to_explain(),
+        ScoringErrorKind::TooManyRows => too_many_to_explain(background),
         _ => e.into(),
     })?
     .batch;

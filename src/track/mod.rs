@@ -160,6 +160,27 @@ async fn log_into(
     client
         .upload_dir(&run.artifact_uri, "model", model_dir)
         .await?;
+    log_explanations(client, run, outcome).await
+}
+
+/// `model_explanations_shap/` at the run's root, as `mlflow.shap.log_explanation` logs it:
+/// the held-out rows explained against the model's background (see [`crate::explain`]).
+async fn log_explanations(
+    client: &MlflowClient,
+    run: &LoggedRun,
+    outcome: &Outcome,
+) -> Result<(), MlflowError> {
+    let dir = tempfile::tempdir().map_err(|e| MlflowError::io(std::env::temp_dir(), e))?;
+    let rows = outcome.held_out().rows;
+    crate::explain::write_shap_files(&outcome.model, &outcome.background, &rows, dir.path())
+        .map_err(|e| MlflowError::io(dir.path(), std::io::Error::other(e)))?;
+    client
+        .upload_dir(
+            &run.artifact_uri,
+            crate::explain::SHAP_ARTIFACT_PATH,
+            dir.path(),
+        )
+        .await?;
     Ok(())
 }
 

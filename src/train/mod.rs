@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::dataset::{self, Dataset, Generations, Split, kfold, stratified_split};
-use crate::model::{self, FeatureSet, ForestParams, Model, ModelError};
+use crate::model::{self, Background, FeatureSet, ForestParams, Model, ModelError};
 
 pub use fit::Threshold;
 use fit::fit;
@@ -218,6 +218,9 @@ pub struct Outcome {
     pub importances: Importances,
     /// ROC curve points on the held-out rows.
     pub roc: Vec<(f64, f64)>,
+    /// The explanation background: a seeded, stratified sample of the training rows, written
+    /// into the model directory so the served model is explained against it.
+    pub background: Background,
 }
 
 /// Why training failed.
@@ -255,6 +258,8 @@ pub fn train(config: &ValidConfig) -> Result<Outcome, TrainError> {
         0 => None,
         k => Some(cross_validate(&rows, &labels, config, k)?),
     };
+    let what = format!("training rows of {}", dataset.source);
+    let background = crate::explain::sample(&train_rows, &train_labels, seed, &what);
     Ok(Outcome {
         config: config.clone(),
         dataset,
@@ -264,6 +269,7 @@ pub fn train(config: &ValidConfig) -> Result<Outcome, TrainError> {
         cv,
         importances,
         roc,
+        background,
     })
 }
 
@@ -432,7 +438,8 @@ impl Outcome {
         ]
     }
 
-    /// Writes the MLflow model directory (model, metrics, importances, example, plots).
+    /// Writes the MLflow model directory (model, metrics, importances, example, plots, the
+    /// explanation background).
     ///
     /// # Errors
     /// I/O failures.
@@ -440,7 +447,8 @@ impl Outcome {
         let metrics = self.metrics_json();
         let importance = self.importance_json();
         let example = self.input_example();
-        let plots = self.plots();
+        let mut plots = self.plots();
+        plots.push((model::BACKGROUND_FILE.to_owned(), self.background.to_json()));
         model::write_dir(
             dir,
             &self.model,

@@ -13,9 +13,9 @@ use utoipa::ToSchema;
 
 use super::stats::{PokemonStats, RawStats};
 use crate::acquire::Served;
-use crate::explain::{Contributions, MAX_EXPLAIN_ROWS};
+use crate::explain::{self, Contributions};
 use crate::http::{
-    ApiError, AppState, Body, ExplainFlag, Query, explain_rows, too_many_to_explain,
+    ApiError, AppState, Body, ExplainFlag, Query, background_of, explain_rows, too_many_to_explain,
 };
 
 /// Most Pokémon in one `/pokemon-types` list: far more than the Pokédex holds (1,025 species
@@ -73,9 +73,9 @@ pub(crate) async fn pokemon_type_query(
 ) -> Result<Json<Answer>, ApiError> {
     let served = state.live_model()?;
     takes_stats(&served)?;
-    let explain = flag.wanted()?;
+    let explained = flag.wanted()?;
     let stats = raw.check().map_err(ApiError::BadRequest)?;
-    one(answers(&state, served, &[stats], explain).await?)
+    one(answers(&state, served, &[stats], explained).await?)
 }
 
 /// Is a Pokémon with these stats legendary? (JSON object)
@@ -99,10 +99,10 @@ pub(crate) async fn pokemon_type_json(
 ) -> Result<Json<Answer>, ApiError> {
     let served = state.live_model()?;
     takes_stats(&served)?;
-    let explain = flag.wanted()?;
+    let explained = flag.wanted()?;
     let raw: RawStats = body.json("a JSON object of the six stats")?;
     let stats = raw.check().map_err(ApiError::BadRequest)?;
-    one(answers(&state, served, &[stats], explain).await?)
+    one(answers(&state, served, &[stats], explained).await?)
 }
 
 /// Which of these Pokémon are legendary? (JSON list; the answers keep its order)
@@ -126,9 +126,9 @@ pub(crate) async fn pokemon_types(
 ) -> Result<Json<Vec<Answer>>, ApiError> {
     let served = state.live_model()?;
     takes_stats(&served)?;
-    let explain = flag.wanted()?;
-    let max_rows = match explain {
-        true => MAX_EXPLAIN_ROWS,
+    let explained = flag.wanted()?;
+    let max_rows = match explained {
+        true => explain::max_rows(background_of(&served)?),
         false => state.limits().scoring.max_rows.min(DEMO_MAX_ITEMS),
     };
     let mut failure = None;
@@ -141,7 +141,9 @@ pub(crate) async fn pokemon_types(
         de::DeserializeSeed::deserialize(list, &mut de).and_then(|rows| de.end().map(|()| rows));
     let rows = match (parsed, failure) {
         (Ok(rows), _) => rows,
-        (Err(_), Some(ListError::TooMany)) if explain => return Err(too_many_to_explain()),
+        (Err(_), Some(ListError::TooMany)) if explained => {
+            return Err(too_many_to_explain(background_of(&served)?));
+        }
         (Err(_), Some(ListError::TooMany)) => {
             return Err(crate::scoring::ScoringError::too_many_rows(max_rows).into());
         }
@@ -152,7 +154,7 @@ pub(crate) async fn pokemon_types(
             )));
         }
     };
-    Ok(Json(answers(&state, served, &rows, explain).await?))
+    Ok(Json(answers(&state, served, &rows, explained).await?))
 }
 
 /// Reads a JSON list of stats objects, checking each item as it is read and the count against
@@ -232,7 +234,7 @@ async fn answers(
     state: &AppState,
     served: Arc<Served>,
     stats: &[PokemonStats],
-    explain: bool,
+    explained: bool,
 ) -> Result<Vec<Answer>, ApiError> {
     let answer = |probability: f64, explained: Option<(f64, Contributions)>| Answer {
         is_legendary: served.model.decide(probability),
@@ -240,7 +242,7 @@ async fn answers(
         base_value: explained.map(|e| e.0),
         contributions: explained.map(|e| e.1),
     };
-    if !explain {
+    if !explained {
         return Ok(stats
             .iter()
             .map(|s| answer(served.model.proba_row(&s.row()), None))

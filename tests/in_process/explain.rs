@@ -288,3 +288,92 @@ async fn the_model_card_publishes_the_background_in_use() {
     assert!((e["base_value"].as_f64().unwrap() - mean).abs() <= 1e-15);
     app.shut_down().await;
 }
+
+#[tokio::test]
+#[ignore = "needs the .venv with shap (scripts/mlflow-venv.sh)"]
+async fn the_bundled_models_contributions_are_shaps_kernel_explainer_values() {
+    use crate::support::shap;
+    let app = spawn_app().await;
+    let base = app.url("");
+    let (background, _) = shap::published_background(&base).await;
+    let rows = shap::fifty_rows();
+    assert_eq!(rows.len(), 50);
+    let api = shap::explain_via_api(&base, &rows).await;
+    // f is the served model's own legendary probability, asked through the demo API: shap
+    // does the coalitions and the arithmetic, the server only scores the rows it is sent.
+    let url = app.url("/pokemon-types");
+    let kernel = shap::kernel_explainer(&background, &rows, json!({ "url": url })).await;
+    let worst = shap::assert_matches_shap(&api, &kernel);
+    eprintln!("bundled model: 50 rows, largest difference from shap.KernelExplainer {worst:e}");
+    app.shut_down().await;
+}
+
+/// The bundled model's files in a temporary directory, plus `background` as its
+/// `explanation_background.json`.
+fn model_with_background(background: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(crate::support::repo().join("models/pokemon")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(dir.path().join("explanation_background.json"), background).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn a_background_stored_with_the_model_is_used_and_published_and_a_bad_one_refused() {
+    use legendary::http::{AppState, ServerLimits};
+    let stored = r#"{"source": "three test rows", "columns": ["hp","attack","defense","special_attack","special_defense","speed"],
+        "data": [[45,49,49,65,65,45],[106,110,90,154,90,130],[80,80,80,80,80,80]]}"#;
+    let dir = model_with_background(stored);
+    let read = legendary::model::read_dir(dir.path()).unwrap();
+    let probabilities: Vec<f64> = [
+        [45.0, 49.0, 49.0, 65.0, 65.0, 45.0],
+        [106.0, 110.0, 90.0, 154.0, 90.0, 130.0],
+        [80.0; 6],
+    ]
+    .iter()
+    .map(|r| read.model.proba_row(r))
+    .collect();
+    let resolved = legendary::mlflow::Resolved::default();
+    let state = AppState::new(ServerLimits::default(), None);
+    state.set_model(legendary::acquire::Served::new(read, "test", resolved));
+    let app = crate::support::app::spawn_state(state).await;
+    let (_, card) = json_of(app.get("/model").await).await;
+    assert_eq!(card["explanation_background"]["source"], "three test rows");
+    assert_eq!(
+        card["explanation_background"]["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let (_, e) = json_of(app.post("/explain", Some("application/json"), DEMO).await).await;
+    let mean = probabilities.iter().sum::<f64>() / 3.0;
+    assert!(
+        (e["base_value"].as_f64().unwrap() - mean).abs() <= 1e-15,
+        "{e}"
+    );
+    app.shut_down().await;
+
+    for (bad, says) in [
+        ("not json", "not a split-oriented background"),
+        (
+            r#"{"source": "x", "columns": ["speed","hp","attack","defense","special_attack","special_defense"], "data": [[1,2,3,4,5,6]]}"#,
+            "six stats",
+        ),
+        (
+            r#"{"source": "x", "columns": ["hp","attack","defense","special_attack","special_defense","speed"], "data": []}"#,
+            "holds 0 rows",
+        ),
+    ] {
+        let dir = model_with_background(bad);
+        let error = legendary::model::read_dir(dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("explanation_background.json") && error.contains(says),
+            "{error}"
+        );
+    }
+}
