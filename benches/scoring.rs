@@ -1,6 +1,7 @@
 //! `cargo bench`: request parsing in every input format, prediction, and the whole
 //! `/invocations` handler in-process (router + layers via `tower::ServiceExt::oneshot`), for
-//! 1, 5, 1,000 and 100,000 rows of the bundled model.
+//! 1, 5, 1,000 and 100,000 rows of the bundled model; and exact Shapley explanations
+//! (`explain/`: 1 row, and the most `POST /explain` takes) against the bundled background.
 //!
 //! Filter like any criterion bench: `cargo bench --bench scoring -- 'handler/'`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
@@ -217,6 +218,53 @@ fn handler(c: &mut Criterion) {
     group.finish();
 }
 
+/// The engine alone (`legendary::explain::explain`) and the whole `POST /explain` handler: the
+/// cost per explained row that sizes `MAX_EXPLAIN_ROWS`.
+fn explanation(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let state = AppState::new(ServerLimits::default(), None);
+    let resolved = Resolved {
+        artifact_uri: "models/pokemon".into(),
+        ..Resolved::default()
+    };
+    state.set_model(Served::new(model_dir(), "models/pokemon", resolved));
+    let app = legendary::server::app(state);
+    let model: Model = model_dir().model;
+    let background = legendary::explain::bundled().unwrap();
+    let max = legendary::explain::MAX_EXPLAIN_ROWS;
+    let mut group = c.benchmark_group("explain");
+    group.sample_size(10);
+    for n in [1, max] {
+        let rows: Vec<[f64; 6]> = rows(n).iter().map(|r| r.map(f64::from)).collect();
+        group.throughput(throughput(n));
+        group.bench_with_input(BenchmarkId::new("engine", n), &rows, |b, rows| {
+            b.iter(|| legendary::explain::explain(&model, background, black_box(rows)).unwrap());
+        });
+        let (_, content_type, body) = bodies(&self::rows(n)).swap_remove(0);
+        let body = axum::body::Bytes::from(body);
+        let request = || {
+            Request::post("/explain")
+                .header(header::CONTENT_TYPE, content_type)
+                .body(Body::from(body.clone()))
+                .unwrap()
+        };
+        let response = runtime.block_on(app.clone().oneshot(request())).unwrap();
+        assert_eq!(response.status(), 200);
+        group.bench_function(BenchmarkId::new("handler", n), |b| {
+            b.to_async(&runtime).iter(|| async {
+                let response = app.clone().oneshot(request()).await.unwrap();
+                axum::body::to_bytes(response.into_body(), usize::MAX)
+                    .await
+                    .unwrap()
+            });
+        });
+    }
+    group.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_millis(500))
@@ -227,6 +275,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = parsing, prediction, handler
+    targets = parsing, prediction, handler, explanation
 }
 criterion_main!(benches);

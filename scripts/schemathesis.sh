@@ -66,7 +66,8 @@ import json, sys, urllib.request, urllib.error
 base = sys.argv[1]
 doc = json.load(urllib.request.urlopen(base + "/openapi.json"))
 for path, item in doc["paths"].items():
-    if "get" not in item:
+    # A templated path ("/assets/vendor/{file}") is a 404 as written; schemathesis fills it.
+    if "get" not in item or "{" in path:
         continue
     try:
         urllib.request.urlopen(base + path, timeout=5)

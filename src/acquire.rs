@@ -87,6 +87,9 @@ pub struct Served {
     pub resolved: Resolved,
     /// When this process loaded it.
     pub loaded_at: SystemTime,
+    /// The explanation background stored with it; `None`: the bundled data's
+    /// ([`crate::explain::background_of`]).
+    pub background: Option<crate::model::Background>,
 }
 
 /// Where the live model came from, as `/version`, `/model` and the web page's model card show it.
@@ -125,6 +128,7 @@ impl Served {
             uri: uri.into(),
             resolved,
             loaded_at: SystemTime::now(),
+            background: dir.background,
         }
     }
 

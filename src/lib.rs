@@ -11,6 +11,7 @@
 //! - `track` - logging training runs to MLflow; registration, stages, aliases, the gate.
 //! - [`acquire`] - from a model URI to a validated, servable model (serve, reload, predict, gate).
 //! - [`train`], `report` - fitting, evaluation, importances, plots; terminal summaries.
+//! - [`explain`] - exact Shapley values of the legendary probability over the six stats.
 //! - `predict` - batch scoring of CSV files.
 //! - [`mlflow`] - the MLflow REST client (tracking, registry, artifacts) and URI resolution.
 //! - [`model`] - the smartcore forest in a versioned envelope, and the MLflow model directory.
@@ -26,6 +27,7 @@ mod cli;
 pub mod config;
 pub mod dataset;
 mod embedded;
+pub mod explain;
 pub mod http;
 pub mod mlflow;
 pub mod model;

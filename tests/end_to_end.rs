@@ -13,6 +13,7 @@ mod support;
 
 mod end_to_end {
     mod data;
+    mod explain;
     mod mlflow;
     mod models;
     mod s3;

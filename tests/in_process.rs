@@ -15,6 +15,7 @@ mod in_process {
     mod corpus;
     mod corpus_server;
     mod errors;
+    mod explain;
     mod foundation;
     mod http_fuzz;
     mod layers;

@@ -776,3 +776,54 @@ async fn the_page_shows_a_scikit_learn_model_and_says_when_it_takes_other_inputs
     screenshot(&client, "sklearn-regressor.png").await;
     let _ = client.close().await;
 }
+
+#[tokio::test]
+#[ignore = "needs the mlflow venv with shap (scripts/test.sh)"]
+async fn a_registered_scikit_learn_forest_is_explained_as_shap_explains_it() {
+    use support::shap;
+    let mlflow = support::mlflow_server::MlflowServer::start(Default::default());
+    let tracking = mlflow.uri().to_owned();
+    register(&tracking, "rf-bool-skops", "forest", "skops");
+    let uri = "models:/forest@champion";
+    let server = serve_env(&[
+        ("MLFLOW_TRACKING_URI", &tracking),
+        ("MLFLOW_MODEL_URI", uri),
+    ])
+    .await;
+    let (background, source) = shap::published_background(&server.base).await;
+    assert!(source.contains("bundled data/pokemon"), "{source}");
+    let rows = shap::fifty_rows();
+    let api = shap::explain_via_api(&server.base, &rows).await;
+    // f is scikit-learn's own predict_proba of the same registered model, loaded by MLflow.
+    let predict = serde_json::json!({"model_uri": uri, "tracking_uri": tracking});
+    let kernel = shap::kernel_explainer(&background, &rows, predict).await;
+    let worst = shap::assert_matches_shap(&api, &kernel);
+    eprintln!("rf-bool-skops: 50 rows, largest difference from shap.KernelExplainer {worst:e}");
+
+    // A regressor has no legendary probability to explain: a 400 saying so.
+    drop(server);
+    let regressor = serve("rfr-skops").await;
+    let response = reqwest::Client::new()
+        .post(format!("{}/explain", regressor.base))
+        .header("content-type", "application/json")
+        .body(support::DEMO)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not answer"),
+        "{body}"
+    );
+    let card: serde_json::Value = reqwest::get(format!("{}/model", regressor.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(card["explanation_background"].is_null(), "{card}");
+}

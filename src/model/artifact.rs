@@ -1,6 +1,7 @@
 //! The MLflow model directory: `MLmodel` (YAML with a `smartcore` flavor and a signature),
-//! `model.json`, `input_example.json`, `serving_input_example.json`, `metrics.json` and
-//! `feature_importance.json`. Written by `train`, read by `serve` and `predict`.
+//! `model.json`, `input_example.json`, `serving_input_example.json`, `metrics.json`,
+//! `feature_importance.json` and `explanation_background.json`. Written by `train`, read by
+//! `serve` and `predict`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -109,6 +110,8 @@ pub struct ModelDir {
     pub info: ModelInfo,
     /// Rows of the input example (six raw stats each).
     pub input_example: Vec<[f64; 6]>,
+    /// The explanation background stored with the model ([`super::BACKGROUND_FILE`]), if any.
+    pub background: Option<super::Background>,
 }
 
 /// What `write_dir` needs beyond the model.
@@ -309,6 +312,7 @@ pub fn read_dir_with(dir: &Path, limits: &ReadLimits) -> Result<ModelDir, Artifa
         model,
         info,
         input_example,
+        background: read_background(dir, small)?,
     })
 }
 
@@ -365,6 +369,7 @@ fn read_sklearn(
         model,
         info,
         input_example: Vec::new(),
+        background: read_background(dir, limits.max_file_bytes)?,
     })
 }
 
@@ -421,4 +426,15 @@ fn read_optional_json(path: &Path, limit: u64) -> Result<Option<serde_json::Valu
             path: path.to_path_buf(),
             message: format!("not JSON: {e}"),
         })
+}
+
+/// The stored explanation background, when the directory has one.
+fn read_background(dir: &Path, limit: u64) -> Result<Option<super::Background>, ArtifactError> {
+    let path = dir.join(super::BACKGROUND_FILE);
+    let Some(bytes) = read_capped(&path, limit, "max_file_bytes")? else {
+        return Ok(None);
+    };
+    super::Background::from_json(&bytes)
+        .map(Some)
+        .map_err(|message| ArtifactError::MlModel { path, message })
 }

@@ -2,6 +2,7 @@
 //! under, in a versioned JSON envelope, plus the MLflow model directory around it.
 
 mod artifact;
+mod background;
 mod features;
 mod forest;
 #[cfg(test)]
@@ -20,6 +21,7 @@ pub(crate) use artifact::write_dir;
 pub use artifact::{
     ArtifactError, Extras, ModelDir, ModelInfo, SklearnInfo, read_dir, read_dir_with,
 };
+pub use background::{BACKGROUND_FILE, Background, MAX_BACKGROUND_ROWS};
 pub use features::{DERIVED, FeatureSet, REGULARITY};
 pub use forest::{BLOCK_ROWS, FlatForest, ForestError, ROW_STRIDE};
 pub use limits::ReadLimits;

@@ -19,6 +19,7 @@ pub fn app(state: AppState) -> Router {
     let limits = state.limits().clone();
     Router::new()
         .route("/invocations", post(invocations))
+        .route("/explain", post(super::explain::explain))
         .route("/ping", get(ping))
         .route("/health", get(health))
         .route("/version", get(version))

@@ -70,7 +70,8 @@ pub(super) async fn invocations(
     .map_err(ApiError::internal)?
 }
 
-fn content_type(headers: &HeaderMap) -> Option<&str> {
+/// The raw Content-Type header, as the scoring parser reads it (`None`: absent).
+pub(super) fn content_type(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::CONTENT_TYPE)
         .map(|v| v.to_str().unwrap_or("\u{fffd}"))

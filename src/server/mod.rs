@@ -10,6 +10,7 @@
 
 mod app;
 mod connections;
+mod explain;
 mod invocations;
 mod openapi;
 mod probes;

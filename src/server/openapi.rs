@@ -18,6 +18,7 @@ use utoipa::{OpenApi, ToSchema};
     ),
     paths(
         super::invocations::invocations,
+        super::explain::explain,
         super::probes::ping,
         super::probes::health,
         super::probes::version,
@@ -31,8 +32,13 @@ use utoipa::{OpenApi, ToSchema};
         crate::web::page::index,
         crate::web::page::css,
         crate::web::page::js,
+        crate::web::page::why_js,
+        crate::web::page::share_js,
+        crate::web::page::card_js,
         crate::web::page::docs,
         crate::web::page::docs_js,
+        crate::web::page::vendor,
+        crate::web::page::favicon,
         openapi_json,
     ),
     tags(
@@ -142,6 +148,7 @@ mod tests {
         assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
         for path in [
             "/invocations",
+            "/explain",
             "/ping",
             "/health",
             "/version",

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::acquire::Provenance;
 use crate::http::{ApiError, AppState, ReloadAttempt};
-use crate::model::ForestParams;
+use crate::model::{Background, ForestParams};
 
 /// Readiness.
 #[derive(Debug, Serialize, ToSchema)]
@@ -72,6 +72,10 @@ pub(super) struct ModelCard {
     /// `feature_importance.json`: `impurity` and `permutation` (`[{feature, mean, std}]`).
     #[schema(value_type = Option<Object>)]
     feature_importance: Option<serde_json::Value>,
+    /// The background `POST /explain` explains against: the rows and where they came from
+    /// (the model directory's `explanation_background.json`, else a sample of the bundled
+    /// data); null for a model without a legendary probability of the six stats.
+    explanation_background: Option<Background>,
 }
 
 /// Readiness: 200 only while a model is loaded and the server is not draining.
@@ -148,5 +152,10 @@ pub(super) async fn model_card(State(state): State<AppState>) -> Result<Json<Mod
         params: m.params().clone(),
         metrics: served.info.metrics.clone(),
         feature_importance: served.info.feature_importance.clone(),
+        explanation_background: m
+            .takes_demo_stats()
+            .then(|| crate::explain::background_of(served.background.as_ref()).ok())
+            .flatten()
+            .cloned(),
     }))
 }

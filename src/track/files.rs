@@ -1,12 +1,14 @@
-//! The files a run shows at the top of its artifacts (plots and the importance table), next
-//! to, not inside, the model: MLflow's compare view only compares top-level artifacts.
+//! The files a run shows at the top of its artifacts, next to, not inside, the model: the
+//! plots and the importance table (MLflow's compare view only compares top-level artifacts),
+//! and `model_explanations_shap/` as `mlflow.shap.log_explanation` logs it (the held-out rows
+//! explained against the model's background, see [`crate::explain`]).
 
 use crate::mlflow::{MlflowClient, MlflowError};
 use crate::train::Outcome;
 
 use super::LoggedRun;
 
-/// Uploads the outcome's run files to the root of `run`'s artifacts.
+/// Uploads the outcome's run files and explanations to the root of `run`'s artifacts.
 ///
 /// # Errors
 /// I/O failures writing them, API, transport and store errors uploading them.
@@ -22,6 +24,11 @@ pub(super) async fn upload(
             .await
             .map_err(|e| MlflowError::io(&path, e))?;
     }
+    let shap = dir.path().join(crate::explain::SHAP_ARTIFACT_PATH);
+    std::fs::create_dir_all(&shap).map_err(|e| MlflowError::io(&shap, e))?;
+    let rows = outcome.held_out().rows;
+    crate::explain::write_shap_files(&outcome.model, &outcome.background, &rows, &shap)
+        .map_err(|e| MlflowError::io(&shap, std::io::Error::other(e)))?;
     client.upload_dir(&run.artifact_uri, "", dir.path()).await?;
     Ok(())
 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::dataset::{self, Dataset, Generations, Split, kfold, stratified_split};
 use crate::mlflow::tracking::now_ms;
-use crate::model::{self, FeatureSet, ForestParams, Model, ModelError};
+use crate::model::{self, Background, FeatureSet, ForestParams, Model, ModelError};
 
 pub use fit::Threshold;
 use fit::fit;
@@ -219,6 +219,9 @@ pub struct Outcome {
     pub importances: Importances,
     /// ROC curve points on the held-out rows.
     pub roc: Vec<(f64, f64)>,
+    /// The explanation background: a seeded, stratified sample of the training rows, written
+    /// into the model directory so the served model is explained against it.
+    pub background: Background,
     /// When each part of the training finished, for the run's metric timestamps.
     pub timing: Timing,
 }
@@ -285,6 +288,8 @@ pub fn train(config: &ValidConfig) -> Result<Outcome, TrainError> {
         finished_ms: now_ms(),
         elapsed: clock.elapsed(),
     };
+    let what = format!("training rows of {}", dataset.source);
+    let background = crate::explain::sample(&train_rows, &train_labels, seed, &what);
     Ok(Outcome {
         config: config.clone(),
         dataset,
@@ -294,6 +299,7 @@ pub fn train(config: &ValidConfig) -> Result<Outcome, TrainError> {
         cv,
         importances,
         roc,
+        background,
         timing,
     })
 }
@@ -476,7 +482,8 @@ impl Outcome {
         files
     }
 
-    /// Writes the MLflow model directory (model, metrics, importances, example, plots).
+    /// Writes the MLflow model directory (model, metrics, importances, example, plots, the
+    /// explanation background).
     ///
     /// # Errors
     /// I/O failures.
@@ -484,7 +491,8 @@ impl Outcome {
         let metrics = self.metrics_json();
         let importance = self.importance_json();
         let example = self.input_example();
-        let plots = self.plots();
+        let mut plots = self.plots();
+        plots.push((model::BACKGROUND_FILE.to_owned(), self.background.to_json()));
         model::write_dir(
             dir,
             &self.model,

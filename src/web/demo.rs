@@ -1,6 +1,9 @@
 //! The original demo's API: `GET /pokemon-type?hp=…` and `POST /pokemon-type` with the same
 //! fields as a JSON object answer one `{is_legendary, probability}`; `POST /pokemon-types`
 //! takes a JSON list and answers a list. Errors are MLflow-shaped JSON naming the field.
+//! `?explain=true` adds each answer's Shapley explanation (`base_value`, `contributions`).
+
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
@@ -10,7 +13,10 @@ use utoipa::ToSchema;
 
 use super::stats::{PokemonStats, RawStats};
 use crate::acquire::Served;
-use crate::http::{ApiError, AppState, Body, Query};
+use crate::explain::{self, Contributions};
+use crate::http::{
+    ApiError, AppState, Body, ExplainFlag, Query, background_of, explain_rows, too_many_to_explain,
+};
 
 /// Most Pokémon in one `/pokemon-types` list: far more than the Pokédex holds (1,025 species
 /// and their forms). Batches belong on `/invocations`, which streams them into a compact batch.
@@ -29,6 +35,23 @@ pub(crate) struct Answer {
     /// Probability of legendary: the forest's mean leaf fraction, in [0, 1].
     #[schema(minimum = 0.0, maximum = 1.0)]
     probability: f64,
+    /// With `?explain=true`: the mean probability over the explanation background.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    base_value: Option<f64>,
+    /// With `?explain=true`: each stat's Shapley value; `base_value` plus the six is
+    /// `probability`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    contributions: Option<Contributions>,
+}
+
+/// `?explain=true` on the demo routes.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code, reason = "documents the parameter; `ExplainFlag` reads it")]
+struct ExplainParam {
+    /// Add `base_value` and `contributions` (exact Shapley values, as `POST /explain`) to
+    /// each answer: `true` or `false` (default). At most 32 items are explained per request.
+    explain: Option<bool>,
 }
 
 /// Is a Pokémon with these stats legendary? (query string)
@@ -36,7 +59,7 @@ pub(crate) struct Answer {
     get,
     path = "/pokemon-type",
     tag = "demo",
-    params(PokemonStats),
+    params(PokemonStats, ExplainParam),
     responses(
         (status = 200, description = "The answer", body = Answer),
         (status = 400, description = "A stat is missing or invalid; the message names it", body = crate::http::ErrorBody),
@@ -46,11 +69,13 @@ pub(crate) struct Answer {
 pub(crate) async fn pokemon_type_query(
     State(state): State<AppState>,
     Query(raw): Query<RawStats>,
+    Query(flag): Query<ExplainFlag>,
 ) -> Result<Json<Answer>, ApiError> {
     let served = state.live_model()?;
     takes_stats(&served)?;
+    let explained = flag.wanted()?;
     let stats = raw.check().map_err(ApiError::BadRequest)?;
-    Ok(Json(answer(&served, &stats)))
+    one(answers(&state, served, &[stats], explained).await?)
 }
 
 /// Is a Pokémon with these stats legendary? (JSON object)
@@ -58,6 +83,7 @@ pub(crate) async fn pokemon_type_query(
     post,
     path = "/pokemon-type",
     tag = "demo",
+    params(ExplainParam),
     request_body(content = PokemonStats, content_type = "application/json"),
     responses(
         (status = 200, description = "The answer", body = Answer),
@@ -68,13 +94,15 @@ pub(crate) async fn pokemon_type_query(
 )]
 pub(crate) async fn pokemon_type_json(
     State(state): State<AppState>,
+    Query(flag): Query<ExplainFlag>,
     body: Body<DEMO_MAX_BODY_BYTES>,
 ) -> Result<Json<Answer>, ApiError> {
     let served = state.live_model()?;
     takes_stats(&served)?;
+    let explained = flag.wanted()?;
     let raw: RawStats = body.json("a JSON object of the six stats")?;
     let stats = raw.check().map_err(ApiError::BadRequest)?;
-    Ok(Json(answer(&served, &stats)))
+    one(answers(&state, served, &[stats], explained).await?)
 }
 
 /// Which of these Pokémon are legendary? (JSON list; the answers keep its order)
@@ -82,21 +110,27 @@ pub(crate) async fn pokemon_type_json(
     post,
     path = "/pokemon-types",
     tag = "demo",
+    params(ExplainParam),
     request_body(content = Vec<PokemonStats>, content_type = "application/json"),
     responses(
         (status = 200, description = "One answer per item, in order", body = Vec<Answer>),
-        (status = 400, description = "The body is not a JSON list, or an item is invalid; the message names the item and field", body = crate::http::ErrorBody),
+        (status = 400, description = "The body is not a JSON list, an item is invalid (the message names the item and field), or more than 32 items are to be explained", body = crate::http::ErrorBody),
         (status = 413, description = "The body or the list is larger than the server's limits", body = crate::http::ErrorBody),
         (status = 503, description = "No model is loaded yet", body = crate::http::ErrorBody),
     )
 )]
 pub(crate) async fn pokemon_types(
     State(state): State<AppState>,
+    Query(flag): Query<ExplainFlag>,
     body: Body<DEMO_MAX_BODY_BYTES>,
 ) -> Result<Json<Vec<Answer>>, ApiError> {
     let served = state.live_model()?;
     takes_stats(&served)?;
-    let max_rows = state.limits().scoring.max_rows.min(DEMO_MAX_ITEMS);
+    let explained = flag.wanted()?;
+    let max_rows = match explained {
+        true => explain::max_rows(background_of(&served)?),
+        false => state.limits().scoring.max_rows.min(DEMO_MAX_ITEMS),
+    };
     let mut failure = None;
     let mut de = serde_json::Deserializer::from_slice(&body.0);
     let list = CheckedList {
@@ -107,6 +141,9 @@ pub(crate) async fn pokemon_types(
         de::DeserializeSeed::deserialize(list, &mut de).and_then(|rows| de.end().map(|()| rows));
     let rows = match (parsed, failure) {
         (Ok(rows), _) => rows,
+        (Err(_), Some(ListError::TooMany)) if explained => {
+            return Err(too_many_to_explain(background_of(&served)?));
+        }
         (Err(_), Some(ListError::TooMany)) => {
             return Err(crate::scoring::ScoringError::too_many_rows(max_rows).into());
         }
@@ -117,9 +154,7 @@ pub(crate) async fn pokemon_types(
             )));
         }
     };
-    Ok(Json(
-        rows.iter().map(|stats| answer(&served, stats)).collect(),
-    ))
+    Ok(Json(answers(&state, served, &rows, explained).await?))
 }
 
 /// Reads a JSON list of stats objects, checking each item as it is read and the count against
@@ -178,7 +213,7 @@ impl<'de> de::Visitor<'de> for CheckedList<'_> {
 
 /// The demo asks about the six stats; a served model that takes other inputs (a regressor, a
 /// multi-class or other-column scikit-learn model) is said so plainly.
-fn takes_stats(served: &Served) -> Result<(), ApiError> {
+pub(crate) fn takes_stats(served: &Served) -> Result<(), ApiError> {
     if served.model.takes_demo_stats() {
         return Ok(());
     }
@@ -193,10 +228,39 @@ fn takes_stats(served: &Served) -> Result<(), ApiError> {
     )))
 }
 
-fn answer(served: &Served, stats: &PokemonStats) -> Answer {
-    let probability = served.model.proba_row(&stats.row());
-    Answer {
+/// The answers for `stats`, explained when asked (off the async workers, see
+/// [`explain_rows`]).
+async fn answers(
+    state: &AppState,
+    served: Arc<Served>,
+    stats: &[PokemonStats],
+    explained: bool,
+) -> Result<Vec<Answer>, ApiError> {
+    let answer = |probability: f64, explained: Option<(f64, Contributions)>| Answer {
         is_legendary: served.model.decide(probability),
         probability,
+        base_value: explained.map(|e| e.0),
+        contributions: explained.map(|e| e.1),
+    };
+    if !explained {
+        return Ok(stats
+            .iter()
+            .map(|s| answer(served.model.proba_row(&s.row()), None))
+            .collect());
     }
+    let rows = stats.iter().map(PokemonStats::row).collect();
+    let e = explain_rows(state, Arc::clone(&served), rows).await?;
+    Ok(e.probabilities
+        .iter()
+        .zip(e.contributions)
+        .map(|(&p, c)| answer(p, Some((e.base_value, c))))
+        .collect())
+}
+
+/// The one answer of a one-Pokémon route.
+fn one(mut answers: Vec<Answer>) -> Result<Json<Answer>, ApiError> {
+    answers
+        .pop()
+        .map(Json)
+        .ok_or_else(|| ApiError::BadRequest("Nothing to answer.".to_owned()))
 }

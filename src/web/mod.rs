@@ -2,14 +2,17 @@
 //! original demo's `/pokemon-type` API, and the OpenAPI description with a docs page.
 //!
 //! Layout:
-//! - `page`: the embedded page and its assets (`GET /`, `/assets/*`, `/docs`).
+//! - `page`: the embedded page and its assets (`GET /`, `/assets/*`, `/favicon.svg`, `/docs`
+//!   with the vendored API explorer).
 //! - `pokedex`: `GET /pokedex`, name search over the bundled data set.
+//! - `names`: how typed names are folded and compared for that search.
 //! - `datasets`: `GET /datasets`, the data catalogue of the same package.
 //! - `stats`: the six stats of one demo request, parsed and checked field by field.
 //! - `demo`: `GET`/`POST /pokemon-type` and `POST /pokemon-types`.
 
 pub(crate) mod datasets;
 pub(crate) mod demo;
+mod names;
 pub(crate) mod page;
 pub(crate) mod pokedex;
 pub(crate) mod stats;
@@ -25,8 +28,13 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/", get(page::index))
         .route("/assets/app.css", get(page::css))
         .route("/assets/app.js", get(page::js))
+        .route("/assets/why.js", get(page::why_js))
+        .route("/assets/share.js", get(page::share_js))
+        .route("/assets/card.js", get(page::card_js))
         .route("/docs", get(page::docs))
         .route("/assets/docs.js", get(page::docs_js))
+        .route("/assets/vendor/{file}", get(page::vendor))
+        .route("/favicon.svg", get(page::favicon))
         .route("/pokedex", get(pokedex::search))
         .route("/datasets", get(datasets::search))
         .route(

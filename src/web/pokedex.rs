@@ -1,12 +1,15 @@
 //! `GET /pokedex?q=mew&limit=10`: find Pokémon of the bundled data set by name, so the page
-//! can fill in their stats. Case-insensitive substring match: the exact name first, then
-//! names that start with the query, then the others, each group in Pokédex order.
+//! can fill in their stats. Names are compared folded ([`super::names`]: no accents, case or
+//! punctuation, words in any order); the exact name first, then names that start with the
+//! query, then names with every word, then the others, each group in Pokédex order. A query
+//! that is only a number finds that Pokédex number (`150`: Mewtwo and its formes).
 
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::names::{Folded, Rank};
 use crate::dataset::{Dataset, Pokemon};
 use crate::http::{ApiError, AppState, Query};
 
@@ -19,7 +22,9 @@ const MAX_LIMIT: usize = 100;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct SearchQuery {
-    /// Part of a name, any case (empty or absent: every Pokémon).
+    /// Part of a name, in any case, with or without accents and punctuation, words in any
+    /// order (`flabebe`, `mr mime`, `mega mewtwo`); or a Pokédex number (`150`). Empty or
+    /// absent: every Pokémon.
     #[param(max_length = 100, example = "mew")]
     q: Option<String>,
     /// Most results to return (1-100, default 10).
@@ -80,10 +85,12 @@ impl From<&Pokemon> for Entry {
 #[utoipa::path(
     get,
     path = "/pokedex",
+    // `search` alone is also the data catalogue's handler; operation ids must be unique.
+    operation_id = "pokedex_search",
     tag = "web",
     params(SearchQuery),
     responses(
-        (status = 200, description = "Matches: the exact name, then names starting with `q`, then the rest", body = Vec<Entry>),
+        (status = 200, description = "Matches: the exact name, then names starting with `q`, then names with all its words, then the rest; or every entry with that Pokédex number", body = Vec<Entry>),
         (status = 400, description = "`limit` is not a whole number in 1-100, or `q` is too long", body = crate::http::ErrorBody),
         (status = 503, description = "The data set was not loaded", body = crate::http::ErrorBody),
     )
@@ -112,19 +119,19 @@ pub(crate) async fn search(
     Ok(Json(find(dex, &needle, limit).map(Entry::from).collect()))
 }
 
-/// Rows whose name contains `needle` (any case): the exact name, then prefixes, then others.
+/// Rows matching `needle` ([`Folded::rank`]), best first; a bare number is a Pokédex number.
 fn find<'a>(dex: &'a Dataset, needle: &str, limit: usize) -> impl Iterator<Item = &'a Pokemon> {
-    let needle = needle.trim().to_lowercase();
-    let mut hits: Vec<(u8, usize, &Pokemon)> = dex
+    let query = Folded::new(needle);
+    let number = query.number();
+    let mut hits: Vec<(Rank, usize, &Pokemon)> = dex
         .rows
         .iter()
         .enumerate()
         .filter_map(|(i, p)| {
-            let name = p.name.to_lowercase();
-            let rank = match name.find(&needle)? {
-                0 if name.len() == needle.len() => 0,
-                0 => 1,
-                _ => 2,
+            let rank = match number {
+                Some(n) => (p.number == n).then_some(Rank::Exact)?,
+                None if query.is_empty() => Rank::Inside,
+                None => Folded::new(&p.name).rank(&query)?,
             };
             Some((rank, i, p))
         })
@@ -176,5 +183,37 @@ mod tests {
         assert_eq!(names(&dex, "", 3).len(), 3);
         assert_eq!(names(&dex, "", 1), [dex.rows[0].name.clone()]);
         assert!(names(&dex, "no such pokemon", 10).is_empty());
+    }
+
+    #[test]
+    fn spellings_people_type_find_their_pokemon() {
+        let dex = dex();
+        for (query, first) in [
+            ("flabebe", "Flabe\u{301}be\u{301}"),
+            ("Flab\u{e9}b\u{e9}", "Flabe\u{301}be\u{301}"),
+            ("mr mime", "Mr. Mime"),
+            ("farfetch'd", "Farfetch\u{2019}d"),
+            ("farfetchd", "Farfetch\u{2019}d"),
+            ("mega mewtwo", "Mewtwo-Mega-X"),
+            ("150", "Mewtwo"),
+            ("#150", "Mewtwo"),
+        ] {
+            let found = names(&dex, query, 10);
+            assert_eq!(
+                found.first().map(String::as_str),
+                Some(first),
+                "{query}: {found:?}"
+            );
+        }
+        assert_eq!(
+            names(&dex, "mega mewtwo", 10),
+            ["Mewtwo-Mega-X", "Mewtwo-Mega-Y"].map(str::to_owned)
+        );
+        assert_eq!(
+            names(&dex, "150", 10),
+            ["Mewtwo", "Mewtwo-Mega-X", "Mewtwo-Mega-Y"].map(str::to_owned)
+        );
+        assert!(names(&dex, "mr mime", 10).contains(&"Mr. Mime-Galar".to_owned()));
+        assert!(names(&dex, "0", 10).is_empty());
     }
 }

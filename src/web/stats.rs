@@ -4,7 +4,9 @@
 //! with a message that does not say where it was.
 //!
 //! Accepted: a finite number ≥ 0, as a JSON number or a numeric string (query values are
-//! always strings). Base stats are 1-255 in the games; larger values are scored as given.
+//! always strings). Base stats are 1-255 in the games; larger values are scored as given, as
+//! `/invocations` does, so the refusal of a negative value names only the API's rule (≥ 0).
+//! The web page keeps to 1-255 itself and says so before sending anything.
 //! Rejected with 400: a missing or empty field, text that is not a number, NaN or infinity,
 //! a negative number, and `defence` and `defense` both given with different values.
 
@@ -171,9 +173,7 @@ fn check(field: &str, raw: &Raw) -> Result<f64, String> {
         return Err(format!("Field `{field}` must be a finite number."));
     }
     if value < 0.0 {
-        return Err(format!(
-            "Field `{field}` must be at least 0 (base stats are 1-255), got {value}."
-        ));
+        return Err(format!("Field `{field}` must be at least 0, got {value}."));
     }
     // -0.0 is accepted as 0.
     Ok(value + 0.0)

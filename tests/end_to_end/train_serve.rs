@@ -61,13 +61,13 @@ pub(super) fn text(o: &Output) -> String {
 }
 
 /// A `legendary serve` child process, killed on drop.
-struct Serve {
+pub(super) struct Serve {
     child: Child,
-    base: String,
+    pub(super) base: String,
 }
 
 impl Serve {
-    fn start(envs: &[(&str, &str)], args: &[&str]) -> Self {
+    pub(super) fn start(envs: &[(&str, &str)], args: &[&str]) -> Self {
         let port = free_port();
         let child = legendary()
             .args(["serve", "--port", &port.to_string()])
@@ -83,7 +83,7 @@ impl Serve {
         }
     }
 
-    async fn wait_ready(&mut self, client: &reqwest::Client) {
+    pub(super) async fn wait_ready(&mut self, client: &reqwest::Client) {
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(60) {
             if let Ok(Some(status)) = self.child.try_wait() {

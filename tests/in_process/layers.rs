@@ -24,6 +24,7 @@ const ORDER: &[&str] = &[
     "report",
     "predict",
     "train",
+    "explain",
     "mlflow",
     "model",
     "scoring",

@@ -1,5 +1,6 @@
 //! The web routes end to end: the real router on 127.0.0.1:0 with the bundled model and data
-//! set, spoken to over HTTP. The browser test (ignored by default) lives in `browser.rs`.
+//! set, spoken to over HTTP. The page's own files are checked in `web/page.rs`; the browser
+//! tests (ignored by default) live in `browser.rs`.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -203,6 +204,7 @@ async fn openapi_json_is_3_1_and_lists_every_route_the_server_answers() {
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1."));
     let routes = [
         ("post", "/invocations"),
+        ("post", "/explain"),
         ("get", "/ping"),
         ("get", "/health"),
         ("get", "/version"),
@@ -215,6 +217,8 @@ async fn openapi_json_is_3_1_and_lists_every_route_the_server_answers() {
         ("post", "/pokemon-types"),
         ("get", "/"),
         ("get", "/docs"),
+        ("get", "/favicon.svg"),
+        ("get", "/assets/vendor/{file}"),
         ("get", "/openapi.json"),
     ];
     for (method, path) in routes {
@@ -223,11 +227,24 @@ async fn openapi_json_is_3_1_and_lists_every_route_the_server_answers() {
             "{method} {path} is not in the document"
         );
     }
-    // Every documented GET except /metrics (added by another branch) answers something but 404.
+    // Every documented GET except /metrics (added by another branch) answers something but
+    // 404, with its path parameters filled from their documented examples.
     for (path, item) in doc["paths"].as_object().unwrap() {
-        if item.get("get").is_some() && path != "/metrics" {
-            let status = reqwest::get(app.url(path)).await.unwrap().status();
-            assert_ne!(status, StatusCode::NOT_FOUND, "{path}");
+        if let Some(get) = item.get("get")
+            && path != "/metrics"
+        {
+            let mut url = path.clone();
+            for p in get["parameters"].as_array().into_iter().flatten() {
+                if p["in"] == "path" {
+                    let name = p["name"].as_str().unwrap();
+                    let example = p["example"]
+                        .as_str()
+                        .unwrap_or_else(|| panic!("{path}: no example for {name}"));
+                    url = url.replace(&format!("{{{name}}}"), example);
+                }
+            }
+            let status = reqwest::get(app.url(&url)).await.unwrap().status();
+            assert_ne!(status, StatusCode::NOT_FOUND, "{url}");
         }
     }
     app.shut_down().await;
@@ -292,23 +309,50 @@ async fn every_json_get_answers_in_the_shape_its_schema_documents() {
 }
 
 #[tokio::test]
-async fn the_page_and_the_docs_are_html_with_their_assets() {
+async fn post_explain_and_explained_demo_answers_are_in_their_documented_shape() {
     let app = spawn_app().await;
-    for (path, content_type, needle) in [
-        ("/", "text/html", "<form id=\"stats\""),
-        ("/docs", "text/html", "/assets/docs.js"),
-        ("/assets/app.js", "text/javascript", "/pokemon-type"),
-        ("/assets/app.css", "text/css", "--accent"),
-        ("/assets/docs.js", "text/javascript", "/openapi.json"),
+    let (_, doc) = get_json(&app.url("/openapi.json")).await;
+    let ok = |path: &str, method: &str| {
+        doc["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"]
+            .clone()
+    };
+    let response = app
+        .post("/explain", Some("application/json"), crate::support::DEMO)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let value: Value = response.json().await.unwrap();
+    let s = ok("/explain", "post");
+    for key in [
+        "base_value",
+        "predictions",
+        "probabilities",
+        "contributions",
     ] {
-        let response = reqwest::get(app.url(path)).await.unwrap();
-        assert_eq!(response.status(), StatusCode::OK, "{path}");
-        let ct = response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        assert!(ct.starts_with(content_type), "{path}: {ct}");
-        assert!(response.text().await.unwrap().contains(needle), "{path}");
+        assert!(
+            schema(&doc, &s)["required"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(key)),
+            "{key}"
+        );
+    }
+    conforms(&doc, &s, &value, "/explain");
+    let (status, value) = post_json(
+        &app.url("/pokemon-types?explain=true"),
+        &json!([body(MEWTWO)]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let s = ok("/pokemon-types", "post");
+    conforms(&doc, &s, &value, "/pokemon-types?explain=true");
+    let answer = schema(&doc, &schema(&doc, &s)["items"]);
+    for key in ["base_value", "contributions"] {
+        assert!(
+            answer["properties"][key].is_object(),
+            "{key} is not documented: {answer}"
+        );
     }
     app.shut_down().await;
 }
+
+mod page;

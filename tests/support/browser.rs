@@ -1,6 +1,7 @@
 //! Headless Chromium over WebDriver, for the tests that look at the page in a real browser:
 //! a chromedriver on a free port (killed with its Chromium when dropped), a session, waits
-//! and screenshots. `scripts/install-browser.sh` installs both programs.
+//! screenshots, page geometry and an axe-core accessibility check. `scripts/install-browser.sh`
+//! installs both programs and axe-core.
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -79,12 +80,81 @@ pub async fn open_browser(port: u16, profile: &Path) -> Client {
         .expect("a WebDriver session with headless Chromium")
 }
 
+/// Saves a PNG of the window to `target/screenshots/NAME` (a test artifact for a person to
+/// look at) and prints its path.
 pub async fn screenshot(client: &Client, name: &str) -> PathBuf {
     let dir = Path::new("target/screenshots");
     std::fs::create_dir_all(dir).unwrap();
     let path = dir.join(name);
     std::fs::write(&path, client.screenshot().await.unwrap()).unwrap();
+    eprintln!("screenshot: {}", path.display());
     path
+}
+
+/// Runs a script in the page and returns what it returns.
+pub async fn js(client: &Client, script: &str) -> serde_json::Value {
+    client
+        .execute(script, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("{script}: {e}"))
+}
+
+/// Whether the page scrolls sideways: empty when it does not, else how far, with the
+/// innermost elements that stick out past the window's right edge (to say what to fix).
+pub async fn horizontal_overflow(client: &Client) -> Vec<String> {
+    let found = js(
+        client,
+        "const root = document.documentElement;
+         const over = root.scrollWidth - root.clientWidth;
+         if (over <= 0) return [];
+         const out = [...document.body.querySelectorAll('*')].filter((e) =>
+           e.getBoundingClientRect().right > root.clientWidth + 0.5 &&
+           ![...e.children].some((c) => c.getBoundingClientRect().right > root.clientWidth + 0.5));
+         return [`${over} px too wide`, ...out.slice(0, 8).map((e) =>
+           `${e.tagName.toLowerCase()}.${[...e.classList].join('.')} in ${e.parentElement.className}: ` +
+           `right ${e.getBoundingClientRect().right}, \"${e.textContent.slice(0, 30)}\"`)];",
+    )
+    .await;
+    serde_json::from_value(found).unwrap()
+}
+
+/// The pinned axe-core that `scripts/install-browser.sh` fetched, or `$AXE_CORE_JS`.
+fn axe_source() -> String {
+    let path = std::env::var("AXE_CORE_JS").map_or_else(
+        |_| {
+            let cache = std::env::var("XDG_CACHE_HOME").map_or_else(
+                |_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache"),
+                PathBuf::from,
+            );
+            cache.join("legendary-axe/4.14.1/axe.min.js")
+        },
+        PathBuf::from,
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (scripts/install-browser.sh fetches axe-core)",
+            path.display()
+        )
+    })
+}
+
+/// Runs axe-core on the page as it is now and returns its serious and critical violations,
+/// each as `id (impact): help, on: selectors`.
+pub async fn axe_serious(client: &Client) -> Vec<String> {
+    client.execute(&axe_source(), vec![]).await.unwrap();
+    let found = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { resultTypes: ['violations'] })
+               .then((r) => done(r.violations
+                 .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+                 .map((v) => `${v.id} (${v.impact}): ${v.help}, on: ${v.nodes.map((n) => n.target.join(' ')).join('; ')}`)))
+               .catch((e) => done([`axe failed: ${e}`]));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(found).unwrap()
 }
 
 pub async fn wait_for(client: &Client, xpath: &str) -> fantoccini::elements::Element {

@@ -8,6 +8,7 @@ pub mod garage;
 pub mod mlflow_server;
 pub mod process;
 pub mod prometheus;
+pub mod shap;
 pub mod watchdog;
 
 use std::future::Future;

@@ -2,7 +2,8 @@
 //! Python dict literal (`{'descr': '<f8', 'fortran_order': False, 'shape': (129, 1, 2), }`),
 //! then the items. The header is parsed here (a few dozen lines; the npy crates either pull
 //! in much more or do not read record dtypes), and the declared size is checked against the
-//! bytes present before anything is kept.
+//! bytes present before anything is kept. [`write_f64`] writes the same format, version 1.0,
+//! as `numpy.save` does, for the SHAP artifacts of a training run.
 
 use std::rc::Rc;
 
@@ -221,9 +222,80 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Array, SklearnError> {
     Ok(array)
 }
 
+/// The magic string every `.npy` file starts with.
+const MAGIC: &[u8] = b"\x93NUMPY";
+
+/// A C-order little-endian float64 array of `shape` (`&[]`: a scalar) as an `.npy` v1.0 file,
+/// byte for byte what `numpy.save` writes: the header padded with spaces and ended by a
+/// newline so that the data starts at a multiple of 64 bytes.
+///
+/// # Panics
+/// If `values.len()` is not the product of `shape` (a caller's bug).
+pub(crate) fn write_f64(shape: &[usize], values: &[f64]) -> Vec<u8> {
+    assert_eq!(shape.iter().product::<usize>(), values.len(), "npy shape");
+    let dims = match shape {
+        [n] => format!("({n},)"),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let mut header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {dims}, }}");
+    let unpadded = MAGIC.len() + 2 + 2 + header.len() + 1;
+    header.extend(std::iter::repeat_n(
+        ' ',
+        unpadded.next_multiple_of(64) - unpadded,
+    ));
+    header.push('\n');
+    let mut out = Vec::with_capacity(MAGIC.len() + 4 + header.len() + 8 * values.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&[1, 0]);
+    // At most a few hundred bytes: a header of a handful of dimensions.
+    out.extend_from_slice(
+        &u16::try_from(header.len())
+            .unwrap_or(u16::MAX)
+            .to_le_bytes(),
+    );
+    out.extend_from_slice(header.as_bytes());
+    for v in values {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn written_arrays_read_back_and_start_their_data_at_64_bytes() {
+        let values: Vec<f64> = (0..12).map(|i| f64::from(i) * 0.25 - 1.0).collect();
+        for shape in [&[2usize, 6][..], &[12], &[]] {
+            let n = shape.iter().product::<usize>();
+            let bytes = write_f64(shape, &values[..n]);
+            let header_len = usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
+            assert_eq!((10 + header_len) % 64, 0);
+            assert_eq!(bytes[9 + header_len], b'\n');
+            let array = read(&bytes).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(array.shape, shape);
+            assert!(!array.fortran);
+            let ArrayData::Raw(data) = &array.data else {
+                panic!("not raw data");
+            };
+            let back: Vec<f64> = data
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+                .collect();
+            assert_eq!(back, values[..n]);
+        }
+        // numpy's own header for a (2, 6) float64 array.
+        let header = &write_f64(&[2, 6], &values)[10..];
+        assert!(header.starts_with(b"{'descr': '<f8', 'fortran_order': False, 'shape': (2, 6), }"));
+    }
 
     fn npy(header: &str, data: &[u8]) -> Vec<u8> {
         let mut out = b"\x93NUMPY\x01\x00".to_vec();

@@ -1,18 +1,33 @@
-// The page's behaviour: keeps each number in step with its slider, searches the Pokédex,
-// asks POST /pokemon-type for the answer, draws the model card and importances from
-// GET /model, and lists the data catalogue (GET /datasets). Plain DOM and fetch; errors
-// from the server are shown with their message.
+// The page's core: the six stats (number fields with sliders in step, checked against the
+// page's bounds), the Pokédex search, and asking POST /pokemon-type?explain=true. The answer
+// and its why are drawn by why.js, the shareable URL and "copy as curl" are share.js, the
+// model card, overall importances and data catalogue card.js; they load in that order after
+// this file and share its helpers. Plain DOM and fetch; the server's error messages are shown
+// as it words them.
 "use strict";
 
+/** The form's fields, named as the demo API reads them (it spells `defence`). */
 const STATS = ["hp", "attack", "defence", "special_attack", "special_defense", "speed"];
-const LABELS = {
-  hp: "HP", attack: "Attack", defense: "Defense", special_attack: "Sp. Attack",
-  special_defense: "Sp. Defense", speed: "Speed", total: "Total", min: "Lowest stat",
-  max: "Highest stat", spread: "Spread",
+/** Each field's name in the Pokédex, the explanation and the shared URL. */
+const KEY = {
+  hp: "hp", attack: "attack", defence: "defense", special_attack: "special_attack",
+  special_defense: "special_defense", speed: "speed",
 };
+/** Each stat in words, by its explanation key. */
+const NAMES = {
+  hp: "HP", attack: "Attack", defense: "Defense", special_attack: "Special Attack",
+  special_defense: "Special Defense", speed: "Speed",
+};
+/** The page's bounds: base stats are whole numbers 1-255 in the games (the API takes any ≥ 0). */
+const MIN_STAT = 1;
+const MAX_STAT = 255;
 
 const $ = (id) => document.getElementById(id);
-let picked = null; // the Pokémon whose stats are in the form, until a stat is edited
+/** The Pokémon whose stats are in the form, until a stat is edited. */
+let picked = null;
+/** The last answer shown, redrawn when the threshold becomes known. */
+let shown = null;
+let predictSeq = 0;
 
 // ---- talking to the server ------------------------------------------------------------
 
@@ -29,12 +44,18 @@ async function api(path, options) {
   try { body = text ? JSON.parse(text) : null; } catch (_) { /* not JSON */ }
   if (!response.ok) {
     const message = body && body.message ? body.message : text || response.statusText;
-    throw new Error(`${message} (HTTP ${response.status})`);
+    const error = new Error(`${message} (HTTP ${response.status})`);
+    error.status = response.status;
+    throw error;
   }
   return body;
 }
 
-// ---- the stats form ---------------------------------------------------------------------
+// ---- the stats form -----------------------------------------------------------------------
+
+function label(stat) {
+  return $(`${stat}-label`).textContent;
+}
 
 function updateTotal() {
   const sum = STATS.reduce((acc, s) => acc + (Number.parseFloat($(s).value) || 0), 0);
@@ -46,62 +67,83 @@ function setStat(stat, value) {
   $(`${stat}-range`).value = String(value);
 }
 
-/** The body sent to the server: numbers where the field holds one, else the raw text. */
-function readStats() {
-  const body = {};
+/**
+ * The form checked against the page's bounds: `{stats}` when every field holds a whole number
+ * 1-255, else `{problems}` naming each bad field. The page never sends what it calls invalid.
+ */
+function readForm() {
+  const stats = {};
+  const problems = [];
   for (const s of STATS) {
-    const raw = $(s).value;
+    const field = $(s);
+    const raw = field.value.trim();
     const n = Number(raw);
-    body[s] = raw.trim() !== "" && Number.isFinite(n) ? n : raw;
+    let problem = null;
+    if (field.validity.badInput) problem = `${label(s)} is not a number.`;
+    else if (raw === "") problem = `${label(s)} is empty.`;
+    else if (!Number.isInteger(n) || n < MIN_STAT || n > MAX_STAT) {
+      problem = `${label(s)} must be a whole number from ${MIN_STAT} to ${MAX_STAT} (base stats in the games), got ${raw}.`;
+    }
+    field.setAttribute("aria-invalid", String(problem !== null));
+    if (problem) problems.push(problem);
+    else stats[s] = n;
   }
-  return body;
+  return problems.length ? { problems } : { stats };
+}
+
+function showError(text) {
+  const error = $("error");
+  error.textContent = text;
+  error.hidden = !text;
 }
 
 async function predict() {
-  const error = $("error");
+  const seq = ++predictSeq;
+  const form = readForm();
+  updateShare(form.stats);
+  if (form.problems) {
+    shown = null;
+    $("answer").replaceChildren(hint("No answer until every stat is a whole number from 1 to 255."));
+    $("why").hidden = true;
+    showError(form.problems.join(" "));
+    return;
+  }
   try {
-    const answer = await api("/pokemon-type", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(readStats()),
-    });
-    error.hidden = true;
-    error.textContent = "";
-    showAnswer(answer);
+    const answer = await ask(form.stats);
+    if (seq !== predictSeq) return;
+    showError("");
+    shown = { answer, stats: form.stats };
+    showAnswer(answer, form.stats);
   } catch (e) {
+    if (seq !== predictSeq) return;
+    shown = null;
     $("answer").replaceChildren(hint("No answer: the server refused the request."));
-    error.textContent = e.message;
-    error.hidden = false;
+    $("why").hidden = true;
+    showError(e.message);
   }
 }
 
-function showAnswer(answer) {
-  const pct = (answer.probability * 100).toFixed(1);
-  const verdict = el("p", `verdict ${answer.is_legendary ? "legendary" : "ordinary"}`,
-    answer.is_legendary ? "Legendary" : "Not legendary");
-  verdict.id = "verdict";
-  const prob = el("p", "probability", `Probability of legendary: ${pct}%`);
-  prob.id = "probability";
-  const meter = el("div", "meter");
-  meter.setAttribute("aria-hidden", "true");
-  const fill = el("span");
-  fill.style.width = `${Math.min(100, Math.max(0, answer.probability * 100))}%`;
-  meter.append(fill);
-  const parts = [verdict, prob, meter];
-  if (picked) {
-    const truth = picked.legendary ? "legendary" : "not legendary";
-    parts.push(hint(`${picked.name} (#${picked.number}, generation ${picked.generation}, ` +
-      `${picked.category}) is ${truth} in the data set.`));
+/**
+ * The explained answer; when the server answers but cannot explain (a model it has no
+ * explanation for), the plain answer, with why not in `unexplained`.
+ */
+async function ask(stats) {
+  const request = (path) => api(path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(stats),
+  });
+  try {
+    return await request("/pokemon-type?explain=true");
+  } catch (e) {
+    if (!(e.status >= 500 || /explain/i.test(e.message))) throw e;
+    const answer = await request("/pokemon-type");
+    answer.unexplained = e.message;
+    return answer;
   }
-  $("answer").replaceChildren(...parts);
 }
 
-/** A stat was edited by hand: the form no longer holds the picked Pokémon's stats. */
-function unpick() {
-  if (!picked) return;
-  picked = null;
-  $("search-status").textContent = "";
-}
+let sliderTimer = 0;
 
 function wireStats() {
   for (const s of STATS) {
@@ -113,17 +155,27 @@ function wireStats() {
       unpick();
       updateTotal();
     });
+    number.addEventListener("change", predict);
+    // Dragging or arrow keys re-score as the slider moves, a moment after it stops.
     range.addEventListener("input", () => {
       number.value = range.value;
       unpick();
       updateTotal();
+      clearTimeout(sliderTimer);
+      sliderTimer = setTimeout(predict, 120);
     });
-    range.addEventListener("change", predict);
   }
   $("stats").addEventListener("submit", (event) => {
     event.preventDefault();
     predict();
   });
+}
+
+/** A stat was edited by hand: the form no longer holds the picked Pokémon's stats. */
+function unpick() {
+  if (!picked) return;
+  picked = null;
+  $("search-status").textContent = "";
 }
 
 // ---- search -------------------------------------------------------------------------------
@@ -166,7 +218,7 @@ function showResults(list) {
   const open = list.length > 0;
   ul.hidden = !open;
   $("search").setAttribute("aria-expanded", String(open));
-  $("search-status").textContent = open ? `${list.length} match${list.length === 1 ? "" : "es"}` : "No Pokémon with that name.";
+  $("search-status").textContent = open ? `${list.length} match${list.length === 1 ? "" : "es"}` : "No Pokémon with that name or number.";
   highlight(open ? 0 : -1);
 }
 
@@ -182,13 +234,19 @@ async function search(q) {
   }
 }
 
+async function searchAndPick(q) {
+  $("search").value = q;
+  try {
+    const [first] = await api(`/pokedex?q=${encodeURIComponent(q)}&limit=1`);
+    if (first) pick(first);
+    else $("search-status").textContent = "No Pokémon with that name or number.";
+  } catch (e) {
+    $("search-status").textContent = e.message;
+  }
+}
+
 function pick(p) {
-  setStat("hp", p.stats.hp);
-  setStat("attack", p.stats.attack);
-  setStat("defence", p.stats.defense);
-  setStat("special_attack", p.stats.special_attack);
-  setStat("special_defense", p.stats.special_defense);
-  setStat("speed", p.stats.speed);
+  for (const s of STATS) setStat(s, p.stats[KEY[s]]);
   updateTotal();
   $("search").value = p.name;
   $("search-status").textContent = `${p.name}'s stats are filled in.`;
@@ -224,129 +282,6 @@ function wireSearch() {
   input.addEventListener("blur", () => setTimeout(closeResults, 100));
 }
 
-// ---- model card and importance chart -----------------------------------------------------
-
-function fmt(x, digits = 3) {
-  return typeof x === "number" && Number.isFinite(x) ? x.toFixed(digits) : "–";
-}
-
-function showModel(card) {
-  const meta = card.meta || {};
-  const metrics = card.metrics || {};
-  const hold = metrics.holdout || {};
-  const cv = (metrics.cross_validation && metrics.cross_validation.summary) || {};
-  const stage = meta.stage || (meta.aliases && meta.aliases.length ? `@${meta.aliases.join(", @")}` : null);
-  const rows = [
-    ["Model", meta.name || "bundled model"],
-    ["Version", meta.version || "–"],
-    ["Stage or alias", stage || "–"],
-    ["Run id", meta.run_id || "–"],
-    ["Trained", meta.trained_at || "–"],
-    ["Source", meta.uri || "–"],
-    ["Flavor", meta.flavor || "–"],
-    ...(meta.sklearn
-      ? [
-          ["Estimator", meta.sklearn.estimator],
-          ["scikit-learn", meta.sklearn.sklearn_version || "–"],
-          ["Serialization", meta.sklearn.serialization_format],
-        ]
-      : []),
-    ["Trees", card.n_trees != null ? String(card.n_trees) : "–"],
-    ["Decision threshold", fmt(card.decision_threshold, 2)],
-    ["Held-out ROC AUC", fmt(hold.roc_auc)],
-    ["Held-out accuracy", fmt(hold.accuracy)],
-    ["Held-out F1", fmt(hold.f1)],
-    ["CV ROC AUC (mean)", fmt(cv.roc_auc_mean)],
-    ["CV accuracy (mean)", fmt(cv.accuracy_mean)],
-    ["CV F1 (mean)", fmt(cv.f1_mean)],
-  ];
-  $("model-card").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", "", k), el("dd", "", v)]));
-  drawImportance(card.feature_importance && card.feature_importance.permutation);
-}
-
-const SVG = "http://www.w3.org/2000/svg";
-
-function svg(tag, attrs, text) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-/** Horizontal bars of the mean importance, with a whisker of ± one standard deviation. */
-function drawImportance(items) {
-  const box = $("importance");
-  if (!Array.isArray(items) || items.length === 0) {
-    box.replaceChildren(hint("This model has no permutation importances."));
-    return;
-  }
-  const sorted = [...items].sort((a, b) => b.mean - a.mean);
-  const lo = Math.min(0, ...sorted.map((d) => d.mean - (d.std || 0)));
-  const hi = Math.max(1e-9, ...sorted.map((d) => d.mean + (d.std || 0)));
-  const W = 480, left = 110, right = 56, rowH = 26, top = 6;
-  const H = top * 2 + rowH * sorted.length;
-  const x = (v) => left + ((v - lo) / (hi - lo)) * (W - left - right);
-  const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", id: "importance-chart",
-    "aria-label": "Permutation importance by feature: " +
-      sorted.map((d) => `${LABELS[d.feature] || d.feature} ${fmt(d.mean)}`).join(", ") });
-  sorted.forEach((d, i) => {
-    const y = top + i * rowH;
-    const x0 = x(0), x1 = x(d.mean);
-    chart.append(svg("text", { x: left - 8, y: y + rowH / 2 + 4, "text-anchor": "end" },
-      LABELS[d.feature] || d.feature));
-    chart.append(svg("rect", { class: "bar", x: Math.min(x0, x1), y: y + 5,
-      width: Math.max(1, Math.abs(x1 - x0)), height: rowH - 10, rx: 3 }));
-    if (d.std) {
-      chart.append(svg("line", { class: "whisker", x1: x(d.mean - d.std), x2: x(d.mean + d.std),
-        y1: y + rowH / 2, y2: y + rowH / 2 }));
-    }
-    chart.append(svg("text", { class: "value", x: W - right + 6, y: y + rowH / 2 + 4 }, fmt(d.mean)));
-  });
-  chart.append(svg("line", { class: "whisker", x1: x(0), x2: x(0), y1: top, y2: H - top }));
-  box.replaceChildren(chart);
-}
-
-async function loadModel() {
-  try {
-    showModel(await api("/model"));
-  } catch (e) {
-    $("model-card").replaceChildren(el("dt", "", "Status"), el("dd", "", e.message));
-    $("importance").replaceChildren(hint(e.message));
-  }
-}
-
-// ---- the data catalogue --------------------------------------------------------------------
-
-let datasetsSeq = 0;
-
-/** Lists the data sets matching the box: a bare number 1-9 is a generation, other text a name, type or owner. */
-async function loadDatasets(text) {
-  const seq = ++datasetsSeq;
-  const q = text.trim();
-  const query = /^[1-9]$/.test(q) ? `generation=${q}` : `q=${encodeURIComponent(q)}`;
-  try {
-    const list = await api(`/datasets?${query}`);
-    if (seq !== datasetsSeq) return;
-    $("datasets").querySelector("tbody").replaceChildren(...list.map((d) => {
-      const tr = document.createElement("tr");
-      const cells = [d.title || d.name, d.generation, d.rows, d.legendary_rows,
-        d.bytes === null || d.bytes === undefined ? "" : `${d.bytes} B`, d.owner, d.created, d.location];
-      tr.append(...cells.map((c) => el("td", "", c === null || c === undefined ? "" : String(c))));
-      tr.title = d.digest || "";
-      return tr;
-    }));
-    $("datasets-status").textContent = `${list.length} data set${list.length === 1 ? "" : "s"}`;
-  } catch (e) {
-    if (seq === datasetsSeq) $("datasets-status").textContent = e.message;
-  }
-}
-
-function wireDatasets() {
-  const input = $("datasets-search");
-  input.addEventListener("input", () => loadDatasets(input.value));
-  loadDatasets("");
-}
-
 // ---- helpers and start ---------------------------------------------------------------------
 
 function el(tag, className, text) {
@@ -360,8 +295,18 @@ function hint(text) {
   return el("p", "hint", text);
 }
 
-wireStats();
-wireSearch();
-wireDatasets();
-updateTotal();
-loadModel();
+// After every deferred script (card.js too) has run.
+document.addEventListener("DOMContentLoaded", () => {
+  wireStats();
+  wireSearch();
+  wireShare();
+  updateTotal();
+  updateCurlOnly();
+  fromUrl();
+});
+
+/** The curl box for the initial stats, without touching the address bar. */
+function updateCurlOnly() {
+  const form = readForm();
+  $("curl").textContent = form.stats ? curl(form.stats) : "";
+}
