@@ -161,6 +161,10 @@ fn prediction(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("predict_batch", n), &values, |b, v| {
             b.iter(|| model.predict_batch(black_box(v)));
         });
+        // The tree walk QuickScorer replaced, in the same run.
+        group.bench_with_input(BenchmarkId::new("walk_batch", n), &values, |b, v| {
+            b.iter(|| model.walk_proba_batch(black_box(v)));
+        });
     }
     // A lone row, a different one each call (as 1-row requests are): no row stays in cache
     // and no branch predictor learns one path.

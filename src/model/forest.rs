@@ -47,9 +47,13 @@ pub enum ForestError {
 /// zero column against `+inf`, so a row that reached its leaf stays there (see [`Node`]).
 pub const ROW_STRIDE: usize = 16;
 
-/// Rows scored together: each tree is walked for all of them in lockstep, so the walks are
-/// independent chains the CPU overlaps, and the tree stays in L1 cache for the whole block.
-pub const BLOCK_ROWS: usize = 16;
+/// Rows scored together: QuickScorer sees each split once for all of them (32 rows: measured
+/// 0.42 µs a row, against 0.54 with 16 and 0.67 with 8, on 200 trees of 6,000 splits).
+pub const BLOCK_ROWS: usize = 32;
+
+/// Rows the tree walk takes in lockstep: each tree is walked for all of them, so the walks
+/// are independent chains the CPU overlaps, and the tree stays in L1 cache for the block.
+const WALK_ROWS: usize = 16;
 
 /// Trees walked together for a lone row.
 const TREE_LANES: usize = 8;
@@ -75,6 +79,14 @@ struct Node {
 struct Leaf {
     proba: f64,
     vote: bool,
+}
+
+/// Working memory of the QuickScorer walk (a bitvector per tree), kept between the blocks of
+/// one batch so a batch allocates it once.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    lanes: Vec<[u64; BLOCK_ROWS]>,
+    one: Vec<u64>,
 }
 
 /// Every tree of the forest in one node array.
@@ -237,17 +249,21 @@ impl FlatForest {
     ///
     /// # Panics
     /// If `rows` is longer than [`BLOCK_ROWS`] or `out` is shorter than `rows`.
-    pub(crate) fn proba_block(&self, rows: &[[f64; ROW_STRIDE]], out: &mut [f64]) {
+    pub(crate) fn proba_block(
+        &self,
+        rows: &[[f64; ROW_STRIDE]],
+        out: &mut [f64],
+        scratch: &mut Scratch,
+    ) {
         let m = rows.len();
         assert!(m <= BLOCK_ROWS && out.len() >= m, "bad block");
         if let Some(quick) = &self.quick {
             if m < LONE_ROWS {
-                let mut state = Vec::with_capacity(self.roots.len());
                 for (o, row) in out.iter_mut().zip(rows) {
-                    *o = quick.proba_one(row, &mut state);
+                    *o = quick.proba_one(row, &mut scratch.one);
                 }
             } else {
-                quick.proba_block(rows, out, &mut Vec::with_capacity(self.roots.len()));
+                quick.proba_block(rows, out, &mut scratch.lanes);
             }
             return;
         }
@@ -259,6 +275,14 @@ impl FlatForest {
     pub(crate) fn walk_block(&self, rows: &[[f64; ROW_STRIDE]], out: &mut [f64]) {
         let m = rows.len();
         assert!(m <= BLOCK_ROWS && out.len() >= m, "bad block");
+        for (rows, out) in rows.chunks(WALK_ROWS).zip(out.chunks_mut(WALK_ROWS)) {
+            self.walk_lockstep(rows, out);
+        }
+    }
+
+    /// Up to [`WALK_ROWS`] rows down every tree in lockstep.
+    fn walk_lockstep(&self, rows: &[[f64; ROW_STRIDE]], out: &mut [f64]) {
+        let m = rows.len();
         if m < LONE_ROWS {
             // Too few rows to overlap well (measured: 5 rows cost 1.8 µs each in a block,
             // 1.4 µs each alone): overlap trees instead.
@@ -269,19 +293,19 @@ impl FlatForest {
         }
         // Always a full block, so the step loop below has a constant trip count the
         // compiler unrolls; padding rows are walked too and their answers dropped.
-        let mut padded = [[0.0; ROW_STRIDE]; BLOCK_ROWS];
-        let block: &[[f64; ROW_STRIDE]; BLOCK_ROWS] = match rows.try_into() {
+        let mut padded = [[0.0; ROW_STRIDE]; WALK_ROWS];
+        let block: &[[f64; ROW_STRIDE]; WALK_ROWS] = match rows.try_into() {
             Ok(full) => full,
             Err(_) => {
                 padded[..m].copy_from_slice(rows);
                 &padded
             }
         };
-        let mut sums = [0.0; BLOCK_ROWS];
+        let mut sums = [0.0; WALK_ROWS];
         for &(root, depth) in &self.roots {
             // Every walk takes exactly the tree's depth in steps: a walk that reached its leaf
             // stays there. Checking for that costs more than the steps it would save.
-            let mut at = [root; BLOCK_ROWS];
+            let mut at = [root; WALK_ROWS];
             for _ in 0..depth {
                 for (a, row) in at.iter_mut().zip(block) {
                     *a = self.step(*a, row);

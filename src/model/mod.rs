@@ -102,6 +102,15 @@ pub enum ModelError {
     Smartcore(String),
 }
 
+/// Which walk scores a smartcore forest's blocks.
+#[derive(Clone, Copy)]
+enum Walk {
+    /// QuickScorer when the trees allow, else the tree walk.
+    Best,
+    /// The tree walk, always (the reference).
+    Tree,
+}
+
 /// What scores a model's rows.
 enum Engine {
     /// Our own: the smartcore forest plus its flat compiled copy.
@@ -306,20 +315,28 @@ impl Model {
 
     /// Predictions for a row-major batch of raw stats.
     pub fn predict_batch(&self, values: &[f64]) -> Vec<bool> {
-        let n = self.input_features.len();
-        let mut out = Vec::with_capacity(values.len() / n);
-        let mut proba = [0.0; BLOCK_ROWS];
-        for block in values.chunks(BLOCK_ROWS * n) {
-            let m = block.len() / n;
-            self.proba_into(block, &mut proba[..m]);
-            out.extend(proba[..m].iter().map(|&p| self.decide(p)));
-        }
+        self.proba_batch(values)
+            .into_iter()
+            .map(|p| self.decide(p))
+            .collect()
+    }
+
+    /// The probabilities of a row-major batch by the tree walk QuickScorer replaced, for
+    /// benchmarking the two in one run; the same bits as [`Model::predict_batch`] decides on.
+    #[doc(hidden)]
+    pub fn walk_proba_batch(&self, values: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; values.len() / self.input_features.len()];
+        self.proba_with(values, &mut out, Walk::Tree);
         out
     }
 
     /// Writes the probability of each row of `values` into `out`, scoring [`BLOCK_ROWS`] rows
     /// at a time.
     fn proba_into(&self, values: &[f64], out: &mut [f64]) {
+        self.proba_with(values, out, Walk::Best);
+    }
+
+    fn proba_with(&self, values: &[f64], out: &mut [f64], walk: Walk) {
         let n = self.input_features.len();
         let flat = match &self.engine {
             Engine::Smartcore { flat, .. } => flat,
@@ -336,6 +353,7 @@ impl Model {
             }
         };
         let mut rows = [[0.0; ROW_STRIDE]; BLOCK_ROWS];
+        let mut scratch = forest::Scratch::default();
         for (block, out) in values
             .chunks(BLOCK_ROWS * n)
             .zip(out.chunks_mut(BLOCK_ROWS))
@@ -346,7 +364,10 @@ impl Model {
                 let width = self.feature_set.fill(raw, &mut cols);
                 row[..width].copy_from_slice(&cols[..width]);
             }
-            flat.proba_block(&rows[..m], &mut out[..m]);
+            match walk {
+                Walk::Best => flat.proba_block(&rows[..m], &mut out[..m], &mut scratch),
+                Walk::Tree => flat.walk_block(&rows[..m], &mut out[..m]),
+            }
         }
     }
 
@@ -482,10 +503,10 @@ mod tests {
         }
         let padded = padded(&model, &raw);
         // Full blocks, partial blocks and lone rows (the scalar QuickScorer).
-        for size in [BLOCK_ROWS, 13, 8, 7, 1] {
+        for size in [BLOCK_ROWS, 20, 16, 13, 8, 7, 1] {
             for (i, block) in padded.chunks(size).enumerate() {
                 let (mut quick, mut walked) = ([0.0; BLOCK_ROWS], [0.0; BLOCK_ROWS]);
-                flat.proba_block(block, &mut quick);
+                flat.proba_block(block, &mut quick, &mut forest::Scratch::default());
                 flat.walk_block(block, &mut walked);
                 for (q, w) in quick.iter().zip(&walked).take(block.len()) {
                     assert_eq!(q.to_bits(), w.to_bits(), "block {i} of {size}: {q} vs {w}");

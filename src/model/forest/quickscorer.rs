@@ -3,7 +3,7 @@
 //! order of threshold, feature by feature. Each tree keeps a 64-bit set of the leaves a row can
 //! still reach, leaves numbered left to right (the left child is the `x <= threshold` side); a
 //! split a row goes right at removes the leaves of its left subtree. When every split is seen,
-//! the leftmost leaf left is the exit leaf. The work per split is the same for 16 rows (one
+//! the leftmost leaf left is the exit leaf. The work per split is the same for 32 rows (one
 //! compare, one select, one AND per lane: loops the compiler vectorises), reads memory in
 //! order, and never branches on the data; splits at or above the block's largest value are
 //! skipped, since every row goes left there.
@@ -12,8 +12,8 @@
 //! the leaf fractions summed tree by tree in the same order. A tree with more than 64 leaves
 //! has no bitvector: forests with one are walked as before ([`super::FlatForest`]).
 //!
-//! The kernels run under [`pulp::Arch::dispatch`], which picks AVX-512, AVX2 or baseline code
-//! at run time, with no `unsafe` here.
+//! The block kernel runs under [`pulp::Arch::dispatch`], which picks AVX-512, AVX2 or baseline
+//! code at run time, with no `unsafe` here.
 
 use super::{BLOCK_ROWS, FlatForest, ROW_STRIDE};
 
@@ -32,11 +32,11 @@ pub(super) struct QuickScorer {
     trees: Vec<u32>,
     /// Ones everywhere but the leaves of the split's left subtree.
     masks: Vec<u64>,
-    /// Tree `t`'s leaf `k` (left to right) is `leaf_proba[leaf_base[t] + k]`.
-    leaf_base: Vec<usize>,
-    /// Number of leaves of each tree.
-    leaf_count: Vec<u32>,
-    leaf_proba: Vec<f64>,
+    /// Tree `t`'s leaf `k` (left to right) is `leaf_proba[t][k]`. A full 64 per tree, so the
+    /// exit leaf's index (a trailing-zero count, masked to 0..64) needs no bounds check and the
+    /// lookups of a block vectorise into gathers (measured: 0.33 µs a row with a packed table
+    /// and a clamp, 0.15 µs like this).
+    leaf_proba: Vec<[f64; MAX_LEAVES]>,
 }
 
 /// The state of one tree for a block of rows: which leaves each row can still reach.
@@ -47,15 +47,15 @@ impl QuickScorer {
     pub(super) fn build(flat: &FlatForest) -> Option<Self> {
         let n_features = flat.n_features;
         let mut by_feature: Vec<Vec<(f64, u32, u64)>> = vec![Vec::new(); n_features];
-        let mut leaf_base = Vec::with_capacity(flat.roots.len());
-        let mut leaf_count = Vec::with_capacity(flat.roots.len());
-        let mut leaf_proba = Vec::new();
+        let mut leaf_proba = Vec::with_capacity(flat.roots.len());
         for (tree, &(root, _)) in flat.roots.iter().enumerate() {
             let tree = u32::try_from(tree).ok()?;
-            leaf_base.push(leaf_proba.len());
             let leaves = number_leaves(flat, root as usize)?;
-            leaf_count.push(u32::try_from(leaves.order.len()).ok()?);
-            leaf_proba.extend(leaves.order.iter().map(|&at| flat.leaves[at].proba));
+            let mut table = [0.0; MAX_LEAVES];
+            for (slot, &at) in table.iter_mut().zip(&leaves.order) {
+                *slot = flat.leaves[at].proba;
+            }
+            leaf_proba.push(table);
             for (node, (first, end)) in leaves.left_ranges {
                 let split = flat.nodes[node];
                 let mask = !bits(first, end);
@@ -81,8 +81,6 @@ impl QuickScorer {
             thresholds,
             trees,
             masks,
-            leaf_base,
-            leaf_count,
             leaf_proba,
         })
     }
@@ -95,17 +93,19 @@ impl QuickScorer {
         out: &mut [f64],
         state: &mut Vec<Lanes>,
     ) {
-        pulp::Arch::new().dispatch(
-            #[inline(always)]
-            || self.block_kernel(rows, out, state),
-        );
+        pulp::Arch::new().dispatch(Block {
+            scorer: self,
+            rows,
+            out,
+            state,
+        });
     }
 
     #[inline(always)]
     fn block_kernel(&self, rows: &[[f64; ROW_STRIDE]], out: &mut [f64], state: &mut Vec<Lanes>) {
         let m = rows.len().min(BLOCK_ROWS);
         state.clear();
-        state.resize(self.leaf_base.len(), [!0; BLOCK_ROWS]);
+        state.resize(self.leaf_proba.len(), [!0; BLOCK_ROWS]);
         for f in 0..self.offsets.len() - 1 {
             // The block's values of feature `f`, lane by lane; unused lanes never go right.
             let mut xs = [f64::NEG_INFINITY; BLOCK_ROWS];
@@ -136,16 +136,13 @@ impl QuickScorer {
             }
         }
         let mut sums = [0.0; BLOCK_ROWS];
-        for (t, lanes) in state.iter().enumerate() {
-            let (base, count) = (self.leaf_base[t], self.leaf_count[t]);
-            // Summed tree by tree in order, exactly as the walk sums.
+        // Summed tree by tree in order, exactly as the walk sums.
+        for (lanes, table) in state.iter().zip(&self.leaf_proba) {
             for (sum, bv) in sums.iter_mut().zip(lanes) {
-                // The exit leaf's bit is never cleared; `min` only keeps a corrupt state in range.
-                let leaf = bv.trailing_zeros().min(count - 1);
-                *sum += self.leaf_proba[base + leaf as usize];
+                *sum += table[exit_leaf(*bv)];
             }
         }
-        let n_trees = self.leaf_base.len() as f64;
+        let n_trees = self.leaf_proba.len() as f64;
         for (o, sum) in out[..m].iter_mut().zip(&sums) {
             *o = sum / n_trees;
         }
@@ -155,7 +152,7 @@ impl QuickScorer {
     /// (sorted, the first it goes left at ends the feature).
     pub(super) fn proba_one(&self, row: &[f64; ROW_STRIDE], state: &mut Vec<u64>) -> f64 {
         state.clear();
-        state.resize(self.leaf_base.len(), !0);
+        state.resize(self.leaf_proba.len(), !0);
         for f in 0..self.offsets.len() - 1 {
             let x = row[f];
             let (from, to) = (self.offsets[f], self.offsets[f + 1]);
@@ -171,12 +168,39 @@ impl QuickScorer {
             }
         }
         let mut sum = 0.0;
-        for (t, bv) in state.iter().enumerate() {
-            let leaf = bv.trailing_zeros().min(self.leaf_count[t] - 1);
-            sum += self.leaf_proba[self.leaf_base[t] + leaf as usize];
+        for (bv, table) in state.iter().zip(&self.leaf_proba) {
+            sum += table[exit_leaf(*bv)];
         }
-        sum / self.leaf_base.len() as f64
+        sum / self.leaf_proba.len() as f64
     }
+}
+
+/// One call of the block kernel, as [`pulp`] dispatches it: `with_simd` is compiled once per
+/// instruction set and inlined into a function with those features enabled, so the lane
+/// loops of [`QuickScorer::block_kernel`] are vectorised for it. (A closure is not: pulp calls
+/// it out of line, and it runs as baseline code. Measured: 0.98 µs a row as a closure, 0.54
+/// through this.)
+struct Block<'a> {
+    scorer: &'a QuickScorer,
+    rows: &'a [[f64; ROW_STRIDE]],
+    out: &'a mut [f64],
+    state: &'a mut Vec<Lanes>,
+}
+
+impl pulp::WithSimd for Block<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        self.scorer.block_kernel(self.rows, self.out, self.state);
+    }
+}
+
+/// The leftmost leaf still reachable. The exit leaf's bit is never cleared, so the mask only
+/// keeps an impossible empty set (64 trailing zeros) inside the table.
+#[inline(always)]
+fn exit_leaf(bv: u64) -> usize {
+    (bv.trailing_zeros() & 63) as usize
 }
 
 /// Where NaN thresholds sort: before everything.
