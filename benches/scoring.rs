@@ -180,7 +180,8 @@ fn prediction(c: &mut Criterion) {
     group.finish();
 }
 
-fn handler(c: &mut Criterion) {
+/// A tokio runtime and the whole application serving the bundled model.
+fn served_app() -> (tokio::runtime::Runtime, axum::Router) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -195,29 +196,45 @@ fn handler(c: &mut Criterion) {
         ..Resolved::default()
     };
     state.set_model(Served::new(model_dir(), "models/pokemon", resolved));
-    let app = legendary::server::app(state);
+    (runtime, legendary::server::app(state))
+}
+
+/// Benches `POST path` with a `dataframe_split` body of `n` rows through the whole router
+/// (`tower::ServiceExt::oneshot`), after checking it answers 200.
+fn bench_route(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    (runtime, app): &(tokio::runtime::Runtime, axum::Router),
+    path: &str,
+    id: BenchmarkId,
+    n: usize,
+) {
+    let (_, content_type, body) = bodies(&rows(n)).swap_remove(0);
+    let body = axum::body::Bytes::from(body);
+    let request = || {
+        Request::post(path)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body.clone()))
+            .unwrap()
+    };
+    let response = runtime.block_on(app.clone().oneshot(request())).unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    group.bench_function(id, |b| {
+        b.to_async(runtime).iter(|| async {
+            let response = app.clone().oneshot(request()).await.unwrap();
+            axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .unwrap()
+        });
+    });
+}
+
+fn handler(c: &mut Criterion) {
+    let served = served_app();
     let mut group = c.benchmark_group("handler");
     for n in SIZES {
-        let rows = rows(n);
-        let (_, content_type, body) = bodies(&rows).swap_remove(0);
-        let body = axum::body::Bytes::from(body);
-        let request = || {
-            Request::post("/invocations")
-                .header(header::CONTENT_TYPE, content_type)
-                .body(Body::from(body.clone()))
-                .unwrap()
-        };
-        let response = runtime.block_on(app.clone().oneshot(request())).unwrap();
-        assert_eq!(response.status(), 200);
         group.throughput(throughput(n));
-        group.bench_function(BenchmarkId::new("dataframe_split", n), |b| {
-            b.to_async(&runtime).iter(|| async {
-                let response = app.clone().oneshot(request()).await.unwrap();
-                axum::body::to_bytes(response.into_body(), usize::MAX)
-                    .await
-                    .unwrap()
-            });
-        });
+        let id = BenchmarkId::new("dataframe_split", n);
+        bench_route(&mut group, &served, "/invocations", id, n);
     }
     group.finish();
 }
@@ -225,46 +242,24 @@ fn handler(c: &mut Criterion) {
 /// The engine alone (`legendary::explain::explain`) and the whole `POST /explain` handler: the
 /// cost per explained row that sizes `MAX_EXPLAIN_ROWS`.
 fn explanation(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let state = AppState::new(ServerLimits::default(), None);
-    let resolved = Resolved {
-        artifact_uri: "models/pokemon".into(),
-        ..Resolved::default()
-    };
-    state.set_model(Served::new(model_dir(), "models/pokemon", resolved));
-    let app = legendary::server::app(state);
+    let served = served_app();
     let model: Model = model_dir().model;
     let background = legendary::explain::bundled().unwrap();
-    let max = legendary::explain::MAX_EXPLAIN_ROWS;
     let mut group = c.benchmark_group("explain");
     group.sample_size(10);
-    for n in [1, max] {
+    for n in [1, legendary::explain::MAX_EXPLAIN_ROWS] {
         let rows: Vec<[f64; 6]> = rows(n).iter().map(|r| r.map(f64::from)).collect();
         group.throughput(throughput(n));
         group.bench_with_input(BenchmarkId::new("engine", n), &rows, |b, rows| {
             b.iter(|| legendary::explain::explain(&model, background, black_box(rows)).unwrap());
         });
-        let (_, content_type, body) = bodies(&self::rows(n)).swap_remove(0);
-        let body = axum::body::Bytes::from(body);
-        let request = || {
-            Request::post("/explain")
-                .header(header::CONTENT_TYPE, content_type)
-                .body(Body::from(body.clone()))
-                .unwrap()
-        };
-        let response = runtime.block_on(app.clone().oneshot(request())).unwrap();
-        assert_eq!(response.status(), 200);
-        group.bench_function(BenchmarkId::new("handler", n), |b| {
-            b.to_async(&runtime).iter(|| async {
-                let response = app.clone().oneshot(request()).await.unwrap();
-                axum::body::to_bytes(response.into_body(), usize::MAX)
-                    .await
-                    .unwrap()
-            });
-        });
+        bench_route(
+            &mut group,
+            &served,
+            "/explain",
+            BenchmarkId::new("handler", n),
+            n,
+        );
     }
     group.finish();
 }

@@ -30,7 +30,7 @@ pub use shap_files::{
 /// Most rows one `POST /explain` (or demo `?explain=true`) request may explain against the
 /// default background of [`BACKGROUND_ROWS`] rows. Each row costs 62 × 100 forest walks,
 /// about 7 ms with the bundled model on this project's machine (`cargo bench --bench scoring
-/// -- explain/`, docs/explain.md), so the largest request holds one core for about 0.24 s and
+/// -- explain/`, docs/explain.md), so the largest request holds one core for about 0.22 s and
 /// cannot crowd out the server.
 pub const MAX_EXPLAIN_ROWS: usize = 32;
 

@@ -5,11 +5,11 @@
 use legendary::train::{Threshold, TrainConfig, train};
 use serde_json::{Value, json};
 
-use super::train_serve::{Serve, legendary, python, text};
+use super::train_serve::{self, Serve, python, text};
 use crate::support::{repo, shap};
 
-/// The held-out rows of `legendary train --n-trees 30 --cv-folds 0 --threshold 0.5`, from
-/// the same seeded split in this process.
+/// The held-out rows of `legendary train --n-trees 30 --cv-folds 0 --threshold 0.5`
+/// (`train_serve::train`), from the same seeded split in this process.
 fn held_out_rows() -> Vec<[f64; 6]> {
     let mut config = TrainConfig {
         cv_folds: 0,
@@ -32,20 +32,7 @@ fn held_out_rows() -> Vec<[f64; 6]> {
 async fn a_training_run_logs_shap_values_numpy_loads_matching_the_served_explanations() {
     let out = tempfile::tempdir().unwrap();
     let model_dir = out.path().join("model");
-    let o = legendary()
-        .args([
-            "train",
-            "--n-trees",
-            "30",
-            "--cv-folds",
-            "0",
-            "--threshold",
-            "0.5",
-        ])
-        .args(["--experiment", "e2e-explain", "--output"])
-        .arg(&model_dir)
-        .output()
-        .unwrap();
+    let o = train_serve::train(&model_dir, &["--experiment", "e2e-explain"]);
     assert!(o.status.success(), "{}", text(&o));
     let run_id = text(&o)
         .split_whitespace()

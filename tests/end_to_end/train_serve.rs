@@ -27,7 +27,7 @@ pub(super) fn legendary() -> Command {
 }
 
 /// `legendary train` with a small, fast forest; extra args appended.
-fn train(out: &Path, extra: &[&str]) -> Output {
+pub(super) fn train(out: &Path, extra: &[&str]) -> Output {
     let output = legendary()
         .args([
             "train",
