@@ -1,34 +1,56 @@
 #!/usr/bin/env bash
-# Idempotently create `.venv` in the repository root with a pinned MLflow
-# server and Python client, used by the real-server end-to-end tests
-# (`cargo test --test end_to_end -- --include-ignored`), and boto3, which MLflow's
-# server and client need for `s3://` artifact roots, and shap (the explanation tests).
+# Idempotently create the Python venv of the real-server tests and print its python's path:
 #
-# Only PyPI needs to be reachable. Prints the venv's python path on stdout.
-# Override the interpreter with PYTHON=python3.11.
+#   scripts/mlflow-venv.sh      `.venv`: the pinned MLflow 3 server and client (end to end,
+#                               `cargo test --test end_to_end -- --include-ignored`), boto3
+#                               (`s3://` artifact roots), skops (what mlflow.sklearn.save_model
+#                               writes by default: the sklearn-flavor fixtures) and shap (the
+#                               explanation tests compare POST /explain with KernelExplainer)
+#   scripts/mlflow-venv.sh 2    `.venv-mlflow2`: the newest MLflow 2.x, against which the end-to-end
+#                               suite runs a second time (LEGENDARY_TEST_MLFLOW_VENV=.venv-mlflow2)
+#
+# Only PyPI needs to be reachable. Override the interpreter with PYTHON=python3.11.
 set -euo pipefail
 
-MLFLOW_VERSION="3.17.2"
-BOTO3_VERSION="1.44.5"
-# skops: what mlflow.sklearn.save_model writes by default (the sklearn-flavor fixtures).
-SKOPS_VERSION="0.16.0"
-# shap: the explanation tests compare POST /explain with shap.KernelExplainer (0.51.0 is
-# the last release for Python 3.11).
-SHAP_VERSION="0.51.0"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-venv="$root/.venv"
 py="${PYTHON:-python3}"
+case "${1:-3}" in
+3)
+    venv="$root/.venv"
+    # shap 0.51.0 is the last release for Python 3.11.
+    reqs=("mlflow[auth]==3.17.2" "flask-wtf" "boto3==1.44.5" "skops==0.16.0" "shap==0.51.0")
+    ;;
+2)
+    venv="$root/.venv-mlflow2"
+    # MLflow 2.22 does not start with SQLAlchemy 2.1, and its scoring server (`mlflow models
+    # serve`) uses `app.route`, which Starlette 1.0 (FastAPI 0.116) removed.
+    reqs=("mlflow[auth]==2.22.5" "flask-wtf" "sqlalchemy<2.1" "fastapi<0.116" "boto3==1.44.5")
+    ;;
+*)
+    echo "usage: $0 [3|2]" >&2
+    exit 2
+    ;;
+esac
 
-if [ -x "$venv/bin/mlflow" ] &&
-    "$venv/bin/python" -c "import boto3, flask_wtf, mlflow, shap, skops, sklearn, sys; sys.exit(mlflow.__version__ != '$MLFLOW_VERSION' or boto3.__version__ != '$BOTO3_VERSION' or skops.__version__ != '$SKOPS_VERSION' or shap.__version__ != '$SHAP_VERSION')" 2>/dev/null; then
+# Every requirement installed at a version it allows (packaging comes with MLflow).
+satisfied() {
+    "$venv/bin/python" - "${reqs[@]}" 2>/dev/null <<'PY'
+import sys
+from importlib.metadata import version
+from packaging.requirements import Requirement
+ok = all(version(r.name) in r.specifier for r in map(Requirement, sys.argv[1:]))
+sys.exit(0 if ok else 1)
+PY
+}
+
+if [ -x "$venv/bin/mlflow" ] && satisfied; then
     echo "$venv/bin/python"
     exit 0
 fi
-
 if [ ! -x "$venv/bin/python" ]; then
     "$py" -m venv "$venv" >&2
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "mlflow[auth]==$MLFLOW_VERSION" "boto3==$BOTO3_VERSION" "skops==$SKOPS_VERSION" "shap==$SHAP_VERSION" >&2
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${reqs[@]}" >&2
 "$venv/bin/mlflow" --version >&2
 echo "$venv/bin/python"

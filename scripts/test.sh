@@ -23,7 +23,7 @@ cargo test --locked --no-run
 
 step "external tools"
 scripts/mlflow-venv.sh
-scripts/mlflow2-venv.sh
+scripts/mlflow-venv.sh 2
 LEGENDARY_GARAGE_BIN="$(scripts/install-garage.sh)"
 export LEGENDARY_GARAGE_BIN
 if [ -x scripts/install-browser.sh ]; then scripts/install-browser.sh; fi

@@ -1,5 +1,5 @@
 //! A real `mlflow server` (from `.venv`, see `scripts/mlflow-venv.sh`, or the venv
-//! `LEGENDARY_TEST_MLFLOW_VENV` names, e.g. `.venv-mlflow2` from `scripts/mlflow2-venv.sh`) on a free loopback port,
+//! `LEGENDARY_TEST_MLFLOW_VENV` names, e.g. `.venv-mlflow2` from `scripts/mlflow-venv.sh 2`) on a free loopback port,
 //! with a throw-away SQLite store and, by default, a throw-away artifact directory behind its
 //! artifact proxy; or artifacts on an object store (`s3://…`), proxied or not. Its whole
 //! process group is stopped on drop, and also when the test process exits.
@@ -70,7 +70,7 @@ pub fn venv_bin(tool: &str) -> PathBuf {
     assert!(
         path.exists(),
         "{} is missing: run `scripts/mlflow-venv.sh` (mlflow 3.17.2 into .venv) or \
-         `scripts/mlflow2-venv.sh` (mlflow 2.x into .venv-mlflow2) first",
+         `scripts/mlflow-venv.sh 2` (mlflow 2.x into .venv-mlflow2) first",
         path.display()
     );
     path
