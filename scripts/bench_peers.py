@@ -115,6 +115,13 @@ def best_of(fn, x, repeats, min_seconds=0.2):
     return best
 
 
+def cpu_model():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.machine()
+
+
 def fmt_time(seconds):
     if seconds >= 1e-3:
         return f"{seconds * 1e3:.3f} ms"
@@ -145,7 +152,7 @@ def main():
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = "1"
 
-    print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
+    print(f"machine: {os.cpu_count()} cores, {cpu_model()}, "
           f"pinned to CPU {args.cpu if args.cpu >= 0 else 'none'}")
     print(f"load before: {load()}")
     forest = Forest(ROOT / "models/pokemon/model.json")
