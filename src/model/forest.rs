@@ -100,7 +100,7 @@ pub struct FlatForest {
     n_features: usize,
     importances: Vec<f64>,
     /// The same trees laid out for the QuickScorer walk, unless a tree has too many leaves.
-    quick: Option<QuickScorer>,
+    quick: Option<Box<QuickScorer>>,
 }
 
 /// The fraction of legendary samples in a leaf, recovered from its Gini impurity: for two
@@ -158,7 +158,7 @@ impl FlatForest {
         for v in &mut flat.importances {
             *v /= n_trees;
         }
-        flat.quick = QuickScorer::build(&flat);
+        flat.quick = QuickScorer::build(&flat).map(Box::new);
         Ok(flat)
     }
 

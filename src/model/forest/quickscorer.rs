@@ -153,10 +153,9 @@ impl QuickScorer {
     pub(super) fn proba_one(&self, row: &[f64; ROW_STRIDE], state: &mut Vec<u64>) -> f64 {
         state.clear();
         state.resize(self.leaf_proba.len(), !0);
-        for f in 0..self.offsets.len() - 1 {
-            let x = row[f];
-            let (from, to) = (self.offsets[f], self.offsets[f + 1]);
-            for i in from..to {
+        for (x, bounds) in row.iter().zip(self.offsets.windows(2)) {
+            let x = *x;
+            for i in bounds[0]..bounds[1] {
                 // `x <= NaN` is false: a NaN threshold always applies, a NaN `x` goes right
                 // everywhere, as in the walk.
                 if x <= self.thresholds[i] {
