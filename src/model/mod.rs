@@ -494,8 +494,11 @@ mod tests {
             f64::INFINITY,
             f64::NEG_INFINITY,
             0.0,
+            -0.0,
             -1.0,
             1e300,
+            -1e300,
+            f64::MIN_POSITIVE,
             80.5,
         ] {
             raw.push([odd; 6]);
