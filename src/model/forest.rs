@@ -233,6 +233,15 @@ impl FlatForest {
         self.quick.is_some()
     }
 
+    /// The QuickScorer block kernel's answers under every instruction set this machine has.
+    #[cfg(test)]
+    pub(crate) fn quickscorer_every_arch(&self, rows: &[[f64; ROW_STRIDE]]) -> Vec<Vec<f64>> {
+        self.quick
+            .as_ref()
+            .map(|q| q.proba_block_every_arch(rows))
+            .unwrap_or_default()
+    }
+
     /// Number of trees.
     pub fn n_trees(&self) -> usize {
         self.roots.len()

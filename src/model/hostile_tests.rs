@@ -384,3 +384,31 @@ fn an_mlmodel_alias_bomb_is_refused_quickly() {
     );
     assert!(e.contains("repetition limit exceeded"), "{e}");
 }
+
+#[test]
+fn quickscorer_takes_signed_zero_thresholds_and_values_exactly_as_the_walk() {
+    // -0.0 equals 0.0: QuickScorer's integer keys must not order them apart. (A split
+    // without a value is refused at load, so no NaN threshold reaches a walk.)
+    let with = |value: Value| {
+        let mut s = split(1, 2);
+        s["split_value"] = value;
+        vec![s, leaf(0), leaf(1)]
+    };
+    let mut deeper = vec![split(1, 2), split(3, 4), leaf(1), leaf(0), leaf(1)];
+    deeper[1]["split_value"] = json!(-0.0);
+    let mut nan_free = with(json!(-0.0));
+    nan_free[0]["split_feature"] = json!(2);
+    let bytes = with_trees(&[nan_free, with(json!(-0.0)), with(json!(0.0)), deeper]);
+    let model = load(&bytes, &ReadLimits::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut values = Vec::new();
+    for i in 0..200 {
+        let x = [f64::NAN, 0.0, -0.0, 1.0, -1.0, 255.0][i % 6];
+        values.extend([x, 100.0, -x, 50.0, x, 0.0]);
+    }
+    let quick = model.proba_batch(&values);
+    let walked = model.walk_proba_batch(&values);
+    assert_eq!(quick.len(), 200);
+    for (q, w) in quick.iter().zip(&walked) {
+        assert_eq!(q.to_bits(), w.to_bits());
+    }
+}

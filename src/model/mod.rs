@@ -514,6 +514,16 @@ mod tests {
                 for (q, w) in quick.iter().zip(&walked).take(block.len()) {
                     assert_eq!(q.to_bits(), w.to_bits(), "block {i} of {size}: {q} vs {w}");
                 }
+                // The kernels the dispatch picks on other machines answer the same.
+                if block.len() >= 8 {
+                    let every = flat.quickscorer_every_arch(block);
+                    assert!(!every.is_empty());
+                    for (arch, answers) in every.iter().enumerate() {
+                        for (q, w) in answers.iter().zip(&walked) {
+                            assert_eq!(q.to_bits(), w.to_bits(), "arch {arch}, block {i}");
+                        }
+                    }
+                }
             }
         }
     }

@@ -140,6 +140,33 @@ impl QuickScorer {
         });
     }
 
+    /// [`Self::proba_block`] with each instruction set this machine has (baseline, and AVX2 and
+    /// AVX-512 where present), so tests see every kernel the dispatch could pick elsewhere.
+    #[cfg(test)]
+    pub(super) fn proba_block_every_arch(&self, rows: &[[f64; ROW_STRIDE]]) -> Vec<Vec<f64>> {
+        use pulp::WithSimd;
+        let run = |f: &dyn Fn(Block<'_>)| {
+            let mut out = vec![0.0; rows.len()];
+            f(Block {
+                scorer: self,
+                rows,
+                out: &mut out,
+            });
+            out
+        };
+        let mut answers = vec![run(&|block| block.with_simd(pulp::Scalar::new()))];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if let Some(simd) = pulp::x86::V3::try_new() {
+                answers.push(run(&|block| block.with_simd(simd)));
+            }
+            if let Some(simd) = pulp::x86::V4::try_new() {
+                answers.push(run(&|block| block.with_simd(simd)));
+            }
+        }
+        answers
+    }
+
     /// Tree by tree, so a tree's bitvectors (one per row) stay in registers while all its
     /// splits are applied, and its exit leaves are summed at once. The block's values are
     /// transposed first, one column of [`BLOCK_ROWS`] keys per feature, and compared with
