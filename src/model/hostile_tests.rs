@@ -387,8 +387,7 @@ fn an_mlmodel_alias_bomb_is_refused_quickly() {
 
 #[test]
 fn quickscorer_takes_signed_zero_thresholds_and_values_exactly_as_the_walk() {
-    // -0.0 equals 0.0: QuickScorer's integer keys must not order them apart. (A split
-    // without a value is refused at load, so no NaN threshold reaches a walk.)
+    // -0.0 equals 0.0: QuickScorer's integer keys must not order them apart.
     let with = |value: Value| {
         let mut s = split(1, 2);
         s["split_value"] = value;
@@ -396,9 +395,9 @@ fn quickscorer_takes_signed_zero_thresholds_and_values_exactly_as_the_walk() {
     };
     let mut deeper = vec![split(1, 2), split(3, 4), leaf(1), leaf(0), leaf(1)];
     deeper[1]["split_value"] = json!(-0.0);
-    let mut nan_free = with(json!(-0.0));
-    nan_free[0]["split_feature"] = json!(2);
-    let bytes = with_trees(&[nan_free, with(json!(-0.0)), with(json!(0.0)), deeper]);
+    let mut on_defense = with(json!(-0.0));
+    on_defense[0]["split_feature"] = json!(2);
+    let bytes = with_trees(&[on_defense, with(json!(-0.0)), with(json!(0.0)), deeper]);
     let model = load(&bytes, &ReadLimits::default()).unwrap_or_else(|e| panic!("{e}"));
     let mut values = Vec::new();
     for i in 0..200 {

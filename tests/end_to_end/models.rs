@@ -132,8 +132,7 @@ out = {{"predictions": [bool(p) for p in predictions], "proba": [float(p) for p 
   "history": run.data.tags.get("mlflow.log-model.history"),
   "duration_ms": run.info.end_time - run.info.start_time,
   "metric_ms": [m.timestamp - run.info.start_time for k in run.data.metrics
-                for m in c.get_metric_history(run.info.run_id, k)],
-  "end_ms": run.info.end_time - run.info.start_time}}
+                for m in c.get_metric_history(run.info.run_id, k)]}}
 if hasattr(c, "search_logged_models"):
     exp = c.get_experiment_by_name("{EXPERIMENT}")
     models = c.search_logged_models([exp.experiment_id])
@@ -216,7 +215,7 @@ print(json.dumps(out))
         .iter()
         .map(|m| m.as_i64().unwrap())
         .collect();
-    let end = seen["end_ms"].as_i64().unwrap();
+    let end = seen["duration_ms"].as_i64().unwrap();
     assert!(!stamps.is_empty(), "{seen}");
     assert!(
         stamps.iter().all(|&m| (0..=end).contains(&m)),

@@ -5,8 +5,8 @@
 //! the leftmost leaf left is the exit leaf. No path is followed, so nothing waits on a load.
 //!
 //! - **Blocks of rows** ([`QuickScorer::proba_block`]) first compare the block's rows with
-//!   every distinct threshold of the forest once, feature by feature (as integer
-//!   [`order_key`]s: one instruction per eight rows, giving an AVX-512 mask register's worth
+//!   every distinct threshold of the forest once, feature by feature (as integer keys,
+//!   [`row_key`] against [`threshold_key`]: one instruction per eight rows, giving an AVX-512 mask register's worth
 //!   of "goes right"), then go tree by tree: a tree's bitvectors for all [`BLOCK_ROWS`] rows
 //!   sit in eight registers while each of its splits costs one masked AND per register (the
 //!   mask loaded from the compares), then its exit leaves are looked up at once.
@@ -48,13 +48,10 @@ pub(super) struct QuickScorer {
     /// `tree_offsets[t]..tree_offsets[t + 1]` of `tree_splits`.
     tree_offsets: Vec<usize>,
     tree_splits: Vec<TreeSplit>,
-    /// Every distinct (feature, threshold [`order_key`]) of the forest: a block compares its
+    /// Every distinct (feature, [`threshold_key`]) of the forest: a block compares its
     /// rows against each once, and the splits that share it reuse the answer (6,000 splits
     /// share 1,300 thresholds in the bundled forest).
     compares: Vec<(u32, i64)>,
-    /// Each tree's bitvector before any row is seen: every leaf but those its NaN-threshold
-    /// splits remove (every row goes right there, so those splits are applied once here).
-    tree_start: Vec<u64>,
 }
 
 /// One split as the block kernel reads it: which of `compares` decides it, and the leaves it
@@ -73,8 +70,8 @@ impl QuickScorer {
         let mut leaf_proba = Vec::with_capacity(flat.roots.len());
         let mut tree_offsets = Vec::with_capacity(flat.roots.len() + 1);
         let mut tree_splits = Vec::new();
-        let mut tree_start = Vec::with_capacity(flat.roots.len());
-        let mut compares = std::collections::HashMap::new();
+        let mut compares = Vec::new();
+        let mut compare_of = std::collections::HashMap::new();
         for (tree, &(root, _)) in flat.roots.iter().enumerate() {
             let tree = u32::try_from(tree).ok()?;
             let leaves = number_leaves(flat, root as usize)?;
@@ -84,21 +81,18 @@ impl QuickScorer {
             }
             leaf_proba.push(table);
             tree_offsets.push(tree_splits.len());
-            let mut start = !0;
             for (node, (first, end)) in leaves.left_ranges {
                 let split = flat.nodes[node];
                 let mask = !bits(first, end);
                 by_feature[split.feature as usize].push((split.threshold, tree, mask));
-                if split.threshold.is_nan() {
-                    start &= mask;
-                } else {
-                    let key = (split.feature, order_key(split.threshold));
-                    let next = u32::try_from(compares.len()).ok()?;
-                    let compare = *compares.entry(key).or_insert(next);
-                    tree_splits.push(TreeSplit { mask, compare });
-                }
+                let key = (split.feature, threshold_key(split.threshold));
+                let next = u32::try_from(compares.len()).ok()?;
+                let compare = *compare_of.entry(key).or_insert_with(|| {
+                    compares.push(key);
+                    next
+                });
+                tree_splits.push(TreeSplit { mask, compare });
             }
-            tree_start.push(start);
         }
         let mut offsets = Vec::with_capacity(n_features + 1);
         let (mut thresholds, mut trees, mut masks) = (Vec::new(), Vec::new(), Vec::new());
@@ -115,9 +109,6 @@ impl QuickScorer {
         }
         offsets.push(thresholds.len());
         tree_offsets.push(tree_splits.len());
-        let mut compares: Vec<_> = compares.into_iter().collect();
-        compares.sort_by_key(|&(_, at)| at);
-        let compares = compares.into_iter().map(|(key, _)| key).collect();
         Some(Self {
             offsets,
             thresholds,
@@ -127,7 +118,6 @@ impl QuickScorer {
             tree_offsets,
             tree_splits,
             compares,
-            tree_start,
         })
     }
 
@@ -180,7 +170,7 @@ impl QuickScorer {
         let mut columns = [[0_i64; BLOCK_ROWS]; ROW_STRIDE];
         for (r, row) in rows[..m].iter().enumerate() {
             for (column, x) in columns.iter_mut().zip(row) {
-                column[r] = order_key(*x);
+                column[r] = row_key(*x);
             }
         }
         // Which rows go right at each distinct threshold, one mask per vector of rows.
@@ -192,10 +182,9 @@ impl QuickScorer {
             rights.extend(xs.iter().map(|x| simd.greater_than_i64s(*x, key)));
         }
         let mut sums = [0.0; BLOCK_ROWS];
-        let trees = self.leaf_proba.iter().zip(&self.tree_start);
         // Summed tree by tree in order, exactly as the walk sums.
-        for ((table, &start), bounds) in trees.zip(self.tree_offsets.windows(2)) {
-            let mut lanes = [start; BLOCK_ROWS];
+        for (table, bounds) in self.leaf_proba.iter().zip(self.tree_offsets.windows(2)) {
+            let mut lanes = [!0_u64; BLOCK_ROWS];
             let splits = self
                 .tree_splits
                 .get(bounds[0]..bounds[1])
@@ -274,17 +263,29 @@ fn exit_leaf(bv: u64) -> usize {
     (bv.trailing_zeros() & 63) as usize
 }
 
-/// `x` as an integer that orders like `x <= threshold` does, for the block kernel's integer
-/// compares (one instruction, whose mask the AND takes directly; the float compare's `NaN`
-/// rule costs a blend): the sign-magnitude bits made two's complement, after `-0.0` becomes
-/// `0.0` (they are equal as floats). A `NaN` row value is above every threshold's key, so it
-/// goes right everywhere, as in the walk; `NaN` thresholds never get here (see
-/// `tree_start`).
+/// A row value as an integer that orders against [`threshold_key`] as `x <= threshold` does,
+/// for the block kernel's integer compares (one instruction, whose mask the AND takes
+/// directly; the float compare's NaN rule costs a blend). A NaN value is above every
+/// threshold's key: it goes right everywhere, as in the walk.
 #[inline(always)]
-fn order_key(x: f64) -> i64 {
-    if x.is_nan() {
-        return i64::MAX;
+fn row_key(x: f64) -> i64 {
+    if x.is_nan() { i64::MAX } else { order_bits(x) }
+}
+
+/// A threshold's key: a NaN threshold is below every row's key, so every row goes right
+/// there (`x <= NaN` is false), as in the walk.
+fn threshold_key(threshold: f64) -> i64 {
+    if threshold.is_nan() {
+        i64::MIN
+    } else {
+        order_bits(threshold)
     }
+}
+
+/// The sign-magnitude bits of a non-NaN `x` made two's complement, after `-0.0` becomes `0.0`
+/// (they are equal as floats): ordered as the floats are. `-inf` maps above `i64::MIN`.
+#[inline(always)]
+fn order_bits(x: f64) -> i64 {
     let bits = (x + 0.0).to_bits() as i64;
     bits ^ (((bits >> 63) as u64) >> 1) as i64
 }
@@ -346,4 +347,36 @@ fn number_leaves(flat: &FlatForest, root: usize) -> Option<Numbered> {
         order,
         left_ranges: ranges,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{row_key, threshold_key};
+
+    #[test]
+    fn integer_keys_go_right_exactly_where_the_float_compare_does() {
+        let odd = [
+            f64::NAN,
+            -f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.0,
+            -0.0,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            5e-324,
+            f64::MAX,
+            f64::MIN,
+            45.5,
+            -45.5,
+            46.0,
+        ];
+        for x in odd {
+            for t in odd {
+                #[allow(clippy::neg_cmp_op_on_partial_ord)] // NaN must go right
+                let right = !(x <= t);
+                assert_eq!(row_key(x) > threshold_key(t), right, "{x} against {t}");
+            }
+        }
+    }
 }
