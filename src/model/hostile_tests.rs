@@ -411,3 +411,56 @@ fn quickscorer_takes_signed_zero_thresholds_and_values_exactly_as_the_walk() {
         assert_eq!(q.to_bits(), w.to_bits());
     }
 }
+
+#[test]
+fn quickscorer_ranks_thresholds_off_the_half_grid_exactly_as_the_walk() {
+    // Thresholds no integer-trained forest has: the block kernel ranks the values instead of
+    // doubling them, and must still send every row where the walk does.
+    let thresholds = [
+        45.25, 1e-300, -1e-300, 3e9, 7e-5, 80.5, 80.0, 1e308, -2.75, 100.0,
+    ];
+    // A chain per tree: split i (node 2i) goes left to a leaf, right to split i + 1.
+    let chain = |shift: usize| {
+        let mut nodes = Vec::new();
+        for (i, t) in thresholds.iter().enumerate() {
+            let mut s = split(2 * i + 1, 2 * i + 2);
+            s["split_value"] = json!(t);
+            s["split_feature"] = json!((i + shift) % 15);
+            nodes.push(s);
+            nodes.push(leaf((i + shift) % 2));
+        }
+        // The last split's right child, node 2 * len.
+        nodes.push(leaf(shift % 2));
+        nodes
+    };
+    let trees: Vec<Vec<Value>> = (0..12).map(chain).collect();
+    let model = load(&with_trees(&trees), &ReadLimits::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut values = Vec::new();
+    let odd = [
+        f64::NAN,
+        45.25,
+        45.3,
+        1e-300,
+        0.0,
+        -0.0,
+        3e9,
+        3.0000001e9,
+        80.0,
+        80.5,
+        1e308,
+        f64::INFINITY,
+        -2.75,
+        -3.0,
+        100.0,
+        99.99,
+    ];
+    for i in 0..300 {
+        values.extend((0..6).map(|j| odd[(i * 7 + j * 3) % odd.len()]));
+    }
+    let quick = model.proba_batch(&values);
+    let walked = model.walk_proba_batch(&values);
+    assert_eq!(quick.len(), 300);
+    for (q, w) in quick.iter().zip(&walked) {
+        assert_eq!(q.to_bits(), w.to_bits());
+    }
+}

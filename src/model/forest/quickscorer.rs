@@ -4,12 +4,13 @@
 //! right at removes the leaves of its left subtree, in any order. When every split is seen,
 //! the leftmost leaf left is the exit leaf. No path is followed, so nothing waits on a load.
 //!
-//! - **Blocks of rows** ([`QuickScorer::proba_block`]) first compare the block's rows with
-//!   every distinct threshold of the forest once, feature by feature (as integer keys,
-//!   [`row_key`] against [`threshold_key`]: one instruction per eight rows, giving an AVX-512 mask register's worth
-//!   of "goes right"), then go tree by tree: a tree's bitvectors for all [`BLOCK_ROWS`] rows
-//!   sit in eight registers while each of its splits costs one masked AND per register (the
-//!   mask loaded from the compares), then its exit leaves are looked up at once.
+//! - **Blocks of rows** ([`QuickScorer::proba_block`]) first turn the block's values into
+//!   integer [`Keys`] (`ceil(2x)`, or a rank among the feature's thresholds: exact, ordered as
+//!   `x <= threshold` is),
+//!   then go tree by tree: a tree's bitvectors for a pass of rows sit in eight registers
+//!   while each of its splits costs a compare and an AND per register, then its exit leaves
+//!   are looked up at once. Trees of at most 32 leaves use `u32` lanes, twice the rows per
+//!   register.
 //! - **A lone row** ([`QuickScorer::proba_one`]) goes feature by feature through every split
 //!   sorted by threshold, and stops a feature at the first split the row goes left at: it
 //!   sees only the splits that remove leaves.
@@ -25,6 +26,14 @@ use super::{BLOCK_ROWS, FlatForest, ROW_STRIDE};
 
 /// Leaves a tree may have to be scored this way: one bit each in a `u64`.
 pub(super) const MAX_LEAVES: usize = 64;
+
+/// Leaves a tree may have to go in the block kernel's `u32` lanes.
+const NARROW_LEAVES: usize = 32;
+
+/// Vectors of bitvectors the block kernel keeps in registers while it applies a tree's
+/// splits: half of AVX2's sixteen, a quarter of AVX-512's 32, leaving room for the column,
+/// the threshold and the mask.
+const PASS_VECTORS: usize = 8;
 
 /// Every split of a forest twice: grouped by feature and sorted by threshold (for lone rows),
 /// and tree by tree (for blocks); with the mask of leaves each removes, and every leaf's
@@ -48,18 +57,91 @@ pub(super) struct QuickScorer {
     /// `tree_offsets[t]..tree_offsets[t + 1]` of `tree_splits`.
     tree_offsets: Vec<usize>,
     tree_splits: Vec<TreeSplit>,
-    /// Every distinct (feature, [`threshold_key`]) of the forest: a block compares its
-    /// rows against each once, and the splits that share it reuse the answer (6,000 splits
-    /// share 1,300 thresholds in the bundled forest).
-    compares: Vec<(u32, i64)>,
+    /// Whether tree `t` has at most [`NARROW_LEAVES`] leaves, so the block kernel keeps its
+    /// bitvectors in `u32` lanes: twice the rows per instruction.
+    narrow: Vec<bool>,
+    /// How each feature's values become the integer keys the block kernel compares.
+    keys: Vec<Keys>,
 }
 
-/// One split as the block kernel reads it: which of `compares` decides it, and the leaves it
-/// removes for the rows that go right.
+/// A feature's values as `i32` keys that order against its thresholds' keys exactly as
+/// `x <= threshold` does: a row goes right at a split when its key is above the split's. A
+/// NaN threshold's key is `i32::MIN`, below every value's (every row goes right there, as
+/// `x <= NaN` is false); a NaN value's is `i32::MAX`, above every threshold's.
+#[derive(Debug, Clone)]
+enum Keys {
+    /// Every threshold is a multiple of 0.5 within ±2^29, as a forest trained on integers
+    /// splits at midpoints: a threshold's key is `2t`, a value's `ceil(2x)`, since
+    /// `x > t` exactly when `ceil(2x) > 2t` for an integer `2t`. No search.
+    Halves,
+    /// Otherwise the feature's distinct thresholds, ascending, NaN left out and `-0.0` as
+    /// `0.0`: a value's key is how many are below it, a threshold's its index, so `x > t`
+    /// exactly when every cut up to `t` is below `x`.
+    Ranks(Vec<f64>),
+}
+
+/// Largest `|2t|` for [`Keys::Halves`]: far inside `i32`, so a saturated value's key stays
+/// on the right side of every threshold's.
+const HALVES_LIMIT: f64 = (1 << 30) as f64;
+
+impl Keys {
+    /// The keys for a feature split at `thresholds`.
+    fn new(thresholds: impl Iterator<Item = f64> + Clone) -> Self {
+        let halves = thresholds
+            .clone()
+            .filter(|t| !t.is_nan())
+            .all(|t| (2.0 * t).fract() == 0.0 && (2.0 * t).abs() <= HALVES_LIMIT);
+        if halves {
+            return Self::Halves;
+        }
+        let mut cuts: Vec<f64> = thresholds
+            .filter(|t| !t.is_nan())
+            .map(|t| t + 0.0)
+            .collect();
+        cuts.sort_by(f64::total_cmp);
+        cuts.dedup();
+        Self::Ranks(cuts)
+    }
+
+    /// A threshold's key (one of those [`Keys::new`] saw).
+    fn threshold(&self, t: f64) -> i32 {
+        if t.is_nan() {
+            return i32::MIN;
+        }
+        match self {
+            Self::Halves => (2.0 * t) as i32,
+            Self::Ranks(cuts) => below(cuts, t),
+        }
+    }
+
+    /// A row value's key.
+    #[inline(always)]
+    fn value(&self, x: f64) -> i32 {
+        if x.is_nan() {
+            return i32::MAX;
+        }
+        match self {
+            // `as` saturates (±inf too); above `i32::MIN`, which only NaN thresholds take.
+            Self::Halves => ((2.0 * x).ceil() as i32).max(i32::MIN + 1),
+            Self::Ranks(cuts) => below(cuts, x),
+        }
+    }
+}
+
+/// How many of `cuts` (ascending) are below the non-NaN `x`. Cuts are fewer than the forest's
+/// nodes, far under `i32::MAX` (`ReadLimits`).
+#[inline(always)]
+fn below(cuts: &[f64], x: f64) -> i32 {
+    i32::try_from(cuts.partition_point(|c| *c < x)).unwrap_or(i32::MAX)
+}
+
+/// One split as the block kernel reads it: the column it reads, its threshold's [`Keys`] key,
+/// and the leaves it removes for the rows that go right.
 #[derive(Debug, Clone, Copy)]
 struct TreeSplit {
     mask: u64,
-    compare: u32,
+    key: i32,
+    feature: u32,
 }
 
 impl QuickScorer {
@@ -69,9 +151,9 @@ impl QuickScorer {
         let mut by_feature: Vec<Vec<(f64, u32, u64)>> = vec![Vec::new(); n_features];
         let mut leaf_proba = Vec::with_capacity(flat.roots.len());
         let mut tree_offsets = Vec::with_capacity(flat.roots.len() + 1);
-        let mut tree_splits = Vec::new();
-        let mut compares = Vec::new();
-        let mut compare_of = std::collections::HashMap::new();
+        let mut narrow = Vec::with_capacity(flat.roots.len());
+        // (feature, threshold, mask) tree by tree; keyed once every threshold is known.
+        let mut splits = Vec::new();
         for (tree, &(root, _)) in flat.roots.iter().enumerate() {
             let tree = u32::try_from(tree).ok()?;
             let leaves = number_leaves(flat, root as usize)?;
@@ -80,19 +162,27 @@ impl QuickScorer {
                 *slot = flat.leaves[at].proba;
             }
             leaf_proba.push(table);
-            tree_offsets.push(tree_splits.len());
+            narrow.push(leaves.order.len() <= NARROW_LEAVES);
+            tree_offsets.push(splits.len());
             for (node, (first, end)) in leaves.left_ranges {
                 let split = flat.nodes[node];
                 let mask = !bits(first, end);
                 by_feature[split.feature as usize].push((split.threshold, tree, mask));
-                let key = (split.feature, threshold_key(split.threshold));
-                let next = u32::try_from(compares.len()).ok()?;
-                let compare = *compare_of.entry(key).or_insert_with(|| {
-                    compares.push(key);
-                    next
-                });
-                tree_splits.push(TreeSplit { mask, compare });
+                splits.push((split.feature, split.threshold, mask));
             }
+        }
+        tree_offsets.push(splits.len());
+        let keys: Vec<Keys> = by_feature
+            .iter()
+            .map(|splits| Keys::new(splits.iter().map(|(t, _, _)| *t)))
+            .collect();
+        let mut tree_splits = Vec::with_capacity(splits.len());
+        for (feature, threshold, mask) in splits {
+            tree_splits.push(TreeSplit {
+                mask,
+                key: keys.get(feature as usize)?.threshold(threshold),
+                feature,
+            });
         }
         let mut offsets = Vec::with_capacity(n_features + 1);
         let (mut thresholds, mut trees, mut masks) = (Vec::new(), Vec::new(), Vec::new());
@@ -108,7 +198,6 @@ impl QuickScorer {
             }
         }
         offsets.push(thresholds.len());
-        tree_offsets.push(tree_splits.len());
         Some(Self {
             offsets,
             thresholds,
@@ -117,7 +206,8 @@ impl QuickScorer {
             leaf_proba,
             tree_offsets,
             tree_splits,
-            compares,
+            narrow,
+            keys,
         })
     }
 
@@ -157,51 +247,53 @@ impl QuickScorer {
         answers
     }
 
-    /// Tree by tree, so a tree's bitvectors (one per row) stay in registers while all its
-    /// splits are applied, and its exit leaves are summed at once. The block's values are
-    /// transposed first, one column of [`BLOCK_ROWS`] keys per feature, and compared with
-    /// each distinct threshold once. (Measured on 1,000 rows: feature by feature, with every
-    /// tree's bitvectors going to memory and back at each split, 0.98 ms; tree by tree with a
-    /// compare per split, 0.62 ms; with the shared compares, 0.56.)
+    /// Tree by tree, so a tree's bitvectors stay in registers while all its splits are
+    /// applied, and its exit leaves are summed at once. The block's values first become
+    /// [`Keys`], one column of [`BLOCK_ROWS`] per feature, as `i64` and as `i32` (for the
+    /// narrow trees' `u32` lanes). A tree is gone through once per [`PASS_VECTORS`] vectors
+    /// of rows (with AVX2: 32 rows in `u64` lanes, 64 in `u32`): more bitvectors than
+    /// registers would go to memory and back at every split.
+    ///
+    /// Each split compares its rows afresh (one instruction per vector, the column read from
+    /// L1). Comparing each distinct threshold once per block and keeping the answers was 10%
+    /// faster with AVX-512, whose answers are one-byte mask registers, but took 1.98 ms for
+    /// 1,000 rows against 1.17 on a Zen 3 with AVX2, whose answers are full vectors (665 KB
+    /// per block, out of L2). The `u32` lanes then took it to 1.03–1.06 ms, against
+    /// 1.33–1.42 with `u64` lanes only in the same runs (126 of the bundled 200 trees have
+    /// at most 32 leaves).
     #[inline(always)]
     fn block_kernel<S: pulp::Simd>(&self, simd: S, rows: &[[f64; ROW_STRIDE]], out: &mut [f64]) {
         let m = rows.len().min(BLOCK_ROWS);
-        // Unused lanes hold zeros; their answers are dropped.
-        let mut columns = [[0_i64; BLOCK_ROWS]; ROW_STRIDE];
-        for (r, row) in rows[..m].iter().enumerate() {
-            for (column, x) in columns.iter_mut().zip(row) {
-                column[r] = row_key(*x);
+        // Unused lanes hold key 0; their answers are dropped.
+        let mut wide = [[0_i64; BLOCK_ROWS]; ROW_STRIDE];
+        let mut narrow = [[0_i32; BLOCK_ROWS]; ROW_STRIDE];
+        for (f, keys) in self.keys.iter().enumerate().take(ROW_STRIDE) {
+            for (r, row) in rows[..m].iter().enumerate() {
+                let key = keys.value(row[f]);
+                narrow[f][r] = key;
+                wide[f][r] = i64::from(key);
             }
         }
-        // Which rows go right at each distinct threshold, one mask per vector of rows.
-        let per_compare = BLOCK_ROWS / S::U64_LANES;
-        let mut rights: Vec<S::m64s> = Vec::with_capacity(self.compares.len() * per_compare);
-        for &(feature, key) in &self.compares {
-            let xs = S::as_simd_i64s(&columns[feature as usize % ROW_STRIDE]).0;
-            let key = simd.splat_i64s(key);
-            rights.extend(xs.iter().map(|x| simd.greater_than_i64s(*x, key)));
-        }
+        let wide_width = (PASS_VECTORS * S::U64_LANES).min(BLOCK_ROWS);
+        let narrow_width = (PASS_VECTORS * S::U32_LANES).min(BLOCK_ROWS);
         let mut sums = [0.0; BLOCK_ROWS];
         // Summed tree by tree in order, exactly as the walk sums.
-        for (table, bounds) in self.leaf_proba.iter().zip(self.tree_offsets.windows(2)) {
-            let mut lanes = [!0_u64; BLOCK_ROWS];
+        let trees = self.leaf_proba.iter().zip(&self.narrow);
+        for ((table, &is_narrow), bounds) in trees.zip(self.tree_offsets.windows(2)) {
             let splits = self
                 .tree_splits
                 .get(bounds[0]..bounds[1])
                 .unwrap_or_default();
-            for split in splits {
-                let at = split.compare as usize * per_compare;
-                let right = rights.get(at..at + per_compare).unwrap_or_default();
-                let mask = simd.splat_u64s(split.mask);
-                // Written with explicit vectors: as plain loops over the lanes, LLVM sees an
-                // AND reduction over the splits and vectorises the split loop instead, with
-                // gathers (measured 2.1 ms for 1,000 rows against 1.0 feature by feature).
-                for (bv, right) in S::as_mut_simd_u64s(&mut lanes).0.iter_mut().zip(right) {
-                    *bv = simd.select_u64s(*right, simd.and_u64s(*bv, mask), *bv);
+            if is_narrow {
+                for start in (0..m).step_by(narrow_width) {
+                    let pass = start..start + narrow_width;
+                    narrow_pass(simd, splits, &narrow, pass, table, &mut sums);
                 }
-            }
-            for (sum, bv) in sums.iter_mut().zip(&lanes) {
-                *sum += table[exit_leaf(*bv)];
+            } else {
+                for start in (0..m).step_by(wide_width) {
+                    let pass = start..start + wide_width;
+                    wide_pass(simd, splits, &wide, pass, table, &mut sums);
+                }
             }
         }
         let n_trees = self.leaf_proba.len() as f64;
@@ -263,31 +355,65 @@ fn exit_leaf(bv: u64) -> usize {
     (bv.trailing_zeros() & 63) as usize
 }
 
-/// A row value as an integer that orders against [`threshold_key`] as `x <= threshold` does,
-/// for the block kernel's integer compares (one instruction, whose mask the AND takes
-/// directly; the float compare's NaN rule costs a blend). A NaN value is above every
-/// threshold's key: it goes right everywhere, as in the walk.
+/// The rows of `pass` through one tree's `splits`, their bitvectors in `u64` lanes, and each
+/// row's exit leaf fraction added to its sum.
 #[inline(always)]
-fn row_key(x: f64) -> i64 {
-    if x.is_nan() { i64::MAX } else { order_bits(x) }
-}
-
-/// A threshold's key: a NaN threshold is below every row's key, so every row goes right
-/// there (`x <= NaN` is false), as in the walk.
-fn threshold_key(threshold: f64) -> i64 {
-    if threshold.is_nan() {
-        i64::MIN
-    } else {
-        order_bits(threshold)
+fn wide_pass<S: pulp::Simd>(
+    simd: S,
+    splits: &[TreeSplit],
+    columns: &[[i64; BLOCK_ROWS]; ROW_STRIDE],
+    pass: std::ops::Range<usize>,
+    table: &[f64; MAX_LEAVES],
+    sums: &mut [f64; BLOCK_ROWS],
+) {
+    let mut lanes = [!0_u64; BLOCK_ROWS];
+    let lanes = &mut lanes[..pass.len()];
+    for split in splits {
+        let column = &columns[split.feature as usize % ROW_STRIDE];
+        let xs = S::as_simd_i64s(column.get(pass.clone()).unwrap_or_default()).0;
+        let key = simd.splat_i64s(i64::from(split.key));
+        let mask = simd.splat_u64s(split.mask);
+        // Written with explicit vectors: as plain loops over the lanes, LLVM sees an AND
+        // reduction over the splits and vectorises the split loop instead, with gathers
+        // (measured 2.1 ms for 1,000 rows against 1.0).
+        for (bv, x) in S::as_mut_simd_u64s(lanes).0.iter_mut().zip(xs) {
+            let right = simd.greater_than_i64s(*x, key);
+            *bv = simd.select_u64s(right, simd.and_u64s(*bv, mask), *bv);
+        }
+    }
+    let sums = sums.get_mut(pass).unwrap_or_default();
+    for (sum, bv) in sums.iter_mut().zip(lanes.iter()) {
+        *sum += table[exit_leaf(*bv)];
     }
 }
 
-/// The sign-magnitude bits of a non-NaN `x` made two's complement, after `-0.0` becomes `0.0`
-/// (they are equal as floats): ordered as the floats are. `-inf` maps above `i64::MIN`.
+/// [`wide_pass`] for a tree of at most [`NARROW_LEAVES`] leaves: `u32` lanes, `i32` keys.
 #[inline(always)]
-fn order_bits(x: f64) -> i64 {
-    let bits = (x + 0.0).to_bits() as i64;
-    bits ^ (((bits >> 63) as u64) >> 1) as i64
+fn narrow_pass<S: pulp::Simd>(
+    simd: S,
+    splits: &[TreeSplit],
+    columns: &[[i32; BLOCK_ROWS]; ROW_STRIDE],
+    pass: std::ops::Range<usize>,
+    table: &[f64; MAX_LEAVES],
+    sums: &mut [f64; BLOCK_ROWS],
+) {
+    let mut lanes = [!0_u32; BLOCK_ROWS];
+    let lanes = &mut lanes[..pass.len()];
+    for split in splits {
+        let column = &columns[split.feature as usize % ROW_STRIDE];
+        let xs = S::as_simd_i32s(column.get(pass.clone()).unwrap_or_default()).0;
+        let key = simd.splat_i32s(split.key);
+        // The tree's leaves are bits 0..32, so the mask's upper half is all ones.
+        let mask = simd.splat_u32s(split.mask as u32);
+        for (bv, x) in S::as_mut_simd_u32s(lanes).0.iter_mut().zip(xs) {
+            let right = simd.greater_than_i32s(*x, key);
+            *bv = simd.select_u32s(right, simd.and_u32s(*bv, mask), *bv);
+        }
+    }
+    let sums = sums.get_mut(pass).unwrap_or_default();
+    for (sum, bv) in sums.iter_mut().zip(lanes.iter()) {
+        *sum += table[(bv.trailing_zeros() & 31) as usize];
+    }
 }
 
 /// Where NaN thresholds sort: before everything.
@@ -351,32 +477,77 @@ fn number_leaves(flat: &FlatForest, root: usize) -> Option<Numbered> {
 
 #[cfg(test)]
 mod tests {
-    use super::{row_key, threshold_key};
+    use super::Keys;
 
-    #[test]
-    fn integer_keys_go_right_exactly_where_the_float_compare_does() {
-        let odd = [
-            f64::NAN,
-            -f64::NAN,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            0.0,
-            -0.0,
-            f64::MIN_POSITIVE,
-            -f64::MIN_POSITIVE,
-            5e-324,
-            f64::MAX,
-            f64::MIN,
-            45.5,
-            -45.5,
-            46.0,
-        ];
-        for x in odd {
-            for t in odd {
+    const ODD: [f64; 14] = [
+        f64::NAN,
+        -f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        0.0,
+        -0.0,
+        f64::MIN_POSITIVE,
+        -f64::MIN_POSITIVE,
+        5e-324,
+        f64::MAX,
+        f64::MIN,
+        45.5,
+        -45.5,
+        46.0,
+    ];
+
+    /// Every value of `xs` against every threshold of `thresholds`, with the keys built from
+    /// those thresholds.
+    fn assert_keys_agree(thresholds: &[f64], xs: &[f64]) -> Keys {
+        let keys = Keys::new(thresholds.iter().copied());
+        for &x in xs {
+            for &t in thresholds {
                 #[allow(clippy::neg_cmp_op_on_partial_ord)] // NaN must go right
                 let right = !(x <= t);
-                assert_eq!(row_key(x) > threshold_key(t), right, "{x} against {t}");
+                assert_eq!(keys.value(x) > keys.threshold(t), right, "{x} against {t}");
             }
+        }
+        keys
+    }
+
+    #[test]
+    fn ranks_go_right_exactly_where_the_float_compare_does() {
+        // The thresholds themselves and their neighbours on both sides.
+        let mut xs = ODD.to_vec();
+        xs.extend(ODD.iter().flat_map(|t| [t.next_up(), t.next_down()]));
+        let keys = assert_keys_agree(&ODD, &xs);
+        assert!(matches!(keys, Keys::Ranks(_)), "{keys:?}");
+    }
+
+    #[test]
+    fn halves_go_right_exactly_where_the_float_compare_does() {
+        let limit = (1 << 29) as f64;
+        let thresholds = [
+            f64::NAN,
+            -0.0,
+            0.0,
+            0.5,
+            -0.5,
+            45.5,
+            46.0,
+            -45.5,
+            limit,
+            -limit,
+        ];
+        let mut xs = ODD.to_vec();
+        for t in thresholds {
+            for d in [0.0, 0.25, 0.5, 1e-9, -1e-9, 1e9] {
+                xs.push(t + d);
+                xs.push(t - d);
+            }
+        }
+        xs.extend([2.0 * limit, -2.0 * limit, 4.0 * limit, -4.0 * limit]);
+        let keys = assert_keys_agree(&thresholds, &xs);
+        assert!(matches!(keys, Keys::Halves), "{keys:?}");
+        // Past the limit, or off the half grid, the keys are ranks.
+        for odd in [2.0 * limit, 45.25] {
+            let keys = assert_keys_agree(&[odd, 0.5], &xs);
+            assert!(matches!(keys, Keys::Ranks(_)), "{keys:?}");
         }
     }
 }
