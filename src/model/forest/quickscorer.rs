@@ -5,12 +5,11 @@
 //! the leftmost leaf left is the exit leaf. No path is followed, so nothing waits on a load.
 //!
 //! - **Blocks of rows** ([`QuickScorer::proba_block`]) first turn the block's values into
-//!   integer [`Keys`] (`ceil(2x)`, or a rank among the feature's thresholds: exact, ordered as
-//!   `x <= threshold` is),
-//!   then go tree by tree: a tree's bitvectors for a pass of rows sit in eight registers
-//!   while each of its splits costs a compare and an AND per register, then its exit leaves
-//!   are looked up at once. Trees of at most 32 leaves use `u32` lanes, twice the rows per
-//!   register.
+//!   integer [`Keys`] (`ceil(2x)`, or a rank among the feature's thresholds: exact, ordered
+//!   as `x <= threshold` is), then go tree by tree: a tree's bitvectors for a pass of rows sit
+//!   in eight registers while each of its splits costs a compare and an AND per register,
+//!   then its exit leaves are looked up at once. Trees of at most 32 leaves use `u32` lanes,
+//!   twice the rows per register.
 //! - **A lone row** ([`QuickScorer::proba_one`]) goes feature by feature through every split
 //!   sorted by threshold, and stops a feature at the first split the row goes left at: it
 //!   sees only the splits that remove leaves.
@@ -256,11 +255,12 @@ impl QuickScorer {
     ///
     /// Each split compares its rows afresh (one instruction per vector, the column read from
     /// L1). Comparing each distinct threshold once per block and keeping the answers was 10%
-    /// faster with AVX-512, whose answers are one-byte mask registers, but took 1.98 ms for
-    /// 1,000 rows against 1.17 on a Zen 3 with AVX2, whose answers are full vectors (665 KB
-    /// per block, out of L2). The `u32` lanes then took it to 1.03–1.06 ms, against
-    /// 1.33–1.42 with `u64` lanes only in the same runs (126 of the bundled 200 trees have
-    /// at most 32 leaves).
+    /// faster with AVX-512, whose answers are one-byte mask registers, but slow on a Zen 3
+    /// with AVX2, whose answers are full vectors (665 KB per block, out of L2): 1.98 ms for
+    /// 1,000 rows in one run, 1.17 ms comparing afresh in the next (not the same run; the
+    /// machine drifted ±15%). The `u32` lanes then took it to 1.03–1.06 ms, against
+    /// 1.33–1.42 with `u64` lanes only, two builds alternated (126 of the bundled 200 trees
+    /// have at most 32 leaves).
     #[inline(always)]
     fn block_kernel<S: pulp::Simd>(&self, simd: S, rows: &[[f64; ROW_STRIDE]], out: &mut [f64]) {
         let m = rows.len().min(BLOCK_ROWS);
