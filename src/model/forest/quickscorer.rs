@@ -26,12 +26,15 @@ use super::{BLOCK_ROWS, FlatForest, ROW_STRIDE};
 /// Leaves a tree may have to be scored this way: one bit each in a `u64`.
 pub(super) const MAX_LEAVES: usize = 64;
 
-/// Leaves a tree may have to go in the block kernel's `u32` lanes.
-const NARROW_LEAVES: usize = 32;
+/// Leaves per word of a tree's bitvector in the block kernel: `u16` lanes, sixteen rows per
+/// AVX2 register. A split is applied only to the words holding leaves it removes, so a tree of
+/// 45 leaves costs its splits' compares on three short words instead of on `u64` lanes four
+/// rows wide.
+const WORD_LEAVES: usize = 16;
 
-/// Vectors of bitvectors the block kernel keeps in registers while it applies a tree's
+/// Vectors of bitvectors the block kernel keeps in registers while it applies a word's
 /// splits: half of AVX2's sixteen, a quarter of AVX-512's 32, leaving room for the column,
-/// the threshold and the mask.
+/// the threshold and the mask. (A block of [`BLOCK_ROWS`] takes four with AVX2.)
 const PASS_VECTORS: usize = 8;
 
 /// Every split of a forest twice: grouped by feature and sorted by threshold (for lone rows),
@@ -52,24 +55,25 @@ pub(super) struct QuickScorer {
     /// lookups of a block vectorise into gathers (measured: 0.33 µs a row with a packed table
     /// and a clamp, 0.15 µs like this).
     leaf_proba: Vec<[f64; MAX_LEAVES]>,
-    /// The same splits again, tree by tree, for the block kernel: tree `t`'s are
-    /// `tree_offsets[t]..tree_offsets[t + 1]` of `tree_splits`.
-    tree_offsets: Vec<usize>,
-    tree_splits: Vec<TreeSplit>,
-    /// Whether tree `t` has at most [`NARROW_LEAVES`] leaves, so the block kernel keeps its
-    /// bitvectors in `u32` lanes: twice the rows per instruction.
-    narrow: Vec<bool>,
+    /// The same splits again for the block kernel, tree by tree and [`WORD_LEAVES`] leaves at
+    /// a time: tree `t`'s words are `tree_words[t]..tree_words[t + 1]`, its leaves
+    /// `16 * i..16 * i + 16` in its `i`-th, and word `w`'s splits (those that remove one of
+    /// its leaves) are `word_offsets[w]..word_offsets[w + 1]` of `word_splits`.
+    tree_words: Vec<usize>,
+    word_offsets: Vec<usize>,
+    word_splits: Vec<WordSplit>,
     /// How each feature's values become the integer keys the block kernel compares.
     keys: Vec<Keys>,
 }
 
-/// A feature's values as `i32` keys that order against its thresholds' keys exactly as
+/// A feature's values as `i16` keys that order against its thresholds' keys exactly as
 /// `x <= threshold` does: a row goes right at a split when its key is above the split's. A
-/// NaN threshold's key is `i32::MIN`, below every value's (every row goes right there, as
-/// `x <= NaN` is false); a NaN value's is `i32::MAX`, above every threshold's.
+/// NaN threshold's key is `i16::MIN`, below every value's (every row goes right there, as
+/// `x <= NaN` is false); a NaN value's is `i16::MAX`, above every threshold's. Sixteen bits
+/// let a register compare as many rows as a word holds leaves.
 #[derive(Debug, Clone)]
 enum Keys {
-    /// Every threshold is a multiple of 0.5 within ±2^29, as a forest trained on integers
+    /// Every threshold is a multiple of 0.5 within ±2^13, as a forest trained on integers
     /// splits at midpoints: a threshold's key is `2t`, a value's `ceil(2x)`, since
     /// `x > t` exactly when `ceil(2x) > 2t` for an integer `2t`. No search.
     Halves,
@@ -79,19 +83,24 @@ enum Keys {
     Ranks(Vec<f64>),
 }
 
-/// Largest `|2t|` for [`Keys::Halves`]: far inside `i32`, so a saturated value's key stays
-/// on the right side of every threshold's.
-const HALVES_LIMIT: f64 = (1 << 30) as f64;
+/// Largest `|2t|` for [`Keys::Halves`]: inside `i16` with room to spare, so a saturated
+/// value's key stays on the right side of every threshold's, and a threshold's key plus one
+/// (what [`WordSplit`] keeps) does not overflow.
+const HALVES_LIMIT: f64 = (1 << 14) as f64;
+
+/// Most distinct thresholds a feature may have for [`Keys::Ranks`]: every rank, and every
+/// threshold's rank plus one, fits in an `i16`. A forest with more is walked.
+const MAX_CUTS: usize = i16::MAX as usize;
 
 impl Keys {
-    /// The keys for a feature split at `thresholds`.
-    fn new(thresholds: impl Iterator<Item = f64> + Clone) -> Self {
+    /// The keys for a feature split at `thresholds`, or `None` past [`MAX_CUTS`].
+    fn new(thresholds: impl Iterator<Item = f64> + Clone) -> Option<Self> {
         let halves = thresholds
             .clone()
             .filter(|t| !t.is_nan())
             .all(|t| (2.0 * t).fract() == 0.0 && (2.0 * t).abs() <= HALVES_LIMIT);
         if halves {
-            return Self::Halves;
+            return Some(Self::Halves);
         }
         let mut cuts: Vec<f64> = thresholds
             .filter(|t| !t.is_nan())
@@ -99,48 +108,48 @@ impl Keys {
             .collect();
         cuts.sort_by(f64::total_cmp);
         cuts.dedup();
-        Self::Ranks(cuts)
+        (cuts.len() <= MAX_CUTS).then_some(Self::Ranks(cuts))
     }
 
     /// A threshold's key (one of those [`Keys::new`] saw).
-    fn threshold(&self, t: f64) -> i32 {
+    fn threshold(&self, t: f64) -> i16 {
         if t.is_nan() {
-            return i32::MIN;
+            return i16::MIN;
         }
         match self {
-            Self::Halves => (2.0 * t) as i32,
+            Self::Halves => (2.0 * t) as i16,
             Self::Ranks(cuts) => below(cuts, t),
         }
     }
 
     /// A row value's key.
     #[inline(always)]
-    fn value(&self, x: f64) -> i32 {
+    fn value(&self, x: f64) -> i16 {
         if x.is_nan() {
-            return i32::MAX;
+            return i16::MAX;
         }
         match self {
-            // `as` saturates (±inf too); above `i32::MIN`, which only NaN thresholds take.
-            Self::Halves => ((2.0 * x).ceil() as i32).max(i32::MIN + 1),
+            // `as` saturates (±inf too); above `i16::MIN`, which only NaN thresholds take.
+            Self::Halves => ((2.0 * x).ceil() as i16).max(i16::MIN + 1),
             Self::Ranks(cuts) => below(cuts, x),
         }
     }
 }
 
-/// How many of `cuts` (ascending) are below the non-NaN `x`. Cuts are fewer than the forest's
-/// nodes, far under `i32::MAX` (`ReadLimits`).
+/// How many of `cuts` (ascending, at most [`MAX_CUTS`]) are below the non-NaN `x`.
 #[inline(always)]
-fn below(cuts: &[f64], x: f64) -> i32 {
-    i32::try_from(cuts.partition_point(|c| *c < x)).unwrap_or(i32::MAX)
+fn below(cuts: &[f64], x: f64) -> i16 {
+    i16::try_from(cuts.partition_point(|c| *c < x)).unwrap_or(i16::MAX)
 }
 
-/// One split as the block kernel reads it: the column it reads, its threshold's [`Keys`] key,
-/// and the leaves it removes for the rows that go right.
+/// One split as the block kernel applies it to one word: the column it reads, its
+/// threshold's [`Keys`] key plus one (a row goes left when this is above its key: AVX2
+/// compares only with `>`), and the word's leaves it keeps for the rows that go right.
 #[derive(Debug, Clone, Copy)]
-struct TreeSplit {
-    mask: u64,
-    key: i32,
-    feature: u32,
+struct WordSplit {
+    left_below: i16,
+    keep: u16,
+    feature: u16,
 }
 
 impl QuickScorer {
@@ -149,10 +158,9 @@ impl QuickScorer {
         let n_features = flat.n_features;
         let mut by_feature: Vec<Vec<(f64, u32, u64)>> = vec![Vec::new(); n_features];
         let mut leaf_proba = Vec::with_capacity(flat.roots.len());
-        let mut tree_offsets = Vec::with_capacity(flat.roots.len() + 1);
-        let mut narrow = Vec::with_capacity(flat.roots.len());
-        // (feature, threshold, mask) tree by tree; keyed once every threshold is known.
-        let mut splits = Vec::new();
+        // Per tree: its leaf count and (feature, threshold, mask) of its splits; keyed once
+        // every threshold is known.
+        let mut trees_splits = Vec::with_capacity(flat.roots.len());
         for (tree, &(root, _)) in flat.roots.iter().enumerate() {
             let tree = u32::try_from(tree).ok()?;
             let leaves = number_leaves(flat, root as usize)?;
@@ -161,33 +169,44 @@ impl QuickScorer {
                 *slot = flat.leaves[at].proba;
             }
             leaf_proba.push(table);
-            narrow.push(leaves.order.len() <= NARROW_LEAVES);
-            tree_offsets.push(splits.len());
+            let mut splits = Vec::with_capacity(leaves.left_ranges.len());
             for (node, (first, end)) in leaves.left_ranges {
                 let split = flat.nodes[node];
                 let mask = !bits(first, end);
                 by_feature[split.feature as usize].push((split.threshold, tree, mask));
                 splits.push((split.feature, split.threshold, mask));
             }
+            trees_splits.push((leaves.order.len(), splits));
         }
-        tree_offsets.push(splits.len());
-        let keys: Vec<Keys> = by_feature
+        let keys = by_feature
             .iter()
             .map(|splits| Keys::new(splits.iter().map(|(t, _, _)| *t)))
-            .collect();
-        let mut tree_splits = Vec::with_capacity(splits.len());
-        for (feature, threshold, mask) in splits {
-            tree_splits.push(TreeSplit {
-                mask,
-                key: keys.get(feature as usize)?.threshold(threshold),
-                feature,
-            });
+            .collect::<Option<Vec<Keys>>>()?;
+        let (mut tree_words, mut word_offsets, mut word_splits) = (vec![0], vec![0], Vec::new());
+        for (leaves, splits) in trees_splits {
+            for word in 0..leaves.div_ceil(WORD_LEAVES) {
+                for &(feature, threshold, mask) in &splits {
+                    let keep = (mask >> (WORD_LEAVES * word)) as u16;
+                    if keep != u16::MAX {
+                        word_splits.push(WordSplit {
+                            left_below: keys
+                                .get(feature as usize)?
+                                .threshold(threshold)
+                                .checked_add(1)?,
+                            keep,
+                            feature: u16::try_from(feature).ok()?,
+                        });
+                    }
+                }
+                word_offsets.push(word_splits.len());
+            }
+            tree_words.push(word_offsets.len() - 1);
         }
         let mut offsets = Vec::with_capacity(n_features + 1);
         let (mut thresholds, mut trees, mut masks) = (Vec::new(), Vec::new(), Vec::new());
         for mut splits in by_feature {
-            // NaN first: such a split removes its leaves for every row, and the block loop
-            // stops at the first threshold at or above the block's largest value.
+            // NaN first: such a split removes its leaves for every row, and the lone-row
+            // loop stops at the first threshold at or above the row's value.
             splits.sort_by(|a, b| sort_key(a.0).total_cmp(&sort_key(b.0)));
             offsets.push(thresholds.len());
             for (t, tree, mask) in splits {
@@ -203,9 +222,9 @@ impl QuickScorer {
             trees,
             masks,
             leaf_proba,
-            tree_offsets,
-            tree_splits,
-            narrow,
+            tree_words,
+            word_offsets,
+            word_splits,
             keys,
         })
     }
@@ -246,53 +265,50 @@ impl QuickScorer {
         answers
     }
 
-    /// Tree by tree, so a tree's bitvectors stay in registers while all its splits are
-    /// applied, and its exit leaves are summed at once. The block's values first become
-    /// [`Keys`], one column of [`BLOCK_ROWS`] per feature, as `i64` and as `i32` (for the
-    /// narrow trees' `u32` lanes). A tree is gone through once per [`PASS_VECTORS`] vectors
-    /// of rows (with AVX2: 32 rows in `u64` lanes, 64 in `u32`): more bitvectors than
-    /// registers would go to memory and back at every split.
+    /// Tree by tree, and a tree word by word, so a word's bitvectors stay in registers while
+    /// all its splits are applied; then the tree's exit leaves are summed at once. The
+    /// block's values first become [`Keys`], one `i16` column of [`BLOCK_ROWS`] per feature.
+    /// A word is gone through once per [`PASS_VECTORS`] vectors of rows (with AVX2, the 64
+    /// rows of a block in four): more bitvectors than registers would go to memory and back at
+    /// every split.
     ///
     /// Each split compares its rows afresh (one instruction per vector, the column read from
     /// L1). Comparing each distinct threshold once per block and keeping the answers was 10%
     /// faster with AVX-512, whose answers are one-byte mask registers, but slow on a Zen 3
-    /// with AVX2, whose answers are full vectors (665 KB per block, out of L2): 1.98 ms for
-    /// 1,000 rows in one run, 1.17 ms comparing afresh in the next (not the same run; the
-    /// machine drifted ±15%). The `u32` lanes then took it to 1.03–1.06 ms, against
-    /// 1.33–1.42 with `u64` lanes only, two builds alternated (126 of the bundled 200 trees
-    /// have at most 32 leaves).
+    /// with AVX2, whose answers are full vectors (665 KB per block, out of L2).
     #[inline(always)]
     fn block_kernel<S: pulp::Simd>(&self, simd: S, rows: &[[f64; ROW_STRIDE]], out: &mut [f64]) {
         let m = rows.len().min(BLOCK_ROWS);
         // Unused lanes hold key 0; their answers are dropped.
-        let mut wide = [[0_i64; BLOCK_ROWS]; ROW_STRIDE];
-        let mut narrow = [[0_i32; BLOCK_ROWS]; ROW_STRIDE];
-        for (f, keys) in self.keys.iter().enumerate().take(ROW_STRIDE) {
-            for (r, row) in rows[..m].iter().enumerate() {
-                let key = keys.value(row[f]);
-                narrow[f][r] = key;
-                wide[f][r] = i64::from(key);
+        let mut columns = [[0_i16; BLOCK_ROWS]; ROW_STRIDE];
+        for (f, (column, keys)) in columns.iter_mut().zip(&self.keys).enumerate() {
+            for (key, row) in column.iter_mut().zip(&rows[..m]) {
+                *key = keys.value(row[f]);
             }
         }
-        let wide_width = (PASS_VECTORS * S::U64_LANES).min(BLOCK_ROWS);
-        let narrow_width = (PASS_VECTORS * S::U32_LANES).min(BLOCK_ROWS);
+        let width = (PASS_VECTORS * S::U16_LANES).min(BLOCK_ROWS);
         let mut sums = [0.0; BLOCK_ROWS];
         // Summed tree by tree in order, exactly as the walk sums.
-        let trees = self.leaf_proba.iter().zip(&self.narrow);
-        for ((table, &is_narrow), bounds) in trees.zip(self.tree_offsets.windows(2)) {
-            let splits = self
-                .tree_splits
-                .get(bounds[0]..bounds[1])
-                .unwrap_or_default();
-            if is_narrow {
-                for start in (0..m).step_by(narrow_width) {
-                    let pass = start..start + narrow_width;
-                    narrow_pass(simd, splits, &narrow, pass, table, &mut sums);
+        for (table, bounds) in self.leaf_proba.iter().zip(self.tree_words.windows(2)) {
+            for start in (0..m).step_by(width) {
+                let pass = start..start + width;
+                let mut leaves = [0_u64; BLOCK_ROWS];
+                let leaves = &mut leaves[..width];
+                for (word, w) in (bounds[0]..bounds[1]).enumerate() {
+                    let splits = self
+                        .word_offsets
+                        .get(w..w + 2)
+                        .and_then(|at| self.word_splits.get(at[0]..at[1]))
+                        .unwrap_or_default();
+                    let bits = word_pass(simd, splits, &columns, pass.clone());
+                    let shift = WORD_LEAVES * word;
+                    for (leaves, bits) in leaves.iter_mut().zip(bits) {
+                        *leaves |= u64::from(bits) << shift;
+                    }
                 }
-            } else {
-                for start in (0..m).step_by(wide_width) {
-                    let pass = start..start + wide_width;
-                    wide_pass(simd, splits, &wide, pass, table, &mut sums);
+                let sums = sums.get_mut(pass).unwrap_or_default();
+                for (sum, leaves) in sums.iter_mut().zip(leaves.iter()) {
+                    *sum += table[exit_leaf(*leaves)];
                 }
             }
         }
@@ -355,64 +371,56 @@ fn exit_leaf(bv: u64) -> usize {
     (bv.trailing_zeros() & 63) as usize
 }
 
-/// The rows of `pass` through one tree's `splits`, their bitvectors in `u64` lanes, and each
-/// row's exit leaf fraction added to its sum.
+/// The rows of `pass` through one word's `splits`: the word's leaves each row can still reach.
 #[inline(always)]
-fn wide_pass<S: pulp::Simd>(
+fn word_pass<S: pulp::Simd>(
     simd: S,
-    splits: &[TreeSplit],
-    columns: &[[i64; BLOCK_ROWS]; ROW_STRIDE],
+    splits: &[WordSplit],
+    columns: &[[i16; BLOCK_ROWS]; ROW_STRIDE],
     pass: std::ops::Range<usize>,
-    table: &[f64; MAX_LEAVES],
-    sums: &mut [f64; BLOCK_ROWS],
-) {
-    let mut lanes = [!0_u64; BLOCK_ROWS];
-    let lanes = &mut lanes[..pass.len()];
+) -> [u16; BLOCK_ROWS] {
+    let mut lanes = [!0_u16; BLOCK_ROWS];
+    let bits = &mut lanes[..pass.len()];
     for split in splits {
-        let column = &columns[split.feature as usize % ROW_STRIDE];
-        let xs = S::as_simd_i64s(column.get(pass.clone()).unwrap_or_default()).0;
-        let key = simd.splat_i64s(i64::from(split.key));
-        let mask = simd.splat_u64s(split.mask);
+        let column = &columns[usize::from(split.feature) % ROW_STRIDE];
+        let xs = S::as_simd_i16s(column.get(pass.clone()).unwrap_or_default()).0;
+        let left_below = simd.splat_i16s(split.left_below);
+        let keep = simd.splat_u16s(split.keep);
         // Written with explicit vectors: as plain loops over the lanes, LLVM sees an AND
         // reduction over the splits and vectorises the split loop instead, with gathers
         // (measured 2.1 ms for 1,000 rows against 1.0).
-        for (bv, x) in S::as_mut_simd_u64s(lanes).0.iter_mut().zip(xs) {
-            let right = simd.greater_than_i64s(*x, key);
-            *bv = simd.select_u64s(right, simd.and_u64s(*bv, mask), *bv);
+        for (bv, x) in S::as_mut_simd_u16s(bits).0.iter_mut().zip(xs) {
+            *bv = apply_split(simd, *bv, simd.greater_than_i16s(left_below, *x), keep);
         }
     }
-    let sums = sums.get_mut(pass).unwrap_or_default();
-    for (sum, bv) in sums.iter_mut().zip(lanes.iter()) {
-        *sum += table[exit_leaf(*bv)];
-    }
+    lanes
 }
 
-/// [`wide_pass`] for a tree of at most [`NARROW_LEAVES`] leaves: `u32` lanes, `i32` keys.
+/// `bits` where `left`, else `bits & keep`. pulp's generic trait has no 16-bit select, so
+/// each kind of mask is taken as it comes: with AVX2 (and SSE, NEON) a mask is a vector of
+/// all-ones lanes, ORed into `keep`; with AVX-512 a bitmask, used by a blend; in scalar code
+/// a `bool`. The `if`s are decided when the function is compiled for `S`.
 #[inline(always)]
-fn narrow_pass<S: pulp::Simd>(
-    simd: S,
-    splits: &[TreeSplit],
-    columns: &[[i32; BLOCK_ROWS]; ROW_STRIDE],
-    pass: std::ops::Range<usize>,
-    table: &[f64; MAX_LEAVES],
-    sums: &mut [f64; BLOCK_ROWS],
-) {
-    let mut lanes = [!0_u32; BLOCK_ROWS];
-    let lanes = &mut lanes[..pass.len()];
-    for split in splits {
-        let column = &columns[split.feature as usize % ROW_STRIDE];
-        let xs = S::as_simd_i32s(column.get(pass.clone()).unwrap_or_default()).0;
-        let key = simd.splat_i32s(split.key);
-        // The tree's leaves are bits 0..32, so the mask's upper half is all ones.
-        let mask = simd.splat_u32s(split.mask as u32);
-        for (bv, x) in S::as_mut_simd_u32s(lanes).0.iter_mut().zip(xs) {
-            let right = simd.greater_than_i32s(*x, key);
-            *bv = simd.select_u32s(right, simd.and_u32s(*bv, mask), *bv);
-        }
+fn apply_split<S: pulp::Simd>(simd: S, bits: S::u16s, left: S::m16s, keep: S::u16s) -> S::u16s {
+    use std::mem::size_of;
+    if const { size_of::<S::m16s>() == size_of::<S::u16s>() } {
+        let left: S::u16s = bytemuck::cast(left);
+        return simd.and_u16s(bits, simd.or_u16s(left, keep));
     }
-    let sums = sums.get_mut(pass).unwrap_or_default();
-    for (sum, bv) in sums.iter_mut().zip(lanes.iter()) {
-        *sum += table[(bv.trailing_zeros() & 31) as usize];
+    #[cfg(target_arch = "x86_64")]
+    if let Some(v4) = (&simd as &dyn std::any::Any).downcast_ref::<pulp::x86::V4>() {
+        let (bits, keep): (pulp::u16x32, pulp::u16x32) =
+            (bytemuck::cast(bits), bytemuck::cast(keep));
+        return bytemuck::cast(v4.select_u16x32(
+            bytemuck::cast(left),
+            bits,
+            v4.and_u16x32(bits, keep),
+        ));
+    }
+    if bytemuck::cast::<S::m16s, u8>(left) != 0 {
+        bits
+    } else {
+        simd.and_u16s(bits, keep)
     }
 }
 
@@ -477,7 +485,7 @@ fn number_leaves(flat: &FlatForest, root: usize) -> Option<Numbered> {
 
 #[cfg(test)]
 mod tests {
-    use super::Keys;
+    use super::{Keys, MAX_CUTS};
 
     const ODD: [f64; 14] = [
         f64::NAN,
@@ -499,7 +507,7 @@ mod tests {
     /// Every value of `xs` against every threshold of `thresholds`, with the keys built from
     /// those thresholds.
     fn assert_keys_agree(thresholds: &[f64], xs: &[f64]) -> Keys {
-        let keys = Keys::new(thresholds.iter().copied());
+        let keys = Keys::new(thresholds.iter().copied()).expect("few thresholds");
         for &x in xs {
             for &t in thresholds {
                 #[allow(clippy::neg_cmp_op_on_partial_ord)] // NaN must go right
@@ -521,7 +529,7 @@ mod tests {
 
     #[test]
     fn halves_go_right_exactly_where_the_float_compare_does() {
-        let limit = (1 << 29) as f64;
+        let limit = (1 << 13) as f64;
         let thresholds = [
             f64::NAN,
             -0.0,
@@ -549,5 +557,12 @@ mod tests {
             let keys = assert_keys_agree(&[odd, 0.5], &xs);
             assert!(matches!(keys, Keys::Ranks(_)), "{keys:?}");
         }
+    }
+
+    #[test]
+    fn a_feature_with_more_distinct_thresholds_than_an_i16_ranks_has_no_keys() {
+        let cuts = |n: usize| (0..n).map(|i| i as f64 + 0.25);
+        assert!(matches!(Keys::new(cuts(MAX_CUTS)), Some(Keys::Ranks(_))));
+        assert!(Keys::new(cuts(MAX_CUTS + 1)).is_none());
     }
 }
