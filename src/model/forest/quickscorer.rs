@@ -6,10 +6,11 @@
 //!
 //! - **Blocks of rows** ([`QuickScorer::proba_block`]) first turn the block's values into
 //!   integer [`Keys`] (`ceil(2x)`, or a rank among the feature's thresholds: exact, ordered
-//!   as `x <= threshold` is), then go tree by tree: a tree's bitvectors for a pass of rows sit
-//!   in eight registers while each of its splits costs a compare and an AND per register,
-//!   then its exit leaves are looked up at once. Trees of at most 32 leaves use `u32` lanes,
-//!   twice the rows per register.
+//!   as `x <= threshold` is), then go tree by tree and word by word: a tree's bitvector is cut
+//!   into words of 16 leaves, a word's `u16` lanes for a pass of rows sit in registers (the
+//!   whole 64-row block in four with AVX2) while each split that removes one of the word's
+//!   leaves costs a compare, an OR and an AND per register; then the words are joined and the
+//!   exit leaves looked up at once.
 //! - **A lone row** ([`QuickScorer::proba_one`]) goes feature by feature through every split
 //!   sorted by threshold, and stops a feature at the first split the row goes left at: it
 //!   sees only the splits that remove leaves.
