@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::mlflow::{MlflowClient, MlflowError, ModelUri, Resolved, TrackingConfig};
 use crate::model::{Model, ModelDir, ModelInfo};
+use crate::sandbox::{CompileError, Sandbox};
 
 /// The model a command was asked for.
 #[derive(Debug, Clone, PartialEq)]
@@ -168,14 +169,20 @@ impl Served {
 pub struct Fetcher {
     source: ModelSource,
     client: Option<MlflowClient>,
+    sandbox: Sandbox,
 }
 
 impl Fetcher {
-    /// A fetcher for `source`; a remote source needs `tracking` (the registry to ask).
+    /// A fetcher for `source`, whose models `sandbox` compiles; a remote source needs
+    /// `tracking` (the registry to ask).
     ///
     /// # Errors
     /// A remote source without a tracking server, or a client that cannot be built.
-    pub fn new(source: ModelSource, tracking: Option<&TrackingConfig>) -> anyhow::Result<Self> {
+    pub fn new(
+        source: ModelSource,
+        tracking: Option<&TrackingConfig>,
+        sandbox: Sandbox,
+    ) -> anyhow::Result<Self> {
         let client = match (&source, tracking) {
             (ModelSource::Local(_) | ModelSource::Bundled, _) => None,
             (ModelSource::Remote(_), Some(config)) => Some(MlflowClient::new(config)?),
@@ -183,7 +190,11 @@ impl Fetcher {
                 "'{source}' needs MLFLOW_TRACKING_URI (the MLflow server to fetch it from)"
             ),
         };
-        Ok(Self { source, client })
+        Ok(Self {
+            source,
+            client,
+            sandbox,
+        })
     }
 
     /// What this fetcher fetches.
@@ -227,17 +238,19 @@ impl Fetcher {
         let uri = self.source.to_string();
         match (&self.source, &self.client) {
             (ModelSource::Local(path), _) => {
-                let dir = read_dir(path.clone()).await?;
+                let dir = self.sandbox.compile(path, deadline).await?;
                 Ok(Served::new(dir, uri, resolved))
             }
             (ModelSource::Bundled, _) => {
                 let dir =
                     tempfile::tempdir().context("creating a directory for the bundled model")?;
                 crate::embedded::write_model(dir.path()).context("writing the bundled model")?;
-                let model = read_dir(dir.path().to_path_buf()).await?;
+                let model = self.sandbox.compile(dir.path(), deadline).await?;
                 Ok(Served::new(model, uri, resolved))
             }
-            (_, Some(client)) => fetch_resolved(client, uri, resolved, deadline).await,
+            (_, Some(client)) => {
+                fetch_resolved(client, &self.sandbox, uri, resolved, deadline).await
+            }
             (_, None) => anyhow::bail!("no MLflow client for '{uri}'"),
         }
     }
@@ -294,7 +307,8 @@ impl Fetcher {
     }
 }
 
-/// Fetches a registered version through `client` (the promotion gate's champion).
+/// Fetches a registered version through `client` (the promotion gate's champion), compiled
+/// by this binary's sandbox with the container's default limits.
 ///
 /// # Errors
 /// Registry, download and validation failures.
@@ -311,36 +325,39 @@ pub(crate) async fn fetch_version(
 }
 
 /// Resolves, downloads and validates the model at `uri` within the client's artifact
-/// timeout (the gate's champion, a collected sweep's best run).
+/// timeout (the gate's champion, a collected sweep's best run), compiled by this binary's
+/// sandbox with the container's default limits.
 ///
 /// # Errors
 /// As [`Fetcher::load`].
 pub(crate) async fn fetch_uri(client: &MlflowClient, uri: &ModelUri) -> anyhow::Result<Served> {
+    let sandbox = Sandbox::this_binary(crate::sandbox::SandboxLimits::detect())?;
     let resolved = crate::mlflow::resolve(client, uri).await?;
     let deadline = Instant::now() + client.artifact_timeout();
-    fetch_resolved(client, uri.to_string(), resolved, deadline).await
+    fetch_resolved(client, &sandbox, uri.to_string(), resolved, deadline).await
 }
 
-/// Downloads the files `resolved` points to into a temporary directory and builds the model.
+/// Downloads the files `resolved` points to into a temporary directory and compiles the
+/// model in `sandbox`.
 async fn fetch_resolved(
     client: &MlflowClient,
+    sandbox: &Sandbox,
     uri: String,
     resolved: Resolved,
     deadline: Instant,
 ) -> anyhow::Result<Served> {
     let dir = tempfile::tempdir().context("creating a download directory")?;
     crate::mlflow::download_until(client, &resolved.artifact_uri, dir.path(), deadline).await?;
-    let model_dir = read_dir(dir.path().to_path_buf())
+    let model_dir = sandbox
+        .compile(dir.path(), deadline)
         .await
         .with_context(|| format!("{} is not a servable model", resolved.artifact_uri))?;
     Ok(Served::new(model_dir, uri, resolved))
 }
 
-/// Reads and validates a model directory off the async workers: the files load, the
-/// signature names the six stats, and the compiled forest scores the input example as
-/// smartcore does.
-async fn read_dir(path: PathBuf) -> anyhow::Result<ModelDir> {
-    Ok(tokio::task::spawn_blocking(move || crate::model::read_dir(&path)).await??)
+/// The sandbox's verdict on a model that was not served, if that is why `error` happened.
+pub(crate) fn compile_failure(error: &anyhow::Error) -> Option<&CompileError> {
+    error.chain().find_map(|c| c.downcast_ref::<CompileError>())
 }
 
 /// True when the registry says the model, stage, alias, version or run does not exist (yet).

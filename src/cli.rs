@@ -13,12 +13,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::acquire::ModelSource;
 use crate::config::{
     CollectConfig, Env, PredictJob, ServeConfig, SweepJob, SweepStep, TrackingTarget, TrainJob,
-    default_max_connections, listen_addr, parse_duration,
+    default_max_connections, listen_addr, parse_bytes, parse_duration,
 };
 use crate::dataset::Generations;
 use crate::http::ServerLimits;
 use crate::mlflow::{Stage, TrackingConfig};
 use crate::model::{FeatureSet, ForestParams};
+use crate::sandbox::{Sandbox, SandboxLimits};
 use crate::scoring::Limits;
 use crate::telemetry::LogFormat;
 use crate::track::{GateConfig, Placement, PublishConfig};
@@ -83,6 +84,92 @@ pub(crate) enum Command {
     Predict(PredictArgs),
     /// The data catalogue: search the data sets of a data package, or show one.
     Data(data::DataArgs),
+    /// Internal: the sandboxed model compiler that `serve`, `predict` and the gate run.
+    #[command(hide = true)]
+    Model(ModelArgs),
+}
+
+/// `legendary model`: internal tools.
+#[derive(Debug, Args)]
+pub(crate) struct ModelArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: ModelAction,
+}
+
+/// `legendary model …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ModelAction {
+    /// Confine this process, read and validate a model directory, and write its compiled
+    /// form to standard output (refusals: one JSON line on standard error, exit code 3).
+    Compile(CompileArgs),
+}
+
+/// Flags of `legendary model compile`; no environment variables (the parent clears them).
+#[derive(Debug, Args)]
+pub(crate) struct CompileArgs {
+    /// The model directory.
+    #[arg(long)]
+    pub dir: PathBuf,
+    /// Address-space limit, in bytes.
+    #[arg(long)]
+    pub memory_bytes: u64,
+    /// CPU-time limit, in seconds.
+    #[arg(long)]
+    pub cpu_seconds: u64,
+    /// Largest compiled form, in bytes.
+    #[arg(long)]
+    pub max_model_bytes: u64,
+    /// Open-file limit.
+    #[arg(long, default_value_t = 64)]
+    pub max_open_files: u64,
+}
+
+impl CompileArgs {
+    /// The limits the parent asked for (the deadline is the parent's to enforce).
+    pub(crate) fn limits(&self) -> SandboxLimits {
+        SandboxLimits {
+            memory_bytes: self.memory_bytes,
+            cpu: Duration::from_secs(self.cpu_seconds),
+            max_model_bytes: self.max_model_bytes,
+            max_open_files: self.max_open_files,
+            ..SandboxLimits::for_container(None)
+        }
+    }
+}
+
+/// Limits of the sandboxed model compiler, shared by `serve` and `predict`; defaults follow
+/// the container's memory limit (docs/operations.md).
+#[derive(Debug, Args, Clone)]
+pub(crate) struct SandboxArgs {
+    /// Memory (address space) the model compiler may use, e.g. `160MiB` (default: half the
+    /// container's memory limit, 1 GiB without one). A model that needs more is refused.
+    #[arg(long, env = "LEGENDARY_COMPILE_MEMORY", value_parser = parse_bytes)]
+    pub compile_memory: Option<u64>,
+    /// CPU time the model compiler may use.
+    #[arg(long, env = "LEGENDARY_COMPILE_CPU", default_value = "30s", value_parser = parse_duration)]
+    pub compile_cpu: Duration,
+    /// Wall-clock time the model compiler may take before it is killed.
+    #[arg(long, env = "LEGENDARY_COMPILE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub compile_timeout: Duration,
+    /// The largest compiled model served, e.g. `20MiB`: the memory budget of one model
+    /// (default: a sixteenth of the container's memory limit, 64 MiB without one).
+    #[arg(long, env = "LEGENDARY_MODEL_MAX_BYTES", value_parser = parse_bytes)]
+    pub model_max_bytes: Option<u64>,
+}
+
+impl SandboxArgs {
+    /// The sandbox these flags describe, running this binary.
+    fn sandbox(&self) -> anyhow::Result<Sandbox> {
+        let defaults = SandboxLimits::detect();
+        Sandbox::this_binary(SandboxLimits {
+            memory_bytes: self.compile_memory.unwrap_or(defaults.memory_bytes),
+            cpu: self.compile_cpu.max(Duration::from_secs(1)),
+            deadline: self.compile_timeout,
+            max_model_bytes: self.model_max_bytes.unwrap_or(defaults.max_model_bytes),
+            ..defaults
+        })
+    }
 }
 
 /// MLflow tracking and registry flags, shared by `train` and `sweep`.
@@ -403,6 +490,9 @@ pub(crate) struct PredictArgs {
     /// Transfer limits of the model download.
     #[command(flatten)]
     pub download: DownloadArgs,
+    /// Limits of the model compiler.
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
 }
 
 impl PredictArgs {
@@ -417,6 +507,7 @@ impl PredictArgs {
             tracking: self.download.apply(env.tracking(None)?),
             input: self.input,
             output: self.output,
+            sandbox: self.sandbox.sandbox()?,
         })
     }
 }
@@ -501,6 +592,9 @@ pub(crate) struct ServeArgs {
     /// Transfer limits of model downloads.
     #[command(flatten)]
     pub download: DownloadArgs,
+    /// Limits of the model compiler.
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
     /// When the model, stage or alias does not exist yet (a fresh registry), stay up and
     /// unready (`/ping` 503 with the reason) and poll at the reload interval, instead of
     /// exiting. Off by default, so a misspelt name fails at once.
@@ -552,6 +646,7 @@ impl ServeArgs {
             startup_deadline: self.startup_deadline,
             wait_for_model: self.wait_for_model,
             data: self.data,
+            sandbox: self.sandbox.sandbox()?,
         })
     }
 }

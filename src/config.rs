@@ -16,6 +16,7 @@ use crate::acquire::ModelSource;
 use crate::dataset::catalogue::Query;
 use crate::http::ServerLimits;
 use crate::mlflow::TrackingConfig;
+use crate::sandbox::Sandbox;
 use crate::store::StoreConfig;
 use crate::track::PublishConfig;
 use crate::train::ValidConfig;
@@ -156,6 +157,30 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
         .map_err(|e| format!("'{s}' is not a duration (e.g. 30s, 2m, 250ms): {e}"))
 }
 
+/// Parses a size in bytes: a number, or a number with a unit (`160MiB`, `2GiB`, `512KiB`;
+/// `K`, `M`, `G` and `KB`, `MB`, `GB` are read as binary units too, as Kubernetes' `Mi`).
+///
+/// # Errors
+/// A message naming the value.
+pub(crate) fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "ki" | "kib" => 10,
+        "m" | "mb" | "mi" | "mib" => 20,
+        "g" | "gb" | "gi" | "gib" => 30,
+        _ => return Err(format!("'{s}' is not a size (e.g. 160MiB, 1GiB, 1048576)")),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("'{s}' is not a size (e.g. 160MiB, 1GiB, 1048576)"))
+}
+
 /// Parses the address to listen on from a host (name or IP) and a port.
 ///
 /// # Errors
@@ -192,6 +217,8 @@ pub struct ServeConfig {
     pub wait_for_model: bool,
     /// The data package the web page searches; `None`: the bundled one.
     pub data: Option<PathBuf>,
+    /// Where models are compiled (start-up and every reload).
+    pub sandbox: Sandbox,
 }
 
 /// Where and as whom training runs are logged.
@@ -300,6 +327,8 @@ pub struct PredictJob {
     pub input: PathBuf,
     /// Where to write the scored CSV (standard output when absent).
     pub output: Option<PathBuf>,
+    /// Where the model is compiled.
+    pub sandbox: Sandbox,
 }
 
 #[cfg(test)]

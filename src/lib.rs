@@ -10,6 +10,7 @@
 //! - `sweep` - grids of training configurations, run in parallel and ranked.
 //! - `track` - logging training runs to MLflow; registration, stages, aliases, the gate.
 //! - [`acquire`] - from a model URI to a validated, servable model (serve, reload, predict, gate).
+//! - [`sandbox`] - untrusted model files parsed in a confined child process, never in the server.
 //! - [`train`], `report` - fitting, evaluation, importances, plots; terminal summaries.
 //! - [`explain`] - exact Shapley values of the legendary probability over the six stats.
 //! - `predict` - batch scoring of CSV files.
@@ -34,6 +35,7 @@ pub mod model;
 mod predict;
 mod report;
 mod run;
+pub mod sandbox;
 pub mod scoring;
 pub mod server;
 pub mod store;

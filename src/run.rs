@@ -22,6 +22,11 @@ pub fn main() -> ExitCode {
 
 /// Runs a parsed command line and returns the process exit code.
 fn dispatch(cli: Cli) -> ExitCode {
+    // The model compiler writes its answer on stdout and logs nothing.
+    if let Command::Model(args) = &cli.command {
+        let crate::cli::ModelAction::Compile(compile) = &args.action;
+        return crate::sandbox::child::run(&compile.dir, &compile.limits());
+    }
     crate::telemetry::init(cli.log_format);
     let env = Env::process();
     let result = match cli.command {
@@ -36,6 +41,8 @@ fn dispatch(cli: Cli) -> ExitCode {
         }),
         Command::Predict(args) => args.into_job(&env).and_then(|job| predict(&job)),
         Command::Data(args) => args.into_job(&env).and_then(|job| data(&job)),
+        // Answered above, before logging starts.
+        Command::Model(_) => Ok(ExitCode::FAILURE),
     };
     match result {
         Ok(code) => code,
@@ -204,7 +211,11 @@ fn data(job: &DataJob) -> anyhow::Result<ExitCode> {
 }
 
 fn predict(job: &PredictJob) -> anyhow::Result<ExitCode> {
-    let fetcher = Fetcher::new(job.model.clone(), job.tracking.as_ref())?;
+    let fetcher = Fetcher::new(
+        job.model.clone(),
+        job.tracking.as_ref(),
+        job.sandbox.clone(),
+    )?;
     let served = runtime()?
         .block_on(fetcher.load(tokio::time::Instant::now() + DOWNLOAD_TIMEOUT))
         .with_context(|| format!("loading the model {}", job.model))?;

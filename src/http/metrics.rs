@@ -21,6 +21,7 @@ use http_body_util::BodyExt as _;
 
 use super::state::AppState;
 use crate::acquire::Served;
+use crate::sandbox::Cause;
 
 /// Rows scored by a response, set by `/invocations` for the metrics layer and the access log.
 #[derive(Debug, Clone, Copy)]
@@ -199,6 +200,8 @@ pub struct Metrics {
     poll_failures: [AtomicU64; POLL_FAILURES.len()],
     /// The last reload poll that did something other than find the same version.
     last_reload: Mutex<Option<ReloadAttempt>>,
+    /// Models the sandbox did not compile, in [`Cause::ALL`] order.
+    compile_failures: [AtomicU64; Cause::ALL.len()],
 }
 
 /// Why a reload poll failed: the registry did not resolve the URI, the download failed, or the
@@ -238,6 +241,7 @@ impl Default for Metrics {
             connections: std::array::from_fn(|_| AtomicU64::new(0)),
             poll_failures: std::array::from_fn(|_| AtomicU64::new(0)),
             last_reload: Mutex::new(None),
+            compile_failures: std::array::from_fn(|_| AtomicU64::new(0)),
         }
     }
 }
@@ -285,6 +289,13 @@ impl Metrics {
             .last_reload
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(attempt);
+    }
+
+    /// Counts a model the sandbox did not compile, at start-up or on a reload.
+    pub fn record_compile_failure(&self, cause: Cause) {
+        if let Some(i) = Cause::ALL.iter().position(|c| *c == cause) {
+            self.compile_failures[i].fetch_add(1, Relaxed);
+        }
     }
 
     /// The last reload attempt, if there was one.
@@ -363,6 +374,18 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "legendary_model_reload_poll_failures_total{{cause=\"{cause}\"}} {}",
+                count.load(Relaxed)
+            );
+        }
+        out.push_str(
+            "# HELP legendary_model_compile_failures_total Models the sandboxed compiler did not turn into a served model, by cause (oom, cpu, deadline, invalid, crash).\n\
+             # TYPE legendary_model_compile_failures_total counter\n",
+        );
+        for (cause, count) in Cause::ALL.iter().zip(&self.compile_failures) {
+            let _ = writeln!(
+                out,
+                "legendary_model_compile_failures_total{{cause=\"{}\"}} {}",
+                cause.as_str(),
                 count.load(Relaxed)
             );
         }

@@ -72,7 +72,7 @@ pub enum ArtifactError {
 }
 
 /// Metadata of a model directory, for `/version`, the model card and MLflow.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, Deserialize)]
 pub struct ModelInfo {
     /// `model_uuid` from MLmodel.
     pub model_uuid: String,
@@ -91,7 +91,7 @@ pub struct ModelInfo {
 }
 
 /// A served scikit-learn model's estimator, version and file format.
-#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, serde::Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SklearnInfo {
     /// The estimator's class (`RandomForestClassifier`, ...).
     pub estimator: String,
@@ -251,8 +251,7 @@ pub fn read_dir_with(dir: &Path, limits: &ReadLimits) -> Result<ModelDir, Artifa
         message,
     };
     let text = std::str::from_utf8(&bytes).map_err(|e| bad(format!("not UTF-8: {e}")))?;
-    let mlmodel: MlModelFile =
-        serde_yaml_ng::from_str(text).map_err(|e| bad(format!("not valid MLmodel YAML: {e}")))?;
+    let mlmodel: MlModelFile = mlmodel::parse(text).map_err(bad)?;
     if !mlmodel.flavors.contains_key("smartcore") && mlmodel.flavors.contains_key("sklearn") {
         return read_sklearn(dir, limits, mlmodel);
     }

@@ -134,6 +134,64 @@ pub fn record_provenance(dir: &Path, provenance: &Provenance) -> Result<(), Arti
     std::fs::write(&path, yaml).map_err(io)
 }
 
+/// Parses an `MLmodel` file. YAML anchors and aliases are refused before the YAML parser sees
+/// the text: MLflow never writes them, and an alias repeated inside repeated aliases turns a
+/// few kilobytes into gigabytes of values ("billion laughs").
+///
+/// # Errors
+/// A message: an anchor or alias (where), or what the YAML parser said.
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    if let Some(line) = anchor_or_alias(text) {
+        return Err(format!(
+            "line {line} uses a YAML anchor or alias (`&name` / `*name`), which MLflow never writes; refused"
+        ));
+    }
+    serde_yaml_ng::from_str(text).map_err(|e| format!("not valid MLmodel YAML: {e}"))
+}
+
+/// The line (from 1) of the first anchor (`&name`) or alias (`*name`) outside quotes and
+/// comments: a `&` or `*` that starts a token and is followed by a name character. Quoted
+/// strings may span lines (MLflow wraps its long signature strings), so quotes are followed
+/// across them.
+fn anchor_or_alias(text: &str) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    let mut prev = ' ';
+    let mut line = 1;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\n' {
+            line += 1;
+            comment = false;
+            prev = ' ';
+            continue;
+        }
+        let starts_token = prev.is_whitespace() || "[{,:-?".contains(prev);
+        match quote {
+            _ if comment => {}
+            // Inside double quotes a backslash escapes the next character.
+            Some('"') if c == '\\' => {
+                chars.next();
+            }
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '#' && prev.is_whitespace() => comment = true,
+            None if (c == '\'' || c == '"') && starts_token => quote = Some(c),
+            None if (c == '&' || c == '*')
+                && starts_token
+                && chars
+                    .peek()
+                    .is_some_and(|n| !n.is_whitespace() && !",[]{}".contains(*n)) =>
+            {
+                return Some(line);
+            }
+            None => {}
+        }
+        prev = c;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,5 +220,20 @@ mod tests {
         assert_eq!(get("artifact_path"), provenance.artifact_path);
         assert!(text.contains("model_file: model.json"), "{text}");
         assert!(text.contains("[{\"name\": \"hp\"}]"), "{text}");
+    }
+
+    #[test]
+    fn anchors_and_aliases_are_refused_and_quoted_text_is_not() {
+        let laughs = "a: &a [x, x]\nb: &b [*a, *a]\nflavors: {}\n";
+        let e = parse::<serde_yaml_ng::Value>(laughs)
+            .err()
+            .unwrap_or_default();
+        assert!(e.contains("line 1") && e.contains("anchor"), "{e}");
+        let alias_only = "flavors:\n  x: 1\n  y: *x\n";
+        assert!(parse::<serde_yaml_ng::Value>(alias_only).is_err());
+        // What MLflow writes: quoted JSON across lines, `*` and `&` inside text and comments.
+        let fine = "signature:\n  inputs: '[{\"type\": \"double\", \"name\": \"a*b\"},\n    {\"name\": \"&c\"}]'\nnote: \"R&D *and* \\\" &x\"\n# *not an alias\nrun: x&y # &z\n";
+        let v: serde_yaml_ng::Value = parse(fine).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(v["run"].as_str(), Some("x&y"));
     }
 }

@@ -3,6 +3,7 @@
 
 mod artifact;
 mod background;
+mod compiled;
 mod features;
 mod forest;
 #[cfg(test)]
@@ -22,6 +23,7 @@ pub use artifact::{
     ArtifactError, Extras, ModelDir, ModelInfo, SklearnInfo, read_dir, read_dir_with,
 };
 pub use background::{BACKGROUND_FILE, Background, MAX_BACKGROUND_ROWS};
+pub use compiled::{COMPILED_FORMAT, from_compiled, to_compiled};
 pub use features::{DERIVED, FeatureSet, REGULARITY};
 pub use forest::{BLOCK_ROWS, FlatForest, ForestError, ROW_STRIDE};
 pub use limits::ReadLimits;

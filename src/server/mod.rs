@@ -114,7 +114,11 @@ pub async fn start(
     config: ServeConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let fetcher = Fetcher::new(config.model.clone(), config.tracking.as_ref())?;
+    let fetcher = Fetcher::new(
+        config.model.clone(),
+        config.tracking.as_ref(),
+        config.sandbox.clone(),
+    )?;
     let (pokedex, entries) = match pokedex(config.data.as_deref()) {
         Ok((dataset, entries)) => (Some(dataset), entries),
         Err(e) => {

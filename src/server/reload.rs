@@ -116,6 +116,9 @@ async fn poll_once(
         }
         // The files are there but are not a servable model: not tried again.
         Err(e) => {
+            if let Some(failure) = crate::acquire::compile_failure(&e) {
+                state.metrics().record_compile_failure(failure.cause);
+            }
             let error = format!("{e:#}");
             tracing::error!(model = %source, version = version.as_deref().unwrap_or(""), error = %error, "new model version refused; the current one keeps serving");
             record(state, "refused", version, Some(error), "");

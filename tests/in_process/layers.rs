@@ -21,6 +21,7 @@ const ORDER: &[&str] = &[
     "http",
     "track",
     "acquire",
+    "sandbox",
     "report",
     "predict",
     "train",

@@ -26,6 +26,10 @@ fn config(grace: Duration) -> ServeConfig {
         startup_deadline: Duration::from_secs(10),
         wait_for_model: false,
         data: Some(repo().join("data/pokemon")),
+        sandbox: legendary::sandbox::Sandbox::new(
+            env!("CARGO_BIN_EXE_legendary"),
+            legendary::sandbox::SandboxLimits::detect(),
+        ),
     }
 }
 

@@ -72,8 +72,7 @@ impl SklearnModel {
         };
         let bytes = read_required(&mlmodel_path, limits.max_file_bytes, "max_file_bytes")?;
         let text = std::str::from_utf8(&bytes).map_err(|e| bad(format!("not UTF-8: {e}")))?;
-        let mlmodel: MlModelFile = serde_yaml_ng::from_str(text)
-            .map_err(|e| bad(format!("not valid MLmodel YAML: {e}")))?;
+        let mlmodel: MlModelFile = crate::model::mlmodel::parse(text).map_err(bad)?;
         let flavor = mlmodel
             .flavors
             .get("sklearn")

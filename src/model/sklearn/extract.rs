@@ -396,12 +396,55 @@ fn tree(
             missing.is_some_and(|f| matches!(get(i, f), Some(Value::Int(v)) if v != 0));
         out.push((ints[0], ints[1], ints[2], t, missing_left));
     }
+    let leaf_values = (0..count * n_values)
+        .map(|k| match number(&values.dtype, vraw, k * 8) {
+            Some(Value::Float(v)) if v.is_finite() => Ok(v),
+            _ => Err(bad("a leaf value is not a finite number")),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    prove_tree(&out, leaf_values, n_features, n_values, limits)
+}
+
+/// One node as a file stores it: left and right child (`-1` for a leaf), feature, threshold
+/// and where a NaN goes.
+pub(crate) type RawNode = (i64, i64, i64, f64, bool);
+
+/// Proves `raw` a tree of `n_features` columns within `limits` (children after their parent,
+/// each node reached once from the root, finite thresholds) and pairs it with its leaf values
+/// (`n_values` finite numbers per node). The one check every tree passes, read from a model
+/// file or from the compiled form (`crate::model::compiled`).
+///
+/// # Errors
+/// [`SklearnError::Malformed`] naming the node, or [`SklearnError::Limit`] for the depth.
+pub(crate) fn prove_tree(
+    raw: &[RawNode],
+    values: Vec<f64>,
+    n_features: usize,
+    n_values: usize,
+    limits: &ReadLimits,
+) -> Result<SkTree, SklearnError> {
+    let count = raw.len();
+    if count == 0 || count > limits.max_tree_nodes {
+        return Err(SklearnError::Limit(format!(
+            "a tree has {count} nodes; 1 to {} are read (ReadLimits::max_tree_nodes)",
+            limits.max_tree_nodes
+        )));
+    }
+    if values.len() != count.saturating_mul(n_values) {
+        return Err(bad(format!(
+            "a tree of {count} nodes has {} values, not {n_values} per node",
+            values.len()
+        )));
+    }
+    if values.iter().any(|v| !v.is_finite()) {
+        return Err(bad("a leaf value is not a finite number"));
+    }
     let mut reached = vec![false; count];
     let mut depth_of = vec![0_usize; count];
     reached[0] = true;
     let mut nodes_out = Vec::with_capacity(count);
     let mut depth = 0;
-    for (i, &(l, r, f, t, missing_left)) in out.iter().enumerate() {
+    for (i, &(l, r, f, t, missing_left)) in raw.iter().enumerate() {
         let node_err = |p: String| bad(format!("node {i}: {p}"));
         if !reached[i] {
             return Err(node_err("is not reached from the root".to_owned()));
@@ -421,8 +464,8 @@ fn tree(
             .ok()
             .filter(|&f| f < n_features)
             .ok_or_else(|| node_err(format!("feature {f} is not below n_features {n_features}")))?;
-        if t.is_nan() {
-            return Err(node_err("its threshold is NaN".to_owned()));
+        if !t.is_finite() {
+            return Err(node_err("its threshold is not a finite number".to_owned()));
         }
         for c in [l, r] {
             if reached[c] || l == r {
@@ -448,15 +491,9 @@ fn tree(
             missing_left,
         });
     }
-    let leaf_values = (0..count * n_values)
-        .map(|k| match number(&values.dtype, vraw, k * 8) {
-            Some(Value::Float(v)) if v.is_finite() => Ok(v),
-            _ => Err(bad("a leaf value is not a finite number")),
-        })
-        .collect::<Result<Vec<_>, _>>()?;
     Ok(SkTree {
         nodes: nodes_out,
-        values: leaf_values,
+        values,
         n_values,
         depth,
     })

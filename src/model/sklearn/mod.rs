@@ -22,6 +22,7 @@ mod value;
 mod walk;
 
 pub use dir::SklearnModel;
+pub(crate) use extract::{RawNode, prove_tree};
 pub(crate) use npy::write_f64 as write_npy;
 pub(crate) use serve::Scorer;
 pub use value::Class;

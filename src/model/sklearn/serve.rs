@@ -13,12 +13,6 @@ pub(crate) struct Scorer {
     pub(crate) model: SklearnModel,
     /// Index of the legendary class (`True`, `1` or `"legendary"`) of a two-class classifier.
     legendary: Option<usize>,
-    /// The same trees as a smartcore forest, checked against the walk when they were built.
-    #[allow(
-        dead_code,
-        reason = "kept as the smartcore value of the model; scoring uses the walk"
-    )]
-    smartcore: SmartcoreForest,
 }
 
 /// The class meaning "legendary", if a two-class classifier has one.
@@ -48,10 +42,12 @@ impl Scorer {
         proba[k]
     }
 
-    /// The smartcore copy was checked against the walk, tree by tree, when it was built
-    /// ([`SmartcoreForest::build_checked`]); nothing has changed since.
+    /// Builds the same trees as a smartcore forest and checks its walk against
+    /// scikit-learn's, tree by tree ([`SmartcoreForest::build_checked`]). Run by the model
+    /// compiler; the server reads the compiled trees and does not build the copy again
+    /// (it scores with the walk, and the copy costs far more memory than the trees).
     pub(crate) fn self_check(&self) -> Result<(), ModelError> {
-        Ok(())
+        SmartcoreForest::build_checked(&self.model.forest).map(drop)
     }
 }
 
@@ -60,8 +56,10 @@ impl Model {
     /// signature's, else the six stats when it takes six columns (what the original demo's
     /// 1.x client sends, by position), else `0`, `1`, ... (a pandas frame without names).
     ///
+    /// Agreement with smartcore is [`Model::self_check`]'s to prove.
+    ///
     /// # Errors
-    /// When smartcore refuses the trees or its walk disagrees with scikit-learn's.
+    /// None today; kept fallible like the other constructors.
     pub(crate) fn from_sklearn(model: SklearnModel) -> Result<Self, ModelError> {
         let n = model.forest.n_features;
         let input_features = model.columns.clone().unwrap_or_else(|| {
@@ -72,7 +70,6 @@ impl Model {
             }
         });
         let legendary = model.forest.labels.as_ref().and_then(legendary_class);
-        let smartcore = SmartcoreForest::build_checked(&model.forest)?;
         let params = ForestParams {
             n_trees: u16::try_from(model.forest.n_trees()).unwrap_or(u16::MAX),
             max_depth: u16::try_from(model.forest.max_depth()).ok(),
@@ -83,11 +80,7 @@ impl Model {
             features: FeatureSet::Raw,
         };
         Ok(Self {
-            engine: Engine::Sklearn(Box::new(Scorer {
-                model,
-                legendary,
-                smartcore,
-            })),
+            engine: Engine::Sklearn(Box::new(Scorer { model, legendary })),
             input_features,
             feature_set: FeatureSet::Raw,
             // A two-class argmax with ties to the first class: legendary iff p > 0.5.

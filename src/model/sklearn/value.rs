@@ -97,6 +97,11 @@ impl Class {
         Self::Tree,
     ];
 
+    /// The class named `name`, as scikit-learn spells it.
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
+    }
+
     /// The class's name, as scikit-learn spells it.
     pub fn name(self) -> &'static str {
         match self {
