@@ -17,5 +17,6 @@ mod process {
     mod hostile_model;
     mod hostile_registry;
     mod logs;
+    mod sandbox;
     mod shutdown;
 }

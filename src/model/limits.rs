@@ -63,13 +63,12 @@ impl Default for ReadLimits {
 
 impl ReadLimits {
     /// The limits of a model whose compiled form may take `budget` bytes (the sandbox's
-    /// `--model-max-bytes`): a model file up to four times that (pickles and skops files
-    /// are larger than the compiled trees), and as many nodes as a sixteenth of it (no
-    /// compiled node is smaller), so the budget, not a count, decides what is served.
+    /// `--model-max-bytes`): files up to that size, and as many nodes as a sixteenth of it
+    /// (no compiled node is smaller), so the budget, not a count, decides what is served.
     /// The per-tree caps stay the defaults.
     pub fn for_budget(budget: u64) -> Self {
         Self {
-            max_model_bytes: budget.saturating_mul(4),
+            max_model_bytes: budget,
             max_nodes: usize::try_from(budget / 16).unwrap_or(usize::MAX),
             ..Self::default()
         }

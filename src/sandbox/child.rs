@@ -18,14 +18,15 @@ pub(super) const EXIT_REFUSED: u8 = 3;
 
 /// Sets the limits on this process: address space, CPU seconds (soft: `SIGXCPU`, then
 /// `SIGKILL` a second later), open files, no core file, no file writes, no new privileges,
-/// and death with the parent.
+/// and death with the parent. Never above a hard limit this process inherited (`prlimit`,
+/// a container runtime): lowering is allowed, raising is not.
 fn confine(limits: &SandboxLimits) -> std::io::Result<()> {
     let set = |resource, soft: u64, hard: u64| {
         setrlimit(
             resource,
             Rlimit {
-                current: Some(soft),
-                maximum: Some(hard),
+                current: Some(effective(resource, soft)),
+                maximum: Some(effective(resource, hard)),
             },
         )
     };
@@ -42,6 +43,14 @@ fn confine(limits: &SandboxLimits) -> std::io::Result<()> {
     rustix::thread::set_no_new_privs(true)?;
     rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))?;
     Ok(())
+}
+
+/// `wanted`, or the hard limit of `resource` this process has (and a child inherits), if
+/// lower.
+pub(super) fn effective(resource: Resource, wanted: u64) -> u64 {
+    rustix::process::getrlimit(resource)
+        .maximum
+        .map_or(wanted, |hard| wanted.min(hard))
 }
 
 /// Compiles the model directory at `dir` within `limits`; the exit code tells the parent
@@ -73,8 +82,14 @@ fn compile(dir: &Path, limits: &SandboxLimits) -> Result<Vec<u8>, Refusal> {
         cause: Cause::Invalid,
         message,
     };
-    let read = crate::model::read_dir_with(dir, &ReadLimits::for_budget(limits.max_model_bytes))
-        .map_err(|e| invalid(e.to_string()))?;
+    // A model file may be larger than its compiled form (pickles and skops files are): the
+    // address-space limit, not a byte cap, decides whether it can be read.
+    let read_limits = ReadLimits {
+        max_model_bytes: limits.memory_bytes,
+        ..ReadLimits::for_budget(limits.max_model_bytes)
+    };
+    let read =
+        crate::model::read_dir_with(dir, &read_limits).map_err(|e| invalid(e.to_string()))?;
     let bytes = crate::model::to_compiled(&read).map_err(|e| invalid(e.to_string()))?;
     if bytes.len() as u64 > limits.max_model_bytes {
         return Err(Refusal {

@@ -242,7 +242,10 @@ fn classify(
             Cause::Oom,
             format!(
                 "parsing the model needed more than the compiler's {} of memory; raise --compile-memory (LEGENDARY_COMPILE_MEMORY) if the model is legitimate",
-                child::mib(limits.memory_bytes)
+                child::mib(child::effective(
+                    rustix::process::Resource::As,
+                    limits.memory_bytes
+                ))
             ),
         ),
         // Soft CPU limit (SIGXCPU), or the hard one a second later (SIGKILL; the parent

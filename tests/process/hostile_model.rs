@@ -55,13 +55,18 @@ pub(super) fn model_dir_with(nodes: Vec<Value>) -> tempfile::TempDir {
 
 /// Runs `legendary serve --model-uri DIR --port 0` under `prlimit --as`; its exit status and
 /// stderr, or a panic (after killing it) if it is still running after `limit`.
-fn serve_bounded(dir: &Path, limit: Duration) -> (std::process::ExitStatus, String) {
+pub(super) fn serve_bounded(
+    dir: &Path,
+    args: &[&str],
+    limit: Duration,
+) -> (std::process::ExitStatus, String) {
     let mut child = Command::new("prlimit")
         .arg(format!("--as={ADDRESS_SPACE}"))
         .arg("--")
         .arg(env!("CARGO_BIN_EXE_legendary"))
         .args(["serve", "--host", "127.0.0.1", "--port", "0", "--model-uri"])
         .arg(dir)
+        .args(args)
         .current_dir(repo())
         // Thread stacks count in the address space too: fix the pools, whatever the machine.
         .env("TOKIO_WORKER_THREADS", "2")
@@ -103,7 +108,7 @@ fn a_model_whose_splits_share_children_is_refused_at_start_up_in_bounded_memory(
     // signal, not as the clean error it expects. A clean exit under the cap proves peak RSS
     // stayed under it. Sampling VmHWM in /proc instead would miss a process that lives a
     // few milliseconds, and its /proc entry loses the memory fields once it exits.
-    let (status, stderr) = serve_bounded(dir.path(), Duration::from_secs(30));
+    let (status, stderr) = serve_bounded(dir.path(), &[], Duration::from_secs(30));
 
     let elapsed = started.elapsed();
     assert_eq!(

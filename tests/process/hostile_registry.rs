@@ -29,10 +29,10 @@ use crate::support::{peak_rss, repo, wait_until};
 /// The fake registry: `pokemon@champion` names `version`; versions 1 and 3 are the bundled
 /// model, 2 is whatever `bad` says.
 #[derive(Clone)]
-struct Fake {
-    version: Arc<AtomicU64>,
+pub(super) struct Fake {
+    pub(super) version: Arc<AtomicU64>,
     bad: &'static str,
-    /// For `hostile`: the bundled model with a 24-level shared-children tree as its forest.
+    /// For `hostile`: a model directory built to hurt its reader.
     hostile: Arc<tempfile::TempDir>,
 }
 
@@ -60,10 +60,23 @@ async fn download_uri(
     Json(json!({"artifact_uri": format!("mlflow-artifacts:/{dir}")}))
 }
 
-async fn listing(Query(q): Query<HashMap<String, String>>) -> Json<Value> {
+async fn listing(
+    Query(q): Query<HashMap<String, String>>,
+    State(fake): State<Fake>,
+) -> Json<Value> {
     let path = q.get("path").cloned().unwrap_or_default();
-    if path.starts_with("good") || path.starts_with("hostile") {
-        let files: Vec<Value> = bundled_files()
+    let names = if path.starts_with("hostile") {
+        Some(
+            std::fs::read_dir(fake.hostile.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect(),
+        )
+    } else {
+        path.starts_with("good").then(bundled_files)
+    };
+    if let Some(names) = names {
+        let files: Vec<Value> = names
             .into_iter()
             .map(|f| json!({"path": f, "is_dir": false}))
             .collect();
@@ -104,6 +117,14 @@ async fn file(Path(path): Path<String>, State(fake): State<Fake>) -> Response {
 
 async fn start_fake(bad: &'static str) -> (SocketAddr, Fake) {
     let hostile = super::hostile_model::model_dir_with(super::hostile_model::shared_children(24));
+    start_fake_with(bad, hostile).await
+}
+
+/// The fake registry, with `hostile` as the `hostile` version's directory.
+pub(super) async fn start_fake_with(
+    bad: &'static str,
+    hostile: tempfile::TempDir,
+) -> (SocketAddr, Fake) {
     let fake = Fake {
         version: Arc::new(AtomicU64::new(1)),
         bad,
