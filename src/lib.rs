@@ -21,6 +21,7 @@
 //! - `embedded` - the bundled model and data set, compiled in.
 //! - [`store`] - object stores (`s3://`, `gs://`, Azure): artifact upload and bounded download.
 //! - `telemetry` - logging.
+//! - `redact` - the one scrubber of secrets from text that came from elsewhere.
 #![forbid(unsafe_code)]
 
 pub mod acquire;
@@ -33,6 +34,7 @@ pub mod http;
 pub mod mlflow;
 pub mod model;
 mod predict;
+mod redact;
 mod report;
 mod run;
 pub mod sandbox;

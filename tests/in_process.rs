@@ -23,6 +23,7 @@ mod in_process {
     mod metrics;
     mod readiness;
     mod scoring_props;
+    mod security;
     mod shutdown;
     mod web;
 }

@@ -14,6 +14,7 @@ mod process {
     mod bundled;
     mod catalogue;
     mod connections;
+    mod echoing_registry;
     mod hostile_model;
     mod hostile_registry;
     mod logs;

@@ -209,6 +209,10 @@ pub struct Metrics {
 pub(crate) const POLL_FAILURES: [&str; 3] = ["registry", "download", "timeout"];
 
 /// The last hot-reload attempt, as `/version` shows it.
+///
+/// `/version` answers anyone, and what a registry says can echo the request's credentials:
+/// so this holds only what is decided here (the cause's class, the status, a fixed
+/// description), never remote text. The registry's own words go to the logs, scrubbed.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ReloadAttempt {
     /// When it ran (RFC 3339).
@@ -219,10 +223,16 @@ pub struct ReloadAttempt {
     /// `swapped` (the new version serves), `refused` (it did not validate; the old one keeps
     /// serving) or `failed` (registry, download or time-out; the old one keeps serving).
     pub outcome: &'static str,
+    /// Why it failed (`registry`, `download`, `timeout`) or was refused (`invalid`); null
+    /// when swapped.
+    pub cause: Option<&'static str>,
+    /// The HTTP status of the failing answer of the registry or its artifact proxy, when one
+    /// came back.
+    pub status: Option<u16>,
     /// The version the registry named, when it answered.
     pub version: Option<String>,
-    /// Why it was refused or failed.
-    pub error: Option<String>,
+    /// A short description of `cause`, written by this server (the details are in its logs).
+    pub error: Option<&'static str>,
 }
 
 /// What the accept loop did with a connection: served, closed to make room for a new one
@@ -274,15 +284,18 @@ impl Metrics {
         counter.fetch_add(1, Relaxed);
     }
 
-    /// Records a reload poll that got somewhere: swapped, refused, or failed with `cause` (one
-    /// of [`POLL_FAILURES`]); swaps and refusals also count in [`Metrics::record_reload`].
-    pub(crate) fn record_reload_attempt(&self, attempt: ReloadAttempt, cause: Option<&str>) {
+    /// Records a reload poll that got somewhere: swapped, refused, or failed with its cause
+    /// (one of [`POLL_FAILURES`]); swaps and refusals also count in [`Metrics::record_reload`].
+    pub(crate) fn record_reload_attempt(&self, attempt: ReloadAttempt) {
         match attempt.outcome {
             "swapped" => self.record_reload(true),
             "refused" => self.record_reload(false),
             _ => {}
         }
-        if let Some(i) = cause.and_then(|c| POLL_FAILURES.iter().position(|p| *p == c)) {
+        let failure = (attempt.outcome == "failed")
+            .then_some(attempt.cause)
+            .flatten();
+        if let Some(i) = failure.and_then(|c| POLL_FAILURES.iter().position(|p| *p == c)) {
             self.poll_failures[i].fetch_add(1, Relaxed);
         }
         *self

@@ -15,6 +15,7 @@ use crate::mlflow::config::{Auth, TrackingConfig};
 use crate::mlflow::error::MlflowError;
 use crate::mlflow::retry::RetryPolicy;
 use crate::mlflow::wire;
+use crate::redact::Redactor;
 
 /// Typed access to the MLflow REST API. Cheap to clone (shares one connection pool); make one per process.
 #[derive(Clone)]
@@ -32,6 +33,9 @@ pub struct MlflowClient {
     pub(crate) stores: crate::store::StoreConfig,
     /// What the server can do, asked once (see [`MlflowClient::server_info`]).
     pub(crate) server: Arc<tokio::sync::OnceCell<crate::mlflow::server::ServerInfo>>,
+    /// Scrubs what the server says before it becomes an error: a server or a proxy that
+    /// echoes the request would otherwise put our credentials in logs and answers.
+    redactor: Redactor,
 }
 
 impl fmt::Debug for MlflowClient {
@@ -83,7 +87,10 @@ impl MlflowClient {
         let http = builder.build().map_err(|error| {
             MlflowError::Config(format!("cannot build the HTTP client: {error}"))
         })?;
+        let secrets = (config.auth.iter().flat_map(Auth::secrets))
+            .chain(config.stores.secrets().into_iter().map(str::to_owned));
         Ok(Self {
+            redactor: Redactor::new(secrets),
             http,
             base: config.tracking_uri.clone(),
             auth: config.auth.clone().map(Arc::new),
@@ -254,9 +261,9 @@ impl MlflowClient {
         endpoint: &str,
         body: &B,
     ) -> Result<R, MlflowError> {
-        let bytes = serde_json::to_vec(body).map_err(|source| MlflowError::Decode {
+        let bytes = serde_json::to_vec(body).map_err(|error| MlflowError::Decode {
             endpoint: endpoint.to_owned(),
-            source,
+            message: error.to_string(),
         })?;
         self.json(Call {
             method,
@@ -292,9 +299,10 @@ impl MlflowClient {
         }
         // Some endpoints answer an empty body instead of `{}`.
         let body: &[u8] = if body.is_empty() { b"{}" } else { &body };
-        serde_json::from_slice(body).map_err(|source| MlflowError::Decode {
+        // serde quotes the values it could not use, which may be echoed text.
+        serde_json::from_slice(body).map_err(|error| MlflowError::Decode {
             endpoint: call.endpoint.to_owned(),
-            source,
+            message: self.redactor.scrub(&error.to_string()),
         })
     }
 
@@ -318,7 +326,9 @@ impl MlflowClient {
                         |wait| wait.min(self.retry.max_backoff),
                     )
                 }
-                Ok(response) => return Err(api_error(call.endpoint, response).await),
+                Ok(response) => {
+                    return Err(api_error(call.endpoint, response, &self.redactor).await);
+                }
                 Err(error) if can_retry && RetryPolicy::is_retryable_error(&error) => {
                     tracing::warn!(error = %error.without_url(), retry, "MLflow unreachable; retrying");
                     self.retry.backoff(retry)
@@ -363,8 +373,9 @@ const MAX_API_BODY: usize = 16 * 1024 * 1024;
 /// Most of an error answer that is read (it is quoted, briefly, in the error).
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
-/// Decodes MLflow's `{"error_code", "message"}`; other bodies (HTML, plain text) are quoted briefly.
-async fn api_error(endpoint: &str, mut response: Response) -> MlflowError {
+/// Decodes MLflow's `{"error_code", "message"}`; other bodies (HTML, plain text) are quoted
+/// briefly. Either is scrubbed by `redactor` first.
+async fn api_error(endpoint: &str, mut response: Response, redactor: &Redactor) -> MlflowError {
     let status = response.status();
     let mut body = Vec::new();
     while let Ok(Some(chunk)) = response.chunk().await {
@@ -373,13 +384,26 @@ async fn api_error(endpoint: &str, mut response: Response) -> MlflowError {
             break;
         }
     }
-    decode_error(endpoint, status, &String::from_utf8_lossy(&body))
+    decode_error(endpoint, status, &String::from_utf8_lossy(&body), redactor)
 }
 
-pub(crate) fn decode_error(endpoint: &str, status: StatusCode, text: &str) -> MlflowError {
+/// The error of a non-success answer whose body is `text`: scrubbed whole before it is cut
+/// short, so that no part of a secret survives the cut.
+pub(crate) fn decode_error(
+    endpoint: &str,
+    status: StatusCode,
+    text: &str,
+    redactor: &Redactor,
+) -> MlflowError {
     let (error_code, message) = match serde_json::from_str::<wire::ErrorBody>(text) {
-        Ok(body) if !body.error_code.is_empty() => (body.error_code, body.message),
-        _ => (String::new(), text.trim().chars().take(300).collect()),
+        Ok(body) if !body.error_code.is_empty() => (
+            redactor.scrub(&body.error_code),
+            redactor.scrub(&body.message),
+        ),
+        _ => (
+            String::new(),
+            redactor.scrub(text).trim().chars().take(300).collect(),
+        ),
     };
     MlflowError::Api {
         endpoint: endpoint.to_owned(),

@@ -105,7 +105,12 @@ async fn a_4xx_is_not_retried_and_its_mlflow_body_is_decoded() {
 
 #[test]
 fn error_bodies_decode_into_api_errors_and_non_json_bodies_are_quoted() {
-    let error = decode_error("runs/get", StatusCode::BAD_REQUEST, NOT_FOUND);
+    let error = decode_error(
+        "runs/get",
+        StatusCode::BAD_REQUEST,
+        NOT_FOUND,
+        &Redactor::default(),
+    );
     let MlflowError::Api {
         error_code,
         message,
@@ -121,6 +126,7 @@ fn error_bodies_decode_into_api_errors_and_non_json_bodies_are_quoted() {
         "runs/get",
         StatusCode::UNAUTHORIZED,
         "You are not authenticated.\n",
+        &Redactor::default(),
     );
     assert_eq!(
         html.to_string(),
@@ -190,4 +196,48 @@ fn artifact_urls_encode_each_segment() {
         url.as_str(),
         "http://127.0.0.1:5000/base/api/2.0/mlflow-artifacts/artifacts/1/run/artifacts/a%20b%3F%23"
     );
+}
+
+/// A registry that answers every request with `status` and a dump of the request's headers,
+/// as an echo server or a debugging proxy does, in `json` or as plain text.
+fn echoing(status: StatusCode, json: bool) -> Router {
+    Router::new().fallback(move |headers: HeaderMap| async move {
+        let dump: String = headers
+            .iter()
+            .map(|(name, value)| format!("{name}: {}\n", value.to_str().unwrap_or("?")))
+            .collect();
+        let body = if json {
+            serde_json::json!({"error_code": "INTERNAL_ERROR", "message": dump}).to_string()
+        } else {
+            dump
+        };
+        (status, body)
+    })
+}
+
+#[tokio::test]
+async fn an_error_body_echoing_the_credentials_is_scrubbed() {
+    let basic = Auth::Basic {
+        username: "bob".to_owned(),
+        password: Secret::new("pw-SECRET-77"),
+    };
+    for auth in [Auth::Bearer(Secret::new("tok-SECRET-1234")), basic] {
+        for (status, json) in [
+            (StatusCode::INTERNAL_SERVER_ERROR, false),
+            (StatusCode::UNAUTHORIZED, true),
+        ] {
+            let mut config = TrackingConfig::new(&spawn(echoing(status, json)).await).unwrap();
+            config.retry.max_retries = 0;
+            config.auth = Some(auth.clone());
+            let secrets = auth.secrets();
+            let client = MlflowClient::new(&config).unwrap();
+            let error = client.set_run_tag("r", "k", "v").await.unwrap_err();
+            let shown = format!("{error} {error:?}");
+            assert!(shown.contains("user-agent: legendary"), "{shown}");
+            for secret in &secrets {
+                assert!(!shown.contains(secret.as_str()), "{secret} in {shown}");
+            }
+            assert!(!shown.contains("SECRET"), "{shown}");
+        }
+    }
 }

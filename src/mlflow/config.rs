@@ -38,6 +38,22 @@ pub enum Auth {
     },
 }
 
+impl Auth {
+    /// What a request carries of these credentials, each as a server could echo it back: the
+    /// token, or the password and the `base64(user:password)` of the `Basic` header.
+    pub(crate) fn secrets(&self) -> Vec<String> {
+        use base64::Engine as _;
+        match self {
+            Self::Bearer(token) => vec![token.expose().to_owned()],
+            Self::Basic { username, password } => vec![
+                password.expose().to_owned(),
+                base64::engine::general_purpose::STANDARD
+                    .encode(format!("{username}:{}", password.expose())),
+            ],
+        }
+    }
+}
+
 /// Everything needed to build an [`MlflowClient`](crate::mlflow::MlflowClient).
 #[derive(Clone, Debug)]
 pub struct TrackingConfig {

@@ -26,7 +26,7 @@ pub enum MlflowError {
         status: StatusCode,
         /// MLflow's `error_code`, e.g. `RESOURCE_DOES_NOT_EXIST` (empty if the body had none).
         error_code: String,
-        /// MLflow's `message`, or the start of a non-JSON body.
+        /// MLflow's `message`, or the start of a non-JSON body; scrubbed of credentials.
         message: String,
     },
 
@@ -46,13 +46,12 @@ pub enum MlflowError {
     },
 
     /// A success answer whose body is not the JSON the endpoint documents.
-    #[error("MLflow {endpoint} answered with an unexpected body: {source}")]
+    #[error("MLflow {endpoint} answered with an unexpected body: {message}")]
     Decode {
         /// The REST endpoint.
         endpoint: String,
-        /// Why the body did not decode.
-        #[source]
-        source: serde_json::Error,
+        /// Why the body did not decode, scrubbed (serde quotes the values it could not use).
+        message: String,
     },
 
     /// The registered model does not exist.

@@ -30,7 +30,7 @@ use crate::dataset::Dataset;
 use crate::dataset::catalogue;
 use crate::http::AppState;
 
-pub use app::app;
+pub use app::{CONTENT_SECURITY_POLICY, app};
 pub use openapi::openapi;
 use shutdown::shutdown_signal;
 

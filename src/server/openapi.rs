@@ -37,6 +37,7 @@ use utoipa::{OpenApi, ToSchema};
         crate::web::page::card_js,
         crate::web::page::docs,
         crate::web::page::docs_js,
+        crate::web::page::docs_css,
         crate::web::page::vendor,
         crate::web::page::favicon,
         openapi_json,
@@ -166,5 +167,13 @@ mod tests {
         }
         assert!(doc["paths"]["/pokemon-type"]["get"].is_object());
         assert!(doc["paths"]["/pokemon-type"]["post"].is_object());
+        // `/version`'s last reload: the cause's class and status, no remote text.
+        let reload = &doc["components"]["schemas"]["ReloadAttempt"]["properties"];
+        for field in ["at", "outcome", "cause", "status", "version", "error"] {
+            assert!(
+                reload[field].is_object(),
+                "ReloadAttempt.{field} missing: {reload}"
+            );
+        }
     }
 }

@@ -40,13 +40,7 @@ pub(super) fn spawn(
                 .await
                 .is_err()
             {
-                record(
-                    &state,
-                    "failed",
-                    None,
-                    Some("the poll ran out of time".to_owned()),
-                    "timeout",
-                );
+                record(&state, None, Cause::Timeout, None);
                 tracing::warn!(model = %fetcher.source(), deadline = %humantime::format_duration(poll_deadline), "reload poll timed out; keeping the current model");
             }
         }
@@ -56,25 +50,77 @@ pub(super) fn spawn(
 /// How long after a poll's deadline its backstop timeout fires.
 const BACKSTOP_GRACE: Duration = Duration::from_millis(250);
 
-fn record(
-    state: &AppState,
-    outcome: &'static str,
-    version: Option<String>,
-    error: Option<String>,
-    cause: &str,
-) {
+/// Why a poll did not swap, with the fixed description `/version` shows for it.
+#[derive(Clone, Copy)]
+enum Cause {
+    /// Swapped: no cause.
+    None,
+    /// The registry did not resolve the model URI.
+    Registry,
+    /// The new version's files could not be had.
+    Download,
+    /// The poll ran out of time.
+    Timeout,
+    /// The files are not a servable model.
+    Invalid,
+}
+
+impl Cause {
+    /// The attempt's outcome: `swapped`, `refused` (not tried again) or `failed`.
+    fn outcome(self) -> &'static str {
+        match self {
+            Self::None => "swapped",
+            Self::Invalid => "refused",
+            Self::Registry | Self::Download | Self::Timeout => "failed",
+        }
+    }
+
+    /// The class and description: local text only, as `ReloadAttempt` requires.
+    fn describe(self) -> (Option<&'static str>, Option<&'static str>) {
+        match self {
+            Self::None => (None, None),
+            Self::Registry => (
+                Some("registry"),
+                Some("the registry did not resolve the model URI"),
+            ),
+            Self::Download => (
+                Some("download"),
+                Some("the new version could not be downloaded"),
+            ),
+            Self::Timeout => (Some("timeout"), Some("the poll ran out of time")),
+            Self::Invalid => (
+                Some("invalid"),
+                Some("the new version is not a servable model"),
+            ),
+        }
+    }
+}
+
+fn record(state: &AppState, version: Option<String>, cause: Cause, error: Option<&anyhow::Error>) {
     let now = SystemTime::now();
+    let (class, error_text) = cause.describe();
     let attempt = ReloadAttempt {
         at: humantime::format_rfc3339_seconds(now).to_string(),
         at_unix: now
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64()),
-        outcome,
+        outcome: cause.outcome(),
+        cause: class,
+        status: error.and_then(status_of),
         version,
-        error,
+        error: error_text,
     };
-    let cause = (outcome == "failed").then_some(cause);
-    state.metrics().record_reload_attempt(attempt, cause);
+    state.metrics().record_reload_attempt(attempt);
+}
+
+/// The HTTP status of the registry's (or its artifact proxy's) failing answer, if any.
+fn status_of(error: &anyhow::Error) -> Option<u16> {
+    error
+        .chain()
+        .find_map(|cause| match cause.downcast_ref::<MlflowError>() {
+            Some(MlflowError::Api { status, .. }) => Some(status.as_u16()),
+            _ => None,
+        })
 }
 
 /// One poll: resolve; if the version moved (and is not the one refused last), fetch,
@@ -89,9 +135,8 @@ async fn poll_once(
     let resolved = match fetcher.resolve().await {
         Ok(r) => r,
         Err(e) => {
-            let error = format!("{e:#}");
-            tracing::warn!(model = %source, error = %error, "reload poll failed; keeping the current model");
-            record(state, "failed", None, Some(error), "registry");
+            tracing::warn!(model = %source, error = %format!("{e:#}"), "reload poll failed; keeping the current model");
+            record(state, None, Cause::Registry, Some(&e));
             return;
         }
     };
@@ -105,23 +150,21 @@ async fn poll_once(
         Ok(served) => {
             tracing::info!(model = %source, from = %current, to = %fingerprint, version = version.as_deref().unwrap_or(""), "new model version swapped in");
             state.set_model(served);
-            record(state, "swapped", version, None, "");
+            record(state, version, Cause::None, None);
             *refused = None;
         }
         // The files could not be had now: try again at the next poll.
         Err(e) if is_download_failure(&e) => {
-            let error = format!("{e:#}");
-            tracing::warn!(model = %source, version = version.as_deref().unwrap_or(""), error = %error, "new model version could not be downloaded; the current one keeps serving");
-            record(state, "failed", version, Some(error), "download");
+            tracing::warn!(model = %source, version = version.as_deref().unwrap_or(""), error = %format!("{e:#}"), "new model version could not be downloaded; the current one keeps serving");
+            record(state, version, Cause::Download, Some(&e));
         }
         // The files are there but are not a servable model: not tried again.
         Err(e) => {
             if let Some(failure) = crate::acquire::compile_failure(&e) {
                 state.metrics().record_compile_failure(failure.cause);
             }
-            let error = format!("{e:#}");
-            tracing::error!(model = %source, version = version.as_deref().unwrap_or(""), error = %error, "new model version refused; the current one keeps serving");
-            record(state, "refused", version, Some(error), "");
+            tracing::error!(model = %source, version = version.as_deref().unwrap_or(""), error = %format!("{e:#}"), "new model version refused; the current one keeps serving");
+            record(state, version, Cause::Invalid, Some(&e));
             *refused = Some(fingerprint);
         }
     }

@@ -1,6 +1,7 @@
 //! The request span: method, route template and request id on every log line of a request;
 //! and the access line written when the response head is sent.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use axum::extract::MatchedPath;
@@ -22,7 +23,21 @@ pub(super) fn request_span<B>(request: &Request<B>) -> Span {
         .get("x-request-id")
         .and_then(|id| id.to_str().ok())
         .unwrap_or("-");
-    tracing::info_span!("request", method = %request.method(), route, request_id)
+    let method = shortened(request.method().as_str(), MAX_SHOWN_METHOD);
+    tracing::info_span!("request", %method, route, request_id)
+}
+
+/// Longest method name copied into logs and error messages: the standard ones have at most 7
+/// letters, and a client may send tens of kilobytes of one.
+pub(super) const MAX_SHOWN_METHOD: usize = 32;
+
+/// `text` cut to `max` characters, with `…` when cut: for what a client sent (a method, a
+/// path) that is quoted back or logged, so its size is ours to bound.
+pub(super) fn shortened(text: &str, max: usize) -> Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => Cow::Owned(format!("{}…", &text[..cut])),
+        None => Cow::Borrowed(text),
+    }
 }
 
 /// One `info` line per answered request: status, latency and rows scored (method, route and
@@ -39,5 +54,18 @@ impl<B> OnResponse<B> for AccessLog {
             rows,
             "answered"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_text_is_cut_on_a_character_and_marked() {
+        assert_eq!(shortened("GET", MAX_SHOWN_METHOD), "GET");
+        assert_eq!(shortened(&"X".repeat(70_000), 4), "XXXX…");
+        assert_eq!(shortened("/pokémon", 5), "/poké…");
+        assert_eq!(shortened("ABCD", 4), "ABCD");
     }
 }

@@ -6,6 +6,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::redact::Redactor;
 use crate::store::error::StoreError;
 
 /// A secret string (token, password, key). `Debug` prints `***`.
@@ -131,10 +132,16 @@ impl StoreConfig {
         Ok(config)
     }
 
-    /// `text` with every secret of this configuration replaced by `***`: for messages built
-    /// from what a server or a library said, which we do not control.
+    /// `text` with every secret of this configuration, and anything shaped like a credential,
+    /// replaced by `***` (by [`crate::redact`]): for messages built from what a server or a
+    /// library said, which we do not control.
     pub fn scrub(&self, text: &str) -> String {
-        let mut text = text.to_owned();
+        Redactor::new(self.secrets()).scrub(text)
+    }
+
+    /// Every secret of this configuration, including the key or signature inside an Azure
+    /// connection string (a message may quote that part alone).
+    pub(crate) fn secrets(&self) -> Vec<&str> {
         let mut secrets: Vec<&str> = [
             &self.aws_secret_access_key,
             &self.aws_session_token,
@@ -155,12 +162,7 @@ impl StoreConfig {
                     .map(|(_, value)| value),
             );
         }
-        // Longest first, so that a secret containing another is replaced whole.
-        secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
-        for secret in secrets.into_iter().filter(|secret| secret.len() >= 4) {
-            text = text.replace(secret, "***");
-        }
-        text
+        secrets
     }
 }
 

@@ -33,6 +33,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/assets/card.js", get(page::card_js))
         .route("/docs", get(page::docs))
         .route("/assets/docs.js", get(page::docs_js))
+        .route("/assets/docs.css", get(page::docs_css))
         .route("/assets/vendor/{file}", get(page::vendor))
         .route("/favicon.svg", get(page::favicon))
         .route("/pokedex", get(pokedex::search))

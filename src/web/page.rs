@@ -16,6 +16,7 @@ const SHARE_JS: &str = include_str!("assets/share.js");
 const CARD_JS: &str = include_str!("assets/card.js");
 const DOCS: &str = include_str!("assets/docs.html");
 const DOCS_JS: &str = include_str!("assets/docs.js");
+const DOCS_CSS: &str = include_str!("assets/docs.css");
 const FAVICON: &str = include_str!("assets/favicon.svg");
 
 /// The vendored Swagger UI (`scripts/vendor-docs-ui.sh`). Its files are served under names
@@ -89,6 +90,16 @@ pub(crate) async fn docs() -> Html<&'static str> {
     responses((status = 200, description = "JavaScript", content_type = "text/javascript", body = String)))]
 pub(crate) async fn docs_js() -> impl IntoResponse {
     script(DOCS_JS)
+}
+
+/// The docs page's own style: its header, and Swagger UI's contrast and phone fixes.
+#[utoipa::path(get, path = "/assets/docs.css", tag = "web",
+    responses((status = 200, description = "CSS", content_type = "text/css", body = String)))]
+pub(crate) async fn docs_css() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        DOCS_CSS,
+    )
 }
 
 /// The page's icon: a small SVG, so it stays sharp in any tab size.

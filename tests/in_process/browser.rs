@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 
 use crate::support::app::{TestApp, spawn_app};
 use crate::support::browser::{
-    Driver, axe_serious, horizontal_overflow, js, open_browser, screenshot, start_driver, wait_for,
+    Driver, axe_serious, csp_violations, horizontal_overflow, js, open_browser, screenshot,
+    start_driver, wait_for,
 };
 
 const MEWTWO: [(&str, u32); 6] = [

@@ -10,7 +10,8 @@ use crate::support::repo;
 /// Top-level modules, top to bottom: the commands, their configs, the server over the web
 /// routes over the shared HTTP core, then the domain (tracking, acquisition, training), the
 /// MLflow client, the model, the scoring protocol and the data; object stores at the bottom
-/// (the MLflow client uses them, and data may come from them).
+/// (the MLflow client uses them, and data may come from them), and the scrubber of secrets
+/// that both use.
 const ORDER: &[&str] = &[
     "run",
     "cli",
@@ -33,6 +34,7 @@ const ORDER: &[&str] = &[
     "embedded",
     "telemetry",
     "store",
+    "redact",
 ];
 
 /// Every `.rs` file under `dir`, with its text.

@@ -165,3 +165,29 @@ pub async fn wait_for(client: &Client, xpath: &str) -> fantoccini::elements::Ele
         .await
         .unwrap_or_else(|e| panic!("waiting for {xpath}: {e}"))
 }
+
+/// The page's Content-Security-Policy violations so far, as `directive blocked what at
+/// file:line`. The first call on a page starts listening: a `ReportingObserver` with
+/// `buffered` also receives the violations from before (WebDriver cannot run a script before
+/// the page's own), and a `securitypolicyviolation` listener those after; later calls read.
+pub async fn csp_violations(client: &Client) -> Vec<String> {
+    let found = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             if (!window.__cspSeen) {
+               const seen = window.__cspSeen = new Set();
+               const say = (directive, blocked, file, line) =>
+                 seen.add(`${directive} blocked ${blocked || 'inline'} at ${file || '?'}:${line || 0}`);
+               document.addEventListener('securitypolicyviolation', (e) =>
+                 say(e.effectiveDirective, e.blockedURI, e.sourceFile, e.lineNumber));
+               new ReportingObserver((reports) => {
+                 for (const r of reports) say(r.body.effectiveDirective, r.body.blockedURL, r.body.sourceFile, r.body.lineNumber);
+               }, { types: ['csp-violation'], buffered: true }).observe();
+             }
+             setTimeout(() => done([...window.__cspSeen]), 300);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(found).unwrap()
+}

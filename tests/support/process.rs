@@ -36,9 +36,14 @@ impl Server {
 
     /// Like [`Server::start`] (JSON logs), with extra environment variables.
     pub fn start_with_env(envs: &[(&str, &str)], args: &[&str]) -> Self {
+        Self::start_with_env_at(envs, "info", args)
+    }
+
+    /// Like [`Server::start_with_env`], logging at `rust_log`.
+    pub fn start_with_env_at(envs: &[(&str, &str)], rust_log: &str, args: &[&str]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_legendary"));
         command.envs(envs.iter().copied());
-        Self::start_in(command, "json", "info", args)
+        Self::start_in(command, "json", rust_log, args)
     }
 
     /// Like [`Server::start`], with at most `files` open file descriptors (`prlimit`).

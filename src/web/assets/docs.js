@@ -40,6 +40,9 @@ function start() {
   }
   window.ui = window.SwaggerUIBundle({
     url: "/openapi.json",
+    // No badge from the public validator: the page loads nothing from elsewhere (and its
+    // Content-Security-Policy would refuse it).
+    validatorUrl: null,
     dom_id: "#swagger-ui",
     deepLinking: false,
     tryItOutEnabled: true,

@@ -16,6 +16,8 @@ async fn the_docs_explorer_renders_every_operation_tries_one_and_axe_finds_nothi
     // bounds, has no serious accessibility problem.
     client.goto(&app.url("/")).await.unwrap();
     wait_for(client, "//*[@id='importance-chart']").await;
+    let csp = csp_violations(client).await;
+    assert!(csp.is_empty(), "CSP on /: {csp:#?}");
     let found = axe_serious(client).await;
     assert!(found.is_empty(), "axe on / as it opens: {found:#?}");
     client
@@ -24,6 +26,8 @@ async fn the_docs_explorer_renders_every_operation_tries_one_and_axe_finds_nothi
         .unwrap();
     wait_for(client, "//div[@id='why' and not(@hidden)]").await;
     wait_for(client, "//*[@id='importance-chart']").await;
+    let csp = csp_violations(client).await;
+    assert!(csp.is_empty(), "CSP on / with an answer: {csp:#?}");
     let found = axe_serious(client).await;
     assert!(found.is_empty(), "axe on / with an answer: {found:#?}");
     let hp = client.find(Locator::Id("hp")).await.unwrap();
@@ -57,6 +61,15 @@ async fn the_docs_explorer_renders_every_operation_tries_one_and_axe_finds_nothi
     )
     .await;
     assert_eq!(shown, json!(operations));
+    let csp = csp_violations(client).await;
+    assert!(csp.is_empty(), "CSP on /docs: {csp:#?}");
+    // The explorer's own style sheet applies (it is a file: the policy allows no inline style).
+    let size = js(
+        client,
+        "return getComputedStyle(document.querySelector('.top h1')).fontSize;",
+    )
+    .await;
+    assert_eq!(size, json!("28.8px"));
 
     // Try it: GET /pokedex with q=150 from the explorer answers Mewtwo from this server.
     client
@@ -93,9 +106,24 @@ async fn the_docs_explorer_renders_every_operation_tries_one_and_axe_finds_nothi
     let text = body.text().await.unwrap();
     assert!(text.contains("\"Mewtwo\""), "{text}");
     screenshot(client, "docs.png").await;
+    let csp = csp_violations(client).await;
+    assert!(csp.is_empty(), "CSP on /docs after a try: {csp:#?}");
 
     let found = axe_serious(client).await;
     assert!(found.is_empty(), "axe on /docs: {found:#?}");
+
+    // The check sees a violation when there is one: an inline style is refused and reported.
+    js(
+        client,
+        "const s = document.createElement('style'); s.textContent = 'body { color: red }'; \
+         document.head.appendChild(s); return null;",
+    )
+    .await;
+    let csp = csp_violations(client).await;
+    assert!(
+        csp.iter().any(|v| v.starts_with("style-src")),
+        "an inline style was not reported: {csp:#?}"
+    );
 
     b.client.close().await.unwrap();
     app.shut_down().await;

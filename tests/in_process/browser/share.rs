@@ -19,8 +19,10 @@ async fn a_shared_link_fills_the_stats_follows_the_sliders_survives_a_reload_and
         .await
         .unwrap();
 
-    // The link's stats are in the fields and answered at once.
+    // The link's stats are in the fields and answered at once, within the page's policy.
     let verdict = wait_for(client, "//p[@id='verdict']").await;
+    let csp = csp_violations(client).await;
+    assert!(csp.is_empty(), "CSP on a shared link: {csp:#?}");
     assert_eq!(
         client
             .find(Locator::Id("attack"))
@@ -95,6 +97,8 @@ async fn a_shared_link_fills_the_stats_follows_the_sliders_survives_a_reload_and
     assert_eq!(text_of(client, "probability").await, before);
     let hp = client.find(Locator::Id("hp")).await.unwrap();
     assert_eq!(hp.prop("value").await.unwrap().as_deref(), Some("94"));
+    let csp = csp_violations(client).await;
+    assert!(csp.is_empty(), "CSP after a reload: {csp:#?}");
 
     // A link out of bounds is said to be, not scored; a name alone picks that Pokémon.
     client

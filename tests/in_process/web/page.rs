@@ -28,6 +28,7 @@ async fn the_page_and_the_docs_are_html_with_their_assets() {
         ("/assets/app.js", "text/javascript", "/pokemon-type"),
         ("/assets/app.css", "text/css", "--accent"),
         ("/assets/docs.js", "text/javascript", "/openapi.json"),
+        ("/assets/docs.css", "text/css", ".swagger-ui"),
     ] {
         let response = reqwest::get(app.url(path)).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{path}");
