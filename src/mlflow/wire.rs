@@ -3,7 +3,50 @@
 //! MLflow omits fields holding their default value and answers `{}` for empty messages, so every
 //! response field is `#[serde(default)]`. Versions and ids are strings; timestamps are ms.
 
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{Error as _, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Most entries of a list that can grow with use (a run's metrics, params and tags, search
+/// results, an artifact listing): MLflow's own page sizes stay under it.
+const MAX_ITEMS: usize = 100_000;
+
+/// Most entries of a list that stays short or holds large items (aliases, versions, a run's
+/// dataset inputs and model outputs).
+const MAX_SMALL: usize = 10_000;
+
+/// Deserialises a list of at most `N` items, refused at item `N + 1`: an answer is capped in
+/// bytes (16 MiB), but `[{},{},…]` of empty objects becomes millions of structs of defaults,
+/// each tens of times its three bytes. Every list of an answer goes through here.
+///
+/// # Errors
+/// When the list is longer, or its items do not decode.
+fn capped<'de, D, T, const N: usize>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct Capped<T, const N: usize>(PhantomData<T>);
+    impl<'de, T: Deserialize<'de>, const N: usize> Visitor<'de> for Capped<T, N> {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "a list of at most {N} items")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let mut items = Vec::new();
+            while let Some(item) = seq.next_element()? {
+                if items.len() == N {
+                    return Err(A::Error::invalid_length(N + 1, &self));
+                }
+                items.push(item);
+            }
+            Ok(items)
+        }
+    }
+    deserializer.deserialize_seq(Capped::<T, N>(PhantomData))
+}
 
 /// An MLflow error body: `{"error_code", "message", "sqlstate", "error_class"}`.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -125,10 +168,13 @@ pub struct RunInfo {
 #[serde(default)]
 pub struct RunData {
     /// Latest value of each metric.
+    #[serde(deserialize_with = "capped::<_, _, MAX_ITEMS>")]
     pub metrics: Vec<Metric>,
     /// Params.
+    #[serde(deserialize_with = "capped::<_, _, MAX_ITEMS>")]
     pub params: Vec<KeyValue>,
     /// Tags, including the `mlflow.*` system tags.
+    #[serde(deserialize_with = "capped::<_, _, MAX_ITEMS>")]
     pub tags: Vec<KeyValue>,
 }
 
@@ -157,6 +203,7 @@ pub struct Dataset {
 #[serde(default)]
 pub struct DatasetInput {
     /// Input tags (`mlflow.data.context` = `training`, `evaluation`, ...).
+    #[serde(deserialize_with = "capped::<_, _, MAX_ITEMS>")]
     pub tags: Vec<KeyValue>,
     /// The dataset.
     pub dataset: Dataset,
@@ -167,6 +214,7 @@ pub struct DatasetInput {
 #[serde(default)]
 pub struct RunInputs {
     /// Datasets logged with `runs/log-inputs`.
+    #[serde(deserialize_with = "capped::<_, _, MAX_SMALL>")]
     pub dataset_inputs: Vec<DatasetInput>,
 }
 
@@ -185,6 +233,7 @@ pub struct ModelOutput {
 #[serde(default)]
 pub struct RunOutputs {
     /// Models logged as this run's outputs.
+    #[serde(deserialize_with = "capped::<_, _, MAX_SMALL>")]
     pub model_outputs: Vec<ModelOutput>,
 }
 
@@ -243,8 +292,10 @@ pub struct ModelVersion {
     /// Why registration failed, if it did.
     pub status_message: String,
     /// Aliases pointing here (absent from search results).
+    #[serde(deserialize_with = "capped::<_, _, MAX_SMALL>")]
     pub aliases: Vec<String>,
     /// Version tags.
+    #[serde(deserialize_with = "capped::<_, _, MAX_ITEMS>")]
     pub tags: Vec<KeyValue>,
 }
 
@@ -265,8 +316,10 @@ pub struct RegisteredModel {
     /// The unique name.
     pub name: String,
     /// Latest version of each stage (without aliases).
+    #[serde(deserialize_with = "capped::<_, _, MAX_SMALL>")]
     pub latest_versions: Vec<ModelVersion>,
     /// All aliases.
+    #[serde(deserialize_with = "capped::<_, _, MAX_SMALL>")]
     pub aliases: Vec<RegisteredModelAlias>,
 }
 
@@ -291,6 +344,7 @@ pub struct ModelVersionResponse {
 #[serde(default)]
 pub struct ModelVersionsResponse {
     /// The versions.
+    #[serde(deserialize_with = "capped::<_, _, MAX_SMALL>")]
     pub model_versions: Vec<ModelVersion>,
     /// Present when there are more search results.
     pub next_page_token: Option<String>,
@@ -321,6 +375,7 @@ pub struct FileInfo {
 #[serde(default)]
 pub struct ListArtifactsResponse {
     /// The entries.
+    #[serde(deserialize_with = "capped::<_, _, MAX_ITEMS>")]
     pub files: Vec<FileInfo>,
 }
 
@@ -403,6 +458,26 @@ mod tests {
         assert!(versions.model_versions.is_empty());
         let files: ListArtifactsResponse = serde_json::from_str("{}").unwrap();
         assert!(files.files.is_empty());
+    }
+
+    #[test]
+    fn a_flood_of_empty_objects_is_refused_at_the_cap_not_decoded() {
+        // 16 MiB of `{},`: 5.6 million versions of defaults if decoded whole.
+        let mut body = String::from(r#"{"model_versions":["#);
+        body.push_str(&"{},".repeat(16 * 1024 * 1024 / 3 - 10));
+        body.push_str("{}]}");
+        assert!(body.len() <= 16 * 1024 * 1024);
+        let e = serde_json::from_str::<ModelVersionsResponse>(&body)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("a list of at most 10000 items"), "{e}");
+        let ok = format!(
+            r#"{{"model_versions":[{}{{}}]}}"#,
+            "{},".repeat(MAX_SMALL - 1)
+        );
+        let versions: ModelVersionsResponse = serde_json::from_str(&ok).unwrap();
+        assert_eq!(versions.model_versions.len(), MAX_SMALL);
     }
 
     #[test]

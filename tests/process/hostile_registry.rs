@@ -115,6 +115,14 @@ async fn file(Path(path): Path<String>, State(fake): State<Fake>) -> Response {
     }
 }
 
+/// 16 MiB of empty versions: `{"model_versions":[{},{},…]}`, within the client's answer cap.
+async fn flood() -> Response {
+    let mut body = String::from(r#"{"model_versions":["#);
+    body.push_str(&"{},".repeat(16 * 1024 * 1024 / 3 - 10));
+    body.push_str("{}]}");
+    ([("content-type", "application/json")], body).into_response()
+}
+
 async fn start_fake(bad: &'static str) -> (SocketAddr, Fake) {
     let hostile = super::hostile_model::model_dir_with(super::hostile_model::shared_children(24));
     start_fake_with(bad, hostile).await
@@ -135,6 +143,10 @@ pub(super) async fn start_fake_with(
         .route(
             "/api/2.0/mlflow/model-versions/get-download-uri",
             get(download_uri),
+        )
+        .route(
+            "/api/2.0/mlflow/registered-models/get-latest-versions",
+            axum::routing::post(flood),
         )
         .route("/api/2.0/mlflow-artifacts/artifacts", get(listing))
         .route("/api/2.0/mlflow-artifacts/artifacts/{*path}", get(file))
@@ -317,4 +329,44 @@ async fn a_hostile_version_during_hot_reload_leaves_the_old_one_serving() {
             peak / 1_000_000
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registry_answer_of_16_mib_of_empty_versions_is_a_clear_error_in_bounded_memory() {
+    let (addr, _fake) = start_fake("hang").await;
+    let started = Instant::now();
+    // Under 100 MB of address space: decoding 5.6 million versions would abort instead.
+    let child = Command::new("prlimit")
+        .args(["--as=100000000", "--", env!("CARGO_BIN_EXE_legendary")])
+        .env("TOKIO_WORKER_THREADS", "2")
+        .env("RAYON_NUM_THREADS", "2")
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--model-uri",
+            "models:/pokemon/Production",
+        ])
+        .args(LIMITS)
+        .env("MLFLOW_TRACKING_URI", format!("http://{addr}"))
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{}: {stderr}", output.status);
+    assert!(stderr.contains("a list of at most 10000 items"), "{stderr}");
+    assert!(
+        stderr.contains("registered-models/get-latest-versions"),
+        "{stderr}"
+    );
+    eprintln!(
+        "16 MiB of {{}}: exited after {:?}: {stderr}",
+        started.elapsed()
+    );
 }
