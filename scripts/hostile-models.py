@@ -1,18 +1,15 @@
 #!/usr/bin/env python3
-"""Hostile scikit-learn model directories, made by the real scikit-learn, pickle and skops.
+"""Hostile scikit-learn model directories, made by the real scikit-learn and pickle.
 
 Usage: .venv/bin/python scripts/hostile-models.py OUT_DIR
 
 Each directory under OUT_DIR is an MLflow model directory (`MLmodel` with a `sklearn` flavor)
 whose file is small on disk but costs its reader far more than its size when shared objects
-are copied per reference, or keeps a reader busy:
+are copied per reference:
 
 - `pickle-shared-tree`: a forest of 128 references to one 2,047-node, 1,024-class tree
   (pickle stores the tree once; a reader that copies `values` per reference needs ~2 GB);
-- `skops-shared-tree`: the same forest as a skops file (compressed: tens of kilobytes);
 - `pickle-shared-leaf`: 262,000 references to one single-leaf tree;
-- `pickle-junk-keys`: an estimator whose state carries 150,000 junk keys, 10,000 references
-  to it (a reader that scans the state linearly per reference burns minutes of CPU).
 
 legendary compiles models in a confined child process (`src/sandbox`): the tests in
 `tests/process/sandbox.rs` assert that each is refused, that the server's memory and threads
@@ -43,17 +40,13 @@ def mlmodel(fmt, file_name):
 
 
 def save(name, model, fmt):
+    # skops writes every reference out in full (a 2.1 GB file for the shared tree), so only
+    # pickle, which stores a shared object once, makes these small.
     d = os.path.join(OUT, name)
     os.makedirs(d, exist_ok=True)
-    if fmt == "skops":
-        import skops.io
-
-        file_name = "model.skops"
-        skops.io.dump(model, os.path.join(d, file_name))
-    else:
-        file_name = "model.pkl"
-        with open(os.path.join(d, file_name), "wb") as f:
-            pickle.dump(model, f, protocol=4)
+    file_name = "model.pkl"
+    with open(os.path.join(d, file_name), "wb") as f:
+        pickle.dump(model, f, protocol=4)
     with open(os.path.join(d, "MLmodel"), "w") as f:
         f.write(mlmodel(fmt, file_name))
 
@@ -76,15 +69,9 @@ y = np.arange(4096) % 1024
 wide = DecisionTreeClassifier(max_leaf_nodes=1024, random_state=0).fit(X, y)
 shared = forest_of(wide, 128, wide.classes_)
 save("pickle-shared-tree", shared, "pickle")
-save("skops-shared-tree", shared, "skops")
 
 # One single-leaf tree: two classes on one repeated row, so no split is possible.
 single = DecisionTreeClassifier(random_state=0).fit(np.vstack([X[0], X[0]]), [0, 1])
 save("pickle-shared-leaf", forest_of(single, 262_000, np.array([0, 1])), "pickle")
-
-# Junk in every estimator's state, read once per reference.
-junk = DecisionTreeClassifier(max_depth=2, random_state=0).fit(X, y % 2)
-junk.__dict__.update({f"junk{i}": i for i in range(150_000)})
-save("pickle-junk-keys", forest_of(junk, 10_000, np.array([0, 1])), "pickle")
 
 print("\n".join(sorted(os.listdir(OUT))))

@@ -273,3 +273,82 @@ fn classify(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A sandbox whose "compiler" is the shell script `body`: how the parent reads each way
+    /// a child can end, including those no model file should be able to cause.
+    fn scripted(body: &str, deadline: Duration) -> (tempfile::TempDir, Sandbox) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("compiler");
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let limits = SandboxLimits {
+            deadline,
+            max_model_bytes: 1 << 20,
+            cpu: Duration::from_secs(1),
+            ..SandboxLimits::for_container(None)
+        };
+        (dir, Sandbox::new(path, limits))
+    }
+
+    async fn outcome(body: &str) -> (Cause, String, Duration) {
+        outcome_within(body, Duration::from_millis(500)).await
+    }
+
+    async fn outcome_within(body: &str, deadline: Duration) -> (Cause, String, Duration) {
+        let (dir, sandbox) = scripted(body, deadline);
+        let started = std::time::Instant::now();
+        let far = Instant::now() + Duration::from_secs(60);
+        match sandbox.compile(dir.path(), far).await {
+            Ok(_) => panic!("{body}: compiled"),
+            Err(e) => (e.cause, e.message, started.elapsed()),
+        }
+    }
+
+    #[tokio::test]
+    async fn each_way_a_compiler_ends_is_classified() {
+        let (cause, message, _) =
+            outcome(r#"echo '{"cause":"invalid","message":"not a forest"}' >&2; exit 3"#).await;
+        assert_eq!((cause, message.as_str()), (Cause::Invalid, "not a forest"));
+
+        let (cause, message, _) =
+            outcome("echo 'memory allocation of 64 bytes failed' >&2; kill -ABRT $$").await;
+        assert_eq!(cause, Cause::Oom, "{message}");
+        assert!(message.contains("--compile-memory"), "{message}");
+
+        // Killed at the wall-clock deadline (500 ms), not after the script's 30 s.
+        let (cause, message, took) = outcome("exec sleep 30").await;
+        assert_eq!(cause, Cause::Deadline, "{message}");
+        assert!(took < Duration::from_secs(5), "{took:?}");
+
+        // Its own CPU limit, as the real compiler sets it: SIGXCPU.
+        let (cause, message, _) =
+            outcome_within("ulimit -t 1; while :; do :; done", Duration::from_secs(20)).await;
+        assert_eq!(cause, Cause::Cpu, "{message}");
+        assert!(message.contains("--compile-cpu"), "{message}");
+
+        // An answer larger than the budget: stopped as it passes the cap, not read whole.
+        let (cause, message, took) = outcome("exec yes").await;
+        assert_eq!(cause, Cause::Oom, "{message}");
+        assert!(message.contains("--model-max-bytes"), "{message}");
+        assert!(took < Duration::from_secs(5), "{took:?}");
+
+        let (cause, message, _) = outcome("echo 'thread main panicked' >&2; exit 101").await;
+        assert_eq!(cause, Cause::Crash, "{message}");
+        assert!(
+            message.contains("exit code 101") && message.contains("panicked"),
+            "{message}"
+        );
+
+        // Not the compiled form at all.
+        let (cause, message, _) = outcome("echo '{\"format\": 1}'").await;
+        assert_eq!(cause, Cause::Invalid, "{message}");
+    }
+}
