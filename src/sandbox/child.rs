@@ -61,10 +61,13 @@ pub(crate) fn run(dir: &Path, limits: &SandboxLimits) -> ExitCode {
         message: format!("the model compiler could not confine itself: {e}"),
     }) {
         Ok(()) => match compile(dir, limits) {
-            Ok(bytes) => match std::io::stdout().lock().write_all(&bytes) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(_) => ExitCode::FAILURE,
-            },
+            Ok(bytes) => {
+                let mut out = std::io::stdout().lock();
+                match out.write_all(&bytes).and_then(|()| out.flush()) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(_) => ExitCode::FAILURE,
+                }
+            }
             Err(refusal) => refuse(&refusal),
         },
         Err(refusal) => refuse(&refusal),

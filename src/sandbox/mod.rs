@@ -109,13 +109,19 @@ impl Sandbox {
         }
     }
 
-    /// Compiles with this very binary.
+    /// Compiles with this very binary: `/proc/self/exe` where there is one (it still names
+    /// the running binary after the file was replaced or deleted by an upgrade), else its path.
     ///
     /// # Errors
     /// When the running executable cannot be found.
     pub fn this_binary(limits: SandboxLimits) -> anyhow::Result<Self> {
-        let program = std::env::current_exe()
-            .map_err(|e| anyhow::anyhow!("finding this binary to compile models with: {e}"))?;
+        let proc_exe = Path::new("/proc/self/exe");
+        let program = if proc_exe.exists() {
+            proc_exe.to_path_buf()
+        } else {
+            std::env::current_exe()
+                .map_err(|e| anyhow::anyhow!("finding this binary to compile models with: {e}"))?
+        };
         Ok(Self::new(program, limits))
     }
 
