@@ -8,7 +8,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step prints how long the one before it took, so a slow step shows in the CI log.
+last_step=""
+step_started=$SECONDS
+step() {
+    if [ -n "$last_step" ]; then
+        printf '<== %s: %d s\n' "$last_step" $((SECONDS - step_started))
+    fi
+    last_step="$*"
+    step_started=$SECONDS
+    printf '\n==> %s\n' "$*"
+}
+trap 'step done' EXIT
 
 step "format"
 cargo fmt --all -- --check
