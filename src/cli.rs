@@ -582,6 +582,12 @@ pub(crate) struct ServeArgs {
     /// At the cap, the oldest connection that has not sent a request yet is closed to make room.
     #[arg(long, env = "LEGENDARY_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+    /// Most connections open at once from one IP address (default: half of
+    /// `--max-connections`). A peer at its share that opens another loses its own oldest idle
+    /// connection. Behind a proxy every client has the proxy's address: set it to the cap (or
+    /// more) to turn it off.
+    #[arg(long, env = "LEGENDARY_MAX_CONNECTIONS_PER_PEER")]
+    pub max_connections_per_peer: Option<usize>,
     /// On shutdown, how long requests in flight may take to finish.
     #[arg(long, env = "LEGENDARY_DRAIN_GRACE", default_value = "20s", value_parser = parse_duration)]
     pub drain_grace: Duration,
@@ -623,6 +629,10 @@ impl ServeArgs {
                 "serving '{model}' needs MLFLOW_TRACKING_URI (the MLflow server to fetch it from)"
             );
         }
+        let max_connections = self
+            .max_connections
+            .unwrap_or_else(default_max_connections)
+            .max(1);
         Ok(ServeConfig {
             listen: listen_addr(&self.host, self.port)?,
             model,
@@ -636,9 +646,10 @@ impl ServeArgs {
                 },
                 header_timeout: self.header_timeout,
                 max_large_requests: self.max_large_requests.max(1),
-                max_connections: self
-                    .max_connections
-                    .unwrap_or_else(default_max_connections)
+                max_connections,
+                max_connections_per_peer: self
+                    .max_connections_per_peer
+                    .unwrap_or(max_connections / 2)
                     .max(1),
                 ..ServerLimits::default()
             },

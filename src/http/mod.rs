@@ -15,7 +15,7 @@ pub(crate) use body::read as read_body;
 pub use error::{ApiError, ErrorBody, WireError};
 pub(crate) use explain::{ExplainFlag, background_of, explain_rows, too_many_to_explain};
 pub(crate) use extract::{Body, Query};
+pub(crate) use metrics::{ConnectionResult, ScoredRows, UNMATCHED, metrics_handler, track};
 pub use metrics::{Metrics, ReloadAttempt};
-pub(crate) use metrics::{ScoredRows, UNMATCHED, metrics_handler, track};
 pub(crate) use process::max_open_files;
 pub use state::{AppState, ServerLimits};

@@ -30,6 +30,9 @@ pub struct ServerLimits {
     pub header_timeout: Duration,
     /// Most connections open at once (kept below the file-descriptor limit).
     pub max_connections: usize,
+    /// Most connections open at once from one peer (IP address), so that one client cannot
+    /// hold every slot.
+    pub max_connections_per_peer: usize,
     /// Most large scoring requests (64 KiB and more) read and scored at once.
     pub max_large_requests: usize,
 }
@@ -46,6 +49,7 @@ impl Default for ServerLimits {
             parallel_rows: 8192,
             header_timeout: Duration::from_secs(65),
             max_connections: 960,
+            max_connections_per_peer: 480,
             max_large_requests: 2,
         }
     }
