@@ -8,6 +8,7 @@ mod error;
 mod explain;
 mod extract;
 pub(crate) mod metrics;
+mod permits;
 mod process;
 mod state;
 
@@ -17,5 +18,6 @@ pub(crate) use explain::{ExplainFlag, background_of, explain_rows, too_many_to_e
 pub(crate) use extract::{Body, Query};
 pub(crate) use metrics::{ConnectionResult, ScoredRows, UNMATCHED, metrics_handler, track};
 pub use metrics::{Metrics, ReloadAttempt};
+pub(crate) use permits::SMALL_BODY_BYTES;
 pub(crate) use process::max_open_files;
 pub use state::{AppState, ServerLimits};
