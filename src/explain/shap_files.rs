@@ -92,7 +92,10 @@ mod tests {
         );
         let rows: Vec<[f64; 6]> = (0..40).map(|i| [40.0 + f64::from(i) * 3.0; 6]).collect();
         let parallel = explain_parallel(&model, &background, &rows).unwrap();
-        assert_eq!(parallel, explain(&model, &background, &rows).unwrap());
+        assert_eq!(
+            parallel,
+            explain(&model, &background, &rows, &Cancel::never()).unwrap()
+        );
         let files = files(&parallel);
         let names: Vec<&str> = files.iter().map(|f| f.0).collect();
         assert_eq!(
