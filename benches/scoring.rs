@@ -251,7 +251,15 @@ fn explanation(c: &mut Criterion) {
         let rows: Vec<[f64; 6]> = rows(n).iter().map(|r| r.map(f64::from)).collect();
         group.throughput(throughput(n));
         group.bench_with_input(BenchmarkId::new("engine", n), &rows, |b, rows| {
-            b.iter(|| legendary::explain::explain(&model, background, black_box(rows)).unwrap());
+            b.iter(|| {
+                legendary::explain::explain(
+                    &model,
+                    background,
+                    black_box(rows),
+                    &legendary::cancel::Cancel::never(),
+                )
+                .unwrap()
+            });
         });
         bench_route(
             &mut group,

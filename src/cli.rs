@@ -574,14 +574,28 @@ pub(crate) struct ServeArgs {
     /// timeout, so a balancer never reuses a connection the server is closing.
     #[arg(long, env = "LEGENDARY_HEADER_TIMEOUT", default_value = "65s", value_parser = parse_duration)]
     pub header_timeout: Duration,
-    /// Most large scoring requests (64 KiB and more) read and scored at once; others wait.
+    /// Most large requests (64 KiB and more) read and scored at once, and most explanations
+    /// computed at once; others wait.
     /// Memory is bounded by this times the worst case of one request (docs/operations.md).
     #[arg(long, env = "LEGENDARY_MAX_LARGE_REQUESTS", default_value_t = 2)]
     pub max_large_requests: usize,
+    /// Most small request bodies (under 64 KiB) read at once; they never wait for large ones.
+    #[arg(long, env = "LEGENDARY_MAX_SMALL_REQUESTS", default_value_t = 256)]
+    pub max_small_requests: usize,
+    /// Longest a request body may take to arrive once its permit is held: a stalled or
+    /// dripping upload then gets a 408 and gives its permit back.
+    #[arg(long, env = "LEGENDARY_BODY_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
+    pub body_timeout: Duration,
     /// Most connections open at once (default: the open-file limit minus 64, at most 10,000).
     /// At the cap, the oldest connection that has not sent a request yet is closed to make room.
     #[arg(long, env = "LEGENDARY_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+    /// Most connections open at once from one IP address (default: half of
+    /// `--max-connections`). A peer at its share that opens another loses its own oldest idle
+    /// connection. Behind a proxy every client has the proxy's address: set it to the cap (or
+    /// more) to turn it off.
+    #[arg(long, env = "LEGENDARY_MAX_CONNECTIONS_PER_PEER")]
+    pub max_connections_per_peer: Option<usize>,
     /// On shutdown, how long requests in flight may take to finish.
     #[arg(long, env = "LEGENDARY_DRAIN_GRACE", default_value = "20s", value_parser = parse_duration)]
     pub drain_grace: Duration,
@@ -623,6 +637,10 @@ impl ServeArgs {
                 "serving '{model}' needs MLFLOW_TRACKING_URI (the MLflow server to fetch it from)"
             );
         }
+        let max_connections = self
+            .max_connections
+            .unwrap_or_else(default_max_connections)
+            .max(1);
         Ok(ServeConfig {
             listen: listen_addr(&self.host, self.port)?,
             model,
@@ -636,9 +654,12 @@ impl ServeArgs {
                 },
                 header_timeout: self.header_timeout,
                 max_large_requests: self.max_large_requests.max(1),
-                max_connections: self
-                    .max_connections
-                    .unwrap_or_else(default_max_connections)
+                max_small_requests: self.max_small_requests.max(1),
+                body_timeout: self.body_timeout,
+                max_connections,
+                max_connections_per_peer: self
+                    .max_connections_per_peer
+                    .unwrap_or(max_connections / 2)
                     .max(1),
                 ..ServerLimits::default()
             },

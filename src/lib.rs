@@ -14,6 +14,7 @@
 //! - [`train`], `report` - fitting, evaluation, importances, plots; terminal summaries.
 //! - [`explain`] - exact Shapley values of the legendary probability over the six stats.
 //! - `predict` - batch scoring of CSV files.
+//! - [`cancel`] - cooperative cancellation of work a dropped request handed off.
 //! - [`mlflow`] - the MLflow REST client (tracking, registry, artifacts) and URI resolution.
 //! - [`model`] - the smartcore forest in a versioned envelope, and the MLflow model directory.
 //! - [`scoring`] - MLflow's scoring protocol: request bytes to a typed batch, predictions to JSON.
@@ -25,6 +26,7 @@
 #![forbid(unsafe_code)]
 
 pub mod acquire;
+pub mod cancel;
 mod cli;
 pub mod config;
 pub mod dataset;

@@ -18,6 +18,7 @@ mod process {
     mod hostile_model;
     mod hostile_registry;
     mod logs;
+    mod permits;
     mod sandbox;
     mod shutdown;
 }

@@ -4,7 +4,12 @@
 
 use super::game::{COALITIONS, EVERYONE, PLAYERS, shapley};
 use super::{Contributions, ExplainError};
+use crate::cancel::Cancel;
 use crate::model::{Background, Model};
+
+/// Hybrid rows scored between two looks at the cancellation token: about a millisecond of
+/// work with the bundled model, and whole blocks for the block scorer.
+const ROWS_PER_LOOK: usize = 1024;
 
 /// Explanations of a batch of rows.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,12 +32,16 @@ pub fn evaluations_per_row(background: &Background) -> usize {
 /// one explained row are scored as one batch through the model's block scorer
 /// ([`Model::proba_rows`]), so the work is `62 × |background|` forest walks per row, in blocks.
 ///
+/// The work checks `cancel` every [`ROWS_PER_LOOK`] hybrid rows and stops when it is set.
+///
 /// # Errors
-/// [`ExplainError::NotLegendary`] when the model has no legendary probability of the six stats.
+/// [`ExplainError::NotLegendary`] when the model has no legendary probability of the six stats;
+/// [`ExplainError::Cancelled`] when `cancel` was set before the work was done.
 pub fn explain(
     model: &Model,
     background: &Background,
     rows: &[[f64; 6]],
+    cancel: &Cancel,
 ) -> Result<Explanation, ExplainError> {
     if !model.takes_demo_stats() {
         return Err(ExplainError::NotLegendary);
@@ -44,10 +53,10 @@ pub fn explain(
         .iter()
         .zip(&probabilities)
         .map(|(x, &fx)| {
-            let v = game(model, background, x, [base_value, fx], &mut hybrid);
-            Contributions::from(shapley(&v))
+            let v = game(model, background, x, [base_value, fx], &mut hybrid, cancel)?;
+            Ok(Contributions::from(shapley(&v)))
         })
-        .collect();
+        .collect::<Result<_, ExplainError>>()?;
     Ok(Explanation {
         base_value,
         probabilities,
@@ -65,14 +74,22 @@ fn game(
     x: &[f64; 6],
     ends: [f64; 2],
     hybrid: &mut Vec<[f64; 6]>,
-) -> [f64; COALITIONS] {
+    cancel: &Cancel,
+) -> Result<[f64; COALITIONS], ExplainError> {
     hybrid.clear();
     for s in 1..EVERYONE {
         hybrid.extend(background.data.iter().map(|b| {
             std::array::from_fn::<f64, PLAYERS, _>(|i| if s >> i & 1 == 1 { x[i] } else { b[i] })
         }));
     }
-    let proba = model.proba_rows(hybrid);
+    // Scored in runs of whole rows (the same bits as one call: rows are scored alone).
+    let mut proba = Vec::with_capacity(hybrid.len());
+    for run in hybrid.chunks(ROWS_PER_LOOK) {
+        if cancel.is_cancelled() {
+            return Err(ExplainError::Cancelled);
+        }
+        proba.extend(model.proba_rows(run));
+    }
     let mut v = [0.0; COALITIONS];
     v[0] = ends[0];
     v[EVERYONE] = mean(&vec![ends[1]; background.data.len()]);
@@ -82,7 +99,7 @@ fn game(
     {
         *slot = mean(chunk);
     }
-    v
+    Ok(v)
 }
 
 fn mean(values: &[f64]) -> f64 {
@@ -107,7 +124,7 @@ mod tests {
         let model = bundled();
         let background = background::bundled().unwrap();
         let rows = [MEWTWO, BULBASAUR, [1.0; 6], [255.0; 6], background.data[3]];
-        let e = explain(&model, background, &rows).unwrap();
+        let e = explain(&model, background, &rows, &Cancel::never()).unwrap();
         for ((row, p), c) in rows.iter().zip(&e.probabilities).zip(&e.contributions) {
             assert_eq!(p.to_bits(), model.proba_row(row).to_bits());
             let total = e.base_value + c.values().iter().sum::<f64>();
@@ -119,10 +136,22 @@ mod tests {
     }
 
     #[test]
+    fn a_cancelled_explanation_stops_before_scoring_its_rows() {
+        let model = bundled();
+        let background = background::bundled().unwrap();
+        let (cancel, guard) = Cancel::on_drop();
+        drop(guard);
+        assert_eq!(
+            explain(&model, background, &[MEWTWO; 32], &cancel),
+            Err(ExplainError::Cancelled)
+        );
+    }
+
+    #[test]
     fn a_row_equal_to_the_only_background_row_has_nothing_to_explain() {
         let model = bundled();
         let background = Background::new("one".into(), vec![MEWTWO]);
-        let e = explain(&model, &background, &[MEWTWO]).unwrap();
+        let e = explain(&model, &background, &[MEWTWO], &Cancel::never()).unwrap();
         assert_eq!(e.base_value, e.probabilities[0]);
         assert_eq!(e.contributions[0].values(), [0.0; 6]);
     }
@@ -138,7 +167,7 @@ mod tests {
         }
         let mut x = MEWTWO;
         x[5] = 77.0;
-        let e = explain(&model, &background, &[x]).unwrap();
+        let e = explain(&model, &background, &[x], &Cancel::never()).unwrap();
         assert_eq!(e.contributions[0].speed, 0.0);
     }
 }

@@ -57,6 +57,9 @@ pub enum ExplainError {
     /// An explanation file could not be written.
     #[error("writing the explanations: {0}")]
     Io(String),
+    /// The request was dropped (timed out, or its client left) before the work was done.
+    #[error("cancelled")]
+    Cancelled,
 }
 
 /// The six Shapley values of one row, by stat: how much each stat moves the legendary

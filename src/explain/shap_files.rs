@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use crate::cancel::Cancel;
 use rayon::prelude::*;
 
 use super::engine::{Explanation, explain};
@@ -29,9 +30,9 @@ pub fn explain_parallel(
 ) -> Result<Explanation, ExplainError> {
     let parts = rows
         .par_chunks(CHUNK_ROWS)
-        .map(|chunk| explain(model, background, chunk))
+        .map(|chunk| explain(model, background, chunk, &Cancel::never()))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut all = explain(model, background, &[])?;
+    let mut all = explain(model, background, &[], &Cancel::never())?;
     for part in parts {
         all.probabilities.extend(part.probabilities);
         all.contributions.extend(part.contributions);
@@ -91,7 +92,10 @@ mod tests {
         );
         let rows: Vec<[f64; 6]> = (0..40).map(|i| [40.0 + f64::from(i) * 3.0; 6]).collect();
         let parallel = explain_parallel(&model, &background, &rows).unwrap();
-        assert_eq!(parallel, explain(&model, &background, &rows).unwrap());
+        assert_eq!(
+            parallel,
+            explain(&model, &background, &rows, &Cancel::never()).unwrap()
+        );
         let files = files(&parallel);
         let names: Vec<&str> = files.iter().map(|f| f.0).collect();
         assert_eq!(

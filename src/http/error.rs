@@ -24,6 +24,9 @@ pub enum ApiError {
     /// The request body is larger than the limit, in bytes.
     #[error("The request body is larger than the limit of {0} bytes (--max-body-bytes).")]
     TooLarge(usize),
+    /// The request body did not arrive within the body timeout (a stalled or dripping upload).
+    #[error("The request body did not arrive within {} (--body-timeout).", humantime::format_duration(*.0))]
+    BodyTimeout(Duration),
     /// The request took longer than the timeout.
     #[error("Request processing time exceeded the limit of {} (--timeout).", humantime::format_duration(*.0))]
     Timeout(Duration),
@@ -119,6 +122,11 @@ impl ApiError {
                 "REQUEST_LIMIT_EXCEEDED",
                 "REQUEST_LIMIT_EXCEEDED",
             ),
+            Self::BodyTimeout(_) => WireError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "DEADLINE_EXCEEDED",
+                "DEADLINE_EXCEEDED",
+            ),
             Self::Timeout(_) => WireError::new(
                 StatusCode::GATEWAY_TIMEOUT,
                 "DEADLINE_EXCEEDED",
@@ -192,7 +200,7 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        if let Self::TooLarge(_) = self {
+        if let Self::TooLarge(_) | Self::BodyTimeout(_) = self {
             // The rest of the body was not read (beyond a bounded drain): the connection
             // cannot carry another request, and saying so lets pooled clients drop it.
             response

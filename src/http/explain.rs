@@ -8,6 +8,7 @@ use serde::Deserialize;
 use super::error::ApiError;
 use super::state::AppState;
 use crate::acquire::Served;
+use crate::cancel::Cancel;
 use crate::explain::{self, ExplainError, Explanation};
 use crate::model::Background;
 
@@ -29,9 +30,9 @@ pub(crate) fn background_of(served: &Served) -> Result<&Background, ApiError> {
     explain::background_of(served.background.as_ref()).map_err(ApiError::internal)
 }
 
-/// Explains `rows` on `served` against its background, on the blocking pool and within one
-/// of the server's large-request slots, so explanations cannot occupy the async workers nor
-/// run more at once than `--max-large-requests`.
+/// Explains `rows` on `served` against its background, on the blocking pool and under an
+/// explanation permit, so explanations cannot occupy the async workers nor run more at once
+/// than `--max-large-requests` (nor wait for the large-body permits).
 ///
 /// # Errors
 /// 400 for more rows than [`explain::max_rows`] or a model without a legendary probability;
@@ -45,17 +46,23 @@ pub(crate) async fn explain_rows(
     if rows.len() > explain::max_rows(background) {
         return Err(too_many_to_explain(background));
     }
-    let _slot = state.large_request_slot().await;
+    let permit = state.permits().explanation().await;
+    // Dropped with this future when the request times out: the work stops at its next look.
+    let (cancel, _cancel_on_drop) = Cancel::on_drop();
     let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {
         let _enter = span.enter();
+        // Held until the work stops, not merely until the request is answered.
+        let _permit = permit;
         let background = explain::background_of(served.background.as_ref())?;
-        explain::explain(&served.model, background, &rows)
+        explain::explain(&served.model, background, &rows, &cancel)
     })
     .await
     .map_err(ApiError::internal)?
     .map_err(|e| match e {
         ExplainError::NotLegendary => ApiError::BadRequest(format!("{e}.")),
+        // Nobody reads this answer: the request is gone.
+        ExplainError::Cancelled => ApiError::Timeout(state.limits().timeout),
         ExplainError::Background(_) | ExplainError::Io(_) => ApiError::internal(e),
     })
 }

@@ -7,6 +7,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
+use super::permits::Permit;
 use super::state::AppState;
 
 /// A query string deserialised into `T`; a bad one is a 400 naming the field.
@@ -25,9 +26,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
 
 /// The whole body, within `--max-body-bytes` and `MAX` bytes (413 naming the limit),
 /// whatever its content type (the demo's clients vary); read as `/invocations` reads its
-/// own (`http::read_body`).
+/// own (`http::read_body`, under a permit held as long as the body).
 #[derive(Debug)]
-pub(crate) struct Body<const MAX: usize = { usize::MAX }>(pub(crate) Vec<u8>);
+pub(crate) struct Body<const MAX: usize = { usize::MAX }>(
+    pub(crate) Vec<u8>,
+    #[allow(dead_code, reason = "held for its drop, as long as the body")] Option<Permit>,
+);
 
 impl<const MAX: usize> FromRequest<AppState> for Body<MAX> {
     type Rejection = ApiError;
@@ -35,9 +39,8 @@ impl<const MAX: usize> FromRequest<AppState> for Body<MAX> {
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (parts, body) = request.into_parts();
         let limit = state.limits().max_body_bytes.min(MAX);
-        super::body::read(body, &parts.headers, limit)
-            .await
-            .map(Self)
+        let read = super::body::read(state, body, &parts.headers, limit).await?;
+        Ok(Self(read.bytes, read.permit))
     }
 }
 

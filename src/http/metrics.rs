@@ -194,8 +194,8 @@ pub struct Metrics {
     rows_scored: AtomicU64,
     reloads_succeeded: AtomicU64,
     reloads_failed: AtomicU64,
-    /// Connections by what became of them at accept time, in [`CONNECTION_RESULTS`] order.
-    connections: [AtomicU64; CONNECTION_RESULTS.len()],
+    /// Connections by what became of them, in [`ConnectionResult::ALL`] order.
+    connections: [AtomicU64; ConnectionResult::ALL.len()],
     /// Reload polls that failed before a new version could be judged, in [`POLL_FAILURES`] order.
     poll_failures: [AtomicU64; POLL_FAILURES.len()],
     /// The last reload poll that did something other than find the same version.
@@ -235,9 +235,49 @@ pub struct ReloadAttempt {
     pub error: Option<&'static str>,
 }
 
-/// What the accept loop did with a connection: served, closed to make room for a new one
-/// while it had not sent a request head, refused at the cap, or an accept that failed.
-const CONNECTION_RESULTS: [&str; 4] = ["accepted", "evicted", "refused", "accept_error"];
+/// What the accept loop did with a connection (the `result` label of
+/// `legendary_http_connections_total`): typed, so a call site cannot count a label that is
+/// never rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConnectionResult {
+    /// Accepted and served.
+    Accepted,
+    /// Closed while idle (no request in flight), the oldest idle one, to make room under
+    /// `--max-connections`.
+    Evicted,
+    /// Closed while idle to keep its peer within `--max-connections-per-peer`.
+    PeerEvicted,
+    /// Closed at once: every slot held a request in flight.
+    Refused,
+    /// Closed at once: every connection of its peer held a request in flight.
+    PeerRefused,
+    /// `accept` itself failed (out of descriptors, reset before accept).
+    AcceptError,
+}
+
+impl ConnectionResult {
+    /// Every result, in the order `/metrics` shows them.
+    pub(crate) const ALL: [Self; 6] = [
+        Self::Accepted,
+        Self::Evicted,
+        Self::PeerEvicted,
+        Self::Refused,
+        Self::PeerRefused,
+        Self::AcceptError,
+    ];
+
+    /// The label value.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Self::Accepted => "accepted",
+            Self::Evicted => "evicted",
+            Self::PeerEvicted => "peer_evicted",
+            Self::Refused => "refused",
+            Self::PeerRefused => "peer_refused",
+            Self::AcceptError => "accept_error",
+        }
+    }
+}
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -266,10 +306,9 @@ impl std::fmt::Debug for Metrics {
 }
 
 impl Metrics {
-    /// Counts a connection by `result`, one of `accepted`, `evicted`, `refused`,
-    /// `accept_error` (anything else is not counted).
-    pub(crate) fn record_connection(&self, result: &str) {
-        if let Some(i) = CONNECTION_RESULTS.iter().position(|r| *r == result) {
+    /// Counts a connection by what the accept loop did with it.
+    pub(crate) fn record_connection(&self, result: ConnectionResult) {
+        if let Some(i) = ConnectionResult::ALL.iter().position(|r| *r == result) {
             self.connections[i].fetch_add(1, Relaxed);
         }
     }
@@ -372,10 +411,11 @@ impl Metrics {
             self.reloads_succeeded.load(Relaxed),
             self.reloads_failed.load(Relaxed),
         );
-        for (result, count) in CONNECTION_RESULTS.iter().zip(&self.connections) {
+        for (result, count) in ConnectionResult::ALL.iter().zip(&self.connections) {
             let _ = writeln!(
                 out,
-                "legendary_http_connections_total{{result=\"{result}\"}} {}",
+                "legendary_http_connections_total{{result=\"{}\"}} {}",
+                result.label(),
                 count.load(Relaxed)
             );
         }

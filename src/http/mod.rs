@@ -8,6 +8,7 @@ mod error;
 mod explain;
 mod extract;
 pub(crate) mod metrics;
+mod permits;
 mod process;
 mod state;
 
@@ -15,7 +16,8 @@ pub(crate) use body::read as read_body;
 pub use error::{ApiError, ErrorBody, WireError};
 pub(crate) use explain::{ExplainFlag, background_of, explain_rows, too_many_to_explain};
 pub(crate) use extract::{Body, Query};
+pub(crate) use metrics::{ConnectionResult, ScoredRows, UNMATCHED, metrics_handler, track};
 pub use metrics::{Metrics, ReloadAttempt};
-pub(crate) use metrics::{ScoredRows, UNMATCHED, metrics_handler, track};
+pub(crate) use permits::SMALL_BODY_BYTES;
 pub(crate) use process::max_open_files;
 pub use state::{AppState, ServerLimits};

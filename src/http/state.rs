@@ -9,6 +9,7 @@ use arc_swap::ArcSwapOption;
 
 use super::error::ApiError;
 use super::metrics::Metrics;
+use super::permits::Permits;
 use crate::acquire::Served;
 use crate::dataset::Dataset;
 use crate::dataset::catalogue::Entry;
@@ -30,8 +31,17 @@ pub struct ServerLimits {
     pub header_timeout: Duration,
     /// Most connections open at once (kept below the file-descriptor limit).
     pub max_connections: usize,
-    /// Most large scoring requests (64 KiB and more) read and scored at once.
+    /// Most connections open at once from one peer (IP address), so that one client cannot
+    /// hold every slot.
+    pub max_connections_per_peer: usize,
+    /// Most large requests (64 KiB and more) read and scored at once; also the most
+    /// explanations computed at once.
     pub max_large_requests: usize,
+    /// Most small request bodies (under 64 KiB) read at once.
+    pub max_small_requests: usize,
+    /// Longest a request body may take to arrive once its read has begun; a stalled upload
+    /// then gives its permit back (408).
+    pub body_timeout: Duration,
 }
 
 impl Default for ServerLimits {
@@ -46,7 +56,10 @@ impl Default for ServerLimits {
             parallel_rows: 8192,
             header_timeout: Duration::from_secs(65),
             max_connections: 960,
+            max_connections_per_peer: 480,
             max_large_requests: 2,
+            max_small_requests: 256,
+            body_timeout: Duration::from_secs(15),
         }
     }
 }
@@ -65,7 +78,7 @@ struct Inner {
     /// The data catalogue of the same package (`GET /datasets`), set once at start-up.
     catalogue: std::sync::OnceLock<Vec<Entry>>,
     metrics: Metrics,
-    large_requests: Arc<tokio::sync::Semaphore>,
+    permits: Permits,
     /// Why there is no model yet, while `--wait-for-model` waits.
     waiting: std::sync::Mutex<Option<String>>,
 }
@@ -74,9 +87,7 @@ impl AppState {
     /// State with no model yet (`/ping` answers 503 until [`AppState::set_model`]).
     /// `pokedex` is the data set the web page searches, when it could be read.
     pub fn new(limits: ServerLimits, pokedex: Option<Dataset>) -> Self {
-        let large_requests = Arc::new(tokio::sync::Semaphore::new(
-            limits.max_large_requests.max(1),
-        ));
+        let permits = Permits::new(&limits);
         Self {
             inner: Arc::new(Inner {
                 model: ArcSwapOption::empty(),
@@ -85,7 +96,7 @@ impl AppState {
                 pokedex,
                 catalogue: std::sync::OnceLock::new(),
                 metrics: Metrics::default(),
-                large_requests,
+                permits,
                 waiting: std::sync::Mutex::new(None),
             }),
         }
@@ -140,14 +151,9 @@ impl AppState {
         self.inner.draining.load(Ordering::SeqCst)
     }
 
-    /// Waits for a slot to read and score a large request (see
-    /// [`ServerLimits::max_large_requests`]); the slot frees when the permit drops.
-    pub(crate) async fn large_request_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
-        // The semaphore is never closed, so this only fails if it were.
-        Arc::clone(&self.inner.large_requests)
-            .acquire_owned()
-            .await
-            .ok()
+    /// The permits bodies are read and explanations computed under.
+    pub(crate) fn permits(&self) -> &Permits {
+        &self.inner.permits
     }
 
     /// The limits.

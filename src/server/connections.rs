@@ -1,67 +1,29 @@
 //! The accept loop: HTTP/1.1 connections served by hyper with a header-read timeout (which
-//! also bounds how long a keep-alive connection may sit idle), and a cap on open connections
-//! kept below the process's file-descriptor limit.
+//! also bounds how long a keep-alive connection may sit idle), and caps on open connections,
+//! in all and per peer, kept below the process's file-descriptor limit.
 //!
-//! At the cap, a new connection does not wait and is not refused while a slot is held by a
-//! connection that has never sent a complete request head: the oldest such connection is
-//! closed to make room. Slow-header clients (slowloris) can then only delay each other, never
-//! the clients that send a request at once, and `/ping` keeps answering. Only when every slot
-//! is held by a connection that has been served is the new one closed at once (and counted).
+//! At a cap a new connection does not wait: an idle connection (no request in flight) gives
+//! up its slot, the one idle longest (see [`super::slots`]). Slow-header clients (slowloris)
+//! and clients that keep idle keep-alive connections warm can then only push each other out,
+//! never the clients that send a request, and `/ping` keeps answering. Only when every slot
+//! has a request in flight is the new connection closed at once (and counted).
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::convert::Infallible;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::Request;
+use axum::response::Response;
+use http_body_util::BodyExt as _;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tower::ServiceExt as _;
 
-use crate::http::{AppState, ServerLimits};
-
-/// One open connection, as the cap sees it.
-struct Slot {
-    /// Set once the connection has sent a complete request head.
-    served: Arc<AtomicBool>,
-    /// Closes the connection when sent (or dropped).
-    evict: Option<oneshot::Sender<()>>,
-}
-
-/// The open connections, oldest first.
-#[derive(Default)]
-struct Slots {
-    next_id: u64,
-    open: BTreeMap<u64, Slot>,
-}
-
-impl Slots {
-    /// Makes room for one more connection under `max`: closes the oldest connection that has
-    /// never been served. False when every slot is held by a served connection.
-    fn make_room(&mut self, max: usize) -> bool {
-        if self.open.len() < max {
-            return true;
-        }
-        let victim = self
-            .open
-            .iter()
-            .find(|(_, slot)| !slot.served.load(Ordering::Relaxed))
-            .map(|(id, _)| *id);
-        match victim {
-            Some(id) => {
-                if let Some(mut slot) = self.open.remove(&id)
-                    && let Some(evict) = slot.evict.take()
-                {
-                    let _ = evict.send(());
-                }
-                true
-            }
-            None => false,
-        }
-    }
-}
+use super::slots::{Activity, Clock, Slots};
+use crate::http::{AppState, ConnectionResult, ServerLimits};
 
 /// Accepts and serves connections until `stop` resolves; returns the watcher that drains
 /// the connections still open.
@@ -78,9 +40,10 @@ pub(super) async fn accept_until(
         .keep_alive(true);
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Mutex::new(Slots::default()));
+    let clock = slots.lock().unwrap_or_else(PoisonError::into_inner).clock();
     let mut stop = std::pin::pin!(stop);
     loop {
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             () = &mut stop => break,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -88,48 +51,36 @@ pub(super) async fn accept_until(
                     // Out of descriptors or a connection reset before it was accepted: the
                     // listener itself is fine. Back off briefly instead of spinning.
                     tracing::warn!(error = %error, "accept failed");
-                    state.metrics().record_connection("accept_error");
+                    state.metrics().record_connection(ConnectionResult::AcceptError);
                     tokio::time::sleep(Duration::from_millis(20)).await;
                     continue;
                 }
             },
         };
-        let served = Arc::new(AtomicBool::new(false));
-        let (evict_tx, evict_rx) = oneshot::channel::<()>();
-        let id = {
-            let mut slots = slots.lock().unwrap_or_else(PoisonError::into_inner);
-            if !slots.make_room(limits.max_connections) {
+        let admitted = slots.lock().unwrap_or_else(PoisonError::into_inner).admit(
+            peer.ip().to_canonical(),
+            limits.max_connections,
+            limits.max_connections_per_peer,
+        );
+        let admitted = match admitted {
+            Ok(admitted) => admitted,
+            Err(refused) => {
                 drop(stream);
-                state.metrics().record_connection("refused");
+                state.metrics().record_connection(refused);
                 continue;
             }
-            let id = slots.next_id;
-            slots.next_id += 1;
-            slots.open.insert(
-                id,
-                Slot {
-                    served: Arc::clone(&served),
-                    evict: Some(evict_tx),
-                },
-            );
-            id
         };
-        state.metrics().record_connection("accepted");
+        state
+            .metrics()
+            .record_connection(ConnectionResult::Accepted);
         let _ = stream.set_nodelay(true);
-        let mark = Arc::clone(&served);
-        let service = tower::ServiceBuilder::new()
-            .map_request(
-                move |request: axum::extract::Request<hyper::body::Incoming>| {
-                    mark.store(true, Ordering::Relaxed);
-                    request
-                },
-            )
-            .service(router.clone());
+        let service = tracked(router.clone(), admitted.activity, Arc::clone(&clock));
         let connection =
             http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
         let slots = Arc::clone(&slots);
         let metrics_state = state.clone();
+        let (id, evicted) = (admitted.id, admitted.evicted);
         tokio::spawn(async move {
             tokio::select! {
                 result = connection => {
@@ -137,57 +88,59 @@ pub(super) async fn accept_until(
                         tracing::debug!(error = %error, "connection ended with an error");
                     }
                 }
-                // Evicted to make room (or the slot table dropped the sender).
-                _ = evict_rx => metrics_state.metrics().record_connection("evicted"),
+                // Evicted to make room (the slot table says why).
+                Ok(why) = evicted => metrics_state.metrics().record_connection(why),
             }
             slots
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .open
-                .remove(&id);
+                .remove(id);
         });
     }
     graceful
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// `router` as one connection's service: busy from a complete request head until its
+/// response body is written (or dropped), idle otherwise, as the slot table reads it.
+fn tracked(
+    router: Router,
+    activity: Arc<Activity>,
+    clock: Arc<Clock>,
+) -> impl tower::Service<
+    Request<hyper::body::Incoming>,
+    Response = Response,
+    Error = Infallible,
+    Future = impl Send,
+> + Clone {
+    tower::service_fn(move |request: Request<hyper::body::Incoming>| {
+        activity.busy();
+        let busy = Busy {
+            activity: Arc::clone(&activity),
+            clock: Arc::clone(&clock),
+        };
+        let router = router.clone();
+        async move {
+            let response = router.oneshot(request.map(axum::body::Body::new)).await?;
+            // The guard lives in the body, so the connection is idle again only once hyper
+            // has written the body out (or given up on it).
+            Ok(response.map(|body| {
+                axum::body::Body::new(body.map_frame(move |frame| {
+                    let _held = &busy;
+                    frame
+                }))
+            }))
+        }
+    })
+}
 
-    fn slot(served: bool) -> (Slot, oneshot::Receiver<()>) {
-        let (tx, rx) = oneshot::channel();
-        (
-            Slot {
-                served: Arc::new(AtomicBool::new(served)),
-                evict: Some(tx),
-            },
-            rx,
-        )
-    }
+/// Marks the connection idle when dropped.
+struct Busy {
+    activity: Arc<Activity>,
+    clock: Arc<Clock>,
+}
 
-    #[test]
-    fn at_the_cap_the_oldest_unserved_connection_makes_room() {
-        let mut slots = Slots::default();
-        let (a, mut a_rx) = slot(true);
-        let (b, mut b_rx) = slot(false);
-        let (c, mut c_rx) = slot(false);
-        slots.open.insert(0, a);
-        slots.open.insert(1, b);
-        slots.open.insert(2, c);
-        assert!(slots.make_room(4), "below the cap nothing is closed");
-        assert!(slots.make_room(3));
-        assert!(a_rx.try_recv().is_err(), "a served connection stays");
-        assert!(b_rx.try_recv().is_ok(), "the oldest unserved one goes");
-        assert!(c_rx.try_recv().is_err());
-        assert_eq!(slots.open.len(), 2);
-    }
-
-    #[test]
-    fn when_every_slot_was_served_the_new_connection_is_refused() {
-        let mut slots = Slots::default();
-        let (a, _a_rx) = slot(true);
-        slots.open.insert(0, a);
-        assert!(!slots.make_room(1));
-        assert_eq!(slots.open.len(), 1);
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.activity.idle(&self.clock);
     }
 }

@@ -62,7 +62,8 @@ pub(super) async fn explain(
     let served = state.live_model()?;
     crate::web::demo::takes_stats(&served)?;
     let limit = state.limits().max_body_bytes.min(EXPLAIN_MAX_BODY_BYTES);
-    let body = crate::http::read_body(body, &headers, limit).await?;
+    let body = crate::http::read_body(&state, body, &headers, limit).await?;
+    let body = body.bytes;
     let background = background_of(&served)?;
     let limits = scoring::Limits {
         max_rows: explain::max_rows(background),

@@ -7,17 +7,16 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::acquire::Served;
-use crate::http::{ApiError, AppState, ScoredRows};
+use crate::cancel::Cancel;
+use crate::http::{ApiError, AppState, SMALL_BODY_BYTES, ScoredRows};
 use crate::scoring;
 
-/// Bodies at least this large are parsed, scored and answered on one blocking thread, off
-/// the async workers: about 3,000 rows or more, a few milliseconds of work and up to tens of
-/// milliseconds for 100,000 rows. Keeping the large buffers on one thread also keeps them in
-/// one allocator heap (glibc gives every thread that allocates its own heap, and each would
-/// keep the peak). A row takes at least 12 bytes in any format, so every batch big enough to
-/// be split across cores comes this way.
-const LARGE_BODY_BYTES: usize = 64 * 1024;
-
+/// Bodies at least [`SMALL_BODY_BYTES`] large are parsed, scored and answered on one blocking
+/// thread, off the async workers: about 3,000 rows or more, a few milliseconds of work and up
+/// to tens of milliseconds for 100,000 rows. Keeping the large buffers on one thread also keeps
+/// them in one allocator heap (glibc gives every thread that allocates its own heap, and each
+/// would keep the peak). A row takes at least 12 bytes in any format, so every batch big enough
+/// to be split across cores comes this way.
 /// Score rows with MLflow's scoring protocol.
 ///
 /// JSON (`dataframe_split`, `dataframe_records`, `instances` or `inputs`) or CSV with a header,
@@ -46,25 +45,28 @@ pub(super) async fn invocations(
     body: Body,
 ) -> Result<Response, ApiError> {
     let served = state.live_model()?;
-    // A large body (or one of unknown length) waits for one of `--max-large-requests` slots
-    // before it is read: their count times the worst case of one (docs/operations.md) is the
-    // server's memory bound, whatever arrives. The request timeout bounds the wait.
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    let _slot = match declared {
-        Some(n) if n < LARGE_BODY_BYTES => None,
-        _ => Some(state.large_request_slot().await),
-    };
-    let body = crate::http::read_body(body, &headers, state.limits().max_body_bytes).await?;
-    if body.len() < LARGE_BODY_BYTES {
-        return score(&state, &served, content_type(&headers), &body, false);
+    // A large body is read under one of `--max-large-requests` permits, held until it is
+    // scored: their count times the worst case of one (docs/operations.md) is the server's
+    // memory bound, whatever arrives.
+    let read =
+        crate::http::read_body(&state, body, &headers, state.limits().max_body_bytes).await?;
+    if read.bytes.len() < SMALL_BODY_BYTES {
+        return score(&state, &served, content_type(&headers), &read.bytes, None);
     }
+    // Dropped with this future when the request times out: the scoring stops at its next look
+    // and gives the permit back.
+    let (cancel, _cancel_on_drop) = Cancel::on_drop();
     let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {
         let _enter = span.enter();
-        score(&state, &served, content_type(&headers), &body, true)
+        let _permit = read.permit;
+        score(
+            &state,
+            &served,
+            content_type(&headers),
+            &read.bytes,
+            Some(&cancel),
+        )
     })
     .await
     .map_err(ApiError::internal)?
@@ -78,13 +80,14 @@ pub(super) fn content_type(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Parses `body`, scores it on `served` and renders the answer in the request's dialect.
-/// Only an `offloaded` call (off the async workers) splits a large batch across the cores.
+/// Only an `offloaded` call (off the async workers, with the request's cancellation token)
+/// splits a large batch across the cores, and stops between blocks once cancelled.
 fn score(
     state: &AppState,
     served: &Served,
     content_type: Option<&str>,
     body: &[u8],
-    offloaded: bool,
+    offloaded: Option<&Cancel>,
 ) -> Result<Response, ApiError> {
     let parsed = scoring::parse(
         content_type,
@@ -92,28 +95,48 @@ fn score(
         served.model.input_features(),
         &state.limits().scoring,
     )?;
+    let cancelled = || ApiError::Timeout(state.limits().timeout);
+    let never = Cancel::never();
+    let cancel = offloaded.unwrap_or(&never);
+    if cancel.is_cancelled() {
+        return Err(cancelled());
+    }
     let batch = parsed.batch;
     let rows = batch.n_rows();
+    let n_cols = batch.n_cols();
     if served.model.sklearn().is_some() {
         // Labels in their own type, or floats: what `mlflow models serve` answers.
-        let predictions = served.model.predict_values(batch.values());
+        let mut predictions = Vec::with_capacity(rows);
+        for block in batch.values().chunks(CHUNK_ROWS * n_cols) {
+            if cancel.is_cancelled() {
+                return Err(cancelled());
+            }
+            predictions.extend(served.model.predict_values(block));
+        }
         drop(batch);
         return Ok(json_response(
             scoring::render_values(&predictions, parsed.dialect),
             rows,
         ));
     }
-    let predictions = if offloaded && rows >= state.limits().parallel_rows {
-        predict_parallel(served, batch.values(), batch.n_cols())
-    } else {
-        served.model.predict_batch(batch.values())
+    let predictions = match offloaded {
+        Some(cancel) if rows >= state.limits().parallel_rows => {
+            predict_parallel(served, batch.values(), n_cols, cancel)
+        }
+        _ => served.model.predict_batch(batch.values()),
     };
     drop(batch);
+    if cancel.is_cancelled() {
+        return Err(cancelled());
+    }
     Ok(json_response(
         scoring::render(&predictions, parsed.dialect),
         rows,
     ))
 }
+
+/// Rows scored between two looks at the cancellation token, per parallel task.
+const CHUNK_ROWS: usize = 4096;
 
 /// A 200 answer of `rows` scored rows.
 fn json_response(body: Vec<u8>, rows: usize) -> Response {
@@ -127,12 +150,15 @@ fn json_response(body: Vec<u8>, rows: usize) -> Response {
     response
 }
 
-/// Splits a large batch across the cores (rayon); each chunk is scored in blocks as usual.
-fn predict_parallel(served: &Served, values: &[f64], n_cols: usize) -> Vec<bool> {
+/// Splits a large batch across the cores (rayon); each chunk is scored in blocks as usual,
+/// and skipped once `cancel` is set (the caller then answers nothing with what is left).
+fn predict_parallel(served: &Served, values: &[f64], n_cols: usize, cancel: &Cancel) -> Vec<bool> {
     use rayon::prelude::*;
-    const CHUNK_ROWS: usize = 4096;
     values
         .par_chunks(CHUNK_ROWS * n_cols)
-        .flat_map_iter(|chunk| served.model.predict_batch(chunk))
+        .flat_map_iter(|chunk| match cancel.is_cancelled() {
+            true => Vec::new(),
+            false => served.model.predict_batch(chunk),
+        })
         .collect()
 }

@@ -6,6 +6,7 @@
 //! - `invocations`, `probes`: the scoring protocol and `/ping`, `/health`, `/version`, `/model`.
 //! - `openapi`: the OpenAPI document, from the real handlers' attributes.
 //! - `reload`: hot reload of a moving model URI.
+//! - `connections`, `slots`: the accept loop and how it shares connection slots out.
 //! - `shutdown`, `telemetry`: draining, and the request span and access log.
 
 mod app;
@@ -16,6 +17,7 @@ mod openapi;
 mod probes;
 mod reload;
 mod shutdown;
+mod slots;
 mod telemetry;
 
 use std::future::Future;
