@@ -34,6 +34,7 @@ const ORDER: &[&str] = &[
     "embedded",
     "telemetry",
     "store",
+    "cancel",
     "redact",
 ];
 
