@@ -210,7 +210,7 @@ async fn timed_out_explanations_and_batches_stop_computing() {
     let quiet = loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
         let now = cpu_time(pid);
-        if now == last || answered.elapsed() > Duration::from_secs(10) {
+        if now == last || answered.elapsed() > Duration::from_secs(20) {
             break answered.elapsed();
         }
         last = now;
@@ -227,9 +227,14 @@ async fn timed_out_explanations_and_batches_stop_computing() {
         after.1,
     );
     assert!(statuses.iter().all(|s| *s == 504), "{statuses:?}");
+    // CPU time, not wall time, so a loaded machine does not fail it. Had they run on, the two
+    // admitted 32-row explanations alone would use about 6 s of CPU (debug build); what is
+    // left after the answers (1.3-1.6 s measured) is mostly the two large bodies' parse,
+    // which cannot be cancelled.
+    let used = last.saturating_sub(cpu_at_answer);
     assert!(
-        quiet < Duration::from_millis(2500),
-        "the timed-out work kept computing for {quiet:?}"
+        used < Duration::from_secs(4) && quiet < Duration::from_secs(20),
+        "the timed-out work kept computing: {used:?} of CPU over {quiet:?}"
     );
     assert_eq!(after.1, 0, "threads still running: {after:?}");
     assert_eq!(status, 200);
