@@ -1,7 +1,7 @@
 //! Replays every observed request of `mlflow models serve` (`tests/fixtures/scoring-corpus.jsonl`)
 //! against the real router, over HTTP: same status, same content-type family and, for JSON
 //! errors, the same `error_code` and `error_class` as MLflow, except for the deliberate
-//! differences below (each listed in the README under "Differences from mlflow models serve").
+//! differences below (each listed in docs/mlflow.md under "Differences from mlflow models serve").
 
 use serde::Deserialize;
 use serde_json::Value;
