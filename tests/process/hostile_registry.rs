@@ -23,6 +23,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
+use crate::support::load::Load;
 use crate::support::process::Server;
 use crate::support::{peak_rss, repo, wait_until};
 
@@ -166,6 +167,24 @@ const LIMITS: [&str; 6] = [
     "8388608",
 ];
 
+/// `legendary serve --model-uri URI` against the fake at `addr`, with [`LIMITS`], under 100 MB of
+/// address space (so never more resident): past it the process would abort on an allocation
+/// and the test would see a signal, not the clean error. Stderr piped, errors only.
+fn serve_capped(addr: SocketAddr, uri: &str) -> Command {
+    let mut command = Command::new("prlimit");
+    command
+        .args(["--as=100000000", "--", env!("CARGO_BIN_EXE_legendary")])
+        .env("TOKIO_WORKER_THREADS", "2")
+        .env("RAYON_NUM_THREADS", "2")
+        .args(["serve", "--port", "0", "--model-uri", uri])
+        .args(LIMITS)
+        .env("MLFLOW_TRACKING_URI", format!("http://{addr}"))
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_up_ends_by_its_deadline_naming_the_file_and_the_cause() {
     for (bad, cause) in [
@@ -175,24 +194,7 @@ async fn start_up_ends_by_its_deadline_naming_the_file_and_the_cause() {
     ] {
         let (addr, _fake) = start_fake(bad).await;
         let started = Instant::now();
-        // Under 100 MB of address space (so never more resident): past it the process would
-        // abort on an allocation and the test would see a signal, not the clean error.
-        let mut child = Command::new("prlimit")
-            .args(["--as=100000000", "--", env!("CARGO_BIN_EXE_legendary")])
-            .env("TOKIO_WORKER_THREADS", "2")
-            .env("RAYON_NUM_THREADS", "2")
-            .args([
-                "serve",
-                "--port",
-                "0",
-                "--model-uri",
-                &format!("mlflow-artifacts:/{bad}"),
-            ])
-            .args(LIMITS)
-            .env("MLFLOW_TRACKING_URI", format!("http://{addr}"))
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+        let mut child = serve_capped(addr, &format!("mlflow-artifacts:/{bad}"))
             .spawn()
             .unwrap();
         let status = tokio::task::spawn_blocking(move || {
@@ -252,30 +254,7 @@ async fn a_hostile_version_during_hot_reload_leaves_the_old_one_serving() {
         };
         assert_eq!(version(get_version().await).as_deref(), Some("1"));
         // Load all along: not one request may fail while versions come and go.
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let load = {
-            let (client, url, stop) = (
-                client.clone(),
-                format!("{base}/invocations"),
-                Arc::clone(&stop),
-            );
-            tokio::spawn(async move {
-                let (mut ok, mut failed) = (0u64, 0u64);
-                while !stop.load(Ordering::SeqCst) {
-                    let r = client
-                        .post(&url)
-                        .header("content-type", "application/json")
-                        .body(crate::support::app::body(5))
-                        .send()
-                        .await;
-                    match r {
-                        Ok(r) if r.status() == 200 => ok += 1,
-                        _ => failed += 1,
-                    }
-                }
-                (ok, failed)
-            })
-        };
+        let load = Load::start(&base, crate::support::app::body(5));
 
         // Version 2 is hostile: the next polls fail, version 1 keeps answering.
         fake.version.store(2, Ordering::SeqCst);
@@ -318,8 +297,7 @@ async fn a_hostile_version_during_hot_reload_leaves_the_old_one_serving() {
             || async { (version(get_version().await).as_deref() == Some("3")).then_some(()) },
         )
         .await;
-        stop.store(true, Ordering::SeqCst);
-        let (ok, failed) = load.await.unwrap();
+        let (ok, failed) = load.stop().await;
         assert_eq!(failed, 0, "{bad}: {failed} requests failed ({ok} ok)");
         assert!(ok > 10, "{bad}: only {ok} requests under load");
         let peak = peak_rss(server.pid());
@@ -336,22 +314,7 @@ async fn a_registry_answer_of_16_mib_of_empty_versions_is_a_clear_error_in_bound
     let (addr, _fake) = start_fake("hang").await;
     let started = Instant::now();
     // Under 100 MB of address space: decoding 5.6 million versions would abort instead.
-    let child = Command::new("prlimit")
-        .args(["--as=100000000", "--", env!("CARGO_BIN_EXE_legendary")])
-        .env("TOKIO_WORKER_THREADS", "2")
-        .env("RAYON_NUM_THREADS", "2")
-        .args([
-            "serve",
-            "--port",
-            "0",
-            "--model-uri",
-            "models:/pokemon/Production",
-        ])
-        .args(LIMITS)
-        .env("MLFLOW_TRACKING_URI", format!("http://{addr}"))
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+    let child = serve_capped(addr, "models:/pokemon/Production")
         .spawn()
         .unwrap();
     let output = tokio::task::spawn_blocking(move || child.wait_with_output())

@@ -9,14 +9,14 @@
 //! scikit-learn and pickle (`scripts/hostile-models.py`) need the test venv.
 
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use super::hostile_model::{model_dir_with, serve_bounded, shared_children};
 use super::hostile_registry::start_fake_with;
+use crate::support::load::Load;
 use crate::support::process::Server;
 use crate::support::{peak_rss, repo, wait_until_async};
 
@@ -175,30 +175,7 @@ async fn reload_refuses(label: &str, hostile: tempfile::TempDir, args: &[&str], 
         v["model"]["version"].as_str().map(str::to_owned)
     };
     assert_eq!(version(&get("/version").await).as_deref(), Some("1"));
-    let stop = Arc::new(AtomicBool::new(false));
-    let load = {
-        let (client, url, stop) = (
-            client.clone(),
-            format!("{base}/invocations"),
-            Arc::clone(&stop),
-        );
-        tokio::spawn(async move {
-            let (mut ok, mut failed) = (0u64, 0u64);
-            while !stop.load(Ordering::SeqCst) {
-                let r = client
-                    .post(&url)
-                    .header("content-type", "application/json")
-                    .body(crate::support::app::body(5))
-                    .send()
-                    .await;
-                match r {
-                    Ok(r) if r.status() == 200 => ok += 1,
-                    _ => failed += 1,
-                }
-            }
-            (ok, failed)
-        })
-    };
+    let load = Load::start(&base, crate::support::app::body(5));
     tokio::time::sleep(Duration::from_millis(500)).await;
     let baseline = threads(server.pid());
 
@@ -233,8 +210,7 @@ async fn reload_refuses(label: &str, hostile: tempfile::TempDir, args: &[&str], 
 
     fake.version.store(3, Ordering::SeqCst);
     tokio::task::block_in_place(|| server.wait_for("new model version swapped in"));
-    stop.store(true, Ordering::SeqCst);
-    let (ok, failed) = load.await.unwrap();
+    let (ok, failed) = load.stop().await;
     assert_eq!(failed, 0, "{label}: {failed} requests failed ({ok} ok)");
     assert!(ok > 10, "{label}: only {ok} requests under load");
     let peak = peak_rss(server.pid());

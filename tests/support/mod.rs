@@ -5,6 +5,7 @@
 pub mod app;
 pub mod browser;
 pub mod garage;
+pub mod load;
 pub mod mlflow_server;
 pub mod process;
 pub mod prometheus;
