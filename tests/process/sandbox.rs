@@ -22,12 +22,7 @@ use crate::support::{peak_rss, repo, wait_until_async};
 
 /// A copy of the bundled model directory.
 fn bundled_copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(repo().join("models/pokemon")).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
-    }
-    dir
+    copy_of(&repo().join("models/pokemon"))
 }
 
 /// The bundled model whose `MLmodel` (about 38 KB, under its 64 KiB cap) names an alias of
