@@ -36,7 +36,7 @@ BIN=${LEGENDARY_BIN:-}
 if [[ -z $BIN ]]; then
   echo "==> cargo build --release"
   cargo build --release --quiet
-  BIN=target/release/legendary
+  BIN=${CARGO_TARGET_DIR:-target}/release/legendary
 fi
 
 mkdir -p "$OUT"
