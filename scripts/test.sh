@@ -156,9 +156,9 @@ fi
 step "deploy lint" scripts/lint-deploy.sh
 step "docker build context (release build)" docker_build
 step "API contract (schemathesis)" api_contract
-step "tests without servers (unit, in-process, process, sklearn, doc)" \
+step "tests: all but end_to_end (unit, in_process with Chromium, process, sklearn, doc)" \
   cargo test "${WS[@]}" --no-fail-fast -- --include-ignored --skip end_to_end::
-step "end to end against mlflow 3, Garage and Chromium" \
+step "tests: end_to_end against MLflow 3 and Garage" \
   cargo test --locked -p legendary --test end_to_end --no-fail-fast -- --include-ignored
-step "end to end against the previous server generation (MLflow 2.x)" mlflow2
+step "tests: end_to_end, the generation-dependent ones against MLflow 2.x" mlflow2
 summary
