@@ -205,6 +205,9 @@ case!(
     true
 );
 
+/// Slow (over a minute in a loaded `scripts/test.sh` run): first in this file's order, so it
+/// usually waits for [`fixtures`]: `scripts/sklearn-fixtures.py` fitting and saving every
+/// scikit-learn model with MLflow's Python client.
 #[test]
 #[ignore = "needs the mlflow venv (scripts/test.sh)"]
 fn a_scikit_learn_0_24_layout_pickle_serves_as_the_modern_model_did() {
@@ -467,6 +470,8 @@ async fn invocations_match(server: &Server, fixture: &str) {
     );
 }
 
+/// Slow (over a minute in a loaded `scripts/test.sh` run): starts its own `mlflow server` and
+/// registers three models, each with its own Python process (MLflow's client logging them).
 #[tokio::test]
 #[ignore = "needs the mlflow venv (scripts/test.sh)"]
 async fn registered_scikit_learn_models_serve_by_stage_and_alias() {
@@ -505,6 +510,10 @@ fn python(script: &str) {
 }
 
 /// Hot reload smartcore -> scikit-learn -> smartcore by moving an alias, under load.
+///
+/// Slow (over a minute in a loaded `scripts/test.sh` run): starts its own `mlflow server`,
+/// registers three versions with the Python client, then waits for the 1 s reload poll to
+/// pick up each move of the alias while clients keep sending requests.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the mlflow venv (scripts/test.sh)"]
 async fn hot_reload_moves_between_smartcore_and_scikit_learn_with_no_failed_request() {
@@ -614,6 +623,9 @@ MlflowClient().set_registered_model_alias("swap", "champion", "{version}")
 
 /// The promotion gate scores a scikit-learn champion and a smartcore challenger on the
 /// challenger's held-out rows.
+///
+/// Slow (over a minute in a loaded `scripts/test.sh` run): starts its own `mlflow server`,
+/// registers the champion with the Python client, then trains and gates the challenger.
 #[tokio::test]
 #[ignore = "needs the mlflow venv (scripts/test.sh)"]
 async fn the_gate_compares_a_smartcore_challenger_with_a_scikit_learn_champion() {
@@ -777,6 +789,10 @@ async fn the_page_shows_a_scikit_learn_model_and_says_when_it_takes_other_inputs
     let _ = client.close().await;
 }
 
+/// Slow (over a minute in a loaded `scripts/test.sh` run): starts its own `mlflow server`,
+/// registers a model with the Python client, then waits on `shap.KernelExplainer` (Python)
+/// evaluating its coalitions for 50 rows through MLflow's loaded scikit-learn model; it may
+/// also be the first to wait for [`fixtures`].
 #[tokio::test]
 #[ignore = "needs the mlflow venv with shap (scripts/test.sh)"]
 async fn a_registered_scikit_learn_forest_is_explained_as_shap_explains_it() {

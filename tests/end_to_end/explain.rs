@@ -27,6 +27,9 @@ fn held_out_rows() -> Vec<[f64; 6]> {
         .collect()
 }
 
+/// Slow (over a minute in a loaded `scripts/test.sh` run): waits on a training that computes
+/// the explanations of every held-out row, then on MLflow's Python client downloading them for
+/// NumPy, then on a served copy explaining the same rows.
 #[tokio::test]
 #[ignore = "needs a real mlflow server: scripts/test.sh runs it"]
 async fn a_training_run_logs_shap_values_numpy_loads_matching_the_served_explanations() {

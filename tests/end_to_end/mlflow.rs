@@ -470,6 +470,9 @@ async fn a_down_registry_fails_after_bounded_retries_naming_the_uri() {
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
+/// Slow (over a minute in a loaded `scripts/test.sh` run): starts its own `mlflow server
+/// --app-name basic-auth` and waits for `/health` (the auth app creates its own database and
+/// admin user first).
 #[tokio::test]
 #[ignore = "needs a real mlflow server: scripts/test.sh runs it"]
 async fn a_basic_auth_server_accepts_credentials_and_refuses_without() {

@@ -79,6 +79,9 @@ fn data_set_csv(path: &Path) -> usize {
     rows
 }
 
+/// Slow (over a minute in a loaded `scripts/test.sh` run): waits on this file's shared training
+/// (the default forest with cross-validation), then on MLflow's Python client: importing
+/// MLflow and pandas, `mlflow.pyfunc` loading the model and scoring every row of the data set.
 #[test]
 #[ignore = "needs a real mlflow server: scripts/test.sh runs it"]
 fn mlflow_sees_a_logged_model_and_loads_it_with_pyfunc_answering_as_legendary_does() {
@@ -232,6 +235,9 @@ fn path_with(tool: &Path) -> std::ffi::OsString {
     std::env::join_paths(std::iter::once(dir).chain(std::env::split_paths(&rest))).unwrap()
 }
 
+/// Slow (over a minute in a loaded `scripts/test.sh` run): waits for `mlflow models serve` (a
+/// Python process that imports MLflow, fetches the model and starts uvicorn) to answer `/ping`,
+/// after this file's shared training.
 #[tokio::test]
 #[ignore = "needs a real mlflow server: scripts/test.sh runs it"]
 async fn mlflow_models_serve_answers_the_demo_requests_with_legendarys_answers() {

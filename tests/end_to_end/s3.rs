@@ -456,6 +456,9 @@ print(json.dumps(len(mlflow.search_runs(experiment_names=["pokemon"], filter_str
     assert!(!all.contains(wrong), "{all}");
 }
 
+/// Slow (over a minute in a loaded `scripts/test.sh` run): starts its own Garage and
+/// `mlflow server` (proxying to the bucket), then trains, asks MLflow's Python client and serves
+/// the version from the registry.
 #[tokio::test]
 #[ignore = "needs garage (scripts/install-garage.sh)"]
 async fn a_proxy_writing_to_s3_keeps_working_through_mlflow_artifacts() {

@@ -289,6 +289,9 @@ async fn the_model_card_publishes_the_background_in_use() {
     app.shut_down().await;
 }
 
+/// Slow (over a minute in a loaded `scripts/test.sh` run): waits on Python, where
+/// `shap.KernelExplainer` evaluates its coalitions for 50 rows, asking this server for every
+/// batch of them.
 #[tokio::test]
 #[ignore = "needs the .venv with shap (scripts/mlflow-venv.sh)"]
 async fn the_bundled_models_contributions_are_shaps_kernel_explainer_values() {

@@ -101,6 +101,8 @@ async fn a_server_without_a_model_is_alive_but_not_ready() {
     app.shut_down().await;
 }
 
+/// Slow (over a minute in a loaded `scripts/test.sh` run): retrains the bundled model's
+/// configuration (the default forest with 5-fold cross-validation) in the test build.
 #[test]
 fn the_bundled_model_meets_the_quality_bar_and_retraining_reproduces_it() {
     let dir = crate::support::repo().join("models/pokemon");
