@@ -15,12 +15,12 @@ use axum::http::{Request, header};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use legendary::acquire::Served;
 use legendary::http::{AppState, ServerLimits};
-use legendary::mlflow::Resolved;
 use legendary::model::{Model, read_dir};
-use legendary::scoring::{self, Limits};
+use legendary_mlflow::Resolved;
+use legendary_scoring::Limits;
 use tower::ServiceExt as _;
 
-const COLUMNS: [&str; 6] = legendary::dataset::FEATURES;
+const COLUMNS: [&str; 6] = legendary_forest::FEATURES;
 const SIZES: [usize; 4] = [1, 5, 1_000, 100_000];
 
 /// Deterministic stats in [20, 160] (a small LCG: the bench needs no RNG crate).
@@ -130,12 +130,13 @@ fn parsing(c: &mut Criterion) {
         group.throughput(throughput(n));
         for (format, content_type, body) in bodies(&rows) {
             // Every body must parse, or the bench measures an error path.
-            let parsed = scoring::parse(Some(content_type), body.as_bytes(), &features, &limits)
-                .unwrap_or_else(|e| panic!("{format}: {e:?}"));
+            let parsed =
+                legendary_scoring::parse(Some(content_type), body.as_bytes(), &features, &limits)
+                    .unwrap_or_else(|e| panic!("{format}: {e:?}"));
             assert_eq!(parsed.batch.n_rows(), n, "{format}");
             group.bench_with_input(BenchmarkId::new(format, n), &body, |b, body| {
                 b.iter(|| {
-                    scoring::parse(
+                    legendary_scoring::parse(
                         Some(content_type),
                         black_box(body.as_bytes()),
                         &features,

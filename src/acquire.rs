@@ -12,9 +12,9 @@ use tokio::time::Instant;
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::mlflow::{MlflowClient, MlflowError, ModelUri, Resolved, TrackingConfig};
 use crate::model::{Model, ModelDir, ModelInfo};
 use crate::sandbox::{CompileError, Sandbox};
+use legendary_mlflow::{MlflowClient, MlflowError, ModelUri, Resolved, TrackingConfig};
 
 /// The model a command was asked for.
 #[derive(Debug, Clone, PartialEq)]
@@ -217,7 +217,7 @@ impl Fetcher {
                 ..Resolved::default()
             }),
             (ModelSource::Remote(uri), Some(client)) => {
-                Ok(crate::mlflow::resolve(client, uri).await?)
+                Ok(legendary_mlflow::resolve(client, uri).await?)
             }
             (ModelSource::Remote(_), None) => {
                 anyhow::bail!("no MLflow client for '{}'", self.source)
@@ -332,7 +332,7 @@ pub(crate) async fn fetch_version(
 /// As [`Fetcher::load`].
 pub(crate) async fn fetch_uri(client: &MlflowClient, uri: &ModelUri) -> anyhow::Result<Served> {
     let sandbox = Sandbox::this_binary(crate::sandbox::SandboxLimits::detect())?;
-    let resolved = crate::mlflow::resolve(client, uri).await?;
+    let resolved = legendary_mlflow::resolve(client, uri).await?;
     let deadline = Instant::now() + client.artifact_timeout();
     fetch_resolved(client, &sandbox, uri.to_string(), resolved, deadline).await
 }
@@ -347,7 +347,7 @@ async fn fetch_resolved(
     deadline: Instant,
 ) -> anyhow::Result<Served> {
     let dir = tempfile::tempdir().context("creating a download directory")?;
-    crate::mlflow::download_until(client, &resolved.artifact_uri, dir.path(), deadline).await?;
+    legendary_mlflow::download_until(client, &resolved.artifact_uri, dir.path(), deadline).await?;
     let model_dir = sandbox
         .compile(dir.path(), deadline)
         .await

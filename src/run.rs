@@ -8,9 +8,9 @@ use anyhow::Context as _;
 use crate::acquire::Fetcher;
 use crate::cli::{Cli, Command};
 use crate::config::{DataAction, DataJob, Env, PredictJob, TrainJob};
-use crate::mlflow::MlflowClient;
 use crate::track::{self, EXIT_NOT_PROMOTED, PublishConfig, Published, RunContext};
 use crate::train::ValidConfig;
+use legendary_mlflow::MlflowClient;
 
 /// How long `predict` may take to fetch its model.
 const DOWNLOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);

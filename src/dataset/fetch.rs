@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use tokio::io::AsyncWriteExt as _;
 
-use crate::store::path::safe_components;
-use crate::store::{Limits, ObjectUri, Store, StoreConfig, StoreError};
+use legendary_mlflow::store::path::safe_components;
+use legendary_mlflow::store::{Limits, ObjectUri, Store, StoreConfig, StoreError};
 
 /// Most bytes a data package may bring (the bundled one is about 90 KB).
 const MAX_BYTES: u64 = 256 * 1024 * 1024;

@@ -95,7 +95,7 @@ impl From<[f64; 6]> for Contributions {
 }
 
 impl Contributions {
-    /// The six values in the stats' order ([`crate::dataset::FEATURES`]).
+    /// The six values in the stats' order ([`legendary_forest::FEATURES`]).
     pub fn values(&self) -> [f64; 6] {
         [
             self.hp,

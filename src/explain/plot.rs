@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use crate::dataset::FEATURES;
+use legendary_forest::FEATURES;
 
 /// shap's bar colour.
 const BLUE: [u8; 3] = [0x00, 0x8b, 0xfb];

@@ -10,8 +10,8 @@ use rayon::prelude::*;
 
 use super::engine::{Explanation, explain};
 use super::{ExplainError, plot, raster};
-use crate::model::sklearn::write_npy;
 use crate::model::{Background, Model};
+use legendary_sklearn::write_npy;
 
 /// Where MLflow's shap integration puts its files, relative to the run's artifact root.
 pub const SHAP_ARTIFACT_PATH: &str = "model_explanations_shap";

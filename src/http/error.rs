@@ -10,7 +10,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::scoring::{ScoringError, ScoringErrorKind};
+use legendary_scoring::{ScoringError, ScoringErrorKind};
 
 /// An error answer.
 #[derive(Debug, thiserror::Error)]

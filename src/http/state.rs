@@ -13,7 +13,7 @@ use super::permits::Permits;
 use crate::acquire::Served;
 use crate::dataset::Dataset;
 use crate::dataset::catalogue::Entry;
-use crate::scoring::Limits;
+use legendary_scoring::Limits;
 
 /// Request-path limits.
 #[derive(Debug, Clone, PartialEq)]

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::limits::{read_capped, read_required};
 use super::mlmodel;
-use super::{Model, ModelError, ReadLimits};
+use super::read::{read_capped, read_required};
+use super::{ForestModel, Model, ModelError, ReadLimits};
 
 /// Why a model directory could not be written or read.
 #[derive(Debug, thiserror::Error)]
@@ -149,10 +149,16 @@ pub(crate) fn write_dir(
 ) -> Result<(), ArtifactError> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let model_path = dir.join("model.json");
-    let json = model.to_json().map_err(|cause| ArtifactError::Model {
+    let model_error = |cause: legendary_forest::ModelError| ArtifactError::Model {
         path: model_path.clone(),
-        cause,
+        cause: cause.into(),
+    };
+    let forest = model.forest().ok_or_else(|| {
+        model_error(legendary_forest::ModelError::Inconsistent(
+            "a scikit-learn model is served as it was saved, not rewritten".to_owned(),
+        ))
     })?;
+    let json = forest.to_json().map_err(model_error)?;
     write(&model_path, &json)?;
     write(&dir.join("MLmodel"), mlmodel::yaml(model).as_bytes())?;
     for (name, bytes) in super::pyfunc::files() {
@@ -277,10 +283,12 @@ pub fn read_dir_with(dir: &Path, limits: &ReadLimits) -> Result<ModelDir, Artifa
     }
     let model_path = dir.join(&flavor.model_file);
     let bytes = read_required(&model_path, limits.max_model_bytes, "max_model_bytes")?;
-    let model = Model::from_json(&bytes, limits).map_err(|cause| ArtifactError::Model {
-        path: model_path.clone(),
-        cause,
-    })?;
+    let model: Model = ForestModel::from_json(&bytes, limits)
+        .map_err(|cause| ArtifactError::Model {
+            path: model_path.clone(),
+            cause: cause.into(),
+        })?
+        .into();
     if let Some(inputs) = mlmodel.signature.and_then(|s| s.inputs) {
         let cols: Vec<ColSpec> = serde_json::from_str(&inputs)
             .map_err(|e| bad(format!("signature.inputs is not a column list: {e}")))?;
@@ -315,7 +323,7 @@ pub fn read_dir_with(dir: &Path, limits: &ReadLimits) -> Result<ModelDir, Artifa
     })
 }
 
-/// The `sklearn` flavor (see [`super::sklearn`]); read when there is no `smartcore` one.
+/// The `sklearn` flavor (see `legendary_sklearn`); read when there is no `smartcore` one.
 /// MLmodel's `model_uuid`, `utc_time_created` and `run_id`.
 type MlModelIds = (Option<String>, Option<String>, Option<String>);
 
@@ -342,7 +350,7 @@ fn read_sklearn(
     limits: &ReadLimits,
     mlmodel: MlModelFile,
 ) -> Result<ModelDir, ArtifactError> {
-    let read = super::sklearn::SklearnModel::read_dir(dir, limits)?;
+    let read = super::sklearn_dir::read(dir, limits)?;
     let sklearn = SklearnInfo {
         estimator: read.forest.class.name().to_owned(),
         sklearn_version: read.sklearn_version.clone(),
@@ -351,8 +359,9 @@ fn read_sklearn(
     let model_path = dir.join(read.file_name.as_str());
     // The smartcore copy is checked against the walk on generated rows as it is built, so
     // MLflow's input example (which may name other columns than the six stats) is not read.
-    let model = Model::from_sklearn(read)
-        .and_then(|m| m.self_check(&[]).map(|()| m))
+    let model = Model::from_sklearn(read);
+    model
+        .self_check(&[])
         .map_err(|cause| ArtifactError::Model {
             path: model_path,
             cause,

@@ -7,14 +7,16 @@
 //! copies. The server reads it within a byte budget and re-checks it cheaply: a smartcore
 //! forest goes through the same checked pass as `model.json` (node indices, sizes, the
 //! agreement with smartcore on the input example); a scikit-learn estimator's trees through
-//! the same proof that they are trees ([`super::sklearn`]). What the child computed that
+//! the same proof that they are trees (`legendary_sklearn::SklearnParts`). What the child computed that
 //! costs more (the pickle or skops interpretation, the MLmodel YAML) is never redone.
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::sklearn::{self, Class, Format, Labels, SkForest, SkTree, SklearnModel};
-use super::{Background, Engine, Model, ModelDir, ModelError, ModelInfo, ReadLimits};
+use legendary_forest::ModelError as ForestError;
+use legendary_sklearn::SklearnParts;
+
+use super::{Background, Engine, ForestModel, Model, ModelDir, ModelError, ModelInfo, ReadLimits};
 
 /// The format written at the top of every compiled model; bump when the layout changes.
 pub const COMPILED_FORMAT: &str = "legendary.compiled/v1";
@@ -43,15 +45,14 @@ enum Estimator<S> {
 /// # Errors
 /// Only if serialisation fails, which a validated model does not.
 pub fn to_compiled(dir: &ModelDir) -> Result<Vec<u8>, ModelError> {
+    let serde = |e: serde_json::Error| ForestError::Smartcore(e.to_string());
     let estimator = match &dir.model.engine {
-        Engine::Smartcore { .. } => {
-            let json = String::from_utf8(dir.model.to_json()?)
-                .map_err(|e| ModelError::Smartcore(e.to_string()))?;
-            Estimator::Smartcore(
-                RawValue::from_string(json).map_err(|e| ModelError::Smartcore(e.to_string()))?,
-            )
+        Engine::Forest(forest) => {
+            let json = String::from_utf8(forest.to_json()?)
+                .map_err(|e| ForestError::Smartcore(e.to_string()))?;
+            Estimator::Smartcore(RawValue::from_string(json).map_err(serde)?)
         }
-        Engine::Sklearn(scorer) => Estimator::Sklearn(Box::new(parts(&scorer.model))),
+        Engine::Sklearn(scorer) => Estimator::Sklearn(Box::new(SklearnParts::from(&scorer.model))),
     };
     let compiled = Compiled {
         format: COMPILED_FORMAT.to_owned(),
@@ -60,7 +61,7 @@ pub fn to_compiled(dir: &ModelDir) -> Result<Vec<u8>, ModelError> {
         background: dir.background.clone(),
         model: estimator,
     };
-    serde_json::to_vec(&compiled).map_err(|e| ModelError::Smartcore(e.to_string()))
+    Ok(serde_json::to_vec(&compiled).map_err(serde)?)
 }
 
 /// Reads a compiled model (at most `limits.max_model_bytes` of it: the caller reads no
@@ -68,23 +69,27 @@ pub fn to_compiled(dir: &ModelDir) -> Result<Vec<u8>, ModelError> {
 /// compiled walk agrees with smartcore on the input example.
 ///
 /// # Errors
-/// [`ModelError::Envelope`] for bytes that are not a compiled model of this build, or the
-/// check that failed.
+/// `Envelope` for bytes that are not a compiled model of this build, or the check that
+/// failed.
 pub fn from_compiled(bytes: &[u8], limits: &ReadLimits) -> Result<ModelDir, ModelError> {
-    let compiled: Compiled<Estimator<&RawValue>> = serde_json::from_slice(bytes)
-        .map_err(|e| ModelError::Envelope(format!("compiled model: {e}")))?;
+    let bad = |m: String| ForestError::Envelope(format!("compiled model: {m}"));
+    let compiled: Compiled<Estimator<&RawValue>> =
+        serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
     if compiled.format != COMPILED_FORMAT {
-        return Err(ModelError::Format {
+        return Err(ForestError::Format {
             found: compiled.format,
-        });
+        }
+        .into());
     }
     let model = match compiled.model {
         Estimator::Smartcore(envelope) => {
-            let model = Model::from_json(envelope.get().as_bytes(), limits)?;
-            model.self_check(&compiled.input_example)?;
-            model
+            let forest = ForestModel::from_json(envelope.get().as_bytes(), limits)?;
+            forest.self_check(&compiled.input_example)?;
+            Model::from(forest)
         }
-        Estimator::Sklearn(parts) => Model::from_sklearn(sklearn_model(*parts, limits)?)?,
+        Estimator::Sklearn(parts) => {
+            Model::from_sklearn(parts.into_model(limits).map_err(|e| bad(e.to_string()))?)
+        }
     };
     Ok(ModelDir {
         model,
@@ -111,7 +116,7 @@ mod tests {
         assert_eq!(back.input_example, dir.input_example);
         assert_eq!(back.info.model_uuid, dir.info.model_uuid);
         assert_eq!(back.background, dir.background);
-        let mut rng = crate::dataset::SplitMix64::new(3);
+        let mut rng = legendary_forest::SplitMix64::new(3);
         let rows: Vec<f64> = (0..6 * 500).map(|_| (1 + rng.below(255)) as f64).collect();
         let (a, b) = (
             dir.model.walk_proba_batch(&rows),
@@ -128,10 +133,16 @@ mod tests {
         let text = String::from_utf8(bytes).unwrap_or_default();
         let other = text.replace(COMPILED_FORMAT, "legendary.compiled/v0");
         let e = from_compiled(other.as_bytes(), &ReadLimits::default()).err();
-        assert!(matches!(e, Some(ModelError::Format { .. })), "{e:?}");
+        assert!(
+            matches!(e, Some(ModelError::Forest(ForestError::Format { .. }))),
+            "{e:?}"
+        );
         let cut = &text.as_bytes()[..text.len() / 2];
         let e = from_compiled(cut, &ReadLimits::default()).err();
-        assert!(matches!(e, Some(ModelError::Envelope(_))), "{e:?}");
+        assert!(
+            matches!(e, Some(ModelError::Forest(ForestError::Envelope(_)))),
+            "{e:?}"
+        );
         // Within the node cap only: the re-check is the envelope's own.
         let tight = ReadLimits {
             max_nodes: 100,

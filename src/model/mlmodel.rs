@@ -88,7 +88,7 @@ pub(super) fn yaml(model: &Model) -> String {
         code = super::pyfunc::CODE_DIR,
         loader = super::pyfunc::LOADER_MODULE,
         threshold = model.threshold(),
-        set = model.params().features,
+        set = model.feature_set(),
         features = list(&model.forest_features()),
         inputs = list(model.input_features()),
         trees = model.n_trees(),

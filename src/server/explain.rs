@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::explain::{self, Contributions};
 use crate::http::{ApiError, AppState, background_of, explain_rows, too_many_to_explain};
-use crate::scoring::{self, ScoringErrorKind};
+use legendary_scoring::ScoringErrorKind;
 
 /// Largest `/explain` body: 32 rows fit in a few kilobytes in any format; 1 MiB leaves room
 /// for rows with many extra columns (dropped, as `/invocations` drops them).
@@ -65,10 +65,10 @@ pub(super) async fn explain(
     let body = crate::http::read_body(&state, body, &headers, limit).await?;
     let body = body.bytes;
     let background = background_of(&served)?;
-    let limits = scoring::Limits {
+    let limits = legendary_scoring::Limits {
         max_rows: explain::max_rows(background),
     };
-    let batch = scoring::parse(
+    let batch = legendary_scoring::parse(
         super::invocations::content_type(&headers),
         &body,
         served.model.input_features(),

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use crate::acquire::Fetcher;
 use crate::http::{AppState, ReloadAttempt};
-use crate::mlflow::MlflowError;
+use legendary_mlflow::MlflowError;
 
 /// Starts the poller when the source can move and the interval is not zero; each poll may
 /// take at most `poll_deadline`.

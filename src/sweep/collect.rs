@@ -13,11 +13,11 @@ use tokio::time::Instant;
 use super::session::{TAG_BEST_INDEX, TAG_BEST_RUN, TAG_ID, TAG_INDEX, parent_context, runtime};
 use super::{Grid, Row, best, table};
 use crate::config::{CollectConfig, SweepJob};
-use crate::mlflow::tracking::{RunStatus, now_ms};
-use crate::mlflow::wire::Run;
-use crate::mlflow::{MlflowClient, ModelUri};
 use crate::track::{self, LoggedRun, Published};
 use crate::train::{HeldOut, MetricName, Metrics};
+use legendary_mlflow::tracking::{RunStatus, now_ms};
+use legendary_mlflow::wire::Run;
+use legendary_mlflow::{MlflowClient, ModelUri};
 
 /// Logged and recomputed held-out metrics must agree this closely (they are the same
 /// arithmetic on the same rows; only the decimal round trip of the metric differs).
@@ -340,8 +340,8 @@ fn held_out_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mlflow::wire::{KeyValue, Metric, RunData, RunInfo};
     use crate::sweep::RankMetric;
+    use legendary_mlflow::wire::{KeyValue, Metric, RunData, RunInfo};
 
     fn run(index: &str, status: &str, start: i64, roc: Option<f64>) -> Run {
         Run {

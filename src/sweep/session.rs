@@ -12,10 +12,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{Grid, Row, Trial, best, collect, table};
 use crate::config::{CollectConfig, SweepJob, SweepStep, TrackingTarget};
-use crate::mlflow::MlflowClient;
-use crate::mlflow::tracking::{RunStatus, now_ms};
-use crate::mlflow::wire::KeyValue;
 use crate::track::{self, LoggedRun, Published, RunContext};
+use legendary_mlflow::MlflowClient;
+use legendary_mlflow::tracking::{RunStatus, now_ms};
+use legendary_mlflow::wire::KeyValue;
 
 /// Tag keys every run of a sweep carries, so that its runs can be found and ranked later.
 pub(crate) const TAG_ID: &str = "legendary.sweep.id";

@@ -3,8 +3,8 @@
 //! and `model_explanations_shap/` as `mlflow.shap.log_explanation` logs it (the held-out rows
 //! explained against the model's background, see [`crate::explain`]).
 
-use crate::mlflow::{MlflowClient, MlflowError};
 use crate::train::Outcome;
+use legendary_mlflow::{MlflowClient, MlflowError};
 
 use super::LoggedRun;
 

@@ -13,10 +13,10 @@ mod publish;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::mlflow::tracking::{NewRun, RunStatus, dataset_input, now_ms};
-use crate::mlflow::wire::{self, KeyValue, Metric, ModelVersion};
-use crate::mlflow::{MlflowClient, MlflowError, Stage};
 use crate::train::Outcome;
+use legendary_mlflow::tracking::{NewRun, RunStatus, dataset_input, now_ms};
+use legendary_mlflow::wire::{self, KeyValue, Metric, ModelVersion};
+use legendary_mlflow::{MlflowClient, MlflowError, Stage};
 
 pub(crate) use promote::GateConfig;
 pub use publish::EXIT_NOT_PROMOTED;
@@ -293,7 +293,7 @@ fn params_and_metrics(o: &Outcome) -> (Vec<KeyValue>, Vec<Metric>) {
 /// The training data as MLflow logs a pandas dataset: name, digest, source, schema, profile.
 fn dataset(o: &Outcome) -> wire::Dataset {
     let d = &o.dataset;
-    let colspec: Vec<serde_json::Value> = crate::dataset::FEATURES
+    let colspec: Vec<serde_json::Value> = legendary_forest::FEATURES
         .iter()
         .map(|n| serde_json::json!({"type": "long", "name": n, "required": true}))
         .chain(std::iter::once(

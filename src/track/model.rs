@@ -12,10 +12,10 @@
 
 use std::path::Path;
 
-use crate::mlflow::logged_model::NewLoggedModel;
-use crate::mlflow::wire::{KeyValue, Metric};
-use crate::mlflow::{MlflowClient, MlflowError};
 use crate::model::{Provenance, record_provenance};
+use legendary_mlflow::logged_model::NewLoggedModel;
+use legendary_mlflow::wire::{KeyValue, Metric};
+use legendary_mlflow::{MlflowClient, MlflowError};
 
 use super::{LoggedModel, LoggedRun, RunContext, run_model_uri};
 

@@ -2,10 +2,10 @@
 //! and promote the challenger only if it is better by at least a margin. The decision and both
 //! scores are recorded as tags on the challenger's version.
 
-use crate::mlflow::wire::ModelVersion;
-use crate::mlflow::{MlflowClient, Stage};
 use crate::model::Model;
 use crate::train::{HeldOut, MetricName, Metrics};
+use legendary_mlflow::wire::ModelVersion;
+use legendary_mlflow::{MlflowClient, Stage};
 
 /// How the gate decides.
 #[derive(Debug, Clone)]

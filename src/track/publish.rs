@@ -5,9 +5,9 @@ use std::fmt;
 
 use super::promote::{Decision, GateConfig, promote};
 use super::{LoggedRun, place, register};
-use crate::mlflow::{MlflowClient, Stage};
 use crate::model::Model;
 use crate::train::HeldOut;
+use legendary_mlflow::{MlflowClient, Stage};
 
 /// Exit code of `train`/`sweep --promote` when the gate refused the new model: not an error,
 /// but scripts need to tell it apart from a promotion (`--not-promoted-exit-code`).

@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::dataset::{self, Dataset, Generations, Split, kfold, stratified_split};
-use crate::mlflow::tracking::now_ms;
 use crate::model::{self, Background, FeatureSet, ForestParams, Model, ModelError};
+use legendary_mlflow::tracking::now_ms;
 
 pub use fit::Threshold;
 use fit::fit;

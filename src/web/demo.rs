@@ -145,7 +145,7 @@ pub(crate) async fn pokemon_types(
             return Err(too_many_to_explain(background_of(&served)?));
         }
         (Err(_), Some(ListError::TooMany)) => {
-            return Err(crate::scoring::ScoringError::too_many_rows(max_rows).into());
+            return Err(legendary_scoring::ScoringError::too_many_rows(max_rows).into());
         }
         (Err(_), Some(ListError::Item(message))) => return Err(ApiError::BadRequest(message)),
         (Err(e), None) => {

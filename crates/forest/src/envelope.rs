@@ -274,7 +274,9 @@ impl ForestModel {
                 row[..width].copy_from_slice(&cols[..width]);
             }
             match walk {
-                Walk::Best => self.flat.proba_block(&rows[..m], &mut out[..m], &mut scratch),
+                Walk::Best => self
+                    .flat
+                    .proba_block(&rows[..m], &mut out[..m], &mut scratch),
                 Walk::Tree => self.flat.walk_block(&rows[..m], &mut out[..m]),
             }
         }
@@ -343,7 +345,12 @@ mod tests {
             let header = reader.headers().unwrap_or_else(|e| panic!("{e}")).clone();
             let at: Vec<usize> = FEATURES
                 .iter()
-                .map(|f| header.iter().position(|h| h == *f).unwrap_or_else(|| panic!("{f}")))
+                .map(|f| {
+                    header
+                        .iter()
+                        .position(|h| h == *f)
+                        .unwrap_or_else(|| panic!("{f}"))
+                })
                 .collect();
             for record in reader.records() {
                 let record = record.unwrap_or_else(|e| panic!("{e}"));
@@ -386,7 +393,11 @@ mod tests {
             let batch = proba_batch(&model, &values[..6 * n]);
             assert_eq!(batch.len(), n);
             for (row, p) in rows.iter().zip(&batch) {
-                assert_eq!(proba_row(&model, row).to_bits(), p.to_bits(), "batch of {n}");
+                assert_eq!(
+                    proba_row(&model, row).to_bits(),
+                    p.to_bits(),
+                    "batch of {n}"
+                );
             }
         }
         // The tree walk QuickScorer replaced gives the same bits.
@@ -394,7 +405,10 @@ mod tests {
         model.walk_proba_into(&values, &mut walked);
         assert_eq!(
             walked.iter().map(|p| p.to_bits()).collect::<Vec<_>>(),
-            proba_batch(&model, &values).iter().map(|p| p.to_bits()).collect::<Vec<_>>()
+            proba_batch(&model, &values)
+                .iter()
+                .map(|p| p.to_bits())
+                .collect::<Vec<_>>()
         );
         // A NaN goes right, as in smartcore; the walk still ends on a leaf.
         assert!((0.0..=1.0).contains(&proba_row(&model, &[f64::NAN; 6])));

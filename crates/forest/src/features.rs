@@ -51,7 +51,7 @@ const REGULARITY_KEEPS: usize = 4;
 
 impl FeatureSet {
     /// Number of columns the forest is trained on.
-    pub(crate) fn width(self) -> usize {
+    pub fn width(self) -> usize {
         match self {
             Self::Raw => FEATURES.len(),
             Self::Derived => FEATURES.len() + DERIVED.len(),
@@ -60,7 +60,7 @@ impl FeatureSet {
     }
 
     /// Names of the forest's columns.
-    pub(crate) fn column_names(self) -> Vec<String> {
+    pub fn column_names(self) -> Vec<String> {
         let raw = FEATURES.iter().map(|s| (*s).to_owned());
         match self {
             Self::Raw => raw.collect(),
@@ -99,7 +99,7 @@ impl FeatureSet {
     }
 
     /// Appends the forest's columns for one row of six raw stats to `out`.
-    pub(crate) fn expand(self, raw: &[f64], out: &mut Vec<f64>) {
+    pub fn expand(self, raw: &[f64], out: &mut Vec<f64>) {
         let mut cols = [0.0; MAX_WIDTH];
         let n = self.fill(raw, &mut cols);
         out.extend_from_slice(&cols[..n]);

@@ -13,9 +13,9 @@ use url::Url;
 
 use crate::config::{Auth, TrackingConfig};
 use crate::error::MlflowError;
+use crate::redact::Redactor;
 use crate::retry::RetryPolicy;
 use crate::wire;
-use crate::redact::Redactor;
 
 /// Typed access to the MLflow REST API. Cheap to clone (shares one connection pool); make one per process.
 #[derive(Clone)]
@@ -104,12 +104,12 @@ impl MlflowClient {
     }
 
     /// The longest one artifact transfer may take (`MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT`).
-    pub(crate) fn artifact_timeout(&self) -> std::time::Duration {
+    pub fn artifact_timeout(&self) -> std::time::Duration {
         self.artifact_timeout
     }
 
     /// The tracking server's base URI (ends in `/`, holds no credentials).
-    pub(crate) fn tracking_uri(&self) -> &Url {
+    pub fn tracking_uri(&self) -> &Url {
         &self.base
     }
 

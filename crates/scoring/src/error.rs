@@ -33,17 +33,17 @@ impl ScoringError {
     }
 
     /// Malformed input: MLflow's `BAD_REQUEST` / `INVALID_PARAMETER_VALUE`.
-    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
+    pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(ScoringErrorKind::Invalid, message)
     }
 
     /// Input that does not fit the model's columns: MLflow's `SCHEMA_ENFORCEMENT_FAILED`.
-    pub(crate) fn schema(message: impl Into<String>) -> Self {
+    pub fn schema(message: impl Into<String>) -> Self {
         Self::new(ScoringErrorKind::Schema, message)
     }
 
     /// More rows than [`super::Limits::max_rows`].
-    pub(crate) fn too_many_rows(max_rows: usize) -> Self {
+    pub fn too_many_rows(max_rows: usize) -> Self {
         Self::new(
             ScoringErrorKind::TooManyRows,
             format!(
@@ -53,7 +53,7 @@ impl ScoringError {
     }
 
     /// The Content-Type header is not one this server reads.
-    pub(crate) fn unsupported_media_type(message: impl Into<String>) -> Self {
+    pub fn unsupported_media_type(message: impl Into<String>) -> Self {
         Self::new(ScoringErrorKind::UnsupportedMediaType, message)
     }
 

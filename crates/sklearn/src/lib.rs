@@ -22,7 +22,6 @@ mod skops;
 mod value;
 mod walk;
 
-
 pub use npy::write_f64 as write_npy;
 pub use parts::SklearnParts;
 pub use serve::Scorer;

@@ -137,8 +137,9 @@ impl SklearnParts {
                     .map_err(|e| bad(format!("tree {i}: {e}")))?,
             );
         }
-        let width_ok =
-            |names: &Option<Vec<String>>| names.as_ref().is_none_or(|n| n.len() == parts.n_features);
+        let width_ok = |names: &Option<Vec<String>>| {
+            names.as_ref().is_none_or(|n| n.len() == parts.n_features)
+        };
         if !width_ok(&parts.feature_names) || !width_ok(&parts.columns) {
             return Err(bad("column names do not match n_features".to_owned()));
         }
