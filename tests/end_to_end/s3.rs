@@ -162,8 +162,8 @@ pub(super) fn store_at(garage: &Garage, uri: &str) -> legendary_mlflow::store::S
     legendary_mlflow::store::Store::open(&config, location).unwrap()
 }
 
-fn limits() -> legendary_mlflow::store::Limits {
-    legendary_mlflow::store::Limits {
+fn limits() -> legendary_mlflow::transfer::Limits {
+    legendary_mlflow::transfer::Limits {
         max_bytes: 64 * 1024 * 1024,
         idle: Duration::from_secs(10),
         deadline: tokio::time::Instant::now() + Duration::from_secs(60),
@@ -255,7 +255,7 @@ async fn the_store_round_trips_the_bundled_model_through_garage_within_its_limit
     let error = store
         .download_tree(
             small.path(),
-            legendary_mlflow::store::Limits {
+            legendary_mlflow::transfer::Limits {
                 max_bytes: 1000,
                 ..limits
             },
@@ -263,7 +263,12 @@ async fn the_store_round_trips_the_bundled_model_through_garage_within_its_limit
         .await
         .unwrap_err();
     assert!(
-        matches!(error, legendary_mlflow::store::StoreError::TooLarge { .. }),
+        matches!(
+            error,
+            legendary_mlflow::store::StoreError::Transfer(
+                legendary_mlflow::transfer::TransferError::TooLarge { .. }
+            )
+        ),
         "{error}"
     );
     assert!(

@@ -1,20 +1,19 @@
 //! Artifact transfer: straight to the object store when the URI names one (`s3://`, `gs://`,
 //! Azure; see [`crate::store`]), else through the tracking server's proxy
 //! (`/api/2.0/mlflow-artifacts/artifacts`): upload a local directory, and list + download a
-//! remote tree, refusing path traversal. Both kinds of download take the same limits.
+//! remote tree, refusing path traversal. Both kinds of download go through the one bounded
+//! transfer ([`crate::transfer`]).
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-use tokio::time::Instant;
 
 use bytes::Bytes;
-use tokio::io::AsyncWriteExt;
+use tokio::time::Instant;
 
 use crate::client::MlflowClient;
 use crate::error::MlflowError;
-use crate::store::path::{local_files, safe_components};
-use crate::store::{Limits, MAX_FILES, ObjectUri, Store};
+use crate::store::path::{UnsafePath, local_files, safe_components};
+use crate::store::{ObjectUri, Store};
+use crate::transfer::{Budget, Limits, StreamError};
 
 /// Bounds that keep a hostile or broken listing from running forever.
 const MAX_DEPTH: usize = 32;
@@ -104,10 +103,10 @@ impl MlflowClient {
     /// `download_idle_timeout`, and nothing runs past `deadline`.
     ///
     /// # Errors
-    /// [`MlflowError::NoArtifacts`] when nothing is there, [`MlflowError::UnsafePath`] for a
-    /// listed name that would escape `dest_dir`, [`MlflowError::TooLarge`],
-    /// [`MlflowError::Stalled`], [`MlflowError::TooManyFiles`], I/O, API and transport errors;
-    /// from an object store, the same conditions as [`MlflowError::Store`].
+    /// [`MlflowError::NoArtifacts`] when nothing is there, [`MlflowError::Transfer`] for a
+    /// listed name that would escape `dest_dir`, a download past its bounds and local I/O;
+    /// API and transport errors; from an object store, the same conditions as
+    /// [`MlflowError::Store`].
     #[tracing::instrument(skip(self, dest_dir), err(level = "warn"))]
     pub async fn download_artifacts(
         &self,
@@ -115,28 +114,23 @@ impl MlflowClient {
         dest_dir: &Path,
         deadline: Instant,
     ) -> Result<Vec<PathBuf>, MlflowError> {
-        if let Some(location) = ObjectUri::parse(artifact_uri)? {
-            let store = Store::open(&self.stores, location)?;
-            let limits = Limits {
-                max_bytes: self.download_max_bytes,
-                idle: self.download_idle_timeout,
-                deadline,
-            };
-            return Ok(store.download_tree(dest_dir, limits).await?);
-        }
-        let root = proxy_path(artifact_uri)?;
-        let mut budget = Budget {
-            left: self.download_max_bytes,
-            limit: self.download_max_bytes,
+        let limits = Limits {
+            max_bytes: self.download_max_bytes,
             idle: self.download_idle_timeout,
             deadline,
         };
+        if let Some(location) = ObjectUri::parse(artifact_uri)? {
+            let store = Store::open(&self.stores, location)?;
+            return Ok(store.download_tree(dest_dir, limits).await?);
+        }
+        let root = proxy_path(artifact_uri)?;
+        let mut budget = Budget::new(limits);
         let mut written = Vec::new();
         let mut pending = vec![(root.clone(), PathBuf::new(), 0usize)];
         while let Some((remote, local, depth)) = pending.pop() {
             let listing = budget
                 .before_deadline(&remote, self.list_artifacts(&remote))
-                .await?;
+                .await??;
             for entry in listing.files {
                 // Names are relative to the listed directory; never trust them with the file system.
                 let parts = safe_components(&entry.path)?;
@@ -144,16 +138,11 @@ impl MlflowClient {
                 let local_child: PathBuf = local.join(parts.iter().collect::<PathBuf>());
                 if entry.is_dir {
                     if depth + 1 > MAX_DEPTH {
-                        return Err(MlflowError::UnsafePath { path: remote_child });
+                        return Err(UnsafePath(remote_child).into());
                     }
                     pending.push((remote_child, local_child, depth + 1));
                 } else {
-                    if written.len() >= MAX_FILES {
-                        return Err(MlflowError::TooManyFiles {
-                            uri: artifact_uri.to_owned(),
-                            limit: MAX_FILES,
-                        });
-                    }
+                    budget.count_file(artifact_uri)?;
                     self.download_file(&remote_child, &dest_dir.join(&local_child), &mut budget)
                         .await?;
                     written.push(local_child);
@@ -181,9 +170,7 @@ impl MlflowClient {
         Ok(written)
     }
 
-    /// Streams one file to `dest` (through `dest.part`, renamed when complete), counting its
-    /// bytes against `budget` as they arrive and giving up when none come for the idle timeout
-    /// or the deadline passes.
+    /// Saves one file as `dest`, within the budget.
     async fn download_file(
         &self,
         remote: &str,
@@ -191,124 +178,23 @@ impl MlflowClient {
         budget: &mut Budget,
     ) -> Result<(), MlflowError> {
         let segments = safe_components(remote)?;
-        let mut response = budget
+        let response = budget
             .before_deadline(remote, self.get_artifact(&segments))
-            .await?;
-        if let Some(parent) = dest.parent() {
-            tokio::fs::create_dir_all(parent)
-                .await
-                .map_err(|error| MlflowError::io(parent, error))?;
-        }
-        let mut partial = dest.as_os_str().to_owned();
-        partial.push(".part");
-        let partial = PathBuf::from(partial);
-        let mut file = tokio::fs::File::create(&partial)
+            .await??;
+        budget
+            .save(response.bytes_stream(), remote, dest)
             .await
-            .map_err(|error| MlflowError::io(&partial, error))?;
-        let mut received = 0u64;
-        loop {
-            let chunk = match budget.next_chunk(&mut response).await {
-                Ok(Some(chunk)) => chunk,
-                Ok(None) => break,
-                Err(why) => {
-                    drop(file);
-                    let _ = tokio::fs::remove_file(&partial).await;
-                    return Err(why.into_error(remote, received, self));
-                }
-            };
-            received += chunk.len() as u64;
-            if chunk.len() as u64 > budget.left {
-                drop(file);
-                let _ = tokio::fs::remove_file(&partial).await;
-                return Err(MlflowError::TooLarge {
-                    what: remote.to_owned(),
-                    limit: budget.limit,
-                });
-            }
-            budget.left -= chunk.len() as u64;
-            file.write_all(&chunk)
-                .await
-                .map_err(|error| MlflowError::io(&partial, error))?;
-        }
-        file.flush()
-            .await
-            .map_err(|error| MlflowError::io(&partial, error))?;
-        drop(file);
-        tokio::fs::rename(&partial, dest)
-            .await
-            .map_err(|error| MlflowError::io(dest, error))
-    }
-}
-
-/// What one model download may still take: bytes, idle time per read, and a deadline.
-struct Budget {
-    left: u64,
-    limit: u64,
-    idle: Duration,
-    deadline: Instant,
-}
-
-/// Why a read stopped early.
-enum Stop {
-    Idle(Duration),
-    Deadline,
-    Transport(reqwest::Error),
-}
-
-impl Stop {
-    fn into_error(self, remote: &str, received: u64, client: &MlflowClient) -> MlflowError {
-        let why = match self {
-            Self::Idle(idle) => format!(
-                "no bytes for {} (--download-idle-timeout)",
-                humantime::format_duration(idle)
-            ),
-            Self::Deadline => "not finished by its deadline".to_owned(),
-            Self::Transport(source) => {
-                return MlflowError::Transport {
+            .map_err(|error| match error {
+                StreamError::Transfer(error) => error.into(),
+                StreamError::Source { error, .. } => MlflowError::Transport {
                     url: format!(
                         "{}api/2.0/mlflow-artifacts/artifacts/{remote}",
-                        client.tracking_uri()
+                        self.tracking_uri()
                     ),
                     attempts: 1,
-                    source: source.without_url(),
-                };
-            }
-        };
-        MlflowError::Stalled {
-            what: remote.to_owned(),
-            why,
-            received,
-        }
-    }
-}
-
-impl Budget {
-    /// The next chunk of `response`, waiting at most the idle timeout and never past the
-    /// deadline.
-    async fn next_chunk(&self, response: &mut reqwest::Response) -> Result<Option<Bytes>, Stop> {
-        let left = self.deadline.saturating_duration_since(Instant::now());
-        let wait = self.idle.min(left);
-        match tokio::time::timeout(wait, response.chunk()).await {
-            Ok(Ok(chunk)) => Ok(chunk),
-            Ok(Err(error)) => Err(Stop::Transport(error)),
-            Err(_) if wait < self.idle => Err(Stop::Deadline),
-            Err(_) => Err(Stop::Idle(self.idle)),
-        }
-    }
-
-    /// Runs a request (listing, or the start of a download) unless the deadline passes first.
-    async fn before_deadline<T>(
-        &self,
-        what: &str,
-        call: impl std::future::Future<Output = Result<T, MlflowError>>,
-    ) -> Result<T, MlflowError> {
-        tokio::time::timeout_at(self.deadline, call)
-            .await
-            .map_err(|_| MlflowError::Stalled {
-                what: what.to_owned(),
-                why: "no answer by its deadline".to_owned(),
-                received: 0,
-            })?
+                    source: error.without_url(),
+                },
+            })
     }
 }
 

@@ -15,6 +15,7 @@ use crate::config::{Auth, TrackingConfig};
 use crate::error::MlflowError;
 use crate::redact::Redactor;
 use crate::retry::RetryPolicy;
+use crate::transfer::TransferError;
 use crate::wire;
 
 /// Typed access to the MLflow REST API. Cheap to clone (shares one connection pool); make one per process.
@@ -290,10 +291,11 @@ impl MlflowClient {
             })?
         {
             if body.len() + chunk.len() > MAX_API_BODY {
-                return Err(MlflowError::TooLarge {
+                return Err(TransferError::TooLarge {
                     what: call.endpoint.to_owned(),
                     limit: MAX_API_BODY as u64,
-                });
+                }
+                .into());
             }
             body.extend_from_slice(&chunk);
         }

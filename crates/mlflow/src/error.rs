@@ -6,6 +6,7 @@ use reqwest::StatusCode;
 
 use crate::store::StoreError;
 use crate::store::path::UnsafePath;
+use crate::transfer::TransferError;
 
 /// A failed MLflow call, model-URI resolution or artifact transfer.
 ///
@@ -132,35 +133,11 @@ pub enum MlflowError {
         uri: String,
     },
 
-    /// A download, or an answer of the server, larger than allowed (sizes the server declares
-    /// are not trusted: this is counted as the bytes arrive).
-    #[error("`{what}` is larger than the limit of {limit} bytes (--download-max-bytes)")]
-    TooLarge {
-        /// The file or endpoint.
-        what: String,
-        /// The limit, in bytes.
-        limit: u64,
-    },
-
-    /// A download or an answer that stopped sending, or did not finish by its deadline.
-    #[error("`{what}`: {why} after {received} bytes")]
-    Stalled {
-        /// The file or endpoint.
-        what: String,
-        /// `no bytes for 30s (--download-idle-timeout)`, or the deadline that ran out.
-        why: String,
-        /// Bytes received before it stopped.
-        received: u64,
-    },
-
-    /// An artifact tree with more files than a model directory may hold.
-    #[error("`{uri}` holds more than {limit} files")]
-    TooManyFiles {
-        /// The artifact URI that was listed.
-        uri: String,
-        /// The limit.
-        limit: usize,
-    },
+    /// A download or an answer of the server past its bounds: too large (sizes the server
+    /// declares are not trusted: this is counted as the bytes arrive), stalled, too many
+    /// files, a name that would escape its directory, or the local file.
+    #[error(transparent)]
+    Transfer(#[from] TransferError),
 
     /// A run search that matched more runs than the caller can use.
     #[error("more than {limit} runs match `{filter}`")]
@@ -178,26 +155,9 @@ pub enum MlflowError {
         message: String,
     },
 
-    /// A listed artifact name or an upload path that would escape its directory.
-    #[error("refusing unsafe artifact path `{path}`")]
-    UnsafePath {
-        /// The offending path as received.
-        path: String,
-    },
-
     /// Reading or writing an object store (`s3://`, `gs://`, Azure) failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-
-    /// A local file-system operation failed.
-    #[error("I/O error on `{}`: {source}", path.display())]
-    Io {
-        /// The local path involved.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
-    },
 }
 
 impl MlflowError {
@@ -239,22 +199,20 @@ impl MlflowError {
     pub fn is_stalled(&self) -> bool {
         matches!(
             self,
-            Self::Stalled { .. } | Self::Store(StoreError::Stalled { .. })
+            Self::Transfer(TransferError::Stalled { .. })
+                | Self::Store(StoreError::Transfer(TransferError::Stalled { .. }))
         )
     }
 
     /// An I/O failure on `path`, naming it.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::Io {
-            path: path.into(),
-            source,
-        }
+        TransferError::io(path, source).into()
     }
 }
 
 impl From<UnsafePath> for MlflowError {
-    fn from(UnsafePath(path): UnsafePath) -> Self {
-        Self::UnsafePath { path }
+    fn from(path: UnsafePath) -> Self {
+        TransferError::from(path).into()
     }
 }
 

@@ -10,6 +10,7 @@
 //! - [`logged_model`]: logging a model as MLflow 3 logged model, or MLflow 2 run artifact.
 //! - [`uri`] and [`resolve`]: `models:/…`, `runs:/…` → files on disk.
 //! - [`wire`]: serde mirrors of MLflow's JSON.
+//! - [`transfer`]: the one bounded download (bytes, idle time, deadline, `.part` files).
 //! - [`store`]: object stores (`s3://`, `gs://`, Azure) for artifacts the server does not proxy.
 //! - [`redact`]: the one scrubber of secrets from text that came from elsewhere.
 #![forbid(unsafe_code)]
@@ -26,6 +27,7 @@ pub mod retry;
 pub mod server;
 pub mod store;
 pub mod tracking;
+pub mod transfer;
 pub mod uri;
 pub mod wire;
 

@@ -113,9 +113,9 @@ pub async fn resolve(client: &MlflowClient, uri: &ModelUri) -> Result<Resolved, 
 /// for every non-local model) into `dest_dir`; returns the relative paths written.
 ///
 /// # Errors
-/// [`MlflowError::NoArtifacts`] when nothing is there; [`MlflowError::UnsafePath`] for a listed
+/// [`MlflowError::NoArtifacts`] when nothing is there; [`MlflowError::Transfer`] for a listed
 /// name that would escape `dest_dir`; [`MlflowError::UnsupportedArtifactUri`] for other schemes;
-/// [`MlflowError::TooLarge`] and [`MlflowError::Stalled`] for a download past its limits.
+/// [`MlflowError::Transfer`] for a download past its limits.
 pub async fn download(
     client: &MlflowClient,
     artifact_uri: &str,

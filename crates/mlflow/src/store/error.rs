@@ -9,6 +9,7 @@ use object_store::client::{HttpError, HttpErrorKind};
 use crate::store::config::StoreConfig;
 use crate::store::path::UnsafePath;
 use crate::store::uri::{Backend, ObjectUri};
+use crate::transfer::TransferError;
 
 /// A failed object-store operation.
 #[derive(Debug, thiserror::Error)]
@@ -69,62 +70,24 @@ pub enum StoreError {
         message: String,
     },
 
-    /// A download larger than allowed (counted as the bytes arrive).
-    #[error("`{what}` is larger than the limit of {limit} bytes (--download-max-bytes)")]
-    TooLarge {
-        /// The object.
-        what: String,
-        /// The limit, in bytes.
-        limit: u64,
-    },
-
-    /// A download that stopped sending, or did not finish by its deadline.
-    #[error("`{what}`: {why} after {received} bytes")]
-    Stalled {
-        /// The object or listing.
-        what: String,
-        /// `no bytes for 30s (--download-idle-timeout)`, or the deadline that ran out.
-        why: String,
-        /// Bytes received before it stopped.
-        received: u64,
-    },
-
-    /// A tree with more files than a model directory may hold.
-    #[error("`{uri}` holds more than {limit} files")]
-    TooManyFiles {
-        /// The prefix.
-        uri: String,
-        /// The limit.
-        limit: usize,
-    },
-
-    /// A listed key that would escape the destination directory.
+    /// A download past its bounds (too large, stalled, too many files), a name that would
+    /// escape its directory, or the local file.
     #[error(transparent)]
-    UnsafePath(#[from] UnsafePath),
-
-    /// A local file-system operation failed.
-    #[error("I/O error on `{}`: {source}", path.display())]
-    Io {
-        /// The local path.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
-    },
+    Transfer(#[from] TransferError),
 }
 
 impl StoreError {
     /// An I/O failure on `path`, naming it.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::Io {
-            path: path.into(),
-            source,
-        }
+        TransferError::io(path, source).into()
     }
 
     /// True when trying again later may succeed (the store was unreachable).
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Unreachable { .. } | Self::Stalled { .. })
+        matches!(
+            self,
+            Self::Unreachable { .. } | Self::Transfer(TransferError::Stalled { .. })
+        )
     }
 
     /// Classifies what `object_store` said about `uri` (an object or a prefix of `location`).
@@ -238,6 +201,12 @@ fn describe(error: &object_store::Error) -> String {
         source = current.source();
     }
     text
+}
+
+impl From<UnsafePath> for StoreError {
+    fn from(path: UnsafePath) -> Self {
+        TransferError::from(path).into()
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! - [`uri`]: which URIs name a store, and the bucket/container and prefix in them.
 //! - [`config`]: `StoreConfig` from `MLFLOW_S3_*`, `AWS_*`, `GOOGLE_*`, `AZURE_*` (redacted).
 //! - `open`: a client of the named store; missing credentials refused before any request.
-//! - [`transfer`]: upload a directory; download a tree streamed, bounded and traversal-safe.
+//! - [`transfer`]: upload a directory; download a tree through the one bounded transfer.
 //! - [`path`]: the checks every name passes between a remote tree and the file system.
 //! - [`error`]: `StoreError`, naming the URI and the variable to set, never a secret.
 
@@ -19,5 +19,5 @@ pub mod uri;
 
 pub use config::{Secret, StoreConfig};
 pub use error::StoreError;
-pub use transfer::{Limits, MAX_FILES, Store};
+pub use transfer::Store;
 pub use uri::{Backend, ObjectUri};

@@ -1,40 +1,23 @@
 //! Moving trees between a local directory and an object-store prefix. Uploads stream each
 //! file (one PUT when small, a multipart upload when large); downloads list the prefix, then
-//! stream each object to `<file>.part`, renamed when complete, counting bytes as they arrive
-//! and giving up on a silent server or a passed deadline, exactly like proxy downloads.
+//! save each object through the one bounded transfer ([`crate::transfer`]), as proxy
+//! downloads do.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
-use bytes::Bytes;
 use futures_util::StreamExt as _;
-use futures_util::stream::BoxStream;
 use object_store::buffered::BufWriter;
 use object_store::path::Path as Key;
 use object_store::{ObjectStore, ObjectStoreExt as _};
 use tokio::io::AsyncWriteExt as _;
-use tokio::time::Instant;
 
 use crate::store::config::StoreConfig;
 use crate::store::error::StoreError;
 use crate::store::open::open;
 use crate::store::path::{local_files, safe_components};
 use crate::store::uri::ObjectUri;
-
-/// Most files one download may bring (a model directory holds a handful).
-pub const MAX_FILES: usize = 10_000;
-
-/// What one download may take: bytes (all files together), silence per read, and a deadline.
-#[derive(Clone, Copy, Debug)]
-pub struct Limits {
-    /// Most bytes, all files together.
-    pub max_bytes: u64,
-    /// Longest wait for the next bytes of a file.
-    pub idle: Duration,
-    /// Nothing runs past this.
-    pub deadline: Instant,
-}
+use crate::transfer::{Budget, Limits, StreamError};
 
 /// An opened object-store location: the client and the prefix its keys live under.
 #[derive(Clone, Debug)]
@@ -111,10 +94,7 @@ impl Store {
         limits: Limits,
     ) -> Result<Vec<PathBuf>, StoreError> {
         let prefix: Key = self.prefix_parts().iter().map(String::as_str).collect();
-        let mut budget = Budget {
-            left: limits.max_bytes,
-            limits,
-        };
+        let mut budget = Budget::new(limits);
         let mut listing = self.client.list(Some(&prefix));
         let mut written = Vec::new();
         while let Some(meta) = budget
@@ -130,12 +110,7 @@ impl Store {
                 .collect::<Vec<_>>()
                 .join("/");
             let local: PathBuf = safe_components(&relative)?.iter().collect();
-            if written.len() >= MAX_FILES {
-                return Err(StoreError::TooManyFiles {
-                    uri: self.location.to_string(),
-                    limit: MAX_FILES,
-                });
-            }
+            budget.count_file(&self.location.to_string())?;
             self.download_file(&meta.location, &dest_dir.join(&local), &mut budget)
                 .await?;
             written.push(local);
@@ -207,7 +182,7 @@ impl Store {
         })
     }
 
-    /// Streams one object to `dest` through `dest.part`, within the budget.
+    /// Saves one object as `dest`, within the budget.
     async fn download_file(
         &self,
         key: &Key,
@@ -219,57 +194,13 @@ impl Store {
             .before_deadline(&uri, self.client.get(key))
             .await?
             .map_err(|error| self.error(error, &uri))?;
-        if let Some(parent) = dest.parent() {
-            tokio::fs::create_dir_all(parent)
-                .await
-                .map_err(|error| StoreError::io(parent, error))?;
-        }
-        let mut partial = dest.as_os_str().to_owned();
-        partial.push(".part");
-        let partial = PathBuf::from(partial);
-        let mut file = tokio::fs::File::create(&partial)
+        budget
+            .save(answer.into_stream(), &uri, dest)
             .await
-            .map_err(|error| StoreError::io(&partial, error))?;
-        let mut stream = answer.into_stream();
-        let copied = self
-            .copy_within(&mut stream, &mut file, &partial, &uri, budget)
-            .await;
-        drop(file);
-        if let Err(error) = copied {
-            let _ = tokio::fs::remove_file(&partial).await;
-            return Err(error);
-        }
-        tokio::fs::rename(&partial, dest)
-            .await
-            .map_err(|error| StoreError::io(dest, error))
-    }
-
-    async fn copy_within(
-        &self,
-        stream: &mut BoxStream<'static, object_store::Result<Bytes>>,
-        file: &mut tokio::fs::File,
-        partial: &Path,
-        uri: &str,
-        budget: &mut Budget,
-    ) -> Result<(), StoreError> {
-        let mut received = 0u64;
-        while let Some(chunk) = budget.next_chunk(stream, uri, received).await? {
-            let chunk = chunk.map_err(|error| self.error(error, uri))?;
-            received += chunk.len() as u64;
-            if chunk.len() as u64 > budget.left {
-                return Err(StoreError::TooLarge {
-                    what: uri.to_owned(),
-                    limit: budget.limits.max_bytes,
-                });
-            }
-            budget.left -= chunk.len() as u64;
-            file.write_all(&chunk)
-                .await
-                .map_err(|error| StoreError::io(partial, error))?;
-        }
-        file.flush()
-            .await
-            .map_err(|error| StoreError::io(partial, error))
+            .map_err(|error| match error {
+                StreamError::Transfer(error) => error.into(),
+                StreamError::Source { error, .. } => self.error(error, &uri),
+            })
     }
 }
 
@@ -291,60 +222,10 @@ fn into_store_error(error: std::io::Error) -> Result<object_store::Error, std::i
     }
 }
 
-/// What the download may still take.
-struct Budget {
-    left: u64,
-    limits: Limits,
-}
-
-impl Budget {
-    /// The next chunk, waiting at most the idle timeout and never past the deadline.
-    async fn next_chunk(
-        &self,
-        stream: &mut BoxStream<'static, object_store::Result<Bytes>>,
-        what: &str,
-        received: u64,
-    ) -> Result<Option<object_store::Result<Bytes>>, StoreError> {
-        let left = self
-            .limits
-            .deadline
-            .saturating_duration_since(Instant::now());
-        let wait = self.limits.idle.min(left);
-        tokio::time::timeout(wait, stream.next())
-            .await
-            .map_err(|_| StoreError::Stalled {
-                what: what.to_owned(),
-                why: if wait < self.limits.idle {
-                    "not finished by its deadline".to_owned()
-                } else {
-                    format!(
-                        "no bytes for {} (--download-idle-timeout)",
-                        humantime::format_duration(self.limits.idle)
-                    )
-                },
-                received,
-            })
-    }
-
-    /// Runs a request (a listing page, or the start of a download) unless the deadline
-    /// passes first.
-    async fn before_deadline<T>(
-        &self,
-        what: &str,
-        call: impl std::future::Future<Output = T>,
-    ) -> Result<T, StoreError> {
-        tokio::time::timeout_at(self.limits.deadline, call)
-            .await
-            .map_err(|_| StoreError::Stalled {
-                what: what.to_owned(),
-                why: "no answer by its deadline".to_owned(),
-                received: 0,
-            })
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::store::Secret;
 
@@ -378,7 +259,7 @@ mod tests {
         let limits = Limits {
             max_bytes: 1024,
             idle: Duration::from_secs(5),
-            deadline: Instant::now() + Duration::from_secs(5),
+            deadline: tokio::time::Instant::now() + Duration::from_secs(5),
         };
         let error = store.download_tree(dest.path(), limits).await.unwrap_err();
         assert!(matches!(error, StoreError::Unreachable { .. }), "{error}");
