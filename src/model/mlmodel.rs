@@ -23,18 +23,24 @@ pub struct Provenance {
 
 /// MLflow's column-based signature for the six stats (`long`, required).
 fn signature_inputs(model: &Model) -> String {
-    let cols: Vec<serde_json::Value> = model
+    /// One column, its fields in the order MLflow writes them.
+    #[derive(serde::Serialize)]
+    struct ColSpec<'a> {
+        r#type: &'a str,
+        name: &'a str,
+        required: bool,
+    }
+    let cols: Vec<ColSpec<'_>> = model
         .input_features()
         .iter()
-        .map(|n| serde_json::json!({"type": "long", "name": n, "required": true}))
+        .map(|name| ColSpec {
+            r#type: "long",
+            name,
+            required: true,
+        })
         .collect();
-    // MLflow writes this JSON with Python's ", " / ": " separators.
-    serde_json::Value::Array(cols)
-        .to_string()
-        .replace("\",\"", "\", \"")
-        .replace("\":", "\": ")
-        .replace(",\"", ", \"")
-        .replace("},{", "}, {")
+    // MLflow writes this JSON with Python's separators; a list of objects always serialises.
+    legendary_scoring::python_json::to_string(&cols).unwrap_or_default()
 }
 
 fn yaml_quote(s: &str) -> String {

@@ -20,6 +20,7 @@ mod content_type;
 mod csv;
 mod error;
 mod json;
+pub mod python_json;
 mod response;
 
 pub use batch::Batch;

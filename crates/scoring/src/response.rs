@@ -1,48 +1,34 @@
 //! The answer body for a successful request, in the dialect the client asked in.
 
+use serde::Serialize;
+
 use super::Dialect;
+use crate::python_json;
 
 /// `{"predictions": [false, true]}` for [`Dialect::Mlflow2`], with the `", "` separators of
 /// MLflow's `json.dump`, or the bare list `[false, true]` for [`Dialect::Legacy1`].
 pub fn render(predictions: &[bool], dialect: Dialect) -> Vec<u8> {
-    let mut out = Vec::with_capacity(20 + 7 * predictions.len());
-    if dialect == Dialect::Mlflow2 {
-        out.extend_from_slice(b"{\"predictions\": ");
-    }
-    out.push(b'[');
-    for (i, &prediction) in predictions.iter().enumerate() {
-        if i > 0 {
-            out.extend_from_slice(b", ");
-        }
-        out.extend_from_slice(if prediction { b"true" } else { b"false" });
-    }
-    out.push(b']');
-    if dialect == Dialect::Mlflow2 {
-        out.push(b'}');
-    }
-    out
+    answer(predictions, dialect, 20 + 7 * predictions.len())
 }
 
 /// As [`render`], for predictions of any JSON type (a scikit-learn model's labels or values).
 pub fn render_values(predictions: &[serde_json::Value], dialect: Dialect) -> Vec<u8> {
-    let mut out = Vec::with_capacity(20 + 8 * predictions.len());
-    if dialect == Dialect::Mlflow2 {
-        out.extend_from_slice(b"{\"predictions\": ");
-    }
-    out.push(b'[');
-    for (i, prediction) in predictions.iter().enumerate() {
-        if i > 0 {
-            out.extend_from_slice(b", ");
-        }
-        out.extend_from_slice(prediction.to_string().as_bytes());
-    }
-    out.push(b']');
-    if dialect == Dialect::Mlflow2 {
-        out.push(b'}');
-    }
-    out
+    answer(predictions, dialect, 20 + 8 * predictions.len())
 }
 
+fn answer<T: Serialize>(predictions: &[T], dialect: Dialect, capacity: usize) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Answer<'a, T> {
+        predictions: &'a [T],
+    }
+    let mut out = Vec::with_capacity(capacity);
+    // Booleans and JSON values always serialise.
+    let _ = match dialect {
+        Dialect::Mlflow2 => python_json::write(&mut out, &Answer { predictions }),
+        Dialect::Legacy1 => python_json::write(&mut out, predictions),
+    };
+    out
+}
 #[cfg(test)]
 mod tests {
     use super::*;
