@@ -3,12 +3,11 @@
 //! `feature_importance.json` and `explanation_background.json`. Written by `train`, read by
 //! `serve` and `predict`.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::mlmodel;
+use super::mlmodel::{self, MlModel};
 use super::read::{read_capped, read_required};
 use super::{ForestModel, Model, ModelError, ReadLimits};
 
@@ -206,32 +205,8 @@ fn example_split(model: &Model, rows: &[[f64; 6]]) -> serde_json::Value {
 }
 
 #[derive(Deserialize)]
-struct MlModelFile {
-    #[serde(default)]
-    flavors: BTreeMap<String, serde_yaml_ng::Value>,
-    #[serde(default)]
-    model_uuid: Option<String>,
-    #[serde(default)]
-    utc_time_created: Option<String>,
-    #[serde(default)]
-    run_id: Option<String>,
-    #[serde(default)]
-    signature: Option<Signature>,
-}
-
-#[derive(Deserialize)]
-struct Signature {
-    inputs: Option<String>,
-}
-
-#[derive(Deserialize)]
 struct SmartcoreFlavor {
     model_file: String,
-}
-
-#[derive(Deserialize)]
-struct ColSpec {
-    name: String,
 }
 
 /// Reads and checks the model directory at `dir`, within [`ReadLimits::default`].
@@ -251,30 +226,27 @@ pub fn read_dir(dir: &Path) -> Result<ModelDir, ArtifactError> {
 pub fn read_dir_with(dir: &Path, limits: &ReadLimits) -> Result<ModelDir, ArtifactError> {
     let mlmodel_path = dir.join("MLmodel");
     let small = limits.max_file_bytes;
-    let bytes = read_required(&mlmodel_path, small, "max_file_bytes")?;
     let bad = |message: String| ArtifactError::MlModel {
         path: mlmodel_path.clone(),
         message,
     };
-    let text = std::str::from_utf8(&bytes).map_err(|e| bad(format!("not UTF-8: {e}")))?;
-    let mlmodel: MlModelFile = mlmodel::parse(text).map_err(bad)?;
+    let mlmodel = MlModel::read(dir, limits)?;
     if !mlmodel.flavors.contains_key("smartcore") && mlmodel.flavors.contains_key("sklearn") {
         return read_sklearn(dir, limits, mlmodel);
     }
-    let flavor = mlmodel
-        .flavors
-        .get("smartcore")
-        .ok_or_else(|| ArtifactError::NotSmartcore {
-            path: mlmodel_path.clone(),
-            flavors: mlmodel
-                .flavors
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", "),
-        })?;
-    let flavor: SmartcoreFlavor = serde_yaml_ng::from_value(flavor.clone())
-        .map_err(|e| bad(format!("flavors.smartcore: {e}")))?;
+    let flavor: SmartcoreFlavor =
+        mlmodel
+            .flavor("smartcore")
+            .map_err(bad)?
+            .ok_or_else(|| ArtifactError::NotSmartcore {
+                path: mlmodel_path.clone(),
+                flavors: mlmodel
+                    .flavors
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?;
     if flavor.model_file.contains("..") || Path::new(&flavor.model_file).is_absolute() {
         return Err(bad(format!(
             "model_file '{}' must be a plain relative name",
@@ -289,10 +261,9 @@ pub fn read_dir_with(dir: &Path, limits: &ReadLimits) -> Result<ModelDir, Artifa
             cause: cause.into(),
         })?
         .into();
-    if let Some(inputs) = mlmodel.signature.and_then(|s| s.inputs) {
-        let cols: Vec<ColSpec> = serde_json::from_str(&inputs)
-            .map_err(|e| bad(format!("signature.inputs is not a column list: {e}")))?;
-        let names: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
+    if let Some(names) = mlmodel.input_names().map_err(bad)? {
+        // An unnamed column shows as "" and never matches.
+        let names: Vec<&str> = names.iter().map(|n| n.as_deref().unwrap_or("")).collect();
         if names != model.input_features() {
             return Err(bad(format!(
                 "signature inputs {names:?} differ from the model's {:?}",
@@ -348,9 +319,9 @@ impl ModelInfo {
 fn read_sklearn(
     dir: &Path,
     limits: &ReadLimits,
-    mlmodel: MlModelFile,
+    mlmodel: MlModel,
 ) -> Result<ModelDir, ArtifactError> {
-    let read = super::sklearn_dir::read(dir, limits)?;
+    let read = super::sklearn_dir::read(dir, limits, &mlmodel)?;
     let sklearn = SklearnInfo {
         estimator: read.forest.class.name().to_owned(),
         sklearn_version: read.sklearn_version.clone(),

@@ -5,7 +5,6 @@
 //! `feature_names_in_` when it has them, else the signature's inputs, else none (rows are
 //! read by position, in the order the model was trained on).
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -14,20 +13,8 @@ use legendary_forest::ReadLimits;
 use legendary_sklearn::{Format, SkForest, SklearnLimits, SklearnModel};
 
 use super::ArtifactError;
+use super::mlmodel::MlModel;
 use super::read::read_required;
-
-#[derive(Deserialize)]
-struct MlModelFile {
-    #[serde(default)]
-    flavors: BTreeMap<String, serde_yaml_ng::Value>,
-    #[serde(default)]
-    signature: Option<Signature>,
-}
-
-#[derive(Deserialize)]
-struct Signature {
-    inputs: Option<String>,
-}
 
 #[derive(Deserialize)]
 struct SklearnFlavor {
@@ -38,31 +25,25 @@ struct SklearnFlavor {
     sklearn_version: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct ColSpec {
-    name: Option<String>,
-}
-
 /// Reads the `sklearn` flavor of the model directory at `dir`.
 ///
 /// # Errors
 /// [`ArtifactError`]: a missing or oversized file, no `sklearn` flavor, or a model file
 /// the restricted readers refuse (the message names the class or global).
-pub(super) fn read(dir: &Path, limits: &ReadLimits) -> Result<SklearnModel, ArtifactError> {
+pub(super) fn read(
+    dir: &Path,
+    limits: &ReadLimits,
+    mlmodel: &MlModel,
+) -> Result<SklearnModel, ArtifactError> {
     let mlmodel_path = dir.join("MLmodel");
     let bad = |message: String| ArtifactError::MlModel {
         path: mlmodel_path.clone(),
         message,
     };
-    let bytes = read_required(&mlmodel_path, limits.max_file_bytes, "max_file_bytes")?;
-    let text = std::str::from_utf8(&bytes).map_err(|e| bad(format!("not UTF-8: {e}")))?;
-    let mlmodel: MlModelFile = super::mlmodel::parse(text).map_err(bad)?;
-    let flavor = mlmodel
-        .flavors
-        .get("sklearn")
+    let flavor: SklearnFlavor = mlmodel
+        .flavor("sklearn")
+        .map_err(bad)?
         .ok_or_else(|| bad("no sklearn flavor".to_owned()))?;
-    let flavor: SklearnFlavor = serde_yaml_ng::from_value(flavor.clone())
-        .map_err(|e| bad(format!("flavors.sklearn: {e}")))?;
     let name = &flavor.pickled_model;
     if name.contains("..") || name.contains('/') || Path::new(name).is_absolute() {
         return Err(bad(format!(
@@ -90,15 +71,11 @@ pub(super) fn read(dir: &Path, limits: &ReadLimits) -> Result<SklearnModel, Arti
                 cause: super::ModelError::Sklearn(cause),
             }
         })?;
-    let signature = match mlmodel.signature.and_then(|s| s.inputs) {
-        Some(inputs) => {
-            let cols: Vec<ColSpec> = serde_json::from_str(&inputs)
-                .map_err(|e| bad(format!("signature.inputs is not a column list: {e}")))?;
-            let names: Option<Vec<String>> = cols.into_iter().map(|c| c.name).collect();
-            names.filter(|n| n.len() == forest.n_features)
-        }
-        None => None,
-    };
+    let signature = mlmodel
+        .input_names()
+        .map_err(bad)?
+        .and_then(|names| names.into_iter().collect::<Option<Vec<String>>>())
+        .filter(|n| n.len() == forest.n_features);
     let columns = forest.feature_names.clone().or(signature);
     let sklearn_version = flavor
         .sklearn_version
