@@ -17,8 +17,6 @@ mod plot;
 mod raster;
 mod shap_files;
 
-use serde::Serialize;
-
 use crate::model::Background;
 
 pub use background::{BACKGROUND_ROWS, BACKGROUND_SEED, bundled, of as background_of, sample};
@@ -60,52 +58,6 @@ pub enum ExplainError {
     /// The request was dropped (timed out, or its client left) before the work was done.
     #[error("cancelled")]
     Cancelled,
-}
-
-/// The six Shapley values of one row, by stat: how much each stat moves the legendary
-/// probability from the base value.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Contributions {
-    /// HP's contribution.
-    pub hp: f64,
-    /// Attack's.
-    pub attack: f64,
-    /// Defense's.
-    pub defense: f64,
-    /// Sp. Attack's.
-    pub special_attack: f64,
-    /// Sp. Defense's.
-    pub special_defense: f64,
-    /// Speed's.
-    pub speed: f64,
-}
-
-impl From<[f64; 6]> for Contributions {
-    fn from(v: [f64; 6]) -> Self {
-        let [hp, attack, defense, special_attack, special_defense, speed] = v;
-        Self {
-            hp,
-            attack,
-            defense,
-            special_attack,
-            special_defense,
-            speed,
-        }
-    }
-}
-
-impl Contributions {
-    /// The six values in the stats' order ([`legendary_forest::FEATURES`]).
-    pub fn values(&self) -> [f64; 6] {
-        [
-            self.hp,
-            self.attack,
-            self.defense,
-            self.special_attack,
-            self.special_defense,
-            self.speed,
-        ]
-    }
 }
 
 #[cfg(test)]

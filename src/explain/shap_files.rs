@@ -45,7 +45,7 @@ pub fn files(explanation: &Explanation) -> Vec<(&'static str, Vec<u8>)> {
     let values: Vec<[f64; 6]> = explanation
         .contributions
         .iter()
-        .map(super::Contributions::values)
+        .map(|c| c.values())
         .collect();
     let scene = plot::summary_bar(&values);
     vec![

@@ -8,7 +8,9 @@ use axum::http::HeaderMap;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::explain::{self, Contributions};
+use legendary_forest::Stats;
+
+use crate::explain;
 use crate::http::{ApiError, AppState, background_of, explain_rows, too_many_to_explain};
 use legendary_scoring::ScoringErrorKind;
 
@@ -29,7 +31,7 @@ pub(crate) struct Explained {
     probabilities: Vec<f64>,
     /// One per row: how much each stat moves the probability from `base_value`;
     /// `base_value` plus the six is the row's probability.
-    contributions: Vec<Contributions>,
+    contributions: Vec<Stats>,
 }
 
 /// Explain predictions: exact Shapley values of the legendary probability over the six stats.

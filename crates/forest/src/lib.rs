@@ -26,4 +26,4 @@ pub use features::{DERIVED, FeatureSet, MAX_WIDTH, REGULARITY};
 pub use forest::{BLOCK_ROWS, FlatForest, ForestError, ROW_STRIDE};
 pub use limits::ReadLimits;
 pub use rng::SplitMix64;
-pub use stats::FEATURES;
+pub use stats::{FEATURES, Stats};
