@@ -169,6 +169,7 @@ impl SandboxArgs {
             max_model_bytes: self.model_max_bytes.unwrap_or(defaults.max_model_bytes),
             ..defaults
         })
+        .map_err(|e| anyhow::anyhow!("finding this binary to compile models with: {e}"))
     }
 }
 

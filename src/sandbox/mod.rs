@@ -114,13 +114,12 @@ impl Sandbox {
     ///
     /// # Errors
     /// When the running executable cannot be found.
-    pub fn this_binary(limits: SandboxLimits) -> anyhow::Result<Self> {
+    pub fn this_binary(limits: SandboxLimits) -> std::io::Result<Self> {
         let proc_exe = Path::new("/proc/self/exe");
         let program = if proc_exe.exists() {
             proc_exe.to_path_buf()
         } else {
-            std::env::current_exe()
-                .map_err(|e| anyhow::anyhow!("finding this binary to compile models with: {e}"))?
+            std::env::current_exe()?
         };
         Ok(Self::new(program, limits))
     }

@@ -10,9 +10,8 @@ use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
-use crate::acquire::Fetcher;
+use crate::acquire::{Fetcher, LoadError};
 use crate::http::{AppState, ReloadAttempt};
-use legendary_mlflow::MlflowError;
 
 /// Starts the poller when the source can move and the interval is not zero; each poll may
 /// take at most `poll_deadline`.
@@ -96,7 +95,7 @@ impl Cause {
     }
 }
 
-fn record(state: &AppState, version: Option<String>, cause: Cause, error: Option<&anyhow::Error>) {
+fn record(state: &AppState, version: Option<String>, cause: Cause, error: Option<&LoadError>) {
     let now = SystemTime::now();
     let (class, error_text) = cause.describe();
     let attempt = ReloadAttempt {
@@ -106,21 +105,11 @@ fn record(state: &AppState, version: Option<String>, cause: Cause, error: Option
             .map_or(0.0, |d| d.as_secs_f64()),
         outcome: cause.outcome(),
         cause: class,
-        status: error.and_then(status_of),
+        status: error.and_then(LoadError::registry_status),
         version,
         error: error_text,
     };
     state.metrics().record_reload_attempt(attempt);
-}
-
-/// The HTTP status of the registry's (or its artifact proxy's) failing answer, if any.
-fn status_of(error: &anyhow::Error) -> Option<u16> {
-    error
-        .chain()
-        .find_map(|cause| match cause.downcast_ref::<MlflowError>() {
-            Some(MlflowError::Api { status, .. }) => Some(status.as_u16()),
-            _ => None,
-        })
 }
 
 /// One poll: resolve; if the version moved (and is not the one refused last), fetch,
@@ -154,13 +143,13 @@ async fn poll_once(
             *refused = None;
         }
         // The files could not be had now: try again at the next poll.
-        Err(e) if is_download_failure(&e) => {
+        Err(e) if e.is_download_failure() => {
             tracing::warn!(model = %source, version = version.as_deref().unwrap_or(""), error = %format!("{e:#}"), "new model version could not be downloaded; the current one keeps serving");
             record(state, version, Cause::Download, Some(&e));
         }
         // The files are there but are not a servable model: not tried again.
         Err(e) => {
-            if let Some(failure) = crate::acquire::compile_failure(&e) {
+            if let Some(failure) = e.compile_failure() {
                 state.metrics().record_compile_failure(failure.cause);
             }
             tracing::error!(model = %source, version = version.as_deref().unwrap_or(""), error = %format!("{e:#}"), "new model version refused; the current one keeps serving");
@@ -168,15 +157,4 @@ async fn poll_once(
             *refused = Some(fingerprint);
         }
     }
-}
-
-/// True when the files could not be had this time (the registry failing, a transfer that
-/// stalled): the next poll tries again. Files that are there but too large, too many or
-/// not a model are the version's own fault, and it is refused once.
-fn is_download_failure(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        cause
-            .downcast_ref::<MlflowError>()
-            .is_some_and(|e| e.is_transient() || e.is_stalled())
-    })
 }
