@@ -5,6 +5,7 @@
 //! `log_model` logs it (see [`model`]); then registration, stage and alias. A failure marks
 //! the run FAILED with the reason, never leaves it RUNNING.
 
+mod dataset;
 mod files;
 mod model;
 mod promote;
@@ -13,7 +14,7 @@ mod publish;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::mlflow::tracking::{NewRun, RunStatus, dataset_input, now_ms};
+use crate::mlflow::tracking::{NewRun, RunStatus, now_ms};
 use crate::mlflow::wire::{self, KeyValue, Metric, ModelVersion};
 use crate::mlflow::{MlflowClient, MlflowError, Stage};
 use crate::train::Outcome;
@@ -229,9 +230,7 @@ async fn log_into(
     client
         .log_batch(&run.run_id, &params, &metrics, &tags)
         .await?;
-    client
-        .log_inputs(&run.run_id, &[dataset_input(dataset(outcome), "training")])
-        .await?;
+    dataset::log(client, run, outcome).await?;
     files::upload(client, run, outcome).await?;
     model::log(client, ctx, run, &params, &metrics, model_dir).await
 }
@@ -288,36 +287,6 @@ fn params_and_metrics(o: &Outcome) -> (Vec<KeyValue>, Vec<Metric>) {
         }
     }
     (params, metrics)
-}
-
-/// The training data as MLflow logs a pandas dataset: name, digest, source, schema, profile.
-fn dataset(o: &Outcome) -> wire::Dataset {
-    let d = &o.dataset;
-    let colspec: Vec<serde_json::Value> = crate::dataset::FEATURES
-        .iter()
-        .map(|n| serde_json::json!({"type": "long", "name": n, "required": true}))
-        .chain(std::iter::once(
-            serde_json::json!({"type": "boolean", "name": "legendary", "required": true}),
-        ))
-        .collect();
-    let generations: Vec<u8> = d.generations.iter().collect();
-    wire::Dataset {
-        name: format!("pokemon-generations-{}", d.generations),
-        digest: d.sha256.chars().take(8).collect(),
-        source_type: crate::dataset::source_type(&d.source),
-        source: crate::dataset::source_json(&d.source),
-        schema: Some(serde_json::json!({ "mlflow_colspec": colspec }).to_string()),
-        profile: Some(
-            serde_json::json!({
-                "num_rows": d.rows.len(),
-                "num_elements": d.rows.len() * 7,
-                "legendary_rows": d.legendary_count(),
-                "generations": generations,
-                "sha256": d.sha256,
-            })
-            .to_string(),
-        ),
-    }
 }
 
 /// Registers the run's model directory as a new version of `name` and waits until READY.
