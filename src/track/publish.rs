@@ -153,10 +153,11 @@ impl fmt::Display for Published {
 
 /// Registers the run's model, then places it as `config` says; the gate scores the
 /// challenger (`model`) and the champion on the rows the challenger's training held out.
+/// Called through [`super::Session::publish`].
 ///
 /// # Errors
 /// Registry failures, or a champion that cannot be loaded.
-pub(crate) async fn publish(
+pub(super) async fn publish(
     client: &MlflowClient,
     config: &PublishConfig,
     run: &LoggedRun,
