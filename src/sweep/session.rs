@@ -5,7 +5,6 @@
 //! step of an Indexed Job (a single configuration, or the collect step of `collect.rs`).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -116,7 +115,7 @@ pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// of the sweep (no parent: the collect step makes one). Failing to log fails the step, so
 /// that the Job retries this index: a configuration that is not in MLflow does not count.
 fn train_one(job: &SweepJob, grid: &Grid, sweep_id: &str, index: usize) -> anyhow::Result<()> {
-    let trials = super::train_all(grid, &[index], 1, &|_| {});
+    let trials = super::train_all(grid, &[index], 1, &mut |_| {})?;
     let [trial] = trials.as_slice() else {
         anyhow::bail!("configuration {index} produced no result")
     };
@@ -168,10 +167,9 @@ fn sweep_all(job: &SweepJob, grid: &Grid, sweep_id: &str) -> anyhow::Result<Opti
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let handle = runtime.handle().clone();
     // Each configuration's run, so that the best one's own run is what gets registered.
-    let logged: Mutex<HashMap<usize, LoggedRun>> = Mutex::new(HashMap::new());
-    let on_done = |trial: &Trial| {
+    let mut logged: HashMap<usize, LoggedRun> = HashMap::new();
+    let mut on_done = |trial: &Trial| {
         if let Some((session, parent)) = &tracked {
             let ctx = RunContext {
                 run_name: Some(format!("sweep-{}", trial.index)),
@@ -179,11 +177,9 @@ fn sweep_all(job: &SweepJob, grid: &Grid, sweep_id: &str) -> anyhow::Result<Opti
                 tags: trial_tags(sweep_id, grid, trial.index),
                 start_time: None,
             };
-            match handle.block_on(log_trial(session, &ctx, trial)) {
+            match runtime.block_on(log_trial(session, &ctx, trial)) {
                 Ok(run) => {
-                    if let Ok(mut runs) = logged.lock() {
-                        runs.insert(trial.index, run);
-                    }
+                    logged.insert(trial.index, run);
                 }
                 Err(e) => bar.println(format!(
                     "configuration {}: could not log to MLflow: {e:#}",
@@ -196,7 +192,7 @@ fn sweep_all(job: &SweepJob, grid: &Grid, sweep_id: &str) -> anyhow::Result<Opti
         }
         bar.inc(1);
     };
-    let trials = super::train_all(grid, &indices, job.parallel, &on_done);
+    let trials = super::train_all(grid, &indices, job.parallel, &mut on_done)?;
     bar.finish_and_clear();
     let rows: Vec<Row<'_>> = trials.iter().map(|t| Row::of(t, grid.metric)).collect();
     print!("{}", table(&rows, grid.metric));
@@ -228,7 +224,6 @@ fn sweep_all(job: &SweepJob, grid: &Grid, sweep_id: &str) -> anyhow::Result<Opti
     );
     outcome.write(&job.output)?;
     println!("best model written to {}", job.output.display());
-    let mut logged = logged.into_inner().unwrap_or_default();
     let published = match &tracked {
         Some((session, parent)) => runtime.block_on(async {
             // The registered version is the winning configuration's own run, as in the
