@@ -13,6 +13,7 @@
 //! - [`sandbox`] - untrusted model files parsed in a confined child process, never in the server.
 //! - [`train`], `report` - fitting, evaluation, importances, plots; terminal summaries.
 //! - [`explain`] - exact Shapley values of the legendary probability over the six stats.
+//! - [`plot`] - the run's pictures (ROC curve, importances, confusion matrix, SHAP summary).
 //! - `predict` - batch scoring of CSV files.
 //! - [`cancel`] - cooperative cancellation of work a dropped request handed off.
 //! - [`mlflow`] - the MLflow REST client (tracking, registry, artifacts) and URI resolution.
@@ -35,6 +36,7 @@ pub mod explain;
 pub mod http;
 pub mod mlflow;
 pub mod model;
+pub mod plot;
 mod predict;
 mod redact;
 mod report;
