@@ -39,11 +39,11 @@ fn viridis(v: f64, low: f64, high: f64) -> RGBColor {
 }
 
 impl Chart for Confusion<'_> {
-    /// Square cells: the matrix's area is 700 - 124 (colour bar) wide, less 40 of margins and
-    /// the 150 of its row labels, 386; and 527 tall, less 40 of margins, the 70 of the column
-    /// labels and the 31 of the title, 386.
+    /// Square cells: the matrix's area is 720 - 124 (colour bar) wide, less 40 of margins and
+    /// the 170 of its row labels, 386; and 530 tall, less 40 of margins, the 70 of the column
+    /// labels and the 34 of the title, 386.
     fn size(&self) -> (u32, u32) {
-        (700, 527)
+        (720, 530)
     }
 
     fn draw<DB: DrawingBackend>(
@@ -72,7 +72,7 @@ impl Chart for Confusion<'_> {
             .caption(self.title, style::text(TITLE))
             .margin(20)
             .x_label_area_size(70)
-            .y_label_area_size(150)
+            .y_label_area_size(170)
             .build_cartesian_2d(Axis::categories(2), Axis::categories(2))?;
         chart
             .configure_mesh()
@@ -125,12 +125,15 @@ impl Chart for Confusion<'_> {
             .label_style(style::text(TICK))
             .y_label_formatter(&|v| format!("{v:.0}"))
             .draw()?;
+        // Each slice reaches into the next one, which is drawn over it: a viewer that scales
+        // the SVG shows no white seams between them.
         const SLICES: usize = 128;
         scale.draw_series((0..SLICES).map(|k| {
-            let (a, b) = (k as f64 / SLICES as f64, (k + 1) as f64 / SLICES as f64);
+            let a = k as f64 / SLICES as f64;
+            let b = ((k + 2) as f64 / SLICES as f64).min(1.0);
             Rectangle::new(
                 [(0.0, low + a * span), (1.0, low + b * span)],
-                viridis(low + (a + b) / 2.0 * span, low, high).filled(),
+                viridis(low + (a + 0.5 / SLICES as f64) * span, low, high).filled(),
             )
         }))?;
         scale.draw_series(once(Rectangle::new(

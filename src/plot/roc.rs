@@ -35,10 +35,11 @@ const LOW: f64 = -0.01;
 const HIGH: f64 = 1.01;
 
 impl Chart for Roc<'_> {
-    /// A square plot, 500 × 500: 620 wide less 40 of margins and the 80 of the y labels; 641
-    /// tall less 40 of margins, the 70 of the x labels and the 31 of the title.
+    /// A square plot, 500 × 500: 630 wide less 40 of margins and the 90 of the y labels; 644
+    /// tall less 40 of margins, the 70 of the x labels and the 34 of the title (its text and
+    /// 5 above and below).
     fn size(&self) -> (u32, u32) {
-        (620, 641)
+        (630, 644)
     }
 
     fn draw<DB: DrawingBackend>(
@@ -49,7 +50,7 @@ impl Chart for Roc<'_> {
             .caption(self.title, style::text(TITLE))
             .margin(20)
             .x_label_area_size(70)
-            .y_label_area_size(80)
+            .y_label_area_size(90)
             .build_cartesian_2d(Axis::stepped(LOW, HIGH, 0.2), Axis::stepped(LOW, HIGH, 0.2))?;
         chart
             .configure_mesh()

@@ -18,9 +18,9 @@ pub(super) const GREY: RGBColor = RGBColor(0x55, 0x55, 0x55);
 /// Text sizes, in pixels per em (the SVG's `font-size`): the title's, the axis labels', the
 /// tick labels' (and the legend's and the bars' values). Whole numbers that survive plotters'
 /// × 1.24 / 1.24 unchanged, so the SVG says `font-size="16"`, not `16.000000000000002`.
-pub(super) const TITLE: f64 = 18.0;
-pub(super) const LABEL: f64 = 16.0;
-pub(super) const TICK: f64 = 14.0;
+pub(super) const TITLE: f64 = 20.0;
+pub(super) const LABEL: f64 = 17.0;
+pub(super) const TICK: f64 = 16.0;
 
 /// Length of the tick marks, pointing out of the plot as matplotlib's do.
 pub(super) const TICK_MARK: i32 = 6;
