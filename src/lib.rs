@@ -16,6 +16,7 @@
 //! - [`sandbox`] - untrusted model files parsed in a confined child process, never in the server.
 //! - [`train`], `report` - fitting, evaluation, importances, plots; terminal summaries.
 //! - [`explain`] - exact Shapley values of the legendary probability over the six stats.
+//! - [`plot`] - the run's pictures (ROC curve, importances, confusion matrix, SHAP summary).
 //! - `predict` - batch scoring of CSV files.
 //! - [`cancel`] - cooperative cancellation of work a dropped request handed off.
 //! - [`model`] - a model of either kind, and the MLflow model directory around it.
@@ -33,6 +34,7 @@ mod embedded;
 pub mod explain;
 pub mod http;
 pub mod model;
+pub mod plot;
 mod predict;
 mod report;
 mod run;

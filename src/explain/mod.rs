@@ -8,13 +8,12 @@
 //! - `engine`: the interventional game of a row over a background, scored in batches.
 //! - `background`: the seeded, stratified background sample and the bundled default.
 //! - `shap_files`: a training run's `model_explanations_shap/`, as MLflow's shap integration
-//!   logs it; `plot` lays out its summary bar plot, drawn as SVG there and as PNG by `raster`.
+//!   logs it; `plot` its summary bar plot (a [`crate::plot`] chart, as PNG and SVG).
 
 mod background;
 mod engine;
 mod game;
 mod plot;
-mod raster;
 mod shap_files;
 
 use crate::model::Background;
@@ -52,7 +51,7 @@ pub enum ExplainError {
     /// The default background could not be built.
     #[error("the explanation background could not be read: {0}")]
     Background(String),
-    /// An explanation file could not be written.
+    /// An explanation file could not be drawn or written.
     #[error("writing the explanations: {0}")]
     Io(String),
     /// The request was dropped (timed out, or its client left) before the work was done.
