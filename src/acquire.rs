@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::model::{Model, ModelDir, ModelInfo};
 use crate::sandbox::{CompileError, Sandbox};
+use legendary_mlflow::retry::RetryPolicy;
 use legendary_mlflow::{MlflowClient, MlflowError, ModelUri, Resolved, TrackingConfig};
 
 /// Why a model could not be loaded: typed, so that the callers decide by its kind (retry at
@@ -408,15 +409,22 @@ impl Fetcher {
     /// # Errors
     /// The last error, naming the URI and the cause.
     pub(crate) async fn load_with_retry(&self, deadline: Duration) -> Result<Served, LoadError> {
+        // The client's policy (backoff with jitter), bounded by the deadline, not a count.
+        let policy = RetryPolicy {
+            max_retries: u32::MAX,
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(5),
+        };
         let started = Instant::now();
-        let mut pause = Duration::from_millis(500);
+        let mut retry = 0;
         loop {
+            let pause = policy.backoff(retry);
             match self.load(started + deadline).await {
                 Ok(served) => return Ok(served),
                 Err(e) if e.is_transient() && started.elapsed() + pause < deadline => {
                     tracing::warn!(model = %self.source, error = %format!("{e:#}"), retry_in = %humantime::format_duration(pause), "the registry is not answering; retrying");
                     tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(5));
+                    retry += 1;
                 }
                 Err(e) if e.is_transient() => {
                     return Err(LoadError::GaveUp {

@@ -49,7 +49,7 @@ impl RetryPolicy {
     }
 
     /// The wait before retry number `retry` (0-based): uniform in `[ceiling/2, ceiling]`.
-    pub(crate) fn backoff(&self, retry: u32) -> Duration {
+    pub fn backoff(&self, retry: u32) -> Duration {
         let ceiling = self.ceiling(retry);
         let half = ceiling / 2;
         let spread = u64::try_from((ceiling - half).as_nanos()).unwrap_or(u64::MAX);
