@@ -18,6 +18,8 @@
 #   scripts/docker-build-test.sh                   # 1 to 4
 #   scripts/docker-build-test.sh --self-check-only # 1 (seconds)
 #   scripts/docker-build-test.sh --no-self-check   # 2 to 4
+#   ... --keep-binary PATH                         # also copy the image's binary to PATH
+#                                                  # (scripts/test.sh's API contract runs it)
 #
 # The builder's `--mount=type=cache` directories (cargo's target/ among them)
 # persist in $DOCKER_BUILD_TEST_CACHE, by default
@@ -37,13 +39,17 @@ FIXTURE=scripts/testdata/Dockerfile.broken-copy-list
 FIXTURE_FAILURE='benches/scoring\.rs'
 CACHE=${DOCKER_BUILD_TEST_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/legendary-docker-build-test}
 
-self_check=1 build=1
-case "${1:-}" in
-  "") ;;
-  --self-check-only) build=0 ;;
-  --no-self-check) self_check=0 ;;
-  *) echo "usage: $0 [--self-check-only | --no-self-check]" >&2; exit 2 ;;
-esac
+self_check=1 build=1 keep=()
+usage() { echo "usage: $0 [--self-check-only | --no-self-check] [--keep-binary PATH]" >&2; exit 2; }
+while (($#)); do
+  case "$1" in
+    --self-check-only) build=0 ;;
+    --no-self-check) self_check=0 ;;
+    --keep-binary) [[ $# -ge 2 ]] || usage; keep=(--keep-binary "$2"); shift ;;
+    *) usage ;;
+  esac
+  shift
+done
 
 die() { echo "docker-build-test: $*" >&2; exit 1; }
 
@@ -96,5 +102,5 @@ fi
 if [[ $build -eq 1 ]]; then
   scripts/mlflow-venv.sh >/dev/null
   echo "==> Dockerfile"
-  replay --dockerfile Dockerfile || die "the Dockerfile does not build or run as the Deployment runs it"
+  replay --dockerfile Dockerfile "${keep[@]}" || die "the Dockerfile does not build or run as the Deployment runs it"
 fi

@@ -66,6 +66,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -508,15 +509,34 @@ def run_instruction(ins: Instruction, env: dict[str, str], root: Path, workdir: 
         cmd += ["--setenv", key, value]
     log(f"  RUN {ins.where()}")
     started = time.monotonic()
-    proc = subprocess.run([*cmd, *argv], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, errors="replace")
+    proc, output = run_with_heartbeat([*cmd, *argv])
     elapsed = time.monotonic() - started
-    output = proc.stdout
     if proc.returncode != 0:
         tail = "\n".join(output.rstrip().splitlines()[-25:])
         raise Failure(f"stage {label} {ins.where()}: exited {proc.returncode} after {elapsed:.1f} s; "
                       f"last lines:\n{tail}")
     log(f"    ok in {elapsed:.1f} s")
+
+
+def run_with_heartbeat(argv: list[str], every: float = 60) -> tuple[subprocess.Popen, str]:
+    """Runs argv with its output captured; while it runs (a cold `cargo build --release` takes
+    many minutes), logs every `every` seconds how long it has been running and its last line."""
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, errors="replace")
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
+    started = time.monotonic()
+    while True:
+        try:
+            proc.wait(timeout=every)
+            break
+        except subprocess.TimeoutExpired:
+            last = next((ln.strip() for ln in reversed(lines) if ln.strip()), "")
+            log(f"    still running after {time.monotonic() - started:.0f} s"
+                + (f" (last: {last[:100]})" if last else ""))
+    reader.join()
+    return proc, "".join(lines)
 
 
 # ---------------------------------------------------------------------------
@@ -1177,6 +1197,8 @@ def main() -> int:
     ap.add_argument("--mlflow", default=".venv/bin/mlflow", help="the mlflow server the training Jobs log to")
     ap.add_argument("--skip-training", action="store_true", help="run the Deployment only")
     ap.add_argument("--cache-dir", required=True, help="persists RUN --mount=type=cache directories")
+    ap.add_argument("--keep-binary", metavar="PATH", type=Path,
+                    help="copy the image's entrypoint binary (release, stripped) to PATH")
     ap.add_argument("--expect-build-failure", metavar="PATTERN",
                     help="the build must fail with output matching PATTERN (self-check)")
     args = ap.parse_args()
@@ -1208,7 +1230,11 @@ def main() -> int:
                     stages_fs[stage.name] = root
             log(f"==> stage {stages[-1].name or stages[-1].index} (runtime): FROM {stages[-1].base}")
             img, _ = build_runtime(stages[-1], stages_fs, work / "context", work)
-            check_image(img)
+            binary = check_image(img)
+            if args.keep_binary and not args.expect_build_failure:
+                args.keep_binary.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(binary, args.keep_binary)
+                log(f"  kept the image's binary as {args.keep_binary}")
         except Failure as err:
             if args.expect_build_failure:
                 if re.search(args.expect_build_failure, str(err)):

@@ -7,7 +7,9 @@
 #                               writes by default: the sklearn-flavor fixtures) and shap (the
 #                               explanation tests compare POST /explain with KernelExplainer)
 #   scripts/mlflow-venv.sh 2    `.venv-mlflow2`: the newest MLflow 2.x, against which the end-to-end
-#                               suite runs a second time (LEGENDARY_TEST_MLFLOW_VENV=.venv-mlflow2)
+#                               tests that depend on the server generation run a second time
+#                               (LEGENDARY_TEST_MLFLOW_VENV=.venv-mlflow2; tests/end_to_end.rs
+#                               says which)
 #
 # Only PyPI needs to be reachable. Override the interpreter with PYTHON=python3.11.
 set -euo pipefail
@@ -50,7 +52,10 @@ fi
 if [ ! -x "$venv/bin/python" ]; then
     "$py" -m venv "$venv" >&2
 fi
+echo "==> installing ${reqs[*]} into $venv" >&2
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${reqs[@]}" >&2
+# pip's own output goes to a log; a heartbeat line every 30 s says what it is fetching.
+"$root/scripts/heartbeat.sh" "pip install into $(basename "$venv")" -- \
+    "$venv/bin/python" -m pip install --disable-pip-version-check --progress-bar off "${reqs[@]}"
 "$venv/bin/mlflow" --version >&2
 echo "$venv/bin/python"

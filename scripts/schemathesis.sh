@@ -4,7 +4,7 @@
 # or on a response whose status, content type or body the document does not describe.
 #
 # Tools come from PyPI, pinned, into .venv-tools (gitignored, shared with lint-deploy.sh).
-# Knobs: SCHEMATHESIS_MAX_EXAMPLES (default 100 per operation), SCHEMATHESIS_SEED.
+# Knobs: SCHEMATHESIS_MAX_EXAMPLES (default 100 per operation), SCHEMATHESIS_SEED, LEGENDARY_BIN.
 # Reports (JUnit XML) and the server log go to target/schemathesis/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,13 +30,19 @@ if ! tools_ok; then
     "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
-echo "==> cargo build --release"
-cargo build --release --quiet
+# LEGENDARY_BIN: a release binary built elsewhere (scripts/test.sh passes the one its Dockerfile
+# replay built); by default this builds target/release/legendary.
+BIN=${LEGENDARY_BIN:-}
+if [[ -z $BIN ]]; then
+  echo "==> cargo build --release"
+  cargo build --release --quiet
+  BIN=${CARGO_TARGET_DIR:-target}/release/legendary
+fi
 
 mkdir -p "$OUT"
 PORT=$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 BASE="http://127.0.0.1:$PORT"
-target/release/legendary serve --host 127.0.0.1 --port "$PORT" --reload-interval 0s \
+"$BIN" serve --host 127.0.0.1 --port "$PORT" --reload-interval 0s \
   >"$OUT/server.log" 2>&1 &
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true' EXIT
@@ -56,7 +62,7 @@ while True:
         sys.exit("the server did not become ready within 60 s; see target/schemathesis/server.log")
     time.sleep(0.2)
 PY
-echo "==> legendary serve is ready on $BASE"
+echo "==> $BIN serve is ready on $BASE"
 
 # A route the document describes but this build does not serve yet (another branch adds
 # /metrics) is skipped with a note, rather than reported as a contract failure.

@@ -308,7 +308,7 @@ print(json.dumps(p))
 
 #[tokio::test]
 #[ignore = "needs a real mlflow server: scripts/test.sh runs it"]
-async fn serve_fails_fast_and_clearly_when_the_model_cannot_be_had() {
+async fn serve_fails_fast_and_clearly_when_the_registry_cannot_give_the_model() {
     let _ = mlflow();
     // A wrong model name is named, at once.
     let mut serve = Serve::start(&[("MLFLOW_MODEL_NAME", "no-such-pokemon-model")], &[]);
@@ -400,7 +400,7 @@ print(json.dumps({{"models": models, "versions": versions, "experiment": c.get_e
 
 #[tokio::test]
 #[ignore = "needs a real mlflow server: scripts/test.sh runs it"]
-async fn the_quality_gate_promotes_better_models_and_refuses_worse_ones() {
+async fn the_quality_gate_promotes_better_registry_versions_and_refuses_worse_ones() {
     let out = tempfile::tempdir().unwrap();
     // First model: no champion yet, so it is promoted.
     let o = train(
