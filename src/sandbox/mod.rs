@@ -26,7 +26,7 @@ use crate::model::{ModelDir, ReadLimits};
 
 /// Why a model was not compiled, as `/metrics` counts it
 /// (`legendary_model_compile_failures_total{cause}`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Cause {
     /// It needed more memory than the child may have, or compiles larger than a served

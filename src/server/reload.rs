@@ -6,12 +6,12 @@
 //! can delay one poll but never stop the next; each outcome other than "same version" is
 //! recorded for `/version` and `/metrics`.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tokio::time::Instant;
 
 use crate::acquire::{Fetcher, LoadError};
-use crate::http::{AppState, ReloadAttempt};
+use crate::http::{AppState, PollFailure, ReloadAttempt, Verdict};
 
 /// Starts the poller when the source can move and the interval is not zero; each poll may
 /// take at most `poll_deadline`.
@@ -39,7 +39,7 @@ pub(super) fn spawn(
                 .await
                 .is_err()
             {
-                record(&state, None, Cause::Timeout, None);
+                record(&state, None, Verdict::Failed(PollFailure::Timeout), None);
                 tracing::warn!(model = %fetcher.source(), deadline = %humantime::format_duration(poll_deadline), "reload poll timed out; keeping the current model");
             }
         }
@@ -49,66 +49,8 @@ pub(super) fn spawn(
 /// How long after a poll's deadline its backstop timeout fires.
 const BACKSTOP_GRACE: Duration = Duration::from_millis(250);
 
-/// Why a poll did not swap, with the fixed description `/version` shows for it.
-#[derive(Clone, Copy)]
-enum Cause {
-    /// Swapped: no cause.
-    None,
-    /// The registry did not resolve the model URI.
-    Registry,
-    /// The new version's files could not be had.
-    Download,
-    /// The poll ran out of time.
-    Timeout,
-    /// The files are not a servable model.
-    Invalid,
-}
-
-impl Cause {
-    /// The attempt's outcome: `swapped`, `refused` (not tried again) or `failed`.
-    fn outcome(self) -> &'static str {
-        match self {
-            Self::None => "swapped",
-            Self::Invalid => "refused",
-            Self::Registry | Self::Download | Self::Timeout => "failed",
-        }
-    }
-
-    /// The class and description: local text only, as `ReloadAttempt` requires.
-    fn describe(self) -> (Option<&'static str>, Option<&'static str>) {
-        match self {
-            Self::None => (None, None),
-            Self::Registry => (
-                Some("registry"),
-                Some("the registry did not resolve the model URI"),
-            ),
-            Self::Download => (
-                Some("download"),
-                Some("the new version could not be downloaded"),
-            ),
-            Self::Timeout => (Some("timeout"), Some("the poll ran out of time")),
-            Self::Invalid => (
-                Some("invalid"),
-                Some("the new version is not a servable model"),
-            ),
-        }
-    }
-}
-
-fn record(state: &AppState, version: Option<String>, cause: Cause, error: Option<&LoadError>) {
-    let now = SystemTime::now();
-    let (class, error_text) = cause.describe();
-    let attempt = ReloadAttempt {
-        at: humantime::format_rfc3339_seconds(now).to_string(),
-        at_unix: now
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64()),
-        outcome: cause.outcome(),
-        cause: class,
-        status: error.and_then(LoadError::registry_status),
-        version,
-        error: error_text,
-    };
+fn record(state: &AppState, version: Option<String>, verdict: Verdict, error: Option<&LoadError>) {
+    let attempt = ReloadAttempt::new(verdict, version, error.and_then(LoadError::registry_status));
     state.metrics().record_reload_attempt(attempt);
 }
 
@@ -125,7 +67,12 @@ async fn poll_once(
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(model = %source, error = %format!("{e:#}"), "reload poll failed; keeping the current model");
-            record(state, None, Cause::Registry, Some(&e));
+            record(
+                state,
+                None,
+                Verdict::Failed(PollFailure::Registry),
+                Some(&e),
+            );
             return;
         }
     };
@@ -139,13 +86,18 @@ async fn poll_once(
         Ok(served) => {
             tracing::info!(model = %source, from = %current, to = %fingerprint, version = version.as_deref().unwrap_or(""), "new model version swapped in");
             state.set_model(served);
-            record(state, version, Cause::None, None);
+            record(state, version, Verdict::Swapped, None);
             *refused = None;
         }
         // The files could not be had now: try again at the next poll.
         Err(e) if e.is_download_failure() => {
             tracing::warn!(model = %source, version = version.as_deref().unwrap_or(""), error = %format!("{e:#}"), "new model version could not be downloaded; the current one keeps serving");
-            record(state, version, Cause::Download, Some(&e));
+            record(
+                state,
+                version,
+                Verdict::Failed(PollFailure::Download),
+                Some(&e),
+            );
         }
         // The files are there but are not a servable model: not tried again.
         Err(e) => {
@@ -153,7 +105,7 @@ async fn poll_once(
                 state.metrics().record_compile_failure(failure.cause);
             }
             tracing::error!(model = %source, version = version.as_deref().unwrap_or(""), error = %format!("{e:#}"), "new model version refused; the current one keeps serving");
-            record(state, version, Cause::Invalid, Some(&e));
+            record(state, version, Verdict::Refused, Some(&e));
             *refused = Some(fingerprint);
         }
     }
