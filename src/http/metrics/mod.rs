@@ -269,7 +269,13 @@ impl Metrics {
             .inc();
     }
 
-    /// Counts a new model version swapped in or refused.
+    /// Counts a new model version swapped in or refused. The result is a type, so a label
+    /// value that `/metrics` does not expose cannot be counted:
+    ///
+    /// ```compile_fail,E0308
+    /// let state = legendary::http::AppState::new(Default::default(), None);
+    /// state.metrics().record_reload("suceeded");
+    /// ```
     pub fn record_reload(&self, result: ReloadResult) {
         self.reloads.get_or_create(&ReloadLabels { result }).inc();
     }
