@@ -1,26 +1,33 @@
 //! `cargo bench`: request parsing in every input format, prediction, and the whole
 //! `/invocations` handler in-process (router + layers via `tower::ServiceExt::oneshot`), for
 //! 1, 5, 1,000 and 100,000 rows of the bundled model; and exact Shapley explanations
-//! (`explain/`: 1 row, and the most `POST /explain` takes) against the bundled background.
+//! (`explain/`: 1 row, and the most `POST /explain` takes) against the bundled background;
+//! and what the metrics layer records per request (`metrics/`), on `prometheus-client` and on
+//! the hand-written registry it replaced, alternately.
 //!
 //! Filter like any criterion bench: `cargo bench --bench scoring -- 'handler/'`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
+mod hand_written;
+
 use std::hint::black_box;
 use std::path::Path;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::http::{Request, header};
+use axum::extract::MatchedPath;
+use axum::http::{Method, Request, StatusCode, header};
+use axum::routing::any;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use legendary::acquire::Served;
-use legendary::http::{AppState, ServerLimits};
-use legendary::mlflow::Resolved;
+use legendary::http::{Answered, AppState, RouteLabels, ServerLimits};
 use legendary::model::{Model, read_dir};
-use legendary::scoring::{self, Limits};
+use legendary_mlflow::Resolved;
+use legendary_scoring::Limits;
 use tower::ServiceExt as _;
 
-const COLUMNS: [&str; 6] = legendary::dataset::FEATURES;
+const COLUMNS: [&str; 6] = legendary_forest::FEATURES;
 const SIZES: [usize; 4] = [1, 5, 1_000, 100_000];
 
 /// Deterministic stats in [20, 160] (a small LCG: the bench needs no RNG crate).
@@ -130,12 +137,13 @@ fn parsing(c: &mut Criterion) {
         group.throughput(throughput(n));
         for (format, content_type, body) in bodies(&rows) {
             // Every body must parse, or the bench measures an error path.
-            let parsed = scoring::parse(Some(content_type), body.as_bytes(), &features, &limits)
-                .unwrap_or_else(|e| panic!("{format}: {e:?}"));
+            let parsed =
+                legendary_scoring::parse(Some(content_type), body.as_bytes(), &features, &limits)
+                    .unwrap_or_else(|e| panic!("{format}: {e:?}"));
             assert_eq!(parsed.batch.n_rows(), n, "{format}");
             group.bench_with_input(BenchmarkId::new(format, n), &body, |b, body| {
                 b.iter(|| {
-                    scoring::parse(
+                    legendary_scoring::parse(
                         Some(content_type),
                         black_box(body.as_bytes()),
                         &features,
@@ -272,6 +280,103 @@ fn explanation(c: &mut Criterion) {
     group.finish();
 }
 
+/// The route templates the metrics benches spread requests over; the first is the one timed.
+const ROUTES: [&str; 6] = [
+    "/invocations",
+    "/ping",
+    "/health",
+    "/version",
+    "/model",
+    "/metrics",
+];
+
+/// The `MatchedPath` of each of [`ROUTES`], as axum hands it to the metrics layer.
+fn matched_paths() -> Vec<MatchedPath> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let mut router = axum::Router::new();
+    for route in ROUTES {
+        let seen = Arc::clone(&seen);
+        router = router.route(
+            route,
+            any(move |matched: MatchedPath| async move { seen.lock().unwrap().push(matched) }),
+        );
+    }
+    for route in ROUTES {
+        let request = Request::get(route).body(Body::empty()).unwrap();
+        runtime.block_on(router.clone().oneshot(request)).unwrap();
+    }
+    std::mem::take(&mut *seen.lock().unwrap())
+}
+
+/// One `POST /invocations` of one row, answered 200, as the metrics layer sees it.
+fn answered() -> Answered {
+    Answered {
+        status: StatusCode::OK,
+        elapsed: Duration::from_micros(80),
+        request_bytes: 150,
+        response_bytes: Some(40),
+        rows: Some(1),
+    }
+}
+
+/// What the metrics layer records per request, `prometheus-client` (`typed`) against the
+/// hand-written registry it replaced (`hand_written`): each alone, then two threads recording
+/// at once (the contended case, time per request per thread). The variants alternate, three
+/// rounds, so that a machine slowing down in the run shows in both.
+fn metrics(c: &mut Criterion) {
+    let state = AppState::new(ServerLimits::default(), None);
+    let typed = state.metrics();
+    let paths = matched_paths();
+    let labels: Vec<RouteLabels> = paths
+        .iter()
+        .map(|p| RouteLabels::new(&Method::POST, Some(p)))
+        .collect();
+    let old = hand_written::HandWritten::default();
+    let record_old = || {
+        old.record_request(ROUTES[0], &Method::POST, StatusCode::OK, 80_000, 150, 40, 1);
+    };
+    let answered = answered();
+    let record_typed = || {
+        let _in_flight = typed.enter();
+        // The labels are made per request in the middleware, from the request.
+        let labels = RouteLabels::new(&Method::POST, Some(&paths[0]));
+        typed.record_request(black_box(&labels), black_box(&answered));
+    };
+    for (route, labels) in ROUTES.iter().zip(&labels) {
+        old.record_request(route, &Method::GET, StatusCode::OK, 1, 1, 1, 0);
+        typed.record_request(labels, &answered);
+    }
+    let mut group = c.benchmark_group("metrics");
+    group.throughput(Throughput::Elements(1));
+    for round in 1..=3 {
+        group.bench_function(BenchmarkId::new("hand_written", round), |b| {
+            b.iter(record_old);
+        });
+        group.bench_function(BenchmarkId::new("typed", round), |b| b.iter(record_typed));
+        group.bench_function(BenchmarkId::new("hand_written_2_threads", round), |b| {
+            b.iter_custom(|iters| two_threads(iters, &record_old));
+        });
+        group.bench_function(BenchmarkId::new("typed_2_threads", round), |b| {
+            b.iter_custom(|iters| two_threads(iters, &record_typed));
+        });
+    }
+    group.finish();
+}
+
+/// The time two threads take to call `record` `iters` times each, at once.
+fn two_threads(iters: u64, record: &(impl Fn() + Sync)) -> Duration {
+    let start = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| (0..iters).for_each(|_| record()));
+        }
+    });
+    start.elapsed()
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_millis(500))
@@ -282,6 +387,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = parsing, prediction, handler, explanation
+    targets = parsing, prediction, handler, explanation, metrics
 }
 criterion_main!(benches);

@@ -12,9 +12,134 @@ use tokio::time::Instant;
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::mlflow::{MlflowClient, MlflowError, ModelUri, Resolved, TrackingConfig};
 use crate::model::{Model, ModelDir, ModelInfo};
 use crate::sandbox::{CompileError, Sandbox};
+use legendary_mlflow::retry::RetryPolicy;
+use legendary_mlflow::{MlflowClient, MlflowError, ModelUri, Resolved, TrackingConfig};
+
+/// Why a model could not be loaded: typed, so that the callers decide by its kind (retry at
+/// start-up, wait for a model that does not exist yet, try the next poll, refuse a version
+/// once) rather than by searching an error chain.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The registry or the download failed (missing model, stage, alias or version; the
+    /// registry unreachable; a transfer past its bounds).
+    #[error(transparent)]
+    Registry(#[from] MlflowError),
+    /// A local or bundled model directory the sandboxed compiler refused.
+    #[error(transparent)]
+    Compile(#[from] CompileError),
+    /// Downloaded files the sandboxed compiler refused.
+    #[error("{uri} is not a servable model")]
+    NotServable {
+        /// Where the files came from.
+        uri: String,
+        /// The compiler's verdict.
+        #[source]
+        cause: CompileError,
+    },
+    /// The registry did not resolve the URI by the deadline.
+    #[error("the registry{at} did not resolve '{model}' by its deadline (--startup-deadline)")]
+    ResolveDeadline {
+        /// ` at <tracking URI>`, or nothing.
+        at: String,
+        /// The model asked for.
+        model: String,
+    },
+    /// A local directory could not be made or written.
+    #[error("{what}")]
+    Local {
+        /// What was being done.
+        what: &'static str,
+        /// The cause.
+        #[source]
+        cause: std::io::Error,
+    },
+    /// A remote model without a client; [`Fetcher::new`] refuses that, so this is a bug.
+    #[error("no MLflow client for '{0}'")]
+    NoClient(String),
+    /// Still failing for a reason that could go away when `--startup-deadline` ran out.
+    #[error("cannot serve model '{model}': gave up after {elapsed:.0?} (--startup-deadline)")]
+    GaveUp {
+        /// The model asked for.
+        model: String,
+        /// How long it was tried.
+        elapsed: Duration,
+        /// The last failure.
+        #[source]
+        cause: Box<LoadError>,
+    },
+    /// A failure retrying cannot fix.
+    #[error("cannot serve model '{model}'")]
+    Refused {
+        /// The model asked for.
+        model: String,
+        /// Why.
+        #[source]
+        cause: Box<LoadError>,
+    },
+}
+
+impl LoadError {
+    /// The failure under the start-up wrappers.
+    fn root(&self) -> &Self {
+        match self {
+            Self::GaveUp { cause, .. } | Self::Refused { cause, .. } => cause.root(),
+            other => other,
+        }
+    }
+
+    fn registry(&self) -> Option<&MlflowError> {
+        match self.root() {
+            Self::Registry(error) => Some(error),
+            _ => None,
+        }
+    }
+
+    /// The sandbox's verdict on a model that was not served, if that is why it failed.
+    pub(crate) fn compile_failure(&self) -> Option<&CompileError> {
+        match self.root() {
+            Self::Compile(cause) | Self::NotServable { cause, .. } => Some(cause),
+            _ => None,
+        }
+    }
+
+    /// True when the registry says the model, stage, alias, version or run does not exist (yet).
+    pub(crate) fn is_missing(&self) -> bool {
+        matches!(
+            self.registry(),
+            Some(
+                MlflowError::ModelNotFound { .. }
+                    | MlflowError::StageEmpty { .. }
+                    | MlflowError::AliasNotFound { .. }
+                    | MlflowError::VersionNotFound { .. }
+                    | MlflowError::RunNotFound { .. }
+            )
+        )
+    }
+
+    /// True for failures that may go away by themselves: the registry unreachable or
+    /// overloaded.
+    pub(crate) fn is_transient(&self) -> bool {
+        self.registry().is_some_and(MlflowError::is_transient)
+    }
+
+    /// True when the files could not be had this time (the registry failing, a transfer
+    /// that stalled): the next poll tries again. Files that are there but too large, too
+    /// many or not a model are the version's own fault.
+    pub(crate) fn is_download_failure(&self) -> bool {
+        self.registry()
+            .is_some_and(|e| e.is_transient() || e.is_stalled())
+    }
+
+    /// The HTTP status of the registry's (or its artifact proxy's) failing answer, if any.
+    pub(crate) fn registry_status(&self) -> Option<u16> {
+        match self.registry() {
+            Some(MlflowError::Api { status, .. }) => Some(status.as_u16()),
+            _ => None,
+        }
+    }
+}
 
 /// The model a command was asked for.
 #[derive(Debug, Clone, PartialEq)]
@@ -206,7 +331,7 @@ impl Fetcher {
     ///
     /// # Errors
     /// Registry errors (model, stage, alias or version missing; transport).
-    pub async fn resolve(&self) -> anyhow::Result<Resolved> {
+    pub async fn resolve(&self) -> Result<Resolved, LoadError> {
         match (&self.source, &self.client) {
             (ModelSource::Local(path), _) => Ok(Resolved {
                 artifact_uri: path.display().to_string(),
@@ -217,11 +342,9 @@ impl Fetcher {
                 ..Resolved::default()
             }),
             (ModelSource::Remote(uri), Some(client)) => {
-                Ok(crate::mlflow::resolve(client, uri).await?)
+                Ok(legendary_mlflow::resolve(client, uri).await?)
             }
-            (ModelSource::Remote(_), None) => {
-                anyhow::bail!("no MLflow client for '{}'", self.source)
-            }
+            (ModelSource::Remote(_), None) => Err(LoadError::NoClient(self.source.to_string())),
         }
     }
 
@@ -234,7 +357,7 @@ impl Fetcher {
         &self,
         resolved: Resolved,
         deadline: Instant,
-    ) -> anyhow::Result<Served> {
+    ) -> Result<Served, LoadError> {
         let uri = self.source.to_string();
         match (&self.source, &self.client) {
             (ModelSource::Local(path), _) => {
@@ -242,16 +365,18 @@ impl Fetcher {
                 Ok(Served::new(dir, uri, resolved))
             }
             (ModelSource::Bundled, _) => {
-                let dir =
-                    tempfile::tempdir().context("creating a directory for the bundled model")?;
-                crate::embedded::write_model(dir.path()).context("writing the bundled model")?;
+                let local = |what| move |cause| LoadError::Local { what, cause };
+                let dir = tempfile::tempdir()
+                    .map_err(local("creating a directory for the bundled model"))?;
+                crate::embedded::write_model(dir.path())
+                    .map_err(local("writing the bundled model"))?;
                 let model = self.sandbox.compile(dir.path(), deadline).await?;
                 Ok(Served::new(model, uri, resolved))
             }
             (_, Some(client)) => {
                 fetch_resolved(client, &self.sandbox, uri, resolved, deadline).await
             }
-            (_, None) => anyhow::bail!("no MLflow client for '{uri}'"),
+            (_, None) => Err(LoadError::NoClient(uri)),
         }
     }
 
@@ -259,7 +384,7 @@ impl Fetcher {
     ///
     /// # Errors
     /// Anything that stops the model from loading, or the deadline.
-    pub async fn load(&self, deadline: Instant) -> anyhow::Result<Served> {
+    pub async fn load(&self, deadline: Instant) -> Result<Served, LoadError> {
         // The download is bounded by `deadline` itself and says which file it was on; the
         // registry's answers are bounded here.
         let resolved = tokio::time::timeout_at(deadline, self.resolve())
@@ -269,10 +394,10 @@ impl Fetcher {
                     .client
                     .as_ref()
                     .map_or_else(String::new, |c| format!(" at {}", c.tracking_uri()));
-                anyhow::anyhow!(
-                    "the registry{at} did not resolve '{}' by its deadline (--startup-deadline)",
-                    self.source
-                )
+                LoadError::ResolveDeadline {
+                    at,
+                    model: self.source.to_string(),
+                }
             })??;
         self.fetch(resolved, deadline).await
     }
@@ -283,25 +408,37 @@ impl Fetcher {
     ///
     /// # Errors
     /// The last error, naming the URI and the cause.
-    pub(crate) async fn load_with_retry(&self, deadline: Duration) -> anyhow::Result<Served> {
+    pub(crate) async fn load_with_retry(&self, deadline: Duration) -> Result<Served, LoadError> {
+        // The client's policy (backoff with jitter), bounded by the deadline, not a count.
+        let policy = RetryPolicy {
+            max_retries: u32::MAX,
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(5),
+        };
         let started = Instant::now();
-        let mut pause = Duration::from_millis(500);
+        let mut retry = 0;
         loop {
+            let pause = policy.backoff(retry);
             match self.load(started + deadline).await {
                 Ok(served) => return Ok(served),
-                Err(e) if is_transient(&e) && started.elapsed() + pause < deadline => {
+                Err(e) if e.is_transient() && started.elapsed() + pause < deadline => {
                     tracing::warn!(model = %self.source, error = %format!("{e:#}"), retry_in = %humantime::format_duration(pause), "the registry is not answering; retrying");
                     tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(5));
+                    retry += 1;
                 }
-                Err(e) if is_transient(&e) => {
-                    return Err(e.context(format!(
-                        "cannot serve model '{}': gave up after {:.0?} (--startup-deadline)",
-                        self.source,
-                        started.elapsed()
-                    )));
+                Err(e) if e.is_transient() => {
+                    return Err(LoadError::GaveUp {
+                        model: self.source.to_string(),
+                        elapsed: started.elapsed(),
+                        cause: Box::new(e),
+                    });
                 }
-                Err(e) => return Err(e.context(format!("cannot serve model '{}'", self.source))),
+                Err(e) => {
+                    return Err(LoadError::Refused {
+                        model: self.source.to_string(),
+                        cause: Box::new(e),
+                    });
+                }
             }
         }
     }
@@ -316,7 +453,7 @@ pub(crate) async fn fetch_version(
     client: &MlflowClient,
     name: &str,
     version: u64,
-) -> anyhow::Result<Served> {
+) -> Result<Served, LoadError> {
     let uri = ModelUri::Version {
         name: name.to_owned(),
         version,
@@ -330,9 +467,15 @@ pub(crate) async fn fetch_version(
 ///
 /// # Errors
 /// As [`Fetcher::load`].
-pub(crate) async fn fetch_uri(client: &MlflowClient, uri: &ModelUri) -> anyhow::Result<Served> {
-    let sandbox = Sandbox::this_binary(crate::sandbox::SandboxLimits::detect())?;
-    let resolved = crate::mlflow::resolve(client, uri).await?;
+pub(crate) async fn fetch_uri(client: &MlflowClient, uri: &ModelUri) -> Result<Served, LoadError> {
+    let sandbox =
+        Sandbox::this_binary(crate::sandbox::SandboxLimits::detect()).map_err(|cause| {
+            LoadError::Local {
+                what: "finding this binary to compile models with",
+                cause,
+            }
+        })?;
+    let resolved = legendary_mlflow::resolve(client, uri).await?;
     let deadline = Instant::now() + client.artifact_timeout();
     fetch_resolved(client, &sandbox, uri.to_string(), resolved, deadline).await
 }
@@ -345,42 +488,18 @@ async fn fetch_resolved(
     uri: String,
     resolved: Resolved,
     deadline: Instant,
-) -> anyhow::Result<Served> {
-    let dir = tempfile::tempdir().context("creating a download directory")?;
-    crate::mlflow::download_until(client, &resolved.artifact_uri, dir.path(), deadline).await?;
+) -> Result<Served, LoadError> {
+    let dir = tempfile::tempdir().map_err(|cause| LoadError::Local {
+        what: "creating a download directory",
+        cause,
+    })?;
+    legendary_mlflow::download_until(client, &resolved.artifact_uri, dir.path(), deadline).await?;
     let model_dir = sandbox
         .compile(dir.path(), deadline)
         .await
-        .with_context(|| format!("{} is not a servable model", resolved.artifact_uri))?;
+        .map_err(|cause| LoadError::NotServable {
+            uri: resolved.artifact_uri.clone(),
+            cause,
+        })?;
     Ok(Served::new(model_dir, uri, resolved))
-}
-
-/// The sandbox's verdict on a model that was not served, if that is why `error` happened.
-pub(crate) fn compile_failure(error: &anyhow::Error) -> Option<&CompileError> {
-    error.chain().find_map(|c| c.downcast_ref::<CompileError>())
-}
-
-/// True when the registry says the model, stage, alias, version or run does not exist (yet).
-pub(crate) fn is_missing(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        matches!(
-            cause.downcast_ref::<MlflowError>(),
-            Some(
-                MlflowError::ModelNotFound { .. }
-                    | MlflowError::StageEmpty { .. }
-                    | MlflowError::AliasNotFound { .. }
-                    | MlflowError::VersionNotFound { .. }
-                    | MlflowError::RunNotFound { .. }
-            )
-        )
-    })
-}
-
-/// True for errors that may go away by themselves: the registry unreachable or overloaded.
-fn is_transient(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        cause
-            .downcast_ref::<MlflowError>()
-            .is_some_and(MlflowError::is_transient)
-    })
 }

@@ -17,13 +17,13 @@ use crate::config::{
 };
 use crate::dataset::Generations;
 use crate::http::ServerLimits;
-use crate::mlflow::{Stage, TrackingConfig};
 use crate::model::{FeatureSet, ForestParams};
 use crate::sandbox::{Sandbox, SandboxLimits};
-use crate::scoring::Limits;
 use crate::telemetry::LogFormat;
 use crate::track::{GateConfig, Placement, PublishConfig};
 use crate::train::{MetricName, Threshold, TrainConfig};
+use legendary_mlflow::{Stage, TrackingConfig};
+use legendary_scoring::Limits;
 
 /// Parses the process's command line; `--help`, `--version` and mistakes exit here, with
 /// clap's messages.
@@ -169,6 +169,7 @@ impl SandboxArgs {
             max_model_bytes: self.model_max_bytes.unwrap_or(defaults.max_model_bytes),
             ..defaults
         })
+        .map_err(|e| anyhow::anyhow!("finding this binary to compile models with: {e}"))
     }
 }
 
@@ -190,7 +191,7 @@ pub(crate) struct TrackingArgs {
     pub register_as: Option<String>,
     /// Move the new version to this stage (Production or Staging), archiving the previous holder.
     #[arg(long, env = "LEGENDARY_STAGE", requires = "register_as")]
-    pub stage: Option<crate::mlflow::Stage>,
+    pub stage: Option<legendary_mlflow::Stage>,
     /// Point this alias at the new version.
     #[arg(long, env = "LEGENDARY_ALIAS", requires = "register_as")]
     pub alias: Option<String>,
@@ -517,7 +518,7 @@ impl PredictArgs {
 pub(crate) struct DownloadArgs {
     /// Most bytes one model download may bring, all its files together; counted as they
     /// arrive (the sizes a registry lists are not trusted).
-    #[arg(long, env = "LEGENDARY_DOWNLOAD_MAX_BYTES", default_value_t = crate::mlflow::config::DEFAULT_DOWNLOAD_MAX_BYTES)]
+    #[arg(long, env = "LEGENDARY_DOWNLOAD_MAX_BYTES", default_value_t = legendary_mlflow::config::DEFAULT_DOWNLOAD_MAX_BYTES)]
     pub download_max_bytes: u64,
     /// A download that sends nothing for this long is abandoned.
     #[arg(long, env = "LEGENDARY_DOWNLOAD_IDLE_TIMEOUT", default_value = "30s", value_parser = parse_duration)]

@@ -15,11 +15,11 @@ use anyhow::Context as _;
 use crate::acquire::ModelSource;
 use crate::dataset::catalogue::Query;
 use crate::http::ServerLimits;
-use crate::mlflow::TrackingConfig;
 use crate::sandbox::Sandbox;
-use crate::store::StoreConfig;
 use crate::track::PublishConfig;
 use crate::train::ValidConfig;
+use legendary_mlflow::TrackingConfig;
+use legendary_mlflow::store::StoreConfig;
 
 /// The environment variables a command may read: the process's, or a fixed map in tests.
 pub struct Env {

@@ -1,7 +1,10 @@
 //! `legendary`: train, track and serve the legendary-Pokémon random forest with MLflow,
 //! without Python.
 //!
-//! Layout, top to bottom (a module uses only those below it):
+//! This crate is the top layer of the workspace (see `docs/design.md`, "Crates"): below it,
+//! `legendary-mlflow` (the MLflow client, object stores, the bounded transfer),
+//! `legendary-sklearn` (the scikit-learn readers), `legendary-forest` (our forest and its
+//! walks) and `legendary-scoring` (the scoring protocol). Its modules:
 //! - `run`, `cli` - the commands: the command-line parser, and the one place flags become configs.
 //! - [`config`] - every setting, typed, read once from flags and the environment.
 //! - [`server`] - `legendary serve`: the one `app()`, scoring routes, probes, hot reload, shutdown.
@@ -13,16 +16,13 @@
 //! - [`sandbox`] - untrusted model files parsed in a confined child process, never in the server.
 //! - [`train`], `report` - fitting, evaluation, importances, plots; terminal summaries.
 //! - [`explain`] - exact Shapley values of the legendary probability over the six stats.
+//! - [`plot`] - the run's pictures (ROC curve, importances, confusion matrix, SHAP summary).
 //! - `predict` - batch scoring of CSV files.
 //! - [`cancel`] - cooperative cancellation of work a dropped request handed off.
-//! - [`mlflow`] - the MLflow REST client (tracking, registry, artifacts) and URI resolution.
-//! - [`model`] - the smartcore forest in a versioned envelope, and the MLflow model directory.
-//! - [`scoring`] - MLflow's scoring protocol: request bytes to a typed batch, predictions to JSON.
+//! - [`model`] - a model of either kind, and the MLflow model directory around it.
 //! - [`dataset`] - the data package, generation selection, stratified splits and folds.
 //! - `embedded` - the bundled model and data set, compiled in.
-//! - [`store`] - object stores (`s3://`, `gs://`, Azure): artifact upload and bounded download.
 //! - `telemetry` - logging.
-//! - `redact` - the one scrubber of secrets from text that came from elsewhere.
 #![forbid(unsafe_code)]
 
 pub mod acquire;
@@ -33,16 +33,13 @@ pub mod dataset;
 mod embedded;
 pub mod explain;
 pub mod http;
-pub mod mlflow;
 pub mod model;
+pub mod plot;
 mod predict;
-mod redact;
 mod report;
 mod run;
 pub mod sandbox;
-pub mod scoring;
 pub mod server;
-pub mod store;
 mod sweep;
 mod telemetry;
 mod track;

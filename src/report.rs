@@ -20,7 +20,7 @@ pub(crate) fn summary(o: &Outcome) -> String {
         s,
         "forest: {} trees, features {}, decision threshold {}",
         o.model.n_trees(),
-        o.model.params().features,
+        o.model.feature_set(),
         o.model.threshold()
     );
     let _ = writeln!(

@@ -8,8 +8,7 @@ use anyhow::Context as _;
 use crate::acquire::Fetcher;
 use crate::cli::{Cli, Command};
 use crate::config::{DataAction, DataJob, Env, PredictJob, TrainJob};
-use crate::mlflow::MlflowClient;
-use crate::track::{self, EXIT_NOT_PROMOTED, PublishConfig, Published, RunContext};
+use crate::track::{EXIT_NOT_PROMOTED, PublishConfig, Published, RunContext, Session};
 use crate::train::ValidConfig;
 
 /// How long `predict` may take to fetch its model.
@@ -79,32 +78,27 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// was started before the fit: its duration is the training's, and a training that fails
 /// leaves a FAILED run saying why.
 fn train(job: &TrainJob) -> anyhow::Result<ExitCode> {
-    let client = job
-        .tracking
-        .as_ref()
-        .map(|t| MlflowClient::new(&t.tracking))
-        .transpose()?;
     let runtime = runtime()?;
     let (config, _fetched) = local_data(job)?;
-    let started = match (&client, &job.tracking) {
-        (Some(client), Some(target)) => Some(runtime.block_on(async {
-            let experiment_id = client.get_or_create_experiment(&target.experiment).await?;
+    let started = match &job.tracking {
+        Some(target) => Some(runtime.block_on(async {
+            let session =
+                Session::open(&target.tracking, &target.experiment, target.user.as_deref()).await?;
             // A bucket that cannot be reached is named now, before a run exists to be failed.
+            let client = session.client();
             let root = client
-                .get_experiment(&experiment_id)
+                .get_experiment(session.experiment_id())
                 .await?
                 .artifact_location;
             client.check_artifact_root(&root).await?;
             let ctx = RunContext {
-                experiment_id,
                 run_name: target.run_name.clone(),
-                user: target.user.clone(),
                 ..RunContext::default()
             };
-            let run = track::start_run(client, &ctx).await?;
-            anyhow::Ok((ctx, run))
+            let run = session.start_run(&ctx).await?;
+            anyhow::Ok((session, run))
         })?),
-        _ => None,
+        None => None,
     };
     let trained = crate::train::train(&config)
         .context("training failed")
@@ -117,7 +111,7 @@ fn train(job: &TrainJob) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("writing the model to {}", job.output.display()))?;
             Ok(outcome)
         });
-    let (Some(client), Some((ctx, run))) = (client, started) else {
+    let Some((session, run)) = started else {
         let outcome = trained?;
         print!("{}", crate::report::summary(&outcome));
         println!("model written to {}", job.output.display());
@@ -127,25 +121,24 @@ fn train(job: &TrainJob) -> anyhow::Result<ExitCode> {
         Ok(outcome) => outcome,
         Err(e) => {
             let reason = format!("{e:#}");
-            let _ = runtime.block_on(track::fail_run(&client, &run, &reason));
+            let _ = runtime.block_on(session.fail_run(&run, &reason));
             return Err(e);
         }
     };
     print!("{}", crate::report::summary(&outcome));
     println!("model written to {}", job.output.display());
     let published = runtime.block_on(async {
-        let run = track::finish_training(&client, &ctx, run, &outcome, &job.output).await?;
+        let run = session.finish_training(run, &outcome, &job.output).await?;
         println!(
             "logged run {} in experiment '{}'",
             run.run_id,
-            job.tracking.as_ref().map_or("", |t| t.experiment.as_str())
+            session.experiment()
         );
         match &job.publish {
-            Some(config) => {
-                track::publish(&client, config, &run, &outcome.model, &outcome.held_out())
-                    .await
-                    .map(Some)
-            }
+            Some(config) => session
+                .publish(config, &run, &outcome.model, &outcome.held_out())
+                .await
+                .map(Some),
             None => anyhow::Ok(None),
         }
     })?;

@@ -15,8 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use legendary::model::ReadLimits;
-use legendary::model::sklearn::{Class, SklearnModel};
+use legendary_sklearn::Class;
 use serde::Deserialize;
 
 fn repo() -> PathBuf {
@@ -60,16 +59,16 @@ fn check(name: &str, class: Class, format: &str, columns_known: bool) -> (usize,
     let dir = fixtures().join(name);
     let bytes = std::fs::read(dir.join("expected.json")).unwrap_or_else(|e| panic!("{e}"));
     let expected: Expected = serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{e}"));
-    let start = Instant::now();
-    let model = SklearnModel::read_dir(&dir, &ReadLimits::default())
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-    let ms = start.elapsed().as_secs_f64() * 1e3;
-    // The whole load as `serve` does it, with the smartcore copy built and checked.
+    // The whole load as the model compiler does it, with the smartcore copy built and checked.
     let start = Instant::now();
     let served = legendary::model::read_dir(&dir).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    let model = served
+        .model
+        .sklearn()
+        .unwrap_or_else(|| panic!("{name}: not scikit-learn"));
     eprintln!(
-        "{name}: read in {ms:.1} ms; with the checked smartcore copy {:.1} ms; {} trees, {} nodes",
-        start.elapsed().as_secs_f64() * 1e3,
+        "{name}: read with the checked smartcore copy in {ms:.1} ms; {} trees, {} nodes",
         served.model.n_trees(),
         model.forest.n_nodes()
     );
@@ -218,8 +217,11 @@ fn a_scikit_learn_0_24_layout_pickle_serves_as_the_modern_model_did() {
         false,
     );
     let dir = fixtures().join("rf-legacy-0.24-pickle");
-    let model =
-        SklearnModel::read_dir(&dir, &ReadLimits::default()).unwrap_or_else(|e| panic!("{e}"));
+    let served = legendary::model::read_dir(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let model = served
+        .model
+        .sklearn()
+        .unwrap_or_else(|| panic!("not scikit-learn"));
     assert_eq!(model.sklearn_version.as_deref(), Some("0.24.2"));
     assert_eq!(model.forest.sklearn_version.as_deref(), Some("0.24.2"));
     eprintln!("rf-legacy-0.24-pickle: {rows} rows agree; loaded in {ms:.1} ms");

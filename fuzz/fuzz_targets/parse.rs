@@ -3,7 +3,7 @@
 #![no_main]
 
 use legendary::http::ApiError;
-use legendary::scoring::{Limits, parse};
+use legendary_scoring::{Limits, parse};
 use libfuzzer_sys::fuzz_target;
 
 const CONTENT_TYPES: [Option<&str>; 5] = [
@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let content_type = CONTENT_TYPES[usize::from(selector) % CONTENT_TYPES.len()];
-    let features: Vec<String> = legendary::dataset::FEATURES.map(str::to_owned).to_vec();
+    let features: Vec<String> = legendary_forest::FEATURES.map(str::to_owned).to_vec();
     let limits = Limits { max_rows: 64 };
     match parse(content_type, body, &features, &limits) {
         Ok(parsed) => assert!(parsed.batch.values().iter().all(|v| v.is_finite())),

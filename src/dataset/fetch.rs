@@ -6,10 +6,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt as _;
-
-use crate::store::path::safe_components;
-use crate::store::{Limits, ObjectUri, Store, StoreConfig, StoreError};
+use legendary_mlflow::store::path::safe_components;
+use legendary_mlflow::store::{ObjectUri, Store, StoreConfig, StoreError};
+use legendary_mlflow::transfer::{Budget, Limits, StreamError};
 
 /// Most bytes a data package may bring (the bundled one is about 90 KB).
 const MAX_BYTES: u64 = 256 * 1024 * 1024;
@@ -34,15 +33,19 @@ pub async fn fetch(uri: &str, config: &StoreConfig, dest: &Path) -> Result<bool,
     let Some(location) = ObjectUri::parse(uri)? else {
         return Ok(false);
     };
-    let limits = Limits {
+    Store::open(config, location)?
+        .download_tree(dest, limits())
+        .await?;
+    Ok(true)
+}
+
+/// The bounds of one data download, from now.
+fn limits() -> Limits {
+    Limits {
         max_bytes: MAX_BYTES,
         idle: IDLE,
         deadline: tokio::time::Instant::now() + DEADLINE,
-    };
-    Store::open(config, location)?
-        .download_tree(dest, limits)
-        .await?;
-    Ok(true)
+    }
 }
 
 fn is_http(uri: &str) -> bool {
@@ -51,7 +54,8 @@ fn is_http(uri: &str) -> bool {
 }
 
 /// One file, or a `datapackage.json` and every resource and schema it names (relative paths
-/// only, each checked like an artifact name), all within [`MAX_BYTES`] and [`DEADLINE`].
+/// only, each checked like an artifact name), all within one budget of [`MAX_BYTES`],
+/// [`IDLE`] and [`DEADLINE`].
 async fn fetch_http(uri: &str, dest: &Path) -> Result<(), StoreError> {
     let config = |message: String| StoreError::Config(format!("{uri}: {message}"));
     let url = url::Url::parse(uri).map_err(|error| config(format!("not a URL: {error}")))?;
@@ -66,9 +70,8 @@ async fn fetch_http(uri: &str, dest: &Path) -> Result<(), StoreError> {
         .connect_timeout(Duration::from_secs(10))
         .build()
         .map_err(|error| config(format!("cannot build the HTTP client: {error}")))?;
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    let mut left = MAX_BYTES;
-    download(&http, &url, &dest.join(&name), &mut left, deadline).await?;
+    let mut budget = Budget::new(limits());
+    download(&http, &url, &dest.join(&name), &mut budget).await?;
     if name != "datapackage.json" {
         return Ok(());
     }
@@ -90,18 +93,18 @@ async fn fetch_http(uri: &str, dest: &Path) -> Result<(), StoreError> {
         let child = url
             .join(&file)
             .map_err(|error| config(format!("`{file}`: {error}")))?;
-        download(&http, &child, &dest.join(local), &mut left, deadline).await?;
+        budget.count_file(uri)?;
+        download(&http, &child, &dest.join(local), &mut budget).await?;
     }
     Ok(())
 }
 
-/// Streams `url` to `dest`, counting the bytes against `left`.
+/// Saves `url` as `dest` through the one bounded transfer.
 async fn download(
     http: &reqwest::Client,
     url: &url::Url,
     dest: &Path,
-    left: &mut u64,
-    deadline: tokio::time::Instant,
+    budget: &mut Budget,
 ) -> Result<(), StoreError> {
     let what = url.as_str().to_owned();
     let failed = |error: reqwest::Error| StoreError::Unreachable {
@@ -109,14 +112,9 @@ async fn download(
         hint: "the URL",
         message: error.without_url().to_string(),
     };
-    let stalled = |received| StoreError::Stalled {
-        what: what.clone(),
-        why: "not finished by its deadline".to_owned(),
-        received,
-    };
-    let mut response = tokio::time::timeout_at(deadline, http.get(url.clone()).send())
-        .await
-        .map_err(|_| stalled(0))?
+    let response = budget
+        .before_deadline(&what, http.get(url.clone()).send())
+        .await?
         .map_err(failed)?;
     match response.status() {
         status if status.is_success() => {}
@@ -128,35 +126,13 @@ async fn download(
             });
         }
     }
-    if let Some(parent) = dest.parent() {
-        tokio::fs::create_dir_all(parent)
-            .await
-            .map_err(|error| StoreError::io(parent, error))?;
-    }
-    let mut file = tokio::fs::File::create(dest)
+    budget
+        .save(response.bytes_stream(), &what, dest)
         .await
-        .map_err(|error| StoreError::io(dest, error))?;
-    let mut received = 0u64;
-    while let Some(chunk) = tokio::time::timeout_at(deadline, response.chunk())
-        .await
-        .map_err(|_| stalled(received))?
-        .map_err(failed)?
-    {
-        received += chunk.len() as u64;
-        if chunk.len() as u64 > *left {
-            return Err(StoreError::TooLarge {
-                what,
-                limit: MAX_BYTES,
-            });
-        }
-        *left -= chunk.len() as u64;
-        file.write_all(&chunk)
-            .await
-            .map_err(|error| StoreError::io(dest, error))?;
-    }
-    file.flush()
-        .await
-        .map_err(|error| StoreError::io(dest, error))
+        .map_err(|error| match error {
+            StreamError::Transfer(error) => error.into(),
+            StreamError::Source { error, .. } => failed(error),
+        })
 }
 
 /// MLflow's `source_type` of a dataset read from `source`: `http` for a URL, the object

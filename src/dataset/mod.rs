@@ -15,19 +15,9 @@ use std::path::{Path, PathBuf};
 pub use fetch::{fetch, source_json, source_type};
 pub use generations::Generations;
 pub use package::{DataError, Dataset, Pokemon};
-pub use split::{Split, SplitMix64};
+pub use split::Split;
 pub(crate) use split::{kfold, stratified_split};
 pub use table::load_csv;
-
-/// The six base stats the model reads, in the order the data package stores them.
-pub const FEATURES: [&str; 6] = [
-    "hp",
-    "attack",
-    "defense",
-    "special_attack",
-    "special_defense",
-    "speed",
-];
 
 /// The default `--data` (and a grid's): relative to the working directory, as in the
 /// repository and the image (`/app`).

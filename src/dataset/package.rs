@@ -380,7 +380,7 @@ fn to_pokemon(cells: &BTreeMap<&str, &str>, generation: u8) -> Result<Pokemon, S
             .map_err(|_| format!("{name} is not an integer"))
     };
     let mut stats = [0.0; 6];
-    for (slot, name) in stats.iter_mut().zip(super::FEATURES) {
+    for (slot, name) in stats.iter_mut().zip(legendary_forest::FEATURES) {
         let value = int(name)?;
         if !(1..=255).contains(&value) {
             return Err(format!(

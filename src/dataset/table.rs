@@ -8,7 +8,9 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use super::package::{DataError, Dataset, Pokemon, hex};
-use super::{FEATURES, Generations};
+use legendary_forest::FEATURES;
+
+use super::Generations;
 
 /// The accepted spellings of each column, after [`key`].
 const ALIASES: [(&str, &[&str]); 10] = [

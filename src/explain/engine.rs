@@ -3,7 +3,9 @@
 //! legendary probability of the hybrid row that takes x's stats in S and b's elsewhere.
 
 use super::game::{COALITIONS, EVERYONE, PLAYERS, shapley};
-use super::{Contributions, ExplainError};
+use legendary_forest::Stats;
+
+use super::ExplainError;
 use crate::cancel::Cancel;
 use crate::model::{Background, Model};
 
@@ -19,7 +21,7 @@ pub struct Explanation {
     /// The legendary probability of each row, f(x) = v(all six).
     pub probabilities: Vec<f64>,
     /// The six Shapley values of each row; `base_value + Σ = probability`.
-    pub contributions: Vec<Contributions>,
+    pub contributions: Vec<Stats>,
 }
 
 /// Hybrid rows scored per explained row: every coalition but the empty one (the base value,
@@ -54,7 +56,7 @@ pub fn explain(
         .zip(&probabilities)
         .map(|(x, &fx)| {
             let v = game(model, background, x, [base_value, fx], &mut hybrid, cancel)?;
-            Ok(Contributions::from(shapley(&v)))
+            Ok(Stats::from(shapley(&v)))
         })
         .collect::<Result<_, ExplainError>>()?;
     Ok(Explanation {

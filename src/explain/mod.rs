@@ -8,16 +8,13 @@
 //! - `engine`: the interventional game of a row over a background, scored in batches.
 //! - `background`: the seeded, stratified background sample and the bundled default.
 //! - `shap_files`: a training run's `model_explanations_shap/`, as MLflow's shap integration
-//!   logs it; `plot` lays out its summary bar plot, drawn as SVG there and as PNG by `raster`.
+//!   logs it; `plot` its summary bar plot (a [`crate::plot`] chart, as PNG and SVG).
 
 mod background;
 mod engine;
 mod game;
 mod plot;
-mod raster;
 mod shap_files;
-
-use serde::Serialize;
 
 use crate::model::Background;
 
@@ -54,58 +51,12 @@ pub enum ExplainError {
     /// The default background could not be built.
     #[error("the explanation background could not be read: {0}")]
     Background(String),
-    /// An explanation file could not be written.
+    /// An explanation file could not be drawn or written.
     #[error("writing the explanations: {0}")]
     Io(String),
     /// The request was dropped (timed out, or its client left) before the work was done.
     #[error("cancelled")]
     Cancelled,
-}
-
-/// The six Shapley values of one row, by stat: how much each stat moves the legendary
-/// probability from the base value.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Contributions {
-    /// HP's contribution.
-    pub hp: f64,
-    /// Attack's.
-    pub attack: f64,
-    /// Defense's.
-    pub defense: f64,
-    /// Sp. Attack's.
-    pub special_attack: f64,
-    /// Sp. Defense's.
-    pub special_defense: f64,
-    /// Speed's.
-    pub speed: f64,
-}
-
-impl From<[f64; 6]> for Contributions {
-    fn from(v: [f64; 6]) -> Self {
-        let [hp, attack, defense, special_attack, special_defense, speed] = v;
-        Self {
-            hp,
-            attack,
-            defense,
-            special_attack,
-            special_defense,
-            speed,
-        }
-    }
-}
-
-impl Contributions {
-    /// The six values in the stats' order ([`crate::dataset::FEATURES`]).
-    pub fn values(&self) -> [f64; 6] {
-        [
-            self.hp,
-            self.attack,
-            self.defense,
-            self.special_attack,
-            self.special_defense,
-            self.speed,
-        ]
-    }
 }
 
 #[cfg(test)]

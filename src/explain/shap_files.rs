@@ -9,9 +9,9 @@ use crate::cancel::Cancel;
 use rayon::prelude::*;
 
 use super::engine::{Explanation, explain};
-use super::{ExplainError, plot, raster};
-use crate::model::sklearn::write_npy;
+use super::{ExplainError, plot};
 use crate::model::{Background, Model};
+use legendary_sklearn::write_npy;
 
 /// Where MLflow's shap integration puts its files, relative to the run's artifact root.
 pub const SHAP_ARTIFACT_PATH: &str = "model_explanations_shap";
@@ -41,28 +41,31 @@ pub fn explain_parallel(
 }
 
 /// The four files of `explanation`, by name.
-pub fn files(explanation: &Explanation) -> Vec<(&'static str, Vec<u8>)> {
+///
+/// # Errors
+/// [`ExplainError::Io`] if the summary plot could not be drawn.
+pub fn files(explanation: &Explanation) -> Result<Vec<(&'static str, Vec<u8>)>, ExplainError> {
     let values: Vec<[f64; 6]> = explanation
         .contributions
         .iter()
-        .map(super::Contributions::values)
+        .map(|c| c.values())
         .collect();
-    let scene = plot::summary_bar(&values);
-    vec![
+    let (png, svg) = plot::files(&values).map_err(|e| ExplainError::Io(e.to_string()))?;
+    Ok(vec![
         ("base_values.npy", write_npy(&[], &[explanation.base_value])),
         (
             "shap_values.npy",
             write_npy(&[values.len(), 6], values.as_flattened()),
         ),
-        ("summary_bar_plot.png", raster::png(&scene)),
-        ("summary_bar_plot.svg", scene.svg().into_bytes()),
-    ]
+        ("summary_bar_plot.png", png),
+        ("summary_bar_plot.svg", svg.into_bytes()),
+    ])
 }
 
 /// Explains `rows` and writes the files into `dir` (which exists).
 ///
 /// # Errors
-/// A model without a legendary probability, or a file that cannot be written.
+/// A model without a legendary probability, or a file that cannot be drawn or written.
 pub fn write(
     model: &Model,
     background: &Background,
@@ -70,7 +73,7 @@ pub fn write(
     dir: &Path,
 ) -> Result<(), ExplainError> {
     let explanation = explain_parallel(model, background, rows)?;
-    for (name, bytes) in files(&explanation) {
+    for (name, bytes) in files(&explanation)? {
         let path = dir.join(name);
         std::fs::write(&path, bytes)
             .map_err(|e| ExplainError::Io(format!("{}: {e}", path.display())))?;
@@ -81,6 +84,7 @@ pub fn write(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plot::Chart as _;
 
     #[test]
     fn parallel_explanations_are_the_serial_ones_and_the_files_hold_them() {
@@ -96,7 +100,7 @@ mod tests {
             parallel,
             explain(&model, &background, &rows, &Cancel::never()).unwrap()
         );
-        let files = files(&parallel);
+        let files = files(&parallel).unwrap();
         let names: Vec<&str> = files.iter().map(|f| f.0).collect();
         assert_eq!(
             names,
@@ -119,5 +123,13 @@ mod tests {
         let base = &files[0].1;
         assert!(String::from_utf8_lossy(&base[..64]).contains("'shape': ()"));
         assert_eq!(base[base.len() - 8..], parallel.base_value.to_le_bytes());
+        // The summary plot: a PNG of the chart's size, an SVG naming the six stats.
+        let values: Vec<[f64; 6]> = parallel.contributions.iter().map(|c| c.values()).collect();
+        let (width, height, _) = crate::plot::testing::png_rgb(&files[2].1);
+        assert_eq!((width, height), plot::summary_bar(&values).size());
+        let texts = crate::plot::testing::svg_texts(std::str::from_utf8(&files[3].1).unwrap());
+        for stat in legendary_forest::FEATURES {
+            assert!(texts.iter().any(|t| t == stat), "{stat} not in {texts:?}");
+        }
     }
 }

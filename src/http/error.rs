@@ -9,8 +9,9 @@ use std::time::Duration;
 use axum::extract::rejection::QueryRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use legendary_scoring::python_json;
 
-use crate::scoring::{ScoringError, ScoringErrorKind};
+use legendary_scoring::{ScoringError, ScoringErrorKind};
 
 /// An error answer.
 #[derive(Debug, thiserror::Error)]
@@ -160,21 +161,24 @@ impl ApiError {
 
     /// The JSON body, byte for byte as MLflow's `json.dumps` writes it.
     pub fn body(&self) -> Vec<u8> {
+        #[derive(serde::Serialize)]
+        struct Body<'a> {
+            error_code: &'a str,
+            message: &'a str,
+            sqlstate: &'a str,
+            error_class: &'a str,
+        }
         let wire = self.wire();
         let message = self.message();
+        let body = Body {
+            error_code: wire.error_code,
+            message: &message,
+            sqlstate: wire.sqlstate(),
+            error_class: wire.error_class,
+        };
         let mut out = Vec::with_capacity(message.len() + 128);
-        out.extend_from_slice(b"{\"error_code\": \"");
-        out.extend_from_slice(wire.error_code.as_bytes());
-        out.extend_from_slice(b"\", \"message\": ");
-        // Serializing a `&str` into a Vec cannot fail.
-        if serde_json::to_writer(&mut out, &message).is_err() {
-            out.extend_from_slice(b"\"\"");
-        }
-        out.extend_from_slice(b", \"sqlstate\": \"");
-        out.extend_from_slice(wire.sqlstate().as_bytes());
-        out.extend_from_slice(b"\", \"error_class\": \"");
-        out.extend_from_slice(wire.error_class.as_bytes());
-        out.extend_from_slice(b"\"}");
+        // A struct of strings always serialises.
+        let _ = python_json::write(&mut out, &body);
         out
     }
 

@@ -16,8 +16,10 @@ pub(crate) use body::read as read_body;
 pub use error::{ApiError, ErrorBody, WireError};
 pub(crate) use explain::{ExplainFlag, background_of, explain_rows, too_many_to_explain};
 pub(crate) use extract::{Body, Query};
+pub use metrics::{
+    Answered, InFlight, Metrics, PollFailure, ReloadAttempt, ReloadResult, RouteLabels, Verdict,
+};
 pub(crate) use metrics::{ConnectionResult, ScoredRows, UNMATCHED, metrics_handler, track};
-pub use metrics::{Metrics, ReloadAttempt};
 pub(crate) use permits::SMALL_BODY_BYTES;
 pub(crate) use process::max_open_files;
 pub use state::{AppState, ServerLimits};

@@ -4,83 +4,82 @@
 //! official client libraries' process collector does. Where there is no `/proc`, or a file
 //! cannot be read, the metric is left out rather than reported wrong.
 
-use std::fmt::Write as _;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric as _};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
 
 /// Clock ticks per second of `/proc/<pid>/stat` times: Linux's `USER_HZ`, 100 on every
 /// architecture it runs on (the kernel converts to it whatever its internal tick rate).
 const USER_HZ: f64 = 100.0;
 
-/// Appends the process metrics to `out`.
-pub(crate) fn render(out: &mut String) {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok();
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let fields: Vec<&str> = stat
-        .as_deref()
-        .and_then(|s| s.rsplit_once(") "))
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let field = |n: usize| -> Option<f64> { fields.get(n - 3)?.parse().ok() };
-    if let (Some(utime), Some(stime)) = (field(14), field(15)) {
-        sample(
-            out,
-            "process_cpu_seconds_total",
-            "counter",
-            "Total user and system CPU time spent in seconds.",
-            (utime + stime) / USER_HZ,
-        );
-    }
-    if let Some(rss_kb) = status_kb("VmRSS:") {
-        sample(
-            out,
-            "process_resident_memory_bytes",
-            "gauge",
-            "Resident memory size in bytes.",
-            rss_kb * 1024.0,
-        );
-    }
-    if let Some(vsize) = field(23) {
-        sample(
-            out,
-            "process_virtual_memory_bytes",
-            "gauge",
-            "Virtual memory size in bytes.",
-            vsize,
-        );
-    }
-    if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
-        sample(
-            out,
-            "process_open_fds",
-            "gauge",
-            "Number of open file descriptors.",
-            fds.count() as f64,
-        );
-    }
-    if let Some(max) = max_open_files() {
-        sample(
-            out,
-            "process_max_fds",
-            "gauge",
-            "Maximum number of open file descriptors.",
-            max as f64,
-        );
-    }
-    if let (Some(start), Some(boot)) = (field(22), boot_time()) {
-        sample(
-            out,
-            "process_start_time_seconds",
-            "gauge",
-            "Start time of the process since unix epoch in seconds.",
-            boot + start / USER_HZ,
-        );
-    }
-}
+/// The process metrics, read at each scrape; registered without the `legendary_` prefix,
+/// under the names every Prometheus client library gives them.
+#[derive(Debug)]
+pub(crate) struct Process;
 
-fn sample(out: &mut String, name: &str, kind: &str, help: &str, value: f64) {
-    let _ = write!(
-        out,
-        "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
-    );
+impl Collector for Process {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok();
+        // Fields after the command name, which is in parentheses and may hold spaces.
+        let fields: Vec<&str> = stat
+            .as_deref()
+            .and_then(|s| s.rsplit_once(") "))
+            .map(|(_, rest)| rest.split_whitespace().collect())
+            .unwrap_or_default();
+        let field = |n: usize| -> Option<f64> { fields.get(n - 3)?.parse().ok() };
+        if let (Some(utime), Some(stime)) = (field(14), field(15)) {
+            // A counter: the encoder adds `_total`.
+            let cpu = encoder.encode_descriptor(
+                "process_cpu_seconds",
+                "Total user and system CPU time spent in seconds.",
+                None,
+                MetricType::Counter,
+            )?;
+            ConstCounter::new((utime + stime) / USER_HZ).encode(cpu)?;
+        }
+        let mut gauge = |name: &str, help: &str, value: f64| -> Result<(), std::fmt::Error> {
+            let metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+            ConstGauge::new(value).encode(metric)
+        };
+        if let Some(rss_kb) = status_kb("VmRSS:") {
+            gauge(
+                "process_resident_memory_bytes",
+                "Resident memory size in bytes.",
+                rss_kb * 1024.0,
+            )?;
+        }
+        if let Some(vsize) = field(23) {
+            gauge(
+                "process_virtual_memory_bytes",
+                "Virtual memory size in bytes.",
+                vsize,
+            )?;
+        }
+        if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
+            gauge(
+                "process_open_fds",
+                "Number of open file descriptors.",
+                fds.count() as f64,
+            )?;
+        }
+        if let Some(max) = max_open_files() {
+            gauge(
+                "process_max_fds",
+                "Maximum number of open file descriptors.",
+                max as f64,
+            )?;
+        }
+        if let (Some(start), Some(boot)) = (field(22), boot_time()) {
+            gauge(
+                "process_start_time_seconds",
+                "Start time of the process since unix epoch in seconds.",
+                boot + start / USER_HZ,
+            )?;
+        }
+        Ok(())
+    }
 }
 
 fn status_kb(key: &str) -> Option<f64> {
@@ -108,8 +107,10 @@ mod tests {
 
     #[test]
     fn the_process_metrics_are_plausible_here() {
+        let mut registry = prometheus_client::registry::Registry::default();
+        registry.register_collector(Box::new(Process));
         let mut out = String::new();
-        render(&mut out);
+        prometheus_client::encoding::prometheus_text::encode(&mut out, &registry).unwrap();
         let value = |name: &str| -> f64 {
             out.lines()
                 .find_map(|l| l.strip_prefix(&format!("{name} ")))

@@ -5,15 +5,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use arc_swap::ArcSwapOption;
-
 use super::error::ApiError;
-use super::metrics::Metrics;
+use super::metrics::{LiveModel, Metrics};
 use super::permits::Permits;
 use crate::acquire::Served;
 use crate::dataset::Dataset;
 use crate::dataset::catalogue::Entry;
-use crate::scoring::Limits;
+use legendary_scoring::Limits;
 
 /// Request-path limits.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,7 +69,8 @@ pub struct AppState {
 }
 
 struct Inner {
-    model: ArcSwapOption<Served>,
+    /// Shared with the metrics, which read it at scrape time.
+    model: LiveModel,
     draining: AtomicBool,
     limits: ServerLimits,
     pokedex: Option<Dataset>,
@@ -88,14 +87,15 @@ impl AppState {
     /// `pokedex` is the data set the web page searches, when it could be read.
     pub fn new(limits: ServerLimits, pokedex: Option<Dataset>) -> Self {
         let permits = Permits::new(&limits);
+        let model = LiveModel::default();
         Self {
             inner: Arc::new(Inner {
-                model: ArcSwapOption::empty(),
+                metrics: Metrics::new(Arc::clone(&model)),
+                model,
                 draining: AtomicBool::new(false),
                 limits,
                 pokedex,
                 catalogue: std::sync::OnceLock::new(),
-                metrics: Metrics::default(),
                 permits,
                 waiting: std::sync::Mutex::new(None),
             }),

@@ -3,14 +3,13 @@
 //! `feature_importance.json` and `explanation_background.json`. Written by `train`, read by
 //! `serve` and `predict`.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::limits::{read_capped, read_required};
-use super::mlmodel;
-use super::{Model, ModelError, ReadLimits};
+use super::mlmodel::{self, MlModel};
+use super::read::{read_capped, read_required};
+use super::{ForestModel, Model, ModelError, ReadLimits};
 
 /// Why a model directory could not be written or read.
 #[derive(Debug, thiserror::Error)]
@@ -149,10 +148,16 @@ pub(crate) fn write_dir(
 ) -> Result<(), ArtifactError> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let model_path = dir.join("model.json");
-    let json = model.to_json().map_err(|cause| ArtifactError::Model {
+    let model_error = |cause: legendary_forest::ModelError| ArtifactError::Model {
         path: model_path.clone(),
-        cause,
+        cause: cause.into(),
+    };
+    let forest = model.forest().ok_or_else(|| {
+        model_error(legendary_forest::ModelError::Inconsistent(
+            "a scikit-learn model is served as it was saved, not rewritten".to_owned(),
+        ))
     })?;
+    let json = forest.to_json().map_err(model_error)?;
     write(&model_path, &json)?;
     write(&dir.join("MLmodel"), mlmodel::yaml(model).as_bytes())?;
     for (name, bytes) in super::pyfunc::files() {
@@ -200,32 +205,8 @@ fn example_split(model: &Model, rows: &[[f64; 6]]) -> serde_json::Value {
 }
 
 #[derive(Deserialize)]
-struct MlModelFile {
-    #[serde(default)]
-    flavors: BTreeMap<String, serde_yaml_ng::Value>,
-    #[serde(default)]
-    model_uuid: Option<String>,
-    #[serde(default)]
-    utc_time_created: Option<String>,
-    #[serde(default)]
-    run_id: Option<String>,
-    #[serde(default)]
-    signature: Option<Signature>,
-}
-
-#[derive(Deserialize)]
-struct Signature {
-    inputs: Option<String>,
-}
-
-#[derive(Deserialize)]
 struct SmartcoreFlavor {
     model_file: String,
-}
-
-#[derive(Deserialize)]
-struct ColSpec {
-    name: String,
 }
 
 /// Reads and checks the model directory at `dir`, within [`ReadLimits::default`].
@@ -245,30 +226,27 @@ pub fn read_dir(dir: &Path) -> Result<ModelDir, ArtifactError> {
 pub fn read_dir_with(dir: &Path, limits: &ReadLimits) -> Result<ModelDir, ArtifactError> {
     let mlmodel_path = dir.join("MLmodel");
     let small = limits.max_file_bytes;
-    let bytes = read_required(&mlmodel_path, small, "max_file_bytes")?;
     let bad = |message: String| ArtifactError::MlModel {
         path: mlmodel_path.clone(),
         message,
     };
-    let text = std::str::from_utf8(&bytes).map_err(|e| bad(format!("not UTF-8: {e}")))?;
-    let mlmodel: MlModelFile = mlmodel::parse(text).map_err(bad)?;
+    let mlmodel = MlModel::read(dir, limits)?;
     if !mlmodel.flavors.contains_key("smartcore") && mlmodel.flavors.contains_key("sklearn") {
         return read_sklearn(dir, limits, mlmodel);
     }
-    let flavor = mlmodel
-        .flavors
-        .get("smartcore")
-        .ok_or_else(|| ArtifactError::NotSmartcore {
-            path: mlmodel_path.clone(),
-            flavors: mlmodel
-                .flavors
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", "),
-        })?;
-    let flavor: SmartcoreFlavor = serde_yaml_ng::from_value(flavor.clone())
-        .map_err(|e| bad(format!("flavors.smartcore: {e}")))?;
+    let flavor: SmartcoreFlavor =
+        mlmodel
+            .flavor("smartcore")
+            .map_err(bad)?
+            .ok_or_else(|| ArtifactError::NotSmartcore {
+                path: mlmodel_path.clone(),
+                flavors: mlmodel
+                    .flavors
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?;
     if flavor.model_file.contains("..") || Path::new(&flavor.model_file).is_absolute() {
         return Err(bad(format!(
             "model_file '{}' must be a plain relative name",
@@ -277,14 +255,15 @@ pub fn read_dir_with(dir: &Path, limits: &ReadLimits) -> Result<ModelDir, Artifa
     }
     let model_path = dir.join(&flavor.model_file);
     let bytes = read_required(&model_path, limits.max_model_bytes, "max_model_bytes")?;
-    let model = Model::from_json(&bytes, limits).map_err(|cause| ArtifactError::Model {
-        path: model_path.clone(),
-        cause,
-    })?;
-    if let Some(inputs) = mlmodel.signature.and_then(|s| s.inputs) {
-        let cols: Vec<ColSpec> = serde_json::from_str(&inputs)
-            .map_err(|e| bad(format!("signature.inputs is not a column list: {e}")))?;
-        let names: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
+    let model: Model = ForestModel::from_json(&bytes, limits)
+        .map_err(|cause| ArtifactError::Model {
+            path: model_path.clone(),
+            cause: cause.into(),
+        })?
+        .into();
+    if let Some(names) = mlmodel.input_names().map_err(bad)? {
+        // An unnamed column shows as "" and never matches.
+        let names: Vec<&str> = names.iter().map(|n| n.as_deref().unwrap_or("")).collect();
         if names != model.input_features() {
             return Err(bad(format!(
                 "signature inputs {names:?} differ from the model's {:?}",
@@ -315,7 +294,7 @@ pub fn read_dir_with(dir: &Path, limits: &ReadLimits) -> Result<ModelDir, Artifa
     })
 }
 
-/// The `sklearn` flavor (see [`super::sklearn`]); read when there is no `smartcore` one.
+/// The `sklearn` flavor (see `legendary_sklearn`); read when there is no `smartcore` one.
 /// MLmodel's `model_uuid`, `utc_time_created` and `run_id`.
 type MlModelIds = (Option<String>, Option<String>, Option<String>);
 
@@ -340,9 +319,9 @@ impl ModelInfo {
 fn read_sklearn(
     dir: &Path,
     limits: &ReadLimits,
-    mlmodel: MlModelFile,
+    mlmodel: MlModel,
 ) -> Result<ModelDir, ArtifactError> {
-    let read = super::sklearn::SklearnModel::read_dir(dir, limits)?;
+    let read = super::sklearn_dir::read(dir, limits, &mlmodel)?;
     let sklearn = SklearnInfo {
         estimator: read.forest.class.name().to_owned(),
         sklearn_version: read.sklearn_version.clone(),
@@ -351,8 +330,9 @@ fn read_sklearn(
     let model_path = dir.join(read.file_name.as_str());
     // The smartcore copy is checked against the walk on generated rows as it is built, so
     // MLflow's input example (which may name other columns than the six stats) is not read.
-    let model = Model::from_sklearn(read)
-        .and_then(|m| m.self_check(&[]).map(|()| m))
+    let model = Model::from_sklearn(read);
+    model
+        .self_check(&[])
         .map_err(|cause| ArtifactError::Model {
             path: model_path,
             cause,

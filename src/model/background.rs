@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::dataset::FEATURES;
+use legendary_forest::FEATURES;
 
 /// The file's name in a model directory.
 pub const BACKGROUND_FILE: &str = "explanation_background.json";

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::{ArtifactError, ForestError, Model, ModelError, ReadLimits, read_dir, read_dir_with};
+use legendary_forest::{ForestError, ModelError};
+
+use super::{ArtifactError, ForestModel, ReadLimits, read_dir, read_dir_with};
 
 fn bundled_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("models/pokemon")
@@ -82,8 +84,8 @@ fn chain(depth: usize) -> Vec<Value> {
     nodes
 }
 
-fn load(bytes: &[u8], limits: &ReadLimits) -> Result<Model, ModelError> {
-    Model::from_json(bytes, limits)
+fn load(bytes: &[u8], limits: &ReadLimits) -> Result<ForestModel, ModelError> {
+    ForestModel::from_json(bytes, limits)
 }
 
 /// The `(tree, node, problem)` a refused forest names.
@@ -399,7 +401,8 @@ fn quickscorer_takes_signed_zero_thresholds_and_values_exactly_as_the_walk() {
     let mut on_defense = with(json!(-0.0));
     on_defense[0]["split_feature"] = json!(2);
     let bytes = with_trees(&[on_defense, with(json!(-0.0)), with(json!(0.0)), deeper]);
-    let model = load(&bytes, &ReadLimits::default()).unwrap_or_else(|e| panic!("{e}"));
+    let model =
+        super::Model::from(load(&bytes, &ReadLimits::default()).unwrap_or_else(|e| panic!("{e}")));
     let mut values = Vec::new();
     for i in 0..200 {
         let x = [f64::NAN, 0.0, -0.0, 1.0, -1.0, 255.0][i % 6];
@@ -435,7 +438,9 @@ fn quickscorer_ranks_thresholds_off_the_half_grid_exactly_as_the_walk() {
         nodes
     };
     let trees: Vec<Vec<Value>> = (0..12).map(chain).collect();
-    let model = load(&with_trees(&trees), &ReadLimits::default()).unwrap_or_else(|e| panic!("{e}"));
+    let model = super::Model::from(
+        load(&with_trees(&trees), &ReadLimits::default()).unwrap_or_else(|e| panic!("{e}")),
+    );
     let mut values = Vec::new();
     let odd = [
         f64::NAN,

@@ -5,7 +5,81 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{ArtifactError, Model, SMARTCORE_VERSION};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::read::read_required;
+use super::{ArtifactError, Model, ReadLimits, SMARTCORE_VERSION};
+
+/// `MLmodel` as this build reads it, whichever flavor: read once per directory, within
+/// `max_file_bytes`, by [`MlModel::read`].
+#[derive(Deserialize)]
+pub(super) struct MlModel {
+    #[serde(default)]
+    pub(super) flavors: BTreeMap<String, serde_yaml_ng::Value>,
+    #[serde(default)]
+    pub(super) model_uuid: Option<String>,
+    #[serde(default)]
+    pub(super) utc_time_created: Option<String>,
+    #[serde(default)]
+    pub(super) run_id: Option<String>,
+    #[serde(default)]
+    signature: Option<Signature>,
+}
+
+#[derive(Deserialize)]
+struct Signature {
+    inputs: Option<String>,
+}
+
+/// One column of a column-based signature; unnamed columns are allowed (a numpy input).
+#[derive(Deserialize)]
+struct InputColumn {
+    name: Option<String>,
+}
+
+impl MlModel {
+    /// Reads `dir/MLmodel` within `limits.max_file_bytes`.
+    ///
+    /// # Errors
+    /// [`ArtifactError::MlModel`] for a file that is not UTF-8 or not MLmodel YAML; I/O and
+    /// size errors naming the file.
+    pub(super) fn read(dir: &Path, limits: &ReadLimits) -> Result<Self, ArtifactError> {
+        let path = dir.join("MLmodel");
+        let bytes = read_required(&path, limits.max_file_bytes, "max_file_bytes")?;
+        let text = std::str::from_utf8(&bytes).map_err(|e| ArtifactError::MlModel {
+            path: path.clone(),
+            message: format!("not UTF-8: {e}"),
+        })?;
+        parse(text).map_err(|message| ArtifactError::MlModel { path, message })
+    }
+
+    /// The flavor `name`, deserialised; `Ok(None)` when there is none.
+    ///
+    /// # Errors
+    /// What the flavor's fields lack, as `flavors.<name>: …`.
+    pub(super) fn flavor<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, String> {
+        self.flavors
+            .get(name)
+            .map(|v| serde_yaml_ng::from_value(v.clone()))
+            .transpose()
+            .map_err(|e| format!("flavors.{name}: {e}"))
+    }
+
+    /// The signature's input column names (`None` for an unnamed column); `Ok(None)` without
+    /// a signature.
+    ///
+    /// # Errors
+    /// When `signature.inputs` is not a column list.
+    pub(super) fn input_names(&self) -> Result<Option<Vec<Option<String>>>, String> {
+        let Some(inputs) = self.signature.as_ref().and_then(|s| s.inputs.as_deref()) else {
+            return Ok(None);
+        };
+        let cols: Vec<InputColumn> = serde_json::from_str(inputs)
+            .map_err(|e| format!("signature.inputs is not a column list: {e}"))?;
+        Ok(Some(cols.into_iter().map(|c| c.name).collect()))
+    }
+}
 
 /// Where a model directory was logged, as MLflow's own `log_model` records it in `MLmodel`
 /// (`mlflow.models.get_model_info` and the pyfunc loader read these fields).
@@ -23,18 +97,24 @@ pub struct Provenance {
 
 /// MLflow's column-based signature for the six stats (`long`, required).
 fn signature_inputs(model: &Model) -> String {
-    let cols: Vec<serde_json::Value> = model
+    /// One column, its fields in the order MLflow writes them.
+    #[derive(serde::Serialize)]
+    struct ColSpec<'a> {
+        r#type: &'a str,
+        name: &'a str,
+        required: bool,
+    }
+    let cols: Vec<ColSpec<'_>> = model
         .input_features()
         .iter()
-        .map(|n| serde_json::json!({"type": "long", "name": n, "required": true}))
+        .map(|name| ColSpec {
+            r#type: "long",
+            name,
+            required: true,
+        })
         .collect();
-    // MLflow writes this JSON with Python's ", " / ": " separators.
-    serde_json::Value::Array(cols)
-        .to_string()
-        .replace("\",\"", "\", \"")
-        .replace("\":", "\": ")
-        .replace(",\"", ", \"")
-        .replace("},{", "}, {")
+    // MLflow writes this JSON with Python's separators; a list of objects always serialises.
+    legendary_scoring::python_json::to_string(&cols).unwrap_or_default()
 }
 
 fn yaml_quote(s: &str) -> String {
@@ -88,7 +168,7 @@ pub(super) fn yaml(model: &Model) -> String {
         code = super::pyfunc::CODE_DIR,
         loader = super::pyfunc::LOADER_MODULE,
         threshold = model.threshold(),
-        set = model.params().features,
+        set = model.feature_set(),
         features = list(&model.forest_features()),
         inputs = list(model.input_features()),
         trees = model.n_trees(),
@@ -140,7 +220,7 @@ pub fn record_provenance(dir: &Path, provenance: &Provenance) -> Result<(), Arti
 ///
 /// # Errors
 /// A message: an anchor or alias (where), or what the YAML parser said.
-pub(crate) fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+pub(crate) fn parse<T: DeserializeOwned>(text: &str) -> Result<T, String> {
     if let Some(line) = anchor_or_alias(text) {
         return Err(format!(
             "line {line} uses a YAML anchor or alias (`&name` / `*name`), which MLflow never writes; refused"

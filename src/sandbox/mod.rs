@@ -26,7 +26,7 @@ use crate::model::{ModelDir, ReadLimits};
 
 /// Why a model was not compiled, as `/metrics` counts it
 /// (`legendary_model_compile_failures_total{cause}`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Cause {
     /// It needed more memory than the child may have, or compiles larger than a served
@@ -114,13 +114,12 @@ impl Sandbox {
     ///
     /// # Errors
     /// When the running executable cannot be found.
-    pub fn this_binary(limits: SandboxLimits) -> anyhow::Result<Self> {
+    pub fn this_binary(limits: SandboxLimits) -> std::io::Result<Self> {
         let proc_exe = Path::new("/proc/self/exe");
         let program = if proc_exe.exists() {
             proc_exe.to_path_buf()
         } else {
-            std::env::current_exe()
-                .map_err(|e| anyhow::anyhow!("finding this binary to compile models with: {e}"))?
+            std::env::current_exe()?
         };
         Ok(Self::new(program, limits))
     }

@@ -8,9 +8,11 @@ use axum::http::HeaderMap;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::explain::{self, Contributions};
+use legendary_forest::Stats;
+
+use crate::explain;
 use crate::http::{ApiError, AppState, background_of, explain_rows, too_many_to_explain};
-use crate::scoring::{self, ScoringErrorKind};
+use legendary_scoring::ScoringErrorKind;
 
 /// Largest `/explain` body: 32 rows fit in a few kilobytes in any format; 1 MiB leaves room
 /// for rows with many extra columns (dropped, as `/invocations` drops them).
@@ -29,7 +31,7 @@ pub(crate) struct Explained {
     probabilities: Vec<f64>,
     /// One per row: how much each stat moves the probability from `base_value`;
     /// `base_value` plus the six is the row's probability.
-    contributions: Vec<Contributions>,
+    contributions: Vec<Stats>,
 }
 
 /// Explain predictions: exact Shapley values of the legendary probability over the six stats.
@@ -65,10 +67,10 @@ pub(super) async fn explain(
     let body = crate::http::read_body(&state, body, &headers, limit).await?;
     let body = body.bytes;
     let background = background_of(&served)?;
-    let limits = scoring::Limits {
+    let limits = legendary_scoring::Limits {
         max_rows: explain::max_rows(background),
     };
-    let batch = scoring::parse(
+    let batch = legendary_scoring::parse(
         super::invocations::content_type(&headers),
         &body,
         served.model.input_features(),

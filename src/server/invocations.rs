@@ -9,7 +9,6 @@ use axum::response::{IntoResponse, Response};
 use crate::acquire::Served;
 use crate::cancel::Cancel;
 use crate::http::{ApiError, AppState, SMALL_BODY_BYTES, ScoredRows};
-use crate::scoring;
 
 /// Bodies at least [`SMALL_BODY_BYTES`] large are parsed, scored and answered on one blocking
 /// thread, off the async workers: about 3,000 rows or more, a few milliseconds of work and up
@@ -89,7 +88,7 @@ fn score(
     body: &[u8],
     offloaded: Option<&Cancel>,
 ) -> Result<Response, ApiError> {
-    let parsed = scoring::parse(
+    let parsed = legendary_scoring::parse(
         content_type,
         body,
         served.model.input_features(),
@@ -115,7 +114,7 @@ fn score(
         }
         drop(batch);
         return Ok(json_response(
-            scoring::render_values(&predictions, parsed.dialect),
+            legendary_scoring::render_values(&predictions, parsed.dialect),
             rows,
         ));
     }
@@ -130,7 +129,7 @@ fn score(
         return Err(cancelled());
     }
     Ok(json_response(
-        scoring::render(&predictions, parsed.dialect),
+        legendary_scoring::render(&predictions, parsed.dialect),
         rows,
     ))
 }

@@ -69,7 +69,7 @@ async fn load(
         .max(std::time::Duration::from_secs(1));
     loop {
         match fetcher.load_with_retry(config.startup_deadline).await {
-            Err(e) if config.wait_for_model && crate::acquire::is_missing(&e) => {
+            Err(e) if config.wait_for_model && e.is_missing() => {
                 let reason = format!("{e:#}");
                 tracing::warn!(model = %config.model, error = %reason, retry_in = %humantime::format_duration(pause), "the model does not exist yet; waiting for it");
                 state.set_waiting(format!(
@@ -78,7 +78,7 @@ async fn load(
                 ));
                 tokio::time::sleep(pause).await;
             }
-            loaded => return loaded,
+            loaded => return Ok(loaded?),
         }
     }
 }

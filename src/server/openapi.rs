@@ -3,6 +3,7 @@
 //! only describe wire formats that the scoring parser reads without serde structs.
 
 use axum::Json;
+use legendary_forest::Stats;
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
@@ -85,13 +86,13 @@ pub(super) enum ScoringRequest {
     Records {
         /// `[{"hp": 45, "attack": 49, ...}, ...]`.
         #[schema(min_items = 1)]
-        dataframe_records: Vec<Record>,
+        dataframe_records: Vec<Stats>,
     },
     /// TF-serving rows.
     Instances {
         /// A list of rows (objects, or lists in the column order).
         #[schema(min_items = 1)]
-        instances: Vec<Record>,
+        instances: Vec<Stats>,
     },
     /// TF-serving inputs.
     Inputs {
@@ -108,17 +109,6 @@ pub(super) struct Split {
     columns: Vec<String>,
     /// Rows, values in the order of `columns`.
     data: Vec<Vec<f64>>,
-}
-
-/// One row: the six base stats.
-#[derive(Serialize, ToSchema)]
-pub(super) struct Record {
-    hp: f64,
-    attack: f64,
-    defense: f64,
-    special_attack: f64,
-    special_defense: f64,
-    speed: f64,
 }
 
 /// What `/invocations` answers: `{"predictions": [...]}`, or the bare list for MLflow 1.x

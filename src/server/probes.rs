@@ -63,9 +63,10 @@ pub(super) struct ModelCard {
     n_trees: usize,
     /// Legendary when the vote fraction is above this.
     decision_threshold: f64,
-    /// Hyperparameters.
-    #[schema(value_type = Object)]
-    params: ForestParams,
+    /// The hyperparameters our forest was trained with; null for a scikit-learn estimator
+    /// (its own are in its file, and not read).
+    #[schema(value_type = Option<Object>)]
+    params: Option<ForestParams>,
     /// `metrics.json` of the model directory: held-out, cross-validation and data summaries.
     #[schema(value_type = Option<Object>)]
     metrics: Option<serde_json::Value>,
@@ -149,7 +150,7 @@ pub(super) async fn model_card(State(state): State<AppState>) -> Result<Json<Mod
         forest_features: m.forest_features(),
         n_trees: m.n_trees(),
         decision_threshold: m.threshold(),
-        params: m.params().clone(),
+        params: m.params().cloned(),
         metrics: served.info.metrics.clone(),
         feature_importance: served.info.feature_importance.clone(),
         explanation_background: m

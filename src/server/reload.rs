@@ -6,13 +6,12 @@
 //! can delay one poll but never stop the next; each outcome other than "same version" is
 //! recorded for `/version` and `/metrics`.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::acquire::Fetcher;
-use crate::http::{AppState, ReloadAttempt};
-use crate::mlflow::MlflowError;
+use crate::acquire::{Fetcher, LoadError};
+use crate::http::{AppState, PollFailure, ReloadAttempt, Verdict};
 
 /// Starts the poller when the source can move and the interval is not zero; each poll may
 /// take at most `poll_deadline`.
@@ -40,7 +39,7 @@ pub(super) fn spawn(
                 .await
                 .is_err()
             {
-                record(&state, None, Cause::Timeout, None);
+                record(&state, None, Verdict::Failed(PollFailure::Timeout), None);
                 tracing::warn!(model = %fetcher.source(), deadline = %humantime::format_duration(poll_deadline), "reload poll timed out; keeping the current model");
             }
         }
@@ -50,77 +49,9 @@ pub(super) fn spawn(
 /// How long after a poll's deadline its backstop timeout fires.
 const BACKSTOP_GRACE: Duration = Duration::from_millis(250);
 
-/// Why a poll did not swap, with the fixed description `/version` shows for it.
-#[derive(Clone, Copy)]
-enum Cause {
-    /// Swapped: no cause.
-    None,
-    /// The registry did not resolve the model URI.
-    Registry,
-    /// The new version's files could not be had.
-    Download,
-    /// The poll ran out of time.
-    Timeout,
-    /// The files are not a servable model.
-    Invalid,
-}
-
-impl Cause {
-    /// The attempt's outcome: `swapped`, `refused` (not tried again) or `failed`.
-    fn outcome(self) -> &'static str {
-        match self {
-            Self::None => "swapped",
-            Self::Invalid => "refused",
-            Self::Registry | Self::Download | Self::Timeout => "failed",
-        }
-    }
-
-    /// The class and description: local text only, as `ReloadAttempt` requires.
-    fn describe(self) -> (Option<&'static str>, Option<&'static str>) {
-        match self {
-            Self::None => (None, None),
-            Self::Registry => (
-                Some("registry"),
-                Some("the registry did not resolve the model URI"),
-            ),
-            Self::Download => (
-                Some("download"),
-                Some("the new version could not be downloaded"),
-            ),
-            Self::Timeout => (Some("timeout"), Some("the poll ran out of time")),
-            Self::Invalid => (
-                Some("invalid"),
-                Some("the new version is not a servable model"),
-            ),
-        }
-    }
-}
-
-fn record(state: &AppState, version: Option<String>, cause: Cause, error: Option<&anyhow::Error>) {
-    let now = SystemTime::now();
-    let (class, error_text) = cause.describe();
-    let attempt = ReloadAttempt {
-        at: humantime::format_rfc3339_seconds(now).to_string(),
-        at_unix: now
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64()),
-        outcome: cause.outcome(),
-        cause: class,
-        status: error.and_then(status_of),
-        version,
-        error: error_text,
-    };
+fn record(state: &AppState, version: Option<String>, verdict: Verdict, error: Option<&LoadError>) {
+    let attempt = ReloadAttempt::new(verdict, version, error.and_then(LoadError::registry_status));
     state.metrics().record_reload_attempt(attempt);
-}
-
-/// The HTTP status of the registry's (or its artifact proxy's) failing answer, if any.
-fn status_of(error: &anyhow::Error) -> Option<u16> {
-    error
-        .chain()
-        .find_map(|cause| match cause.downcast_ref::<MlflowError>() {
-            Some(MlflowError::Api { status, .. }) => Some(status.as_u16()),
-            _ => None,
-        })
 }
 
 /// One poll: resolve; if the version moved (and is not the one refused last), fetch,
@@ -136,7 +67,12 @@ async fn poll_once(
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(model = %source, error = %format!("{e:#}"), "reload poll failed; keeping the current model");
-            record(state, None, Cause::Registry, Some(&e));
+            record(
+                state,
+                None,
+                Verdict::Failed(PollFailure::Registry),
+                Some(&e),
+            );
             return;
         }
     };
@@ -150,33 +86,27 @@ async fn poll_once(
         Ok(served) => {
             tracing::info!(model = %source, from = %current, to = %fingerprint, version = version.as_deref().unwrap_or(""), "new model version swapped in");
             state.set_model(served);
-            record(state, version, Cause::None, None);
+            record(state, version, Verdict::Swapped, None);
             *refused = None;
         }
         // The files could not be had now: try again at the next poll.
-        Err(e) if is_download_failure(&e) => {
+        Err(e) if e.is_download_failure() => {
             tracing::warn!(model = %source, version = version.as_deref().unwrap_or(""), error = %format!("{e:#}"), "new model version could not be downloaded; the current one keeps serving");
-            record(state, version, Cause::Download, Some(&e));
+            record(
+                state,
+                version,
+                Verdict::Failed(PollFailure::Download),
+                Some(&e),
+            );
         }
         // The files are there but are not a servable model: not tried again.
         Err(e) => {
-            if let Some(failure) = crate::acquire::compile_failure(&e) {
+            if let Some(failure) = e.compile_failure() {
                 state.metrics().record_compile_failure(failure.cause);
             }
             tracing::error!(model = %source, version = version.as_deref().unwrap_or(""), error = %format!("{e:#}"), "new model version refused; the current one keeps serving");
-            record(state, version, Cause::Invalid, Some(&e));
+            record(state, version, Verdict::Refused, Some(&e));
             *refused = Some(fingerprint);
         }
     }
-}
-
-/// True when the files could not be had this time (the registry failing, a transfer that
-/// stalled): the next poll tries again. Files that are there but too large, too many or
-/// not a model are the version's own fault, and it is refused once.
-fn is_download_failure(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        cause
-            .downcast_ref::<MlflowError>()
-            .is_some_and(|e| e.is_transient() || e.is_stalled())
-    })
 }

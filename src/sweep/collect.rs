@@ -10,14 +10,16 @@ use std::collections::HashMap;
 use anyhow::Context as _;
 use tokio::time::Instant;
 
-use super::session::{TAG_BEST_INDEX, TAG_BEST_RUN, TAG_ID, TAG_INDEX, parent_context, runtime};
+use super::session::{
+    TAG_BEST_INDEX, TAG_BEST_RUN, TAG_ID, TAG_INDEX, open, parent_context, runtime,
+};
 use super::{Grid, Row, best, table};
 use crate::config::{CollectConfig, SweepJob};
-use crate::mlflow::tracking::{RunStatus, now_ms};
-use crate::mlflow::wire::Run;
-use crate::mlflow::{MlflowClient, ModelUri};
-use crate::track::{self, LoggedRun, Published};
+use crate::track::{LoggedRun, Published, Session};
 use crate::train::{HeldOut, MetricName, Metrics};
+use legendary_mlflow::tracking::{RunStatus, now_ms};
+use legendary_mlflow::wire::Run;
+use legendary_mlflow::{MlflowClient, ModelUri};
 
 /// Logged and recomputed held-out metrics must agree this closely (they are the same
 /// arithmetic on the same rows; only the decimal round trip of the metric differs).
@@ -56,10 +58,10 @@ pub(super) fn collect(
         .tracking
         .as_ref()
         .context("--collect needs a tracking server: set --tracking-uri or MLFLOW_TRACKING_URI")?;
-    let client = MlflowClient::new(&target.tracking)?;
     runtime()?.block_on(async {
-        let experiment_id = client.get_or_create_experiment(&target.experiment).await?;
-        let runs = wait_for_runs(&client, &experiment_id, grid, sweep_id, config).await?;
+        let session = open(target).await?;
+        let client = session.client();
+        let runs = wait_for_runs(client, session.experiment_id(), grid, sweep_id, config).await?;
         let reports = reports(&runs, grid.configs.len());
         let rows: Vec<Row<'_>> = reports
             .iter()
@@ -67,8 +69,9 @@ pub(super) fn collect(
             .map(|(index, report)| row(grid, index, report))
             .collect();
         print!("{}", table(&rows, grid.metric));
-        let ctx = parent_context(target, &experiment_id, sweep_id, grid);
-        let parent = track::start_run(&client, &ctx).await?;
+        let parent = session
+            .start_run(&parent_context(target, sweep_id, grid))
+            .await?;
         // Nest the configurations' runs under this one in the MLflow UI, as a one-process
         // sweep does.
         for report in &reports {
@@ -78,7 +81,7 @@ pub(super) fn collect(
                     .await?;
             }
         }
-        let published = publish_best(&client, job, grid, &reports, &rows, &parent).await;
+        let published = publish_best(&session, job, grid, &reports, &rows, &parent).await;
         let status = match &published {
             Ok(_) => RunStatus::Finished,
             Err(e) => {
@@ -246,7 +249,7 @@ fn row<'g>(grid: &'g Grid, index: usize, report: &Report<'_>) -> Row<'g> {
 /// Picks the best finished configuration, loads its run's model, rebuilds its held-out rows
 /// and publishes it as the job asks.
 async fn publish_best(
-    client: &MlflowClient,
+    session: &Session,
     job: &SweepJob,
     grid: &Grid,
     reports: &[Report<'_>],
@@ -274,6 +277,7 @@ async fn publish_best(
         rows[best_index].rank_score.unwrap_or(f64::NAN),
         reports.len()
     );
+    let client = session.client();
     for (key, value) in [
         (TAG_BEST_INDEX, best_index.to_string()),
         (TAG_BEST_RUN, run.info.run_id.clone()),
@@ -295,7 +299,8 @@ async fn publish_best(
         .await
         .with_context(|| format!("the best run's model {uri} cannot be loaded"))?;
     let held_out = held_out_of(grid, best_index, run, &served.model)?;
-    track::publish(client, config, &logged, &served.model, &held_out)
+    session
+        .publish(config, &logged, &served.model, &held_out)
         .await
         .map(Some)
 }
@@ -340,8 +345,8 @@ fn held_out_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mlflow::wire::{KeyValue, Metric, RunData, RunInfo};
     use crate::sweep::RankMetric;
+    use legendary_mlflow::wire::{KeyValue, Metric, RunData, RunInfo};
 
     fn run(index: &str, status: &str, start: i64, roc: Option<f64>) -> Run {
         Run {

@@ -3,10 +3,8 @@
 
 mod collect;
 mod grid;
+mod pool;
 pub(crate) mod session;
-
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::train::{Outcome, TrainConfig, TrainError, train};
 
@@ -31,6 +29,9 @@ pub(crate) enum TrialError {
     /// Training failed.
     #[error(transparent)]
     Train(#[from] TrainError),
+    /// Training panicked: a bug, reported as this trial's failure so that the others go on.
+    #[error("training {0}")]
+    Panicked(#[from] pool::Panicked),
 }
 
 impl Trial {
@@ -45,44 +46,35 @@ impl Trial {
     }
 }
 
-/// Runs `indices` of the grid on up to `parallel` threads. `on_done` is called from the
-/// worker thread as each trial finishes (for MLflow logging and the progress bar); a failed
-/// trial is reported and the sweep goes on.
+/// Trains `indices` of the grid on up to `parallel` threads (see [`pool`]). `on_done` is
+/// called on the calling thread as each trial finishes (for MLflow logging and the progress
+/// bar); a failed trial, or one whose training panicked, is reported and the sweep goes on.
+///
+/// # Errors
+/// When the pool's threads cannot be started.
 pub(crate) fn train_all(
     grid: &Grid,
     indices: &[usize],
     parallel: usize,
-    on_done: &(dyn Fn(&Trial) + Sync),
-) -> Vec<Trial> {
-    let next = AtomicUsize::new(0);
-    let trials = Mutex::new(Vec::with_capacity(indices.len()));
-    let workers = parallel.clamp(1, indices.len().max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let k = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(&index) = indices.get(k) else { break };
-                    let result = grid
-                        .checked(index)
-                        .map_err(TrialError::Setting)
-                        .and_then(|config| train(&config).map_err(TrialError::from));
-                    let trial = Trial {
-                        index,
-                        config: grid.configs[index].clone(),
-                        result,
-                    };
-                    on_done(&trial);
-                    if let Ok(mut all) = trials.lock() {
-                        all.push(trial);
-                    }
-                }
-            });
-        }
-    });
-    let mut trials = trials.into_inner().unwrap_or_default();
+    on_done: &mut dyn FnMut(&Trial),
+) -> Result<Vec<Trial>, rayon::ThreadPoolBuildError> {
+    let mut trials = Vec::with_capacity(indices.len());
+    let work = |index: usize| {
+        grid.checked(index)
+            .map_err(TrialError::Setting)
+            .and_then(|config| train(&config).map_err(TrialError::from))
+    };
+    pool::for_each(indices, parallel, &work, &mut |index, result| {
+        let trial = Trial {
+            index,
+            config: grid.configs[index].clone(),
+            result: result.unwrap_or_else(|panicked| Err(panicked.into())),
+        };
+        on_done(&trial);
+        trials.push(trial);
+    })?;
     trials.sort_by_key(|t| t.index);
-    trials
+    Ok(trials)
 }
 
 /// One line of the ranked table: a trial trained here, or a run collected from MLflow.

@@ -5,17 +5,16 @@
 //! step of an Indexed Job (a single configuration, or the collect step of `collect.rs`).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{Grid, Row, Trial, best, collect, table};
 use crate::config::{CollectConfig, SweepJob, SweepStep, TrackingTarget};
-use crate::mlflow::MlflowClient;
-use crate::mlflow::tracking::{RunStatus, now_ms};
-use crate::mlflow::wire::KeyValue;
-use crate::track::{self, LoggedRun, Published, RunContext};
+use crate::track::{LoggedRun, Published, RunContext, Session};
+use legendary_mlflow::MlflowError;
+use legendary_mlflow::tracking::{RunStatus, now_ms};
+use legendary_mlflow::wire::KeyValue;
 
 /// Tag keys every run of a sweep carries, so that its runs can be found and ranked later.
 pub(crate) const TAG_ID: &str = "legendary.sweep.id";
@@ -83,15 +82,8 @@ fn trial_tags(sweep_id: &str, grid: &Grid, index: usize) -> Vec<KeyValue> {
 
 /// The sweep's parent run: named `sweep` (or `--run-name`), tagged with the sweep id and
 /// the ranking metric; its children are the configurations' runs.
-pub(super) fn parent_context(
-    target: &TrackingTarget,
-    experiment_id: &str,
-    sweep_id: &str,
-    grid: &Grid,
-) -> RunContext {
+pub(super) fn parent_context(target: &TrackingTarget, sweep_id: &str, grid: &Grid) -> RunContext {
     RunContext {
-        experiment_id: experiment_id.to_owned(),
-        user: target.user.clone(),
         run_name: Some(
             target
                 .run_name
@@ -106,6 +98,11 @@ pub(super) fn parent_context(
     }
 }
 
+/// The session of a sweep's runs: the target's server, experiment and user.
+pub(super) async fn open(target: &TrackingTarget) -> Result<Session, MlflowError> {
+    Session::open(&target.tracking, &target.experiment, target.user.as_deref()).await
+}
+
 /// A runtime for the MLflow calls of a sweep (training runs on its own threads).
 pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
@@ -118,7 +115,7 @@ pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// of the sweep (no parent: the collect step makes one). Failing to log fails the step, so
 /// that the Job retries this index: a configuration that is not in MLflow does not count.
 fn train_one(job: &SweepJob, grid: &Grid, sweep_id: &str, index: usize) -> anyhow::Result<()> {
-    let trials = super::train_all(grid, &[index], 1, &|_| {});
+    let trials = super::train_all(grid, &[index], 1, &mut |_| {})?;
     let [trial] = trials.as_slice() else {
         anyhow::bail!("configuration {index} produced no result")
     };
@@ -128,16 +125,14 @@ fn train_one(job: &SweepJob, grid: &Grid, sweep_id: &str, index: usize) -> anyho
         println!("model written to {}", job.output.display());
     }
     if let Some(target) = &job.tracking {
-        let client = MlflowClient::new(&target.tracking)?;
         let run = runtime()?.block_on(async {
+            let session = open(target).await?;
             let ctx = RunContext {
-                experiment_id: client.get_or_create_experiment(&target.experiment).await?,
                 run_name: Some(format!("sweep-{index}")),
-                user: target.user.clone(),
                 tags: trial_tags(sweep_id, grid, index),
                 ..RunContext::default()
             };
-            log_trial(&client, &ctx, trial).await
+            log_trial(&session, &ctx, trial).await
         })?;
         println!(
             "logged configuration {index} as run {} of sweep {sweep_id} in experiment '{}'",
@@ -153,22 +148,17 @@ fn train_one(job: &SweepJob, grid: &Grid, sweep_id: &str, index: usize) -> anyho
 /// Every configuration in this process; see the module docs.
 fn sweep_all(job: &SweepJob, grid: &Grid, sweep_id: &str) -> anyhow::Result<Option<Published>> {
     let indices: Vec<usize> = (0..grid.configs.len()).collect();
-    let client = job
-        .tracking
-        .as_ref()
-        .map(|t| MlflowClient::new(&t.tracking))
-        .transpose()?;
-    let client = client.as_ref();
-    let user = job.tracking.as_ref().and_then(|t| t.user.clone());
     let runtime = runtime()?;
-    let parent = match (client, &job.tracking) {
-        (Some(c), Some(target)) => Some(runtime.block_on(async {
-            let experiment_id = c.get_or_create_experiment(&target.experiment).await?;
-            let ctx = parent_context(target, &experiment_id, sweep_id, grid);
-            let run = track::start_run(c, &ctx).await?;
-            anyhow::Ok((experiment_id, run))
+    // The session and the sweep's parent run, when there is a tracking server.
+    let tracked = match &job.tracking {
+        Some(target) => Some(runtime.block_on(async {
+            let session = open(target).await?;
+            let parent = session
+                .start_run(&parent_context(target, sweep_id, grid))
+                .await?;
+            anyhow::Ok((session, parent))
         })?),
-        _ => None,
+        None => None,
     };
     let bar = ProgressBar::new(indices.len() as u64);
     bar.set_style(
@@ -177,24 +167,19 @@ fn sweep_all(job: &SweepJob, grid: &Grid, sweep_id: &str) -> anyhow::Result<Opti
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let handle = runtime.handle().clone();
     // Each configuration's run, so that the best one's own run is what gets registered.
-    let logged: Mutex<HashMap<usize, LoggedRun>> = Mutex::new(HashMap::new());
-    let on_done = |trial: &Trial| {
-        if let (Some(c), Some((experiment_id, parent_run))) = (client, &parent) {
+    let mut logged: HashMap<usize, LoggedRun> = HashMap::new();
+    let mut on_done = |trial: &Trial| {
+        if let Some((session, parent)) = &tracked {
             let ctx = RunContext {
-                experiment_id: experiment_id.clone(),
                 run_name: Some(format!("sweep-{}", trial.index)),
-                parent_run_id: Some(parent_run.run_id.clone()),
-                user: user.clone(),
+                parent_run_id: Some(parent.run_id.clone()),
                 tags: trial_tags(sweep_id, grid, trial.index),
                 start_time: None,
             };
-            match handle.block_on(log_trial(c, &ctx, trial)) {
+            match runtime.block_on(log_trial(session, &ctx, trial)) {
                 Ok(run) => {
-                    if let Ok(mut runs) = logged.lock() {
-                        runs.insert(trial.index, run);
-                    }
+                    logged.insert(trial.index, run);
                 }
                 Err(e) => bar.println(format!(
                     "configuration {}: could not log to MLflow: {e:#}",
@@ -207,14 +192,18 @@ fn sweep_all(job: &SweepJob, grid: &Grid, sweep_id: &str) -> anyhow::Result<Opti
         }
         bar.inc(1);
     };
-    let trials = super::train_all(grid, &indices, job.parallel, &on_done);
+    let trials = super::train_all(grid, &indices, job.parallel, &mut on_done)?;
     bar.finish_and_clear();
     let rows: Vec<Row<'_>> = trials.iter().map(|t| Row::of(t, grid.metric)).collect();
     print!("{}", table(&rows, grid.metric));
     let failed = trials.iter().filter(|t| t.result.is_err()).count();
     let finish = |status| {
-        if let (Some(c), Some((_, run))) = (client, &parent) {
-            let _ = runtime.block_on(c.update_run(&run.run_id, status, Some(now_ms())));
+        if let Some((session, parent)) = &tracked {
+            let _ = runtime.block_on(session.client().update_run(
+                &parent.run_id,
+                status,
+                Some(now_ms()),
+            ));
         }
     };
     let Some(best_index) = best(&rows, grid.metric) else {
@@ -235,9 +224,8 @@ fn sweep_all(job: &SweepJob, grid: &Grid, sweep_id: &str) -> anyhow::Result<Opti
     );
     outcome.write(&job.output)?;
     println!("best model written to {}", job.output.display());
-    let mut logged = logged.into_inner().unwrap_or_default();
-    let published = match (client, &parent) {
-        (Some(c), Some((_, parent_run))) => runtime.block_on(async {
+    let published = match &tracked {
+        Some((session, parent)) => runtime.block_on(async {
             // The registered version is the winning configuration's own run, as in the
             // collect step of an Indexed Job.
             let run = logged.remove(&winner.index).with_context(|| {
@@ -250,18 +238,20 @@ fn sweep_all(job: &SweepJob, grid: &Grid, sweep_id: &str) -> anyhow::Result<Opti
                 (TAG_BEST_INDEX, winner.index.to_string()),
                 (TAG_BEST_RUN, run.run_id.clone()),
             ] {
-                c.set_run_tag(&parent_run.run_id, key, &value).await?;
+                session
+                    .client()
+                    .set_run_tag(&parent.run_id, key, &value)
+                    .await?;
             }
             match &job.publish {
-                Some(config) => {
-                    track::publish(c, config, &run, &outcome.model, &outcome.held_out())
-                        .await
-                        .map(Some)
-                }
+                Some(config) => session
+                    .publish(config, &run, &outcome.model, &outcome.held_out())
+                    .await
+                    .map(Some),
                 None => Ok(None),
             }
         }),
-        _ => Ok(None),
+        None => Ok(None),
     };
     finish(if published.is_ok() {
         RunStatus::Finished
@@ -272,7 +262,7 @@ fn sweep_all(job: &SweepJob, grid: &Grid, sweep_id: &str) -> anyhow::Result<Opti
 }
 
 async fn log_trial(
-    client: &MlflowClient,
+    session: &Session,
     ctx: &RunContext,
     trial: &Trial,
 ) -> anyhow::Result<LoggedRun> {
@@ -285,8 +275,8 @@ async fn log_trial(
                 start_time: Some(outcome.timing.started_ms),
                 ..ctx.clone()
             };
-            track::log_training(client, &ctx, outcome, dir.path()).await?
+            session.log_training(&ctx, outcome, dir.path()).await?
         }
-        Err(e) => track::log_failure(client, ctx, &e.to_string()).await?,
+        Err(e) => session.log_failure(ctx, &e.to_string()).await?,
     })
 }

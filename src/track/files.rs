@@ -3,8 +3,8 @@
 //! and `model_explanations_shap/` as `mlflow.shap.log_explanation` logs it (the held-out rows
 //! explained against the model's background, see [`crate::explain`]).
 
-use crate::mlflow::{MlflowClient, MlflowError};
 use crate::train::Outcome;
+use legendary_mlflow::{MlflowClient, MlflowError};
 
 use super::LoggedRun;
 
@@ -18,7 +18,10 @@ pub(super) async fn upload(
     outcome: &Outcome,
 ) -> Result<(), MlflowError> {
     let dir = tempfile::tempdir().map_err(|e| MlflowError::io(std::env::temp_dir(), e))?;
-    for (name, bytes) in outcome.run_files() {
+    let files = outcome
+        .run_files()
+        .map_err(|e| MlflowError::io(dir.path(), std::io::Error::other(e)))?;
+    for (name, bytes) in files {
         let path = dir.path().join(&name);
         tokio::fs::write(&path, bytes)
             .await

@@ -5,34 +5,31 @@
 //! `log_model` logs it (see [`model`]); then registration, stage and alias. A failure marks
 //! the run FAILED with the reason, never leaves it RUNNING.
 
+mod dataset;
 mod files;
 mod model;
 mod promote;
 mod publish;
+mod session;
 
-use std::path::Path;
 use std::time::Duration;
 
-use crate::mlflow::tracking::{NewRun, RunStatus, dataset_input, now_ms};
-use crate::mlflow::wire::{self, KeyValue, Metric, ModelVersion};
-use crate::mlflow::{MlflowClient, MlflowError, Stage};
 use crate::train::Outcome;
+use legendary_mlflow::wire::{self, KeyValue, Metric, ModelVersion};
+use legendary_mlflow::{MlflowClient, MlflowError, Stage};
 
 pub(crate) use promote::GateConfig;
 pub use publish::EXIT_NOT_PROMOTED;
-pub(crate) use publish::{Placement, PublishConfig, Published, publish};
+pub(crate) use publish::{Placement, PublishConfig, Published};
+pub(crate) use session::Session;
 
-/// Where and how a run is logged.
+/// How one run of a [`Session`] is logged (its experiment and user are the session's).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RunContext {
-    /// Experiment id (see [`MlflowClient::get_or_create_experiment`]).
-    pub experiment_id: String,
     /// Run name shown in the UI.
     pub run_name: Option<String>,
     /// The parent run, for sweep children.
     pub parent_run_id: Option<String>,
-    /// Who runs it ("Created by").
-    pub user: Option<String>,
     /// Extra tags.
     pub tags: Vec<KeyValue>,
     /// When the work began (ms), for a run created after it (a sweep's trials); now if absent.
@@ -105,137 +102,6 @@ pub(crate) fn git_commit() -> Option<String> {
         .filter(|s| s.len() == 40)
 }
 
-/// Starts a run (RUNNING).
-///
-/// # Errors
-/// API and transport errors.
-pub(crate) async fn start_run(
-    client: &MlflowClient,
-    ctx: &RunContext,
-) -> Result<LoggedRun, MlflowError> {
-    let mut new = NewRun::new(ctx.experiment_id.clone());
-    new.run_name.clone_from(&ctx.run_name);
-    new.parent_run_id.clone_from(&ctx.parent_run_id);
-    new.user.clone_from(&ctx.user);
-    new.git_commit = git_commit();
-    new.tags.clone_from(&ctx.tags);
-    new.start_time = Some(ctx.start_time.unwrap_or_else(now_ms));
-    let info = client.create_run(&new).await?;
-    Ok(LoggedRun {
-        run_id: info.run_id,
-        artifact_uri: info.artifact_uri,
-        model: None,
-    })
-}
-
-/// Logs a finished training into a new run and finishes it (see [`finish_training`]).
-///
-/// # Errors
-/// API and transport errors.
-pub(crate) async fn log_training(
-    client: &MlflowClient,
-    ctx: &RunContext,
-    outcome: &Outcome,
-    model_dir: &Path,
-) -> Result<LoggedRun, MlflowError> {
-    let run = start_run(client, ctx).await?;
-    finish_training(client, ctx, run, outcome, model_dir).await
-}
-
-/// Logs a finished training into `run` (started before it) and finishes it. On any failure
-/// the run is marked FAILED with the reason (see [`fail_run`]) before the error is returned.
-///
-/// # Errors
-/// API and transport errors.
-pub(crate) async fn finish_training(
-    client: &MlflowClient,
-    ctx: &RunContext,
-    mut run: LoggedRun,
-    outcome: &Outcome,
-    model_dir: &Path,
-) -> Result<LoggedRun, MlflowError> {
-    match log_into(client, ctx, &run, outcome, model_dir).await {
-        Ok(model) => {
-            run.model = Some(model);
-            client
-                .update_run(&run.run_id, RunStatus::Finished, Some(now_ms()))
-                .await?;
-            Ok(run)
-        }
-        Err(e) => {
-            // Best effort: the error being returned matters more than the tag.
-            let _ = fail_run(client, &run, &e.to_string()).await;
-            Err(e)
-        }
-    }
-}
-
-/// MLflow's limit on a tag value (8000 since 2.x; 5000 stays within older servers too).
-const MAX_TAG_CHARS: usize = 5000;
-
-/// Marks `run` FAILED, saying why: the `legendary.error` tag (searchable) and the run's
-/// description (`mlflow.note.content`, which the run page shows at the top).
-///
-/// # Errors
-/// API and transport errors.
-pub(crate) async fn fail_run(
-    client: &MlflowClient,
-    run: &LoggedRun,
-    reason: &str,
-) -> Result<(), MlflowError> {
-    let reason: String = reason.chars().take(MAX_TAG_CHARS).collect();
-    client
-        .set_run_tag(&run.run_id, "legendary.error", &reason)
-        .await?;
-    client
-        .set_run_tag(
-            &run.run_id,
-            "mlflow.note.content",
-            &format!("**Failed**: {reason}"),
-        )
-        .await?;
-    client
-        .update_run(&run.run_id, RunStatus::Failed, Some(now_ms()))
-        .await
-        .map(drop)
-}
-
-/// Marks a new run FAILED with the reason (for sweep trials that failed to train).
-///
-/// # Errors
-/// API and transport errors.
-pub(crate) async fn log_failure(
-    client: &MlflowClient,
-    ctx: &RunContext,
-    reason: &str,
-) -> Result<LoggedRun, MlflowError> {
-    let run = start_run(client, ctx).await?;
-    fail_run(client, &run, reason).await?;
-    Ok(run)
-}
-
-async fn log_into(
-    client: &MlflowClient,
-    ctx: &RunContext,
-    run: &LoggedRun,
-    outcome: &Outcome,
-    model_dir: &Path,
-) -> Result<LoggedModel, MlflowError> {
-    let (params, metrics) = params_and_metrics(outcome);
-    let tags = vec![KeyValue::new(
-        "legendary.version",
-        env!("CARGO_PKG_VERSION"),
-    )];
-    client
-        .log_batch(&run.run_id, &params, &metrics, &tags)
-        .await?;
-    client
-        .log_inputs(&run.run_id, &[dataset_input(dataset(outcome), "training")])
-        .await?;
-    files::upload(client, run, outcome).await?;
-    model::log(client, ctx, run, &params, &metrics, model_dir).await
-}
-
 /// Params as strings; metrics as numbers stamped with when they were computed: held-out and
 /// importances when the final model was evaluated, each CV fold's (as steps) when the fold
 /// ended, the CV means and standard deviations at the end.
@@ -288,36 +154,6 @@ fn params_and_metrics(o: &Outcome) -> (Vec<KeyValue>, Vec<Metric>) {
         }
     }
     (params, metrics)
-}
-
-/// The training data as MLflow logs a pandas dataset: name, digest, source, schema, profile.
-fn dataset(o: &Outcome) -> wire::Dataset {
-    let d = &o.dataset;
-    let colspec: Vec<serde_json::Value> = crate::dataset::FEATURES
-        .iter()
-        .map(|n| serde_json::json!({"type": "long", "name": n, "required": true}))
-        .chain(std::iter::once(
-            serde_json::json!({"type": "boolean", "name": "legendary", "required": true}),
-        ))
-        .collect();
-    let generations: Vec<u8> = d.generations.iter().collect();
-    wire::Dataset {
-        name: format!("pokemon-generations-{}", d.generations),
-        digest: d.sha256.chars().take(8).collect(),
-        source_type: crate::dataset::source_type(&d.source),
-        source: crate::dataset::source_json(&d.source),
-        schema: Some(serde_json::json!({ "mlflow_colspec": colspec }).to_string()),
-        profile: Some(
-            serde_json::json!({
-                "num_rows": d.rows.len(),
-                "num_elements": d.rows.len() * 7,
-                "legendary_rows": d.legendary_count(),
-                "generations": generations,
-                "sha256": d.sha256,
-            })
-            .to_string(),
-        ),
-    }
 }
 
 /// Registers the run's model directory as a new version of `name` and waits until READY.

@@ -1,5 +1,5 @@
 //! Logging a run's model directory as MLflow's `log_model` does, for the server's generation
-//! (asked once, see [`MlflowClient::server_info`]):
+//! (asked once, see [`legendary_mlflow::MlflowClient::server_info`]):
 //!
 //! - **MLflow 3**: a logged model (`m-…`, PENDING) with the run's params and the user's
 //!   tags; `MLmodel` gains `run_id`, `model_id`, `artifact_path` and `mlflow_version`; the
@@ -12,12 +12,12 @@
 
 use std::path::Path;
 
-use crate::mlflow::logged_model::NewLoggedModel;
-use crate::mlflow::wire::{KeyValue, Metric};
-use crate::mlflow::{MlflowClient, MlflowError};
 use crate::model::{Provenance, record_provenance};
+use legendary_mlflow::MlflowError;
+use legendary_mlflow::logged_model::NewLoggedModel;
+use legendary_mlflow::wire::{KeyValue, Metric};
 
-use super::{LoggedModel, LoggedRun, RunContext, run_model_uri};
+use super::{LoggedModel, LoggedRun, Session, run_model_uri};
 
 /// The logged model's name, as `log_model(name="model")` gives it.
 const MODEL_NAME: &str = "model";
@@ -27,13 +27,13 @@ const MODEL_NAME: &str = "model";
 /// # Errors
 /// API, transport and store errors; an `MLmodel` that cannot be rewritten.
 pub(super) async fn log(
-    client: &MlflowClient,
-    ctx: &RunContext,
+    session: &Session,
     run: &LoggedRun,
     params: &[KeyValue],
     metrics: &[Metric],
     dir: &Path,
 ) -> Result<LoggedModel, MlflowError> {
+    let client = session.client();
     let server = client.server_info().await?;
     if !server.logged_models {
         record(dir, run, None, "model", server.version.as_deref())?;
@@ -49,11 +49,11 @@ pub(super) async fn log(
         KeyValue::new("mlflow.source.name", env!("CARGO_PKG_NAME")),
         KeyValue::new("mlflow.source.type", "LOCAL"),
     ];
-    if let Some(user) = &ctx.user {
-        tags.push(KeyValue::new("mlflow.user", user.as_str()));
+    if let Some(user) = session.user() {
+        tags.push(KeyValue::new("mlflow.user", user));
     }
     let new = NewLoggedModel {
-        experiment_id: ctx.experiment_id.clone(),
+        experiment_id: session.experiment_id().to_owned(),
         name: MODEL_NAME.to_owned(),
         source_run_id: run.run_id.clone(),
         params: params.to_vec(),

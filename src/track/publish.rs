@@ -3,11 +3,11 @@
 
 use std::fmt;
 
-use super::promote::{Decision, GateConfig, promote};
+use super::promote::{Decision, GateConfig, Reason, promote};
 use super::{LoggedRun, place, register};
-use crate::mlflow::{MlflowClient, Stage};
 use crate::model::Model;
 use crate::train::HeldOut;
+use legendary_mlflow::{MlflowClient, Stage};
 
 /// Exit code of `train`/`sweep --promote` when the gate refused the new model: not an error,
 /// but scripts need to tell it apart from a promotion (`--not-promoted-exit-code`).
@@ -65,6 +65,8 @@ pub(crate) enum PublishResult {
         gate: GateConfig,
         /// What it decided.
         decision: Decision,
+        /// Why.
+        reason: Reason,
         /// Rows both models were scored on.
         rows: usize,
     },
@@ -109,6 +111,7 @@ impl fmt::Display for Published {
                         challenger,
                     },
                 rows,
+                ..
             } => {
                 let before = champion.as_ref().map_or_else(
                     || "there was no champion".to_owned(),
@@ -129,22 +132,32 @@ impl fmt::Display for Published {
                         champion: (v, s),
                         challenger,
                     },
+                reason,
                 ..
-            } => writeln!(
-                f,
-                "not promoted: version {version} scored {} {challenger:.4}, champion version {v} scored {s:.4}; the challenger must win by at least {}. The champion keeps serving.",
-                gate.metric, gate.min_improvement
-            ),
+            } => {
+                let why = match reason {
+                    Reason::FellShort { .. } => {
+                        format!("{reason} and must win by at least {}", gate.min_improvement)
+                    }
+                    _ => reason.to_string(),
+                };
+                writeln!(
+                    f,
+                    "not promoted: version {version} scored {} {challenger:.4}, champion version {v} scored {s:.4}; {why}. The champion keeps serving.",
+                    gate.metric
+                )
+            }
         }
     }
 }
 
 /// Registers the run's model, then places it as `config` says; the gate scores the
 /// challenger (`model`) and the champion on the rows the challenger's training held out.
+/// Called through [`super::Session::publish`].
 ///
 /// # Errors
 /// Registry failures, or a champion that cannot be loaded.
-pub(crate) async fn publish(
+pub(super) async fn publish(
     client: &MlflowClient,
     config: &PublishConfig,
     run: &LoggedRun,
@@ -168,10 +181,11 @@ pub(crate) async fn publish(
             }
         }
         Placement::Gate(gate) => {
-            let decision = promote(client, gate, &version, model, held_out).await?;
+            let (decision, reason) = promote(client, gate, &version, model, held_out).await?;
             PublishResult::Gated {
                 gate: gate.clone(),
                 decision,
+                reason,
                 rows: held_out.rows.len(),
             }
         }
@@ -181,4 +195,51 @@ pub(crate) async fn publish(
         version: version.version,
         result,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::MetricName;
+
+    fn refused(reason: Reason) -> Published {
+        Published {
+            name: "pokemon".to_owned(),
+            version: "2".to_owned(),
+            result: PublishResult::Gated {
+                gate: GateConfig {
+                    name: "pokemon".to_owned(),
+                    alias: "champion".to_owned(),
+                    stage: Stage::Production,
+                    metric: MetricName::RocAuc,
+                    min_improvement: 0.001,
+                },
+                decision: Decision::Refused {
+                    champion: ("1".to_owned(), 0.95),
+                    challenger: 0.94,
+                },
+                reason,
+                rows: 300,
+            },
+        }
+    }
+
+    #[test]
+    fn a_refusal_says_how_far_the_challenger_fell_short_of_the_margin() {
+        let published = refused(Reason::FellShort { by: -0.01 });
+        assert!(!published.accepted());
+        assert_eq!(
+            published.to_string(),
+            "registered pokemon version 2\nnot promoted: version 2 scored roc_auc 0.9400, champion version 1 scored 0.9500; the challenger is worse by 0.0100 and must win by at least 0.001. The champion keeps serving.\n"
+        );
+    }
+
+    #[test]
+    fn a_refusal_over_a_score_that_is_not_a_number_says_so() {
+        let text = refused(Reason::NotComparable).to_string();
+        assert!(
+            text.contains("; a score that is not a number cannot be compared. The champion"),
+            "{text}"
+        );
+    }
 }

@@ -4,7 +4,7 @@ use smartcore::ensemble::random_forest_classifier::RandomForestClassifierParamet
 use smartcore::linalg::basic::matrix::DenseMatrix;
 
 use crate::dataset::kfold;
-use crate::model::{Forest, ForestParams, Model, ModelError};
+use crate::model::{Forest, ForestModel, ForestParams, Model, ModelError};
 
 use super::metrics::Metrics;
 
@@ -56,8 +56,7 @@ fn fit_forest(
     for r in rows {
         params.features.expand(r, &mut values);
     }
-    let x = DenseMatrix::new(rows.len(), width, values, false)
-        .map_err(|e| ModelError::Smartcore(e.to_string()))?;
+    let x = DenseMatrix::new(rows.len(), width, values, false).map_err(smartcore)?;
     let y: Vec<u32> = labels.iter().map(|&l| u32::from(l)).collect();
     let mut p = RandomForestClassifierParameters::default()
         .with_n_trees(params.n_trees)
@@ -70,8 +69,13 @@ fn fit_forest(
     if let Some(m) = params.mtry {
         p = p.with_m(m);
     }
-    let forest = Forest::fit(&x, &y, p).map_err(|e| ModelError::Smartcore(e.to_string()))?;
-    Model::from_forest(forest, params.clone(), threshold)
+    let forest = Forest::fit(&x, &y, p).map_err(smartcore)?;
+    Ok(ForestModel::from_forest(forest, params.clone(), threshold)?.into())
+}
+
+/// smartcore's refusal, as the model error it is.
+fn smartcore(e: impl std::fmt::Display) -> ModelError {
+    legendary_forest::ModelError::Smartcore(e.to_string()).into()
 }
 
 /// Fits with the threshold rule: `Auto` first runs an inner stratified 5-fold over `rows`

@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use crate::dataset::FEATURES;
 use crate::model::Model;
+use legendary_forest::FEATURES;
 
 use super::metrics::roc_auc;
 
@@ -59,7 +59,7 @@ pub(super) fn compute(
     seed: u64,
 ) -> Importances {
     let base = roc_auc(labels, &model.proba_rows(rows));
-    let mut rng = crate::dataset::SplitMix64::new(seed);
+    let mut rng = legendary_forest::SplitMix64::new(seed);
     let permutation = FEATURES
         .iter()
         .enumerate()

@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::dataset::{self, Dataset, Generations, Split, kfold, stratified_split};
-use crate::mlflow::tracking::now_ms;
 use crate::model::{self, Background, FeatureSet, ForestParams, Model, ModelError};
+use legendary_mlflow::tracking::now_ms;
 
 pub use fit::Threshold;
 use fit::fit;
@@ -254,6 +254,9 @@ pub enum TrainError {
     /// The model directory could not be written.
     #[error(transparent)]
     Artifact(#[from] model::ArtifactError),
+    /// A plot could not be drawn.
+    #[error(transparent)]
+    Plot(#[from] crate::plot::PlotError),
 }
 
 /// Trains and evaluates as `config` says.
@@ -454,44 +457,50 @@ impl Outcome {
     }
 
     /// SVG plots: ROC curve, importances, confusion matrix.
-    pub fn plots(&self) -> Vec<(String, Vec<u8>)> {
-        vec![
+    ///
+    /// # Errors
+    /// [`TrainError::Plot`] if one could not be drawn.
+    pub fn plots(&self) -> Result<Vec<(String, Vec<u8>)>, TrainError> {
+        Ok(vec![
             (
                 "roc_curve.svg".to_owned(),
-                plots::roc(&self.roc, self.holdout.roc_auc).into_bytes(),
+                plots::roc(&self.roc, self.holdout.roc_auc)?.into_bytes(),
             ),
             (
                 "feature_importance.svg".to_owned(),
-                plots::importance(&self.importances.permutation).into_bytes(),
+                plots::importance(&self.importances.permutation)?.into_bytes(),
             ),
             (
                 "confusion_matrix.svg".to_owned(),
-                plots::confusion(&self.holdout.confusion_matrix).into_bytes(),
+                plots::confusion(&self.holdout.confusion_matrix)?.into_bytes(),
             ),
-        ]
+        ])
     }
 
     /// What the run shows at the top of its artifacts: the plots (so the compare view puts
     /// runs side by side) and the importance table.
-    pub fn run_files(&self) -> Vec<(String, Vec<u8>)> {
-        let mut files = self.plots();
+    ///
+    /// # Errors
+    /// As [`Outcome::plots`].
+    pub fn run_files(&self) -> Result<Vec<(String, Vec<u8>)>, TrainError> {
+        let mut files = self.plots()?;
         files.push((
             "feature_importance.csv".to_owned(),
             self.importances.csv().into_bytes(),
         ));
-        files
+        Ok(files)
     }
 
     /// Writes the MLflow model directory (model, metrics, importances, example, plots, the
     /// explanation background).
     ///
     /// # Errors
-    /// I/O failures.
+    /// I/O failures, or a plot that could not be drawn.
     pub fn write(&self, dir: &std::path::Path) -> Result<(), TrainError> {
         let metrics = self.metrics_json();
         let importance = self.importance_json();
         let example = self.input_example();
-        let mut plots = self.plots();
+        let mut plots = self.plots()?;
         plots.push((model::BACKGROUND_FILE.to_owned(), self.background.to_json()));
         model::write_dir(
             dir,

@@ -13,7 +13,9 @@ use utoipa::ToSchema;
 
 use super::stats::{PokemonStats, RawStats};
 use crate::acquire::Served;
-use crate::explain::{self, Contributions};
+use legendary_forest::Stats;
+
+use crate::explain;
 use crate::http::{
     ApiError, AppState, Body, ExplainFlag, Query, background_of, explain_rows, too_many_to_explain,
 };
@@ -41,7 +43,7 @@ pub(crate) struct Answer {
     /// With `?explain=true`: each stat's Shapley value; `base_value` plus the six is
     /// `probability`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    contributions: Option<Contributions>,
+    contributions: Option<Stats>,
 }
 
 /// `?explain=true` on the demo routes.
@@ -145,7 +147,7 @@ pub(crate) async fn pokemon_types(
             return Err(too_many_to_explain(background_of(&served)?));
         }
         (Err(_), Some(ListError::TooMany)) => {
-            return Err(crate::scoring::ScoringError::too_many_rows(max_rows).into());
+            return Err(legendary_scoring::ScoringError::too_many_rows(max_rows).into());
         }
         (Err(_), Some(ListError::Item(message))) => return Err(ApiError::BadRequest(message)),
         (Err(e), None) => {
@@ -236,7 +238,7 @@ async fn answers(
     stats: &[PokemonStats],
     explained: bool,
 ) -> Result<Vec<Answer>, ApiError> {
-    let answer = |probability: f64, explained: Option<(f64, Contributions)>| Answer {
+    let answer = |probability: f64, explained: Option<(f64, Stats)>| Answer {
         is_legendary: served.model.decide(probability),
         probability,
         base_value: explained.map(|e| e.0),

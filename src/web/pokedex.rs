@@ -6,6 +6,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use legendary_forest::Stats;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -46,37 +47,18 @@ pub(crate) struct Entry {
     /// `ordinary`, `sub-legendary`, `restricted-legendary` or `mythical`.
     category: String,
     /// The six base stats.
-    stats: EntryStats,
-}
-
-/// The six base stats, named as in the data set.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct EntryStats {
-    hp: f64,
-    attack: f64,
-    defense: f64,
-    special_attack: f64,
-    special_defense: f64,
-    speed: f64,
+    stats: Stats,
 }
 
 impl From<&Pokemon> for Entry {
     fn from(p: &Pokemon) -> Self {
-        let [hp, attack, defense, special_attack, special_defense, speed] = p.stats;
         Self {
             name: p.name.clone(),
             number: p.number,
             generation: p.generation,
             legendary: p.legendary,
             category: p.category.clone(),
-            stats: EntryStats {
-                hp,
-                attack,
-                defense,
-                special_attack,
-                special_defense,
-                speed,
-            },
+            stats: Stats::from(p.stats),
         }
     }
 }

@@ -48,7 +48,7 @@ pub(super) struct PokemonStats {
 }
 
 impl PokemonStats {
-    /// The row the model reads, in [`crate::dataset::FEATURES`] order.
+    /// The row the model reads, in [`legendary_forest::FEATURES`] order.
     pub(super) fn row(&self) -> [f64; 6] {
         [
             self.hp,

@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 use crate::support::mlflow_server::{
     ADMIN_PASSWORD, ADMIN_USER, MlflowServer, ServerOptions, venv_bin,
 };
-use legendary::mlflow::config::{Auth, Secret};
-use legendary::mlflow::retry::RetryPolicy;
-use legendary::mlflow::tracking::{NewRun, RunStatus, dataset_input, now_ms};
-use legendary::mlflow::wire::{Dataset, KeyValue, Metric};
-use legendary::mlflow::{
+use legendary_mlflow::config::{Auth, Secret};
+use legendary_mlflow::retry::RetryPolicy;
+use legendary_mlflow::tracking::{NewRun, RunStatus, dataset_input, now_ms};
+use legendary_mlflow::wire::{Dataset, KeyValue, Metric};
+use legendary_mlflow::{
     MlflowClient, MlflowError, ModelUri, Resolved, TrackingConfig, download, resolve,
 };
 
@@ -165,7 +165,7 @@ async fn train_and_register(uri: &str) -> (String, String) {
         .unwrap();
     assert_eq!((v1.version.as_str(), v1.status.as_str()), ("1", "READY"));
     let promoted = client
-        .transition_stage(MODEL, "1", legendary::mlflow::Stage::Production, true)
+        .transition_stage(MODEL, "1", legendary_mlflow::Stage::Production, true)
         .await
         .unwrap();
     assert_eq!(promoted.current_stage, "Production");
@@ -348,7 +348,7 @@ async fn registry_bookkeeping_calls_work_and_are_idempotent_where_mlflow_allows(
     assert_eq!(numbers, ["1", "2"]);
     assert!(
         client
-            .latest_version(MODEL, legendary::mlflow::Stage::Archived)
+            .latest_version(MODEL, legendary_mlflow::Stage::Archived)
             .await
             .unwrap()
             .is_none()

@@ -56,14 +56,14 @@ fn trained() -> &'static Trained {
 
 /// Every Pokémon of the bundled data set as a CSV of the six stats.
 fn data_set_csv(path: &Path) -> usize {
-    let mut out = legendary::dataset::FEATURES.join(",") + "\n";
+    let mut out = legendary_forest::FEATURES.join(",") + "\n";
     let mut rows = 0;
     for generation in 1..=9 {
         let file = repo().join(format!("data/pokemon/generation-{generation}.csv"));
         let text = std::fs::read_to_string(&file).unwrap();
         let mut lines = text.lines();
         let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-        let at: Vec<usize> = legendary::dataset::FEATURES
+        let at: Vec<usize> = legendary_forest::FEATURES
             .iter()
             .map(|s| header.iter().position(|h| h == s).unwrap())
             .collect();
@@ -339,9 +339,9 @@ fn the_numpy_loader_agrees_to_the_bit_for_every_feature_set_and_any_numbers() {
     let n = data_set_csv(&csv);
     // Then stat lines no Pokémon has: fractions, zeros, huge values, ties.
     let mut rows = std::fs::read_to_string(&csv).unwrap();
-    let mut rng = legendary::dataset::SplitMix64::new(11);
+    let mut rng = legendary_forest::SplitMix64::new(11);
     for i in 0..3000 {
-        let stat = |rng: &mut legendary::dataset::SplitMix64| match i % 4 {
+        let stat = |rng: &mut legendary_forest::SplitMix64| match i % 4 {
             0 => (1 + rng.below(255)).to_string(),
             1 => format!("{}.5", rng.below(300)),
             2 => (5 * rng.below(40)).to_string(),

@@ -152,16 +152,18 @@ fn assert_same_files(expected: &Path, got: &Path) {
 }
 
 /// A client of `uri` on `garage`, configured from the variables as legendary reads them.
-pub(super) fn store_at(garage: &Garage, uri: &str) -> legendary::store::Store {
+pub(super) fn store_at(garage: &Garage, uri: &str) -> legendary_mlflow::store::Store {
     let env = garage.env();
     let lookup = |key: &str| env.iter().find_map(|(k, v)| (k == key).then(|| v.clone()));
-    let config = legendary::store::StoreConfig::from_lookup(lookup).unwrap();
-    let location = legendary::store::ObjectUri::parse(uri).unwrap().unwrap();
-    legendary::store::Store::open(&config, location).unwrap()
+    let config = legendary_mlflow::store::StoreConfig::from_lookup(lookup).unwrap();
+    let location = legendary_mlflow::store::ObjectUri::parse(uri)
+        .unwrap()
+        .unwrap();
+    legendary_mlflow::store::Store::open(&config, location).unwrap()
 }
 
-fn limits() -> legendary::store::Limits {
-    legendary::store::Limits {
+fn limits() -> legendary_mlflow::transfer::Limits {
+    legendary_mlflow::transfer::Limits {
         max_bytes: 64 * 1024 * 1024,
         idle: Duration::from_secs(10),
         deadline: tokio::time::Instant::now() + Duration::from_secs(60),
@@ -253,7 +255,7 @@ async fn the_store_round_trips_the_bundled_model_through_garage_within_its_limit
     let error = store
         .download_tree(
             small.path(),
-            legendary::store::Limits {
+            legendary_mlflow::transfer::Limits {
                 max_bytes: 1000,
                 ..limits
             },
@@ -261,7 +263,12 @@ async fn the_store_round_trips_the_bundled_model_through_garage_within_its_limit
         .await
         .unwrap_err();
     assert!(
-        matches!(error, legendary::store::StoreError::TooLarge { .. }),
+        matches!(
+            error,
+            legendary_mlflow::store::StoreError::Transfer(
+                legendary_mlflow::transfer::TransferError::TooLarge { .. }
+            )
+        ),
         "{error}"
     );
     assert!(

@@ -5,10 +5,135 @@
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-use super::train_serve::{legendary, python, text};
+use serde_json::{Value, json};
+
+use super::train_serve::{legendary, mlflow, python, text};
 
 /// Four configurations; 1 and 3 fail (mtry larger than the number of columns).
 const GRID: &str = "metric = \"roc_auc\"\ncv_folds = 0\n[data]\ngenerations = [\"1-9\"]\n[params]\nn_trees = [10]\nmtry = [2, 99]\nmin_samples_leaf = [1, 3]\n";
+
+/// Eight configurations that all train, on the same data: every trial logs the same dataset.
+const EIGHT: &str = "metric = \"roc_auc\"\ncv_folds = 0\n[data]\ngenerations = [\"1-9\"]\n[params]\nn_trees = [5, 10]\nmtry = [1, 2]\nmin_samples_leaf = [1, 3]\n";
+
+/// Every run of experiment `name`, as the tracking server's REST API answers `runs/search`.
+async fn runs_of(name: &str) -> Vec<Value> {
+    let http = reqwest::Client::new();
+    let api = format!("{}/api/2.0/mlflow", mlflow().uri());
+    let experiment: Value = http
+        .get(format!(
+            "{api}/experiments/get-by-name?experiment_name={name}"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = experiment["experiment"]["experiment_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no experiment {name}: {experiment}"));
+    let found: Value = http
+        .post(format!("{api}/runs/search"))
+        .json(&json!({"experiment_ids": [id], "max_results": 1000}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    found["runs"].as_array().cloned().unwrap_or_default()
+}
+
+/// A run's tag.
+fn tag<'r>(run: &'r Value, key: &str) -> Option<&'r str> {
+    run["data"]["tags"]
+        .as_array()?
+        .iter()
+        .find(|t| t["key"] == key)?["value"]
+        .as_str()
+}
+
+/// The configuration runs among `runs` (those tagged with their index), as
+/// `(index, status, datasets logged as inputs)`, by index.
+fn trials(runs: &[Value]) -> Vec<(usize, String, usize)> {
+    let mut trials: Vec<(usize, String, usize)> = runs
+        .iter()
+        .filter_map(|run| {
+            let index = tag(run, "legendary.sweep.index")?.parse().ok()?;
+            let status = run["info"]["status"].as_str()?.to_owned();
+            let datasets = run["inputs"]["dataset_inputs"]
+                .as_array()
+                .map_or(0, Vec::len);
+            Some((index, status, datasets))
+        })
+        .collect();
+    trials.sort();
+    trials
+}
+
+/// Trials that log the same new dataset at the same moment, against the test server's SQLite
+/// store (which refuses all but one insert of the dataset's row, and used to fail trials that
+/// trained fine). Every trial trains, so every one must be FINISHED, its dataset linked.
+#[tokio::test]
+#[ignore = "needs a real mlflow server: scripts/test.sh runs it"]
+async fn a_parallel_sweep_whose_trials_log_the_same_dataset_finishes_every_trial() {
+    let dir = tempfile::tempdir().unwrap();
+    let grid = dir.path().join("grid.toml");
+    std::fs::write(&grid, EIGHT).unwrap();
+    let experiment = "pokemon-sweep-race";
+    let o = legendary()
+        .args(["sweep", "--grid"])
+        .arg(&grid)
+        .args(["--parallel", "4", "--experiment", experiment, "--output"])
+        .arg(dir.path().join("best"))
+        .output()
+        .unwrap();
+    let said = text(&o);
+    assert!(o.status.success(), "{said}");
+    assert!(!said.contains("could not log"), "{said}");
+    assert!(said.contains("(0 of 8 configurations failed)"), "{said}");
+    let runs = runs_of(experiment).await;
+    let expected: Vec<(usize, String, usize)> =
+        (0..8).map(|i| (i, "FINISHED".to_owned(), 1)).collect();
+    assert_eq!(
+        trials(&runs),
+        expected,
+        "every configuration trained, so every run is FINISHED with its dataset\n{said}"
+    );
+}
+
+/// The same race between processes: an Indexed Job's pods, each logging one configuration of
+/// the same data into the same experiment at once.
+#[tokio::test]
+#[ignore = "needs a real mlflow server: scripts/test.sh runs it"]
+async fn indexed_pods_that_log_the_same_dataset_at_once_all_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let grid = dir.path().join("grid.toml");
+    std::fs::write(&grid, EIGHT).unwrap();
+    let experiment = "pokemon-pods-race";
+    let pods: Vec<_> = (0..4)
+        .map(|index| {
+            legendary()
+                .args(["sweep", "--grid"])
+                .arg(&grid)
+                .args(["--experiment", experiment, "--sweep-id", "race"])
+                .args(["--only-index", &index.to_string(), "--output"])
+                .arg(dir.path().join(index.to_string()))
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for pod in pods {
+        let o = pod.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let runs = runs_of(experiment).await;
+    let expected: Vec<(usize, String, usize)> =
+        (0..4).map(|i| (i, "FINISHED".to_owned(), 1)).collect();
+    assert_eq!(trials(&runs), expected);
+}
 
 #[tokio::test]
 #[ignore = "needs a real mlflow server: scripts/test.sh runs it"]

@@ -2,9 +2,9 @@
 //! through `scoring::parse`: same outcome as MLflow (row count, or status + error_code +
 //! error_class), except for the deliberate differences listed in [`DIFFERENCES`].
 // Helpers outside #[test] functions may panic on a broken fixture, like the tests do.
-use legendary::dataset::FEATURES;
 use legendary::http::ApiError;
-use legendary::scoring::{Dialect, Limits, parse};
+use legendary_forest::FEATURES;
+use legendary_scoring::{Dialect, Limits, parse};
 use serde::Deserialize;
 
 /// One observed request/response pair.

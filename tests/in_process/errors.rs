@@ -47,7 +47,7 @@ async fn check(app: &TestApp, request: reqwest::RequestBuilder, status: u16, cod
 async fn every_route_answers_errors_in_mlflows_format() {
     let limits = ServerLimits {
         max_body_bytes: 1024,
-        scoring: legendary::scoring::Limits { max_rows: 2 },
+        scoring: legendary_scoring::Limits { max_rows: 2 },
         ..ServerLimits::default()
     };
     let app = spawn_with(limits).await;

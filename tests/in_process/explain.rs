@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::support::app::spawn_app;
 use crate::support::{DEMO, DEMO_LEGENDARY};
 
-const STATS: [&str; 6] = legendary::dataset::FEATURES;
+const STATS: [&str; 6] = legendary_forest::FEATURES;
 
 fn contributions(c: &Value) -> [f64; 6] {
     std::array::from_fn(|i| c[STATS[i]].as_f64().unwrap())
@@ -338,7 +338,7 @@ async fn a_background_stored_with_the_model_is_used_and_published_and_a_bad_one_
     .iter()
     .map(|r| read.model.proba_row(r))
     .collect();
-    let resolved = legendary::mlflow::Resolved::default();
+    let resolved = legendary_mlflow::Resolved::default();
     let state = AppState::new(ServerLimits::default(), None);
     state.set_model(legendary::acquire::Served::new(read, "test", resolved));
     let app = crate::support::app::spawn_state(state).await;

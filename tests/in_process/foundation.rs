@@ -154,7 +154,7 @@ fn the_bundled_model_meets_the_quality_bar_and_retraining_reproduces_it() {
         "retraining changed metrics.json:\n{text}"
     );
     // And the model itself is byte-identical.
-    let model = outcome.model.to_json().unwrap();
+    let model = outcome.model.forest().unwrap().to_json().unwrap();
     assert!(
         model == std::fs::read(dir.join("model.json")).unwrap(),
         "retraining changed model.json"
@@ -183,7 +183,13 @@ fn the_same_seed_gives_a_byte_identical_model_and_another_seed_does_not() {
     config.threshold = legendary::train::Threshold::Fixed(0.5);
     let fit = |c: &TrainConfig| {
         let valid = c.clone().validate().unwrap();
-        train(&valid).unwrap().model.to_json().unwrap()
+        train(&valid)
+            .unwrap()
+            .model
+            .forest()
+            .unwrap()
+            .to_json()
+            .unwrap()
     };
     let a = fit(&config);
     let b = fit(&config);

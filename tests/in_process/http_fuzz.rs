@@ -1,7 +1,7 @@
 //! Thousands of random and mutated requests against the live router: never a 5xx, and the
 //! server keeps answering `/ping` and good requests.
 
-use legendary::dataset::SplitMix64;
+use legendary_forest::SplitMix64;
 
 const CONTENT_TYPES: &[&str] = &[
     "application/json",

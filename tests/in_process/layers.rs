@@ -1,42 +1,12 @@
-//! The crate's layering, checked on its source: every top-level module uses only modules
-//! below it in [`ORDER`] (so there is no import cycle), the command line stays in `cli.rs`,
-//! and nothing but `run.rs` and `main.rs` reaches for the commands.
+//! The layering: the workspace's crates are the layers (the compiler refuses a crate that
+//! names one above it), and `docs/design.md`'s map of them is checked against
+//! `cargo metadata`. Within the binary crate, the command line stays in `cli.rs`, and nothing
+//! but `run.rs` and `main.rs` reaches for the commands.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::support::repo;
-
-/// Top-level modules, top to bottom: the commands, their configs, the server over the web
-/// routes over the shared HTTP core, then the domain (tracking, acquisition, training), the
-/// MLflow client, the model, the scoring protocol and the data; object stores at the bottom
-/// (the MLflow client uses them, and data may come from them), and the scrubber of secrets
-/// that both use.
-const ORDER: &[&str] = &[
-    "run",
-    "cli",
-    "sweep",
-    "server",
-    "config",
-    "web",
-    "http",
-    "track",
-    "acquire",
-    "sandbox",
-    "report",
-    "predict",
-    "train",
-    "explain",
-    "mlflow",
-    "model",
-    "scoring",
-    "dataset",
-    "embedded",
-    "telemetry",
-    "store",
-    "cancel",
-    "redact",
-];
 
 /// Every `.rs` file under `dir`, with its text.
 fn sources(dir: &Path, out: &mut Vec<(String, String)>) {
@@ -62,79 +32,91 @@ fn code(text: &str) -> String {
         .join("\n")
 }
 
-/// The top-level modules a piece of code names through `crate::`.
-fn uses(code: &str) -> BTreeSet<String> {
-    let mut found = BTreeSet::new();
-    let mut rest = code;
-    while let Some(at) = rest.find("crate::") {
-        rest = &rest[at + "crate::".len()..];
-        if let Some(group) = rest.strip_prefix('{') {
-            // `crate::{a, b::c, d}`: the first name of each item at depth 0.
-            let mut depth = 0;
-            let mut item_start = true;
-            for (i, ch) in group.char_indices() {
-                match ch {
-                    '{' => depth += 1,
-                    '}' if depth == 0 => {
-                        rest = &group[i..];
-                        break;
-                    }
-                    '}' => depth -= 1,
-                    ',' if depth == 0 => item_start = true,
-                    c if item_start && (c.is_alphanumeric() || c == '_') => {
-                        let name: String = group[i..]
-                            .chars()
-                            .take_while(|c| c.is_alphanumeric() || *c == '_')
-                            .collect();
-                        found.insert(name);
-                        item_start = false;
-                    }
-                    _ => {}
-                }
-            }
-        } else {
-            let name: String = rest
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
+/// The workspace's crates and the workspace crates each depends on (normal dependencies),
+/// as `cargo metadata` reports them.
+fn crate_graph() -> BTreeMap<String, BTreeSet<String>> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = std::process::Command::new(cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let packages = metadata["packages"].as_array().unwrap();
+    let names: BTreeSet<String> = packages
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect();
+    packages
+        .iter()
+        .map(|p| {
+            let deps = p["dependencies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| d["kind"].is_null())
+                .map(|d| d["name"].as_str().unwrap().to_owned())
+                .filter(|d| names.contains(d))
                 .collect();
-            found.insert(name);
-        }
-    }
-    found
+            (p["name"].as_str().unwrap().to_owned(), deps)
+        })
+        .collect()
+}
+
+/// The layer map of `docs/design.md`: the rows of the table under "## Crates", top to
+/// bottom, as (crate, the workspace crates it uses).
+fn documented_layers() -> Vec<(String, BTreeSet<String>)> {
+    let design = std::fs::read_to_string(repo().join("docs/design.md")).unwrap();
+    let section = design.split("\n## Crates").nth(1).unwrap();
+    let section = section.split("\n## ").next().unwrap();
+    let names = |cell: &str| -> BTreeSet<String> {
+        cell.split(',')
+            .map(|n| n.trim().trim_matches('`').to_owned())
+            .filter(|n| n.starts_with("legendary"))
+            .collect()
+    };
+    section
+        .lines()
+        .filter(|l| l.starts_with("| `legendary"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            (cells[1].trim_matches('`').to_owned(), names(cells[2]))
+        })
+        .collect()
 }
 
 #[test]
-fn every_module_uses_only_the_modules_below_it() {
-    let mut files = Vec::new();
-    sources(&repo().join("src"), &mut files);
-    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (path, text) in &files {
-        let top = path.split('/').next().unwrap().trim_end_matches(".rs");
-        if top == "lib" || top == "main" {
-            continue;
-        }
-        assert!(ORDER.contains(&top), "{top} is not placed in ORDER");
-        for used in uses(&code(text)) {
-            if used != top {
-                edges.entry(top.to_owned()).or_default().insert(used);
-            }
+fn the_crates_are_the_layers_of_the_documented_map() {
+    let graph = crate_graph();
+    let layers = documented_layers();
+    let documented: BTreeMap<String, BTreeSet<String>> = layers.iter().cloned().collect();
+    assert_eq!(
+        graph, documented,
+        "docs/design.md's crate map and cargo metadata differ"
+    );
+    // Top to bottom: a crate uses only crates documented below it.
+    for (i, (name, uses)) in layers.iter().enumerate() {
+        for used in uses {
+            let below = layers[i + 1..].iter().any(|(n, _)| n == used);
+            assert!(
+                below,
+                "{name} uses {used}, which is not below it in the map"
+            );
         }
     }
-    let rank = |m: &str| {
-        ORDER
-            .iter()
-            .position(|o| *o == m)
-            .unwrap_or_else(|| panic!("crate::{m} is not a top-level module in ORDER"))
-    };
-    let upward: Vec<String> = edges
-        .iter()
-        .flat_map(|(from, tos)| tos.iter().map(move |to| (from, to)))
-        .filter(|(from, to)| rank(from) >= rank(to))
-        .map(|(from, to)| format!("{from} -> {to}"))
-        .collect();
-    assert!(upward.is_empty(), "modules that call up: {upward:?}");
-    // The graph is not empty: the check sees the real imports.
-    assert!(edges["server"].contains("web") && edges["web"].contains("http"));
+    // The map is the real one: the binary uses every crate below it.
+    assert_eq!(graph["legendary"].len(), 4, "{graph:?}");
 }
 
 #[test]

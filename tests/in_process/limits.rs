@@ -103,7 +103,7 @@ async fn a_request_past_the_timeout_gets_a_504_json_error() {
 #[tokio::test]
 async fn more_rows_than_the_cap_are_refused_with_a_clear_message() {
     let limits = ServerLimits {
-        scoring: legendary::scoring::Limits { max_rows: 10 },
+        scoring: legendary_scoring::Limits { max_rows: 10 },
         ..ServerLimits::default()
     };
     let app = crate::support::app::spawn_with(limits).await;

@@ -1,6 +1,7 @@
 //! `/metrics` parses as Prometheus text and moves when requests are answered.
 
 use futures_util::stream;
+use legendary::http::ReloadResult;
 use prometheus_parse::Value;
 
 use crate::support::app::{body, spawn_with_model};
@@ -160,9 +161,9 @@ async fn model_info_and_reload_counters_are_exposed() {
         value(&scrape, "legendary_model_reloads_total", &succeeded),
         0.0
     );
-    app.state.metrics().record_reload(true);
-    app.state.metrics().record_reload(false);
-    app.state.metrics().record_reload(false);
+    app.state.metrics().record_reload(ReloadResult::Succeeded);
+    app.state.metrics().record_reload(ReloadResult::Failed);
+    app.state.metrics().record_reload(ReloadResult::Failed);
     let scrape = app.scrape().await;
     assert_eq!(
         value(&scrape, "legendary_model_reloads_total", &succeeded),

@@ -1,9 +1,9 @@
 //! Property tests for `scoring::parse`: it never panics, only ever refuses with 400, 413 or
 //! 415, and reads generated frames back exactly in every format.
 // Helpers outside #[test] functions may panic on a broken fixture, like the tests do.
-use legendary::dataset::FEATURES;
 use legendary::http::ApiError;
-use legendary::scoring::{Limits, ScoringError, parse};
+use legendary_forest::FEATURES;
+use legendary_scoring::{Limits, ScoringError, parse};
 use proptest::prelude::*;
 
 fn features() -> Vec<String> {

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use legendary::acquire::Served;
 use legendary::http::{AppState, ServerLimits};
-use legendary::mlflow::Resolved;
+use legendary_mlflow::Resolved;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -135,7 +135,7 @@ impl TestApp {
 
 /// A `dataframe_split` body of `rows` rows of valid stats.
 pub fn body(rows: usize) -> String {
-    let columns = serde_json::to_string(&legendary::dataset::FEATURES).unwrap();
+    let columns = serde_json::to_string(&legendary_forest::FEATURES).unwrap();
     let row = "[80,100,90,110,95,105]";
     let data = vec![row; rows].join(",");
     format!(r#"{{"dataframe_split":{{"columns":{columns},"data":[{data}]}}}}"#)

@@ -31,7 +31,7 @@ pub async fn published_background(base: &str) -> (Rows, String) {
         .await
         .unwrap();
     let background = &card["explanation_background"];
-    assert_eq!(background["columns"], json!(legendary::dataset::FEATURES));
+    assert_eq!(background["columns"], json!(legendary_forest::FEATURES));
     let rows = background["data"]
         .as_array()
         .unwrap()
@@ -51,7 +51,7 @@ pub async fn explain_via_api(base: &str, rows: &[[f64; 6]]) -> Explained {
     };
     for chunk in rows.chunks(legendary::explain::MAX_EXPLAIN_ROWS) {
         let body =
-            json!({"dataframe_split": {"columns": legendary::dataset::FEATURES, "data": chunk}});
+            json!({"dataframe_split": {"columns": legendary_forest::FEATURES, "data": chunk}});
         let response = client
             .post(format!("{base}/explain"))
             .json(&body)
@@ -68,10 +68,11 @@ pub async fn explain_via_api(base: &str, rows: &[[f64; 6]]) -> Explained {
                 .iter()
                 .map(|p| p.as_f64().unwrap()),
         );
-        out.contributions
-            .extend(e["contributions"].as_array().unwrap().iter().map(|c| {
-                std::array::from_fn(|i| c[legendary::dataset::FEATURES[i]].as_f64().unwrap())
-            }));
+        out.contributions.extend(
+            e["contributions"].as_array().unwrap().iter().map(|c| {
+                std::array::from_fn(|i| c[legendary_forest::FEATURES[i]].as_f64().unwrap())
+            }),
+        );
     }
     out
 }
