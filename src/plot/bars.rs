@@ -14,7 +14,7 @@ use plotters::style::{Color as _, RGBColor};
 
 use super::Chart;
 use super::axis::{self, Axis};
-use super::style::{self, BLUE, INK, LABEL, SHAP_BLUE, TICK, TICK_MARK, TITLE};
+use super::style::{self, BLUE, INK, SHAP_BLUE, TICK, TITLE};
 
 /// One row.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,13 +124,8 @@ impl Chart for Bars<'_> {
             bars.get(row as usize)
                 .map_or_else(String::new, |b| b.label.clone())
         };
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .axis_style(style::axis())
-            .set_all_tick_mark_size(TICK_MARK)
-            .label_style(style::text(TICK))
-            .axis_desc_style(style::text(LABEL))
+        let mut mesh = chart.configure_mesh();
+        style::mesh(&mut mesh)
             .x_label_formatter(&|v| format!("{v:.places$}"))
             .y_label_formatter(&name)
             .x_desc(self.x_label)

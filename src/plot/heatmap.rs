@@ -15,7 +15,7 @@ use plotters::style::{Color as _, RGBColor};
 
 use super::Chart;
 use super::axis::{self, Axis};
-use super::style::{self, LABEL, TICK, TICK_MARK, TITLE};
+use super::style::{self, TITLE};
 
 /// A two-class confusion matrix.
 pub(crate) struct Confusion<'a> {
@@ -74,13 +74,8 @@ impl Chart for Confusion<'_> {
             .x_label_area_size(70)
             .y_label_area_size(170)
             .build_cartesian_2d(Axis::categories(2), Axis::categories(2))?;
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .axis_style(style::axis())
-            .set_all_tick_mark_size(TICK_MARK)
-            .label_style(style::text(TICK))
-            .axis_desc_style(style::text(LABEL))
+        let mut mesh = chart.configure_mesh();
+        style::mesh(&mut mesh)
             .x_label_formatter(&class)
             .y_label_formatter(&row_class)
             .x_desc("Predicted label")
@@ -116,13 +111,9 @@ impl Chart for Confusion<'_> {
         let mut scale = ChartBuilder::on(&bar)
             .right_y_label_area_size(BAR_LABELS)
             .build_cartesian_2d(0.0..1.0, Axis::stepped(low, low + span, axis::step(span)))?;
-        scale
-            .configure_mesh()
-            .disable_mesh()
+        let mut mesh = scale.configure_mesh();
+        style::mesh(&mut mesh)
             .disable_x_axis()
-            .axis_style(style::axis())
-            .set_all_tick_mark_size(TICK_MARK)
-            .label_style(style::text(TICK))
             .y_label_formatter(&|v| format!("{v:.0}"))
             .draw()?;
         // Each slice reaches into the next one, which is drawn over it: a viewer that scales

@@ -13,7 +13,7 @@ use plotters::style::{Color as _, WHITE};
 
 use super::Chart;
 use super::axis::Axis;
-use super::style::{self, BLUE, GREY, LABEL, TICK, TICK_MARK, TITLE};
+use super::style::{self, BLUE, GREY, TICK, TITLE};
 
 /// A ROC curve and its AUC.
 pub(crate) struct Roc<'a> {
@@ -52,13 +52,8 @@ impl Chart for Roc<'_> {
             .x_label_area_size(70)
             .y_label_area_size(90)
             .build_cartesian_2d(Axis::stepped(LOW, HIGH, 0.2), Axis::stepped(LOW, HIGH, 0.2))?;
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .axis_style(style::axis())
-            .set_all_tick_mark_size(TICK_MARK)
-            .label_style(style::text(TICK))
-            .axis_desc_style(style::text(LABEL))
+        let mut mesh = chart.configure_mesh();
+        style::mesh(&mut mesh)
             .x_label_formatter(&|v| format!("{v:.1}"))
             .y_label_formatter(&|v| format!("{v:.1}"))
             .x_desc(format!(

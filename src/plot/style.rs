@@ -2,6 +2,9 @@
 //! and axes on white, `tab:blue` for data) at sizes that stay readable when the MLflow UI
 //! shrinks a picture to its preview pane.
 
+use plotters::backend::DrawingBackend;
+use plotters::chart::MeshStyle;
+use plotters::coord::ranged1d::Ranged;
 use plotters::style::{Color as _, IntoFont as _, RGBColor, ShapeStyle, TextStyle};
 
 use super::font::FAMILY;
@@ -39,4 +42,16 @@ pub(super) fn text(em: f64) -> TextStyle<'static> {
 /// The axes' lines.
 pub(super) fn axis() -> ShapeStyle {
     INK.stroke_width(1)
+}
+
+/// Axes as matplotlib draws them: no grid, ink axes, outward tick marks, tick labels and axis
+/// descriptions in the family's sizes. Each chart adds its formatters and descriptions.
+pub(super) fn mesh<'m, 'a, 'b, X: Ranged, Y: Ranged, DB: DrawingBackend>(
+    mesh: &'m mut MeshStyle<'a, 'b, X, Y, DB>,
+) -> &'m mut MeshStyle<'a, 'b, X, Y, DB> {
+    mesh.disable_mesh()
+        .axis_style(axis())
+        .set_all_tick_mark_size(TICK_MARK)
+        .label_style(text(TICK))
+        .axis_desc_style(text(LABEL))
 }
