@@ -169,6 +169,8 @@ fn config_from_json(v: &Value) -> TrainConfig {
         cv_folds: v["cv_folds"].as_u64().unwrap() as usize,
         threshold: v["threshold"].as_str().unwrap().parse().unwrap(),
         params: serde_json::from_value(v["params"].clone()).unwrap(),
+        refit_all: v["refit_all"].as_bool().unwrap(),
+        generation_eval: v["generation_eval"].as_str().unwrap().parse().unwrap(),
     }
 }
 
@@ -176,6 +178,7 @@ fn config_from_json(v: &Value) -> TrainConfig {
 fn the_same_seed_gives_a_byte_identical_model_and_another_seed_does_not() {
     let mut config = TrainConfig {
         cv_folds: 0,
+        generation_eval: legendary::train::GenerationEval::None,
         ..TrainConfig::default()
     };
     config.data = crate::support::repo().join("data/pokemon");

@@ -9,12 +9,14 @@
 //! - `envelope`: `model.json` to a [`ForestModel`] and back.
 //! - `forest`, `mirror`: the checked pass over smartcore's JSON and the flat forest.
 //! - `features`: the derived columns.
+//! - `fit`: fitting smartcore's forest (here so that it is optimised in debug builds too).
 //! - `limits`: [`ReadLimits`].
 //! - `stats`, `rng`: the six stats' names, and the one seeded generator.
 #![forbid(unsafe_code)]
 
 mod envelope;
 mod features;
+mod fit;
 mod forest;
 mod limits;
 mod mirror;
@@ -23,6 +25,7 @@ mod stats;
 
 pub use envelope::{FORMAT, Forest, ForestModel, ForestParams, ModelError, SMARTCORE_VERSION};
 pub use features::{DERIVED, FeatureSet, MAX_WIDTH, REGULARITY};
+pub use fit::fit_forest;
 pub use forest::{BLOCK_ROWS, FlatForest, ForestError, ROW_STRIDE};
 pub use limits::ReadLimits;
 pub use rng::SplitMix64;
