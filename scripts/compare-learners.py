@@ -169,7 +169,9 @@ def load_predictions(path, seed):
     if not os.path.exists(path):
         raise Fail(f"{path} is missing: this legendary does not export cv_predictions.csv "
                    "(build one that does, or pass --legendary)")
-    df = pd.read_csv(path, dtype={"legendary": str}, keep_default_na=False)
+    # round_trip: the same doubles legendary printed, so `proba > threshold` decides alike.
+    df = pd.read_csv(path, dtype={"legendary": str}, keep_default_na=False,
+                     float_precision="round_trip")
     cols = list(df.columns)
     missing = [c for c in HEAD + TAIL if c not in cols]
     if missing:
@@ -217,19 +219,26 @@ def load_predictions(path, seed):
 
 
 def check_against_metrics_json(run, model_dir, legendary_scores):
-    """Notes (not errors) when the CSV's per-fold F1/ROC AUC differ from metrics.json's."""
+    """Notes (not errors) when the per-fold F1 / ROC AUC computed from cv_predictions.csv
+    differ from those metrics.json reports (`cross_validation_rows`: the row-level CV,
+    `cross_validation`: the grouped one)."""
     path = os.path.join(model_dir, "metrics.json")
     try:
         with open(path, encoding="utf-8") as f:
-            per_fold = json.load(f)["cross_validation"]["per_fold"]
-        reported = {m: [fold[m] for fold in per_fold] for m in ("f1", "roc_auc")}
-    except (OSError, KeyError, TypeError, ValueError):
+            metrics = json.load(f)
+    except (OSError, ValueError):
         return
-    for m, values in reported.items():
-        ours = legendary_scores["row"]["per_fold"][m]
-        if len(values) != len(ours) or not np.allclose(values, ours, atol=1e-9):
-            run.notes.append(f"row-level CV {m} from cv_predictions.csv differs from "
-                             f"metrics.json's per-fold {m}")
+    for cv, key in (("row", "cross_validation_rows"), ("grouped", "cross_validation")):
+        try:
+            per_fold = metrics[key]["per_fold"]
+            reported = {m: [fold[m] for fold in per_fold] for m in ("f1", "roc_auc")}
+        except (KeyError, TypeError):
+            continue
+        for m, values in reported.items():
+            ours = legendary_scores[cv]["per_fold"][m]
+            if len(values) != len(ours) or not np.allclose(values, ours, rtol=0, atol=1e-9):
+                run.notes.append(f"{cv} CV {m} from cv_predictions.csv differs from "
+                                 f"metrics.json's {key}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -555,6 +564,18 @@ def jsonable(value):
     return value
 
 
+def write_json(path, summary, seeds, run, params, extra, notes):
+    """Every number of the report, per seed and fold too, as JSON."""
+    best = best_forests(summary)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(jsonable({"seeds": seeds, "rows": len(run.y),
+                            "legendary_positive": int(run.y.sum()), "features": run.features,
+                            "legendary_params": params, "extra_args": extra,
+                            "learners": summary,
+                            "best_forest": {f"{cv} {m}": n for (cv, m), n in best.items()},
+                            "notes": notes}), f, indent=1)
+
+
 def main():
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0].replace("\n", " "),
@@ -600,17 +621,12 @@ def main():
                       f"{ours['row']['f1']:.4f}, grouped F1 {ours['grouped']['f1']:.4f}",
                       file=sys.stderr)
                 params_seen = {k: v for k, v in params.items() if k != "seed"}
+                if args.json:  # after every seed, so that a long run leaves what it has
+                    done = list(per_seed)
+                    write_json(args.json, summarise(per_seed, done), done, run, params_seen,
+                               extra, notes)
         summary = summarise(per_seed, seeds)
-        best = best_forests(summary)
-        print(report(summary, seeds, run, params_seen, best, notes))
-        if args.json:
-            with open(args.json, "w", encoding="utf-8") as f:
-                json.dump(jsonable({"seeds": seeds, "rows": len(run.y),
-                                    "legendary_positive": int(run.y.sum()),
-                                    "features": run.features, "legendary_params": params_seen,
-                                    "extra_args": extra, "learners": summary,
-                                    "best_forest": {f"{cv} {m}": n for (cv, m), n in best.items()},
-                                    "notes": notes}), f, indent=1)
+        print(report(summary, seeds, run, params_seen, best_forests(summary), notes))
     except Fail as e:
         print(f"compare-learners: error: {e}", file=sys.stderr)
         sys.exit(2)
