@@ -103,8 +103,9 @@ def legendary_binary(args):
         if not (os.path.isfile(path) and os.access(path, os.X_OK)):
             raise Fail(f"--legendary {args.legendary}: no executable file there")
         return path
-    target = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
-    path = os.path.join(os.path.abspath(target), "release", "legendary")
+    # cargo runs in ROOT, so a relative CARGO_TARGET_DIR is relative to it.
+    target = os.path.join(ROOT, os.environ.get("CARGO_TARGET_DIR") or "target")
+    path = os.path.join(target, "release", "legendary")
     if not args.no_build:
         if shutil.which("cargo") is None:
             if not os.path.exists(path):
@@ -169,9 +170,9 @@ def load_predictions(path, seed):
     if not os.path.exists(path):
         raise Fail(f"{path} is missing: this legendary does not export cv_predictions.csv "
                    "(build one that does, or pass --legendary)")
-    # round_trip: the same doubles legendary printed, so `proba > threshold` decides alike.
-    df = pd.read_csv(path, dtype={"legendary": str}, keep_default_na=False,
-                     float_precision="round_trip")
+    # pandas 3 reads back exactly the doubles legendary printed, so `proba > threshold`
+    # decides here as it did there.
+    df = pd.read_csv(path, dtype={"legendary": str}, keep_default_na=False)
     cols = list(df.columns)
     missing = [c for c in HEAD + TAIL if c not in cols]
     if missing:
