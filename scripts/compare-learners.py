@@ -31,7 +31,8 @@ so a harder one for legendary.
 
 Options: --seeds 10 (seeds 1..10) or a list "1,7,42" or a range "1-10"; --legendary PATH (else
 target/release/legendary, built with cargo first unless --no-build); --extra-args "..." passed to
-`legendary train`; --learners to run a subset; --jobs; --json PATH for every number as JSON.
+`legendary train`; --learners to run a subset; --jobs; --json PATH for every number as JSON
+(rewritten after each seed); --from-json PATH prints the report of such a file again.
 The training runs see no MLFLOW_* or LEGENDARY_* environment variable: nothing is logged to
 MLflow, and only the defaults and --extra-args set the model.
 """
@@ -400,7 +401,7 @@ def evaluate_seed(run, params, groups, jobs):
             p, t, chosen = tuned.setdefault(cv, (np.zeros(n), np.zeros(n), {}))
             best = max(range(len(result)), key=lambda i: (result[i][2], -i))
             p[test], t[test] = result[best][0], result[best][1]
-            chosen[k] = members[best][1]
+            chosen[k] = members[best][0].removeprefix("scikit-learn RF ")
 
     scores = {}
     for group, members in configs:
@@ -485,13 +486,14 @@ def best_forests(summary):
             for claim in CLAIMS} if forests else {}
 
 
-def report(summary, seeds, run, params, best, notes):
-    """The Markdown report; `notes` maps a seed to what load_predictions noticed."""
+def report(summary, seeds, data, params, best, notes):
+    """The Markdown report. `data`: (rows, legendary rows, feature columns); `notes` maps a
+    seed to what load_predictions noticed."""
     out = []
-    pos = int(run.y.sum())
+    rows, pos, features = data
     out.append(f"# legendary against other learners on legendary's folds\n\n"
-               f"{len(run.y)} rows ({pos} legendary), {len(run.features)} columns "
-               f"({', '.join(run.features)}); seeds {', '.join(map(str, seeds))}; "
+               f"{rows} rows ({pos} legendary), {len(features)} columns "
+               f"({', '.join(features)}); seeds {', '.join(map(str, seeds))}; "
                f"legendary's forest: {describe(params)}.\n\n"
                "Every learner is fitted on legendary's row-level folds (`fold`) and grouped "
                "folds (`group_fold`), with legendary's threshold rule: an inner stratified "
@@ -577,6 +579,23 @@ def write_json(path, summary, seeds, run, params, extra, notes):
                             "notes": notes}), f, indent=1)
 
 
+def report_from_json(path):
+    """The report of a --json file, for the seeds it holds (all of them, or those a run that
+    was stopped had finished)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            saved = json.load(f)
+        seeds = [int(s) for s in saved["seeds"]]
+        summary = saved["learners"]
+        for entry in summary.values():
+            entry["per_seed"] = {int(s): v for s, v in entry["per_seed"].items()}
+        data = (saved["rows"], saved["legendary_positive"], saved["features"])
+        notes = {int(s): v for s, v in saved.get("notes", {}).items()}
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise Fail(f"{path}: not a compare-learners --json file ({e})")
+    return report(summary, seeds, data, saved["legendary_params"], best_forests(summary), notes)
+
+
 def main():
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0].replace("\n", " "),
@@ -592,8 +611,13 @@ def main():
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="folds fitted in parallel (default: the number of CPUs)")
     parser.add_argument("--json", metavar="PATH", help="also write every number to PATH")
+    parser.add_argument("--from-json", metavar="PATH",
+                        help="print the report of an earlier run's --json file (no training)")
     args = parser.parse_args()
     try:
+        if args.from_json:
+            print(report_from_json(args.from_json))
+            return
         seeds = parse_seeds(args.seeds)
         groups = [g.strip() for g in args.learners.split(",") if g.strip()]
         unknown = sorted(set(groups) - set(LEARNER_GROUPS))
@@ -627,7 +651,8 @@ def main():
                     write_json(args.json, summarise(per_seed, done), done, run, params_seen,
                                extra, notes)
         summary = summarise(per_seed, seeds)
-        print(report(summary, seeds, run, params_seen, best_forests(summary), notes))
+        data = (len(run.y), int(run.y.sum()), run.features)
+        print(report(summary, seeds, data, params_seen, best_forests(summary), notes))
     except Fail as e:
         print(f"compare-learners: error: {e}", file=sys.stderr)
         sys.exit(2)
