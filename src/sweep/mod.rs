@@ -142,7 +142,7 @@ pub(crate) fn table(rows: &[Row<'_>], metric: RankMetric) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:>3}  {:<6} {:<8} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6}  {:>10} {:>8} {:>8}",
+        "{:>3}  {:<6} {:<8} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6} {:<8}  {:>10} {:>8} {:>8}",
         "#",
         "gens",
         "features",
@@ -152,6 +152,7 @@ pub(crate) fn table(rows: &[Row<'_>], metric: RankMetric) -> String {
         "leaf",
         "mtry",
         "thresh",
+        "calib",
         metric.to_string(),
         "roc_auc",
         "f1"
@@ -161,7 +162,7 @@ pub(crate) fn table(rows: &[Row<'_>], metric: RankMetric) -> String {
         let p = &c.params;
         let opt = |v: Option<usize>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
         let head = format!(
-            "{:>3}  {:<6} {:<8} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6}",
+            "{:>3}  {:<6} {:<8} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6} {:<8}",
             row.index,
             c.generations.to_string(),
             p.features.to_string(),
@@ -170,7 +171,8 @@ pub(crate) fn table(rows: &[Row<'_>], metric: RankMetric) -> String {
             p.min_samples_split,
             p.min_samples_leaf,
             opt(p.mtry),
-            c.threshold.to_string()
+            c.threshold.to_string(),
+            c.calibration.to_string()
         );
         match &row.result {
             Ok((roc_auc, f1)) => {

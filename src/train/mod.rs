@@ -15,8 +15,8 @@ use crate::dataset::{self, Dataset, Generations, Split, kfold, stratified_split}
 use crate::model::{self, Background, FeatureSet, ForestParams, Model, ModelError};
 use legendary_mlflow::tracking::now_ms;
 
-pub use fit::Threshold;
 use fit::fit;
+pub use fit::{CalibrationMethod, Threshold};
 pub use importance::{Importance, Importances};
 pub use metrics::{MetricName, Metrics};
 
@@ -38,6 +38,9 @@ pub struct TrainConfig {
     /// The decision threshold rule.
     #[serde(serialize_with = "display")]
     pub threshold: Threshold,
+    /// How the vote fraction becomes the reported probability.
+    #[serde(serialize_with = "display")]
+    pub calibration: CalibrationMethod,
 }
 
 fn display<T: std::fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
@@ -62,6 +65,7 @@ impl Default for TrainConfig {
             test_size: 0.2,
             cv_folds: 5,
             threshold: Threshold::Auto,
+            calibration: CalibrationMethod::Isotonic,
         }
     }
 }
@@ -273,7 +277,7 @@ pub fn train(config: &ValidConfig) -> Result<Outcome, TrainError> {
     let seed = config.params.seed;
     let (train_rows, train_labels) = take(&rows, &labels, &split.train);
     let (test_rows, test_labels) = take(&rows, &labels, &split.test);
-    let model = fit(&train_rows, &train_labels, &config.params, config.threshold)?;
+    let model = fit(&train_rows, &train_labels, config)?;
     let proba = model.proba_rows(&test_rows);
     let holdout = Metrics::compute(&test_labels, &proba, model.threshold());
     let roc = metrics::roc_curve(&test_labels, &proba);
@@ -372,7 +376,7 @@ fn cross_validate(
     for split in kfold(labels, k, config.params.seed) {
         let (tr, trl) = take(rows, labels, &split.train);
         let (te, tel) = take(rows, labels, &split.test);
-        let model = fit(&tr, &trl, &config.params, config.threshold)?;
+        let model = fit(&tr, &trl, config)?;
         let proba = model.proba_rows(&te);
         per_fold.push(Metrics::compute(&tel, &proba, model.threshold()));
         folds_ms.push(now_ms());
@@ -456,7 +460,14 @@ impl Outcome {
         pick.iter().map(|&i| rows[i].stats).collect()
     }
 
-    /// SVG plots: ROC curve, importances, confusion matrix.
+    /// The reliability diagram of the held-out rows, scored again (a few hundred rows).
+    fn reliability_svg(&self) -> Result<Vec<u8>, TrainError> {
+        let held = self.held_out();
+        let proba = self.model.proba_rows(&held.rows);
+        Ok(plots::reliability(&held.labels, &proba)?.into_bytes())
+    }
+
+    /// SVG plots: ROC curve, importances, confusion matrix, reliability diagram.
     ///
     /// # Errors
     /// [`TrainError::Plot`] if one could not be drawn.
@@ -474,6 +485,7 @@ impl Outcome {
                 "confusion_matrix.svg".to_owned(),
                 plots::confusion(&self.holdout.confusion_matrix)?.into_bytes(),
             ),
+            ("reliability.svg".to_owned(), self.reliability_svg()?),
         ])
     }
 
