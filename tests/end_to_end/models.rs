@@ -426,7 +426,7 @@ print(json.dumps({{"proba": [float(p) for p in m.predict_proba(df)],
 async fn served_answers_agree(dir: &Path, csv: &str, ours: &[(bool, f64)]) {
     let server = crate::support::process::Server::start(
         "json",
-        "warn",
+        "info",
         &["--model-uri", dir.to_str().unwrap()],
     );
     let base = format!("http://{}", server.addr);
