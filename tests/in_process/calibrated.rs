@@ -16,7 +16,7 @@ const STATS: [&str; 6] = legendary_forest::FEATURES;
 
 /// A small forest trained with the default calibration (isotonic), written as a model
 /// directory and read back, as `legendary serve --model-uri DIR` holds it.
-fn calibrated_dir() -> (tempfile::TempDir, ModelDir) {
+pub(crate) fn calibrated_dir() -> (tempfile::TempDir, ModelDir) {
     let mut config = TrainConfig {
         cv_folds: 0,
         ..TrainConfig::default()
