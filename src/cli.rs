@@ -21,7 +21,7 @@ use crate::model::{FeatureSet, ForestParams};
 use crate::sandbox::{Sandbox, SandboxLimits};
 use crate::telemetry::LogFormat;
 use crate::track::{GateConfig, Placement, PublishConfig};
-use crate::train::{GenerationEval, MetricName, Threshold, TrainConfig};
+use crate::train::{CalibrationMethod, GenerationEval, MetricName, Threshold, TrainConfig};
 use legendary_mlflow::{Stage, TrackingConfig};
 use legendary_scoring::Limits;
 
@@ -202,7 +202,7 @@ pub(crate) struct TrackingArgs {
     /// The margin the challenger must win by.
     #[arg(long, env = "LEGENDARY_MIN_IMPROVEMENT", default_value_t = 0.001)]
     pub min_improvement: f64,
-    /// Metric the gate compares (log_loss: lower is better; the others: higher).
+    /// Metric the gate compares (log_loss, brier, ece: lower is better; the others: higher).
     #[arg(long, env = "LEGENDARY_GATE_METRIC", default_value = "roc_auc")]
     pub gate_metric: MetricName,
     /// Exit code when the gate refuses the challenger. A Kubernetes Job sets 0: a refusal is
@@ -439,10 +439,15 @@ pub(crate) struct ForestArgs {
     /// round and repeated the stats are; see docs/model.md).
     #[arg(long, env = "LEGENDARY_FEATURES", default_value = "regularity")]
     pub features: FeatureSet,
-    /// Decision threshold on the vote fraction: a number in [0, 1) or `auto` (best
+    /// Decision threshold on the probability: a number in [0, 1) or `auto` (best
     /// out-of-fold F1 on the training rows).
     #[arg(long, env = "LEGENDARY_THRESHOLD", default_value = "auto")]
     pub threshold: Threshold,
+    /// How the trees' vote fraction becomes the probability: `isotonic` (a monotone map
+    /// fitted on out-of-fold votes of the training rows; see docs/model.md) or `none` (the
+    /// vote fraction itself).
+    #[arg(long, env = "LEGENDARY_CALIBRATION", default_value = "isotonic")]
+    pub calibration: CalibrationMethod,
 }
 
 impl ForestArgs {
@@ -472,6 +477,7 @@ impl TrainArgs {
             threshold: self.forest.threshold,
             refit_all: self.refit_all,
             generation_eval: self.generation_eval,
+            calibration: self.forest.calibration,
         }
     }
 
@@ -718,6 +724,9 @@ mod tests {
         assert_eq!(config.params, defaults.params);
         assert_eq!(config.cv_folds, defaults.cv_folds);
         assert_eq!(config.threshold, defaults.threshold);
+        assert_eq!(config.calibration, defaults.calibration);
+        let job = train(&["--calibration", "none"]).unwrap();
+        assert_eq!(job.train.get().calibration, CalibrationMethod::Uncalibrated);
         assert!(job.tracking.is_none() && job.publish.is_none());
     }
 
@@ -727,6 +736,9 @@ mod tests {
         assert!(err.to_string().contains("'0'"), "{err}");
         let err = Cli::try_parse_from(["legendary", "train", "--threshold", "2"]).unwrap_err();
         assert!(err.to_string().contains("threshold"), "{err}");
+        let err =
+            Cli::try_parse_from(["legendary", "train", "--calibration", "platt"]).unwrap_err();
+        assert!(err.to_string().contains("'isotonic' or 'none'"), "{err}");
         let err = train(&["--n-trees", "0"]).unwrap_err();
         assert_eq!(err.to_string(), "--n-trees must be at least 1");
         let err = train(&["--register-as", "pokemon"]).unwrap_err();

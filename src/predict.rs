@@ -78,3 +78,34 @@ pub(crate) fn score_csv(model: &Model, input: &[u8]) -> Result<Vec<u8>, PredictE
     }
     writer.into_inner().map_err(|e| err(0, e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_probability_column_is_the_calibrated_probability_and_decides() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/pokemon");
+        let bundled = crate::model::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .model;
+        let model = crate::model::calibrated(&bundled, r#"{"x":[0.1,0.6],"y":[0.0,0.95]}"#);
+        let csv = "name,hp,attack,defense,special_attack,special_defense,speed\n\
+                   Mewtwo,106,110,90,154,90,130\nBulbasaur,45,49,49,65,65,45\n\
+                   Dragonite,91,134,95,100,100,80\n";
+        let out = String::from_utf8(score_csv(&model, csv.as_bytes()).unwrap_or_default())
+            .unwrap_or_default();
+        let rows = [
+            [106.0, 110.0, 90.0, 154.0, 90.0, 130.0],
+            [45.0, 49.0, 49.0, 65.0, 65.0, 45.0],
+            [91.0, 134.0, 95.0, 100.0, 100.0, 80.0],
+        ];
+        for (line, row) in out.lines().skip(1).zip(rows) {
+            let cells: Vec<&str> = line.split(',').collect();
+            let p: f64 = cells[8].parse().unwrap_or(f64::NAN);
+            assert_eq!(p.to_bits(), model.proba_row(&row).to_bits(), "{line}");
+            assert_ne!(p, bundled.proba_row(&row), "{line}");
+            assert_eq!(cells[7], model.decide(p).to_string(), "{line}");
+        }
+    }
+}

@@ -12,6 +12,7 @@ mod support;
 
 mod in_process {
     mod browser;
+    mod calibrated;
     mod corpus;
     mod corpus_server;
     mod errors;

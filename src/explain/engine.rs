@@ -1,6 +1,11 @@
 //! The interventional game of one row and its exact Shapley values: for each of the 64
 //! coalitions S of the six stats, v(S) is the mean over the background rows b of the
-//! legendary probability of the hybrid row that takes x's stats in S and b's elsewhere.
+//! vote fraction of the hybrid row that takes x's stats in S and b's elsewhere.
+//!
+//! The game is on the vote fraction, before the model's calibration: the vote fraction is a
+//! mean over trees, so its Shapley values are exact and recomputable tree by tree; the
+//! calibration map is monotone but not additive. For a model without calibration the vote
+//! fraction is the probability.
 
 use super::game::{COALITIONS, EVERYONE, PLAYERS, shapley};
 use legendary_forest::Stats;
@@ -16,11 +21,13 @@ const ROWS_PER_LOOK: usize = 1024;
 /// Explanations of a batch of rows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Explanation {
-    /// v(∅): the mean probability over the background, the same for every row.
+    /// v(∅): the mean vote fraction over the background, the same for every row.
     pub base_value: f64,
-    /// The legendary probability of each row, f(x) = v(all six).
+    /// The legendary probability of each row, as every answer reports it (calibrated).
     pub probabilities: Vec<f64>,
-    /// The six Shapley values of each row; `base_value + Σ = probability`.
+    /// The vote fraction of each row, f(x) = v(all six).
+    pub vote_fractions: Vec<f64>,
+    /// The six Shapley values of each row; `base_value + Σ = vote fraction`.
     pub contributions: Vec<Stats>,
 }
 
@@ -32,7 +39,8 @@ pub fn evaluations_per_row(background: &Background) -> usize {
 
 /// Explains `rows` (the six stats each) on `model` against `background`. The hybrid rows of
 /// one explained row are scored as one batch through the model's block scorer
-/// ([`Model::proba_rows`]), so the work is `62 × |background|` forest walks per row, in blocks.
+/// ([`Model::vote_fraction_rows`]), so the work is `62 × |background|` forest walks per row,
+/// in blocks.
 ///
 /// The work checks `cancel` every [`ROWS_PER_LOOK`] hybrid rows and stops when it is set.
 ///
@@ -48,12 +56,12 @@ pub fn explain(
     if !model.takes_demo_stats() {
         return Err(ExplainError::NotLegendary);
     }
-    let base_value = mean(&model.proba_rows(&background.data));
-    let probabilities = model.proba_rows(rows);
+    let base_value = mean(&model.vote_fraction_rows(&background.data));
+    let vote_fractions = model.vote_fraction_rows(rows);
     let mut hybrid = Vec::with_capacity(evaluations_per_row(background));
     let contributions = rows
         .iter()
-        .zip(&probabilities)
+        .zip(&vote_fractions)
         .map(|(x, &fx)| {
             let v = game(model, background, x, [base_value, fx], &mut hybrid, cancel)?;
             Ok(Stats::from(shapley(&v)))
@@ -61,7 +69,8 @@ pub fn explain(
         .collect::<Result<_, ExplainError>>()?;
     Ok(Explanation {
         base_value,
-        probabilities,
+        probabilities: model.proba_rows(rows),
+        vote_fractions,
         contributions,
     })
 }
@@ -90,7 +99,7 @@ fn game(
         if cancel.is_cancelled() {
             return Err(ExplainError::Cancelled);
         }
-        proba.extend(model.proba_rows(run));
+        proba.extend(model.vote_fraction_rows(run));
     }
     let mut v = [0.0; COALITIONS];
     v[0] = ends[0];
@@ -122,16 +131,26 @@ mod tests {
     const BULBASAUR: [f64; 6] = [45.0, 49.0, 49.0, 65.0, 65.0, 45.0];
 
     #[test]
-    fn base_value_plus_the_contributions_is_the_probability() {
-        let model = bundled();
+    fn base_value_plus_the_contributions_is_the_vote_fraction() {
+        let bundled = bundled();
+        let calibrated = crate::model::calibrated(&bundled, r#"{"x":[0.1,0.5],"y":[0.0,0.9]}"#);
         let background = background::bundled().unwrap();
         let rows = [MEWTWO, BULBASAUR, [1.0; 6], [255.0; 6], background.data[3]];
-        let e = explain(&model, background, &rows, &Cancel::never()).unwrap();
-        for ((row, p), c) in rows.iter().zip(&e.probabilities).zip(&e.contributions) {
-            assert_eq!(p.to_bits(), model.proba_row(row).to_bits());
+        let plain = explain(&bundled, background, &rows, &Cancel::never()).unwrap();
+        let e = explain(&calibrated, background, &rows, &Cancel::never()).unwrap();
+        // The game is the vote fraction's, calibrated or not: the same numbers.
+        assert_eq!(e.base_value, plain.base_value);
+        assert_eq!(e.contributions, plain.contributions);
+        assert_eq!(e.vote_fractions, plain.vote_fractions);
+        assert_eq!(plain.probabilities, plain.vote_fractions);
+        for (i, (row, c)) in rows.iter().zip(&e.contributions).enumerate() {
+            let (p, v) = (e.probabilities[i], e.vote_fractions[i]);
+            assert_eq!(p.to_bits(), calibrated.proba_row(row).to_bits());
+            assert_eq!(v.to_bits(), bundled.proba_row(row).to_bits());
             let total = e.base_value + c.values().iter().sum::<f64>();
-            assert!((total - p).abs() <= 1e-12, "{total} vs {p}");
+            assert!((total - v).abs() <= 1e-12, "{total} vs {v}");
         }
+        assert_ne!(e.probabilities, e.vote_fractions);
         // Mewtwo's stats push it towards legendary, Bulbasaur's away.
         assert!(e.contributions[0].values().iter().sum::<f64>() > 0.5);
         assert!(e.contributions[1].values().iter().sum::<f64>() < 0.0);
@@ -154,7 +173,7 @@ mod tests {
         let model = bundled();
         let background = Background::new("one".into(), vec![MEWTWO]);
         let e = explain(&model, &background, &[MEWTWO], &Cancel::never()).unwrap();
-        assert_eq!(e.base_value, e.probabilities[0]);
+        assert_eq!(e.base_value, e.vote_fractions[0]);
         assert_eq!(e.contributions[0].values(), [0.0; 6]);
     }
 

@@ -35,6 +35,7 @@ pub fn explain_parallel(
     let mut all = explain(model, background, &[], &Cancel::never())?;
     for part in parts {
         all.probabilities.extend(part.probabilities);
+        all.vote_fractions.extend(part.vote_fractions);
         all.contributions.extend(part.contributions);
     }
     Ok(all)

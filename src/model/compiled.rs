@@ -128,6 +128,27 @@ mod tests {
     }
 
     #[test]
+    fn a_calibrated_model_keeps_its_map_through_the_compiled_form() {
+        let mut dir = bundled();
+        dir.model = crate::model::calibrated(&dir.model, r#"{"x":[0.05,0.5],"y":[0.0,0.8]}"#);
+        let bytes = to_compiled(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let back = from_compiled(&bytes, &ReadLimits::default()).unwrap_or_else(|e| panic!("{e}"));
+        let map = |d: &ModelDir| d.model.forest().and_then(|f| f.calibration()).cloned();
+        assert!(map(&back).is_some());
+        assert_eq!(map(&back), map(&dir));
+        let rows = dir.input_example.clone();
+        assert_eq!(dir.model.proba_rows(&rows), back.model.proba_rows(&rows));
+        // A compiled form whose map breaks the rules is refused with what is wrong.
+        let text = String::from_utf8(bytes).unwrap_or_default();
+        let bad = text.replace(r#""y":[0.0,0.8]"#, r#""y":[0.8,0.0]"#);
+        let e = from_compiled(bad.as_bytes(), &ReadLimits::default()).err();
+        assert!(
+            matches!(e, Some(ModelError::Forest(ForestError::Calibration(_)))),
+            "{e:?}"
+        );
+    }
+
+    #[test]
     fn a_compiled_model_that_lies_is_refused() {
         let bytes = to_compiled(&bundled()).unwrap_or_else(|e| panic!("{e}"));
         let text = String::from_utf8(bytes).unwrap_or_default();

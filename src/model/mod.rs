@@ -141,8 +141,9 @@ impl Model {
         self.forest().map(ForestModel::params)
     }
 
-    /// The decision threshold on the legendary probability: ours as trained, and 0.5 for a
-    /// two-class scikit-learn classifier (an argmax with ties to the first class).
+    /// The decision threshold on the legendary probability (after our forest's calibration):
+    /// ours as trained, and 0.5 for a two-class scikit-learn classifier (an argmax with ties
+    /// to the first class).
     pub fn threshold(&self) -> f64 {
         match &self.engine {
             Engine::Forest(forest) => forest.threshold(),
@@ -176,7 +177,14 @@ impl Model {
         }
     }
 
-    /// Probability of legendary (mean leaf fraction over the trees) for one row of the six raw stats.
+    /// Whether the probability is our forest's vote fraction through a calibration map
+    /// (otherwise it is the vote fraction, or a scikit-learn estimator's `predict_proba`).
+    pub fn is_calibrated(&self) -> bool {
+        self.forest().is_some_and(|f| f.calibration().is_some())
+    }
+
+    /// Probability of legendary for one row of the six raw stats: what every answer reports
+    /// and decides on (see [`ForestModel::proba_into`]).
     pub fn proba_row(&self, raw: &[f64]) -> f64 {
         let mut out = [0.0];
         self.proba_into(raw, &mut out);
@@ -201,6 +209,19 @@ impl Model {
         self.proba_batch(rows.as_flattened())
     }
 
+    /// The vote fractions of rows of the six raw stats, before calibration: what explanations
+    /// decompose (a mean over trees is a sum of Shapley values; the calibration map is not).
+    /// For a scikit-learn estimator, its probability.
+    pub(crate) fn vote_fraction_rows(&self, rows: &[[f64; 6]]) -> Vec<f64> {
+        let values = rows.as_flattened();
+        let mut out = vec![0.0; rows.len()];
+        match &self.engine {
+            Engine::Forest(forest) => forest.vote_fraction_into(values, &mut out),
+            Engine::Sklearn(_) => self.proba_into(values, &mut out),
+        }
+        out
+    }
+
     /// Predictions for a row-major batch of raw stats.
     pub fn predict_batch(&self, values: &[f64]) -> Vec<bool> {
         self.proba_batch(values)
@@ -221,7 +242,8 @@ impl Model {
         out
     }
 
-    /// Writes the probability of each row of `values` into `out`.
+    /// Writes the probability of each row of `values` into `out`: every probability a model
+    /// reports comes from here.
     fn proba_into(&self, values: &[f64], out: &mut [f64]) {
         match &self.engine {
             Engine::Forest(forest) => forest.proba_into(values, out),
@@ -264,4 +286,23 @@ impl Model {
         }
         Ok(())
     }
+}
+
+/// `model`'s forest with `calibration` (the envelope's JSON) put in, for tests of what a
+/// calibrated model answers.
+#[cfg(test)]
+pub(crate) fn calibrated(model: &Model, calibration: &str) -> Model {
+    let json = model
+        .forest()
+        .and_then(|f| f.to_json().ok())
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_default()
+        .replacen(
+            ",\"params\":",
+            &format!(",\"calibration\":{calibration},\"params\":"),
+            1,
+        );
+    ForestModel::from_json(json.as_bytes(), &ReadLimits::default())
+        .map(Model::from)
+        .unwrap_or_else(|e| panic!("{e}"))
 }

@@ -9,13 +9,14 @@
 //! - `style`: the colours and text sizes every chart shares.
 //! - `render`: a chart as an SVG document or a PNG file.
 //! - `axis`: value ranges ticked where a chart wants them.
-//! - `roc`, `bars`, `heatmap`: the kinds of chart (ROC curve, sorted horizontal bars,
-//!   confusion matrix).
+//! - `roc`, `reliability`, `bars`, `heatmap`: the kinds of chart (ROC curve, reliability
+//!   diagram, sorted horizontal bars, confusion matrix).
 
 mod axis;
 mod bars;
 mod font;
 mod heatmap;
+mod reliability;
 mod render;
 mod roc;
 mod style;
@@ -23,6 +24,7 @@ mod typeset;
 
 pub(crate) use bars::{Bar, Bars, Palette};
 pub(crate) use heatmap::Confusion;
+pub(crate) use reliability::Reliability;
 pub(crate) use render::{Chart, png, svg};
 pub(crate) use roc::Roc;
 

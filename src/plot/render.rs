@@ -92,7 +92,7 @@ pub(crate) fn png(chart: &impl Chart) -> Result<Vec<u8>, PlotError> {
 #[cfg(test)]
 mod tests {
     use super::super::testing::{png_rgb, svg_texts};
-    use super::super::{Bar, Bars, Confusion, Palette, Roc};
+    use super::super::{Bar, Bars, Confusion, Palette, Reliability, Roc};
     use super::*;
 
     fn roc() -> Roc<'static> {
@@ -120,6 +120,16 @@ mod tests {
                 bar("speed", 0.018),
                 bar("special_attack", 0.05),
             ],
+        }
+    }
+
+    fn reliability() -> Reliability<'static> {
+        Reliability {
+            title: "Reliability (held-out rows)",
+            name: "Random forest",
+            positive: "legendary",
+            points: &[(0.02, 0.01), (0.15, 0.2), (0.55, 0.5), (0.93, 0.97)],
+            ece: 0.0213,
         }
     }
 
@@ -177,6 +187,22 @@ mod tests {
                 "True Positive Rate (Positive label: legendary)",
                 "Random forest (AUC = 0.987)",
                 "Chance level (AUC = 0.5)",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_reliability_diagram_has_its_ticks_axis_labels_and_ece_in_the_legend() {
+        check(
+            &reliability(),
+            &[
+                "Reliability (held-out rows)",
+                "0.0",
+                "1.0",
+                "Mean predicted probability (Positive class: legendary)",
+                "Fraction of positives (Positive class: legendary)",
+                "Random forest (ECE = 0.021)",
+                "Perfectly calibrated",
             ],
         );
     }

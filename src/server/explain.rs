@@ -1,5 +1,6 @@
 //! `POST /explain`: every body `/invocations` takes, answered with each row's prediction,
-//! legendary probability and the six stats' exact Shapley values (see [`crate::explain`]).
+//! legendary probability and the six stats' exact Shapley values of its vote fraction (see
+//! [`crate::explain`]).
 
 use axum::Json;
 use axum::body::Body;
@@ -21,24 +22,29 @@ const EXPLAIN_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Explanations of the rows of a request.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Explained {
-    /// The mean legendary probability over the explanation background (`GET /model` shows it).
+    /// The mean vote fraction over the explanation background (`GET /model` shows it).
     base_value: f64,
     /// One per row, as `/invocations` answers it: legendary or not for a smartcore model, a
     /// scikit-learn classifier's labels in their own type.
     #[schema(value_type = Vec<Value>)]
     predictions: Vec<serde_json::Value>,
-    /// One per row: the legendary probability.
+    /// One per row: the legendary probability, as the demo API answers it (the vote fraction
+    /// through the model's calibration, if it has one).
     probabilities: Vec<f64>,
-    /// One per row: how much each stat moves the probability from `base_value`;
-    /// `base_value` plus the six is the row's probability.
+    /// One per row: the share of the trees' votes for legendary, before calibration; equal
+    /// to the probability for a model without calibration.
+    vote_fractions: Vec<f64>,
+    /// One per row: how much each stat moves the vote fraction from `base_value`;
+    /// `base_value` plus the six is the row's vote fraction.
     contributions: Vec<Stats>,
 }
 
-/// Explain predictions: exact Shapley values of the legendary probability over the six stats.
+/// Explain predictions: exact Shapley values of the vote fraction over the six stats.
 ///
 /// Takes every body `/invocations` takes (JSON `dataframe_split`, `dataframe_records`,
 /// `instances`, `inputs`, the MLflow 1.x pandas-split, or CSV), at most 32 rows (fewer for a
-/// model stored with a background of more than 100 rows).
+/// model stored with a background of more than 100 rows). The values explain the vote
+/// fraction, which a calibrated model maps to its probability (docs/explain.md).
 #[utoipa::path(
     post,
     path = "/explain",
@@ -48,7 +54,7 @@ pub(crate) struct Explained {
         (String = "text/csv"),
     )),
     responses(
-        (status = 200, description = "Each row's prediction, probability and the six contributions", body = Explained),
+        (status = 200, description = "Each row's prediction, probability, vote fraction and the six contributions", body = Explained),
         (status = 400, description = "The body cannot be scored, has more than 32 rows, or the model has no legendary probability of the six stats", body = crate::http::ErrorBody),
         (status = 413, description = "The body is larger than the server's limit", body = crate::http::ErrorBody),
         (status = 415, description = "A content type or charset this server does not read", body = crate::http::ErrorBody),
@@ -88,6 +94,7 @@ pub(super) async fn explain(
         base_value: e.base_value,
         predictions,
         probabilities: e.probabilities,
+        vote_fractions: e.vote_fractions,
         contributions: e.contributions,
     }))
 }

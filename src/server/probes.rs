@@ -61,8 +61,12 @@ pub(super) struct ModelCard {
     forest_features: Vec<String>,
     /// Number of trees.
     n_trees: usize,
-    /// Legendary when the vote fraction is above this.
+    /// Legendary when the probability is above this.
     decision_threshold: f64,
+    /// Whether the probability is the trees' vote fraction through a calibration map fitted
+    /// on out-of-fold predictions (docs/model.md); false: it is the vote fraction itself (or
+    /// a scikit-learn estimator's `predict_proba`).
+    calibrated: bool,
     /// The hyperparameters our forest was trained with; null for a scikit-learn estimator
     /// (its own are in its file, and not read).
     #[schema(value_type = Option<Object>)]
@@ -150,6 +154,7 @@ pub(super) async fn model_card(State(state): State<AppState>) -> Result<Json<Mod
         forest_features: m.forest_features(),
         n_trees: m.n_trees(),
         decision_threshold: m.threshold(),
+        calibrated: m.is_calibrated(),
         params: m.params().cloned(),
         metrics: served.info.metrics.clone(),
         feature_importance: served.info.feature_importance.clone(),

@@ -7,7 +7,9 @@ use serde::Deserialize;
 
 use crate::dataset::Generations;
 use crate::model::FeatureSet;
-use crate::train::{GenerationEval, MetricName, Threshold, TrainConfig, ValidConfig};
+use crate::train::{
+    CalibrationMethod, GenerationEval, MetricName, Threshold, TrainConfig, ValidConfig,
+};
 
 /// The metric a sweep ranks its configurations by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +47,7 @@ impl RankMetric {
         }
     }
 
-    /// Larger is better, except for log loss.
+    /// Larger is better, except for the losses (log loss, Brier score, calibration error).
     pub(crate) fn higher_is_better(self) -> bool {
         self.metric().higher_is_better()
     }
@@ -102,6 +104,8 @@ struct ParamAxes {
     #[serde(default)]
     threshold: Vec<String>,
     #[serde(default)]
+    calibration: Vec<String>,
+    #[serde(default)]
     seed: Vec<u64>,
 }
 
@@ -138,7 +142,7 @@ pub(crate) struct GridError {
 
 /// Reads and expands a grid file. Axes left out take the `train` defaults. The order is
 /// fixed: generations, features, n_trees, max_depth, min_samples_split, min_samples_leaf,
-/// mtry, threshold, seed, with the last axis varying fastest.
+/// mtry, threshold, calibration, seed, with the last axis varying fastest.
 ///
 /// # Errors
 /// Unreadable or invalid TOML, unknown keys, bad values, or an empty grid.
@@ -178,6 +182,11 @@ pub(crate) fn parse(text: &str) -> Result<Grid, String> {
             .map_err(|e| format!("params.threshold: {e}"))
     })?
     .unwrap_or_else(|| vec![base.threshold]);
+    let calibrations: Vec<CalibrationMethod> = axis(&file.params.calibration, |s| {
+        s.parse::<CalibrationMethod>()
+            .map_err(|e| format!("params.calibration: {e}"))
+    })?
+    .unwrap_or_else(|| vec![base.calibration]);
     let or = |v: &[u16], d: u16| if v.is_empty() { vec![d] } else { v.to_vec() };
     let or_usize = |v: &[usize], d: usize| if v.is_empty() { vec![d] } else { v.to_vec() };
     let n_trees = or(&file.params.n_trees, base.params.n_trees);
@@ -211,29 +220,32 @@ pub(crate) fn parse(text: &str) -> Result<Grid, String> {
                         for &l in &min_leaf {
                             for &m in &mtry {
                                 for &th in &thresholds {
-                                    for &seed in &seeds {
-                                        let mut c = base.clone();
-                                        if let Some(p) = &file.data.path {
-                                            c.data.clone_from(p);
+                                    for &cal in &calibrations {
+                                        for &seed in &seeds {
+                                            let mut c = base.clone();
+                                            if let Some(p) = &file.data.path {
+                                                c.data.clone_from(p);
+                                            }
+                                            c.generations = g.clone();
+                                            c.cv_folds = cv_folds;
+                                            c.test_size = file.test_size.unwrap_or(base.test_size);
+                                            c.threshold = th;
+                                            c.calibration = cal;
+                                            c.params.features = f;
+                                            c.params.n_trees = t;
+                                            c.params.max_depth = d;
+                                            c.params.min_samples_split = s;
+                                            c.params.min_samples_leaf = l;
+                                            c.params.mtry = m;
+                                            c.params.seed = seed;
+                                            // A trial is an evaluation: its model is the
+                                            // fit the collect step can check and gate on
+                                            // its held-out rows, and the next-generation
+                                            // fits would multiply its cost by four.
+                                            c.refit_all = false;
+                                            c.generation_eval = GenerationEval::None;
+                                            configs.push(c);
                                         }
-                                        c.generations = g.clone();
-                                        c.cv_folds = cv_folds;
-                                        c.test_size = file.test_size.unwrap_or(base.test_size);
-                                        c.threshold = th;
-                                        c.params.features = f;
-                                        c.params.n_trees = t;
-                                        c.params.max_depth = d;
-                                        c.params.min_samples_split = s;
-                                        c.params.min_samples_leaf = l;
-                                        c.params.mtry = m;
-                                        c.params.seed = seed;
-                                        // A trial is an evaluation: its model is the fit
-                                        // the collect step can check and gate on its
-                                        // held-out rows, and the next-generation fits
-                                        // would multiply its cost by four.
-                                        c.refit_all = false;
-                                        c.generation_eval = GenerationEval::None;
-                                        configs.push(c);
                                     }
                                 }
                             }
@@ -284,6 +296,32 @@ mod tests {
         assert_eq!((c(1).params.n_trees, c(1).params.min_samples_leaf), (10, 2));
         assert_eq!(c(4).generations.to_string(), "1-9");
         assert!(g.configs.iter().all(|c| c.cv_folds == 3));
+    }
+
+    #[test]
+    fn calibration_is_an_axis_after_the_threshold() {
+        let g = parse(
+            "[params]\nthreshold = [\"auto\", \"0.5\"]\ncalibration = [\"none\", \"isotonic\"]\n",
+        )
+        .unwrap();
+        let pairs: Vec<String> = g
+            .configs
+            .iter()
+            .map(|c| format!("{} {}", c.threshold, c.calibration))
+            .collect();
+        assert_eq!(
+            pairs,
+            ["auto none", "auto isotonic", "0.5 none", "0.5 isotonic"]
+        );
+        assert_eq!(
+            TrainConfig::default().calibration,
+            CalibrationMethod::Isotonic
+        );
+        assert!(
+            parse("[params]\ncalibration = [\"platt\"]\n")
+                .unwrap_err()
+                .contains("params.calibration")
+        );
     }
 
     #[test]

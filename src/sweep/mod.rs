@@ -142,7 +142,7 @@ pub(crate) fn table(rows: &[Row<'_>], metric: RankMetric) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:>3}  {:<6} {:<8} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6}  {:>10} {:>8} {:>8}",
+        "{:>3}  {:<6} {:<8} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6} {:<8}  {:>10} {:>8} {:>8}",
         "#",
         "gens",
         "features",
@@ -152,6 +152,7 @@ pub(crate) fn table(rows: &[Row<'_>], metric: RankMetric) -> String {
         "leaf",
         "mtry",
         "thresh",
+        "calib",
         metric.to_string(),
         "roc_auc",
         "f1"
@@ -179,7 +180,7 @@ fn recipe(c: &TrainConfig) -> String {
     let p = &c.params;
     let opt = |v: Option<usize>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
     format!(
-        "{:<6} {:<8} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6}",
+        "{:<6} {:<8} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6} {:<8}",
         c.generations.to_string(),
         p.features.to_string(),
         p.n_trees,
@@ -187,7 +188,8 @@ fn recipe(c: &TrainConfig) -> String {
         p.min_samples_split,
         p.min_samples_leaf,
         opt(p.mtry),
-        c.threshold.to_string()
+        c.threshold.to_string(),
+        c.calibration.to_string()
     )
 }
 

@@ -320,6 +320,8 @@ mod tests {
             f1: 0.75,
             roc_auc,
             log_loss,
+            brier: 0.05,
+            ece: 0.02,
             confusion_matrix: [[10, 1], [2, 7]],
             rows: 20,
         }

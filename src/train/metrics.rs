@@ -13,10 +13,15 @@ pub struct Metrics {
     pub recall: f64,
     /// Harmonic mean of precision and recall.
     pub f1: f64,
-    /// Area under the ROC curve of the vote fraction (ties count one half).
+    /// Area under the ROC curve of the probability (ties count one half).
     pub roc_auc: f64,
-    /// Mean cross-entropy of the vote fraction, clipped to [1e-15, 1 - 1e-15] as scikit-learn does.
+    /// Mean cross-entropy of the probability, clipped to [1e-15, 1 - 1e-15] as scikit-learn does.
     pub log_loss: f64,
+    /// Mean squared difference between the probability and the label (0 or 1).
+    pub brier: f64,
+    /// Expected calibration error: over [`ECE_BINS`] equal-width bins of the probability,
+    /// the row-weighted mean of |mean probability - fraction legendary|.
+    pub ece: f64,
     /// `[[tn, fp], [fn, tp]]`, rows are the truth, columns the prediction (scikit-learn's layout).
     pub confusion_matrix: [[u64; 2]; 2],
     /// Number of rows evaluated.
@@ -24,7 +29,8 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// Evaluates probabilities `proba` against `labels`, calling legendary when `p > threshold`.
+    /// Evaluates probabilities `proba` (what the model reports, calibrated if it is) against
+    /// `labels`, calling legendary when `p > threshold`.
     pub(crate) fn compute(labels: &[bool], proba: &[f64], threshold: f64) -> Self {
         let mut cm = [[0u64; 2]; 2];
         for (&y, &p) in labels.iter().zip(proba) {
@@ -46,6 +52,8 @@ impl Metrics {
             f1,
             roc_auc: roc_auc(labels, proba),
             log_loss: log_loss(labels, proba),
+            brier: brier(labels, proba),
+            ece: expected_calibration_error(labels, proba),
             confusion_matrix: cm,
             rows: labels.len() as u64,
         }
@@ -60,6 +68,8 @@ impl Metrics {
             MetricName::F1 => self.f1,
             MetricName::RocAuc => self.roc_auc,
             MetricName::LogLoss => self.log_loss,
+            MetricName::Brier => self.brier,
+            MetricName::Ece => self.ece,
         }
     }
 
@@ -88,17 +98,23 @@ pub enum MetricName {
     RocAuc,
     /// Cross-entropy (lower is better).
     LogLoss,
+    /// Brier score (lower is better).
+    Brier,
+    /// Expected calibration error (lower is better).
+    Ece,
 }
 
 impl MetricName {
     /// Every metric, in the order tables and logs use.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 8] = [
         Self::Accuracy,
         Self::Precision,
         Self::Recall,
         Self::F1,
         Self::RocAuc,
         Self::LogLoss,
+        Self::Brier,
+        Self::Ece,
     ];
 
     /// The name MLflow and the flags use: `roc_auc`, `f1`, ...
@@ -110,12 +126,14 @@ impl MetricName {
             Self::F1 => "f1",
             Self::RocAuc => "roc_auc",
             Self::LogLoss => "log_loss",
+            Self::Brier => "brier",
+            Self::Ece => "ece",
         }
     }
 
-    /// Larger is better, except for log loss.
+    /// Larger is better, except for the losses: log loss, Brier score and calibration error.
     pub(crate) fn higher_is_better(self) -> bool {
-        self != Self::LogLoss
+        !matches!(self, Self::LogLoss | Self::Brier | Self::Ece)
     }
 
     /// How much better `challenger` is than `champion` (positive: better), whatever the direction.
@@ -185,6 +203,68 @@ pub(crate) fn log_loss(labels: &[bool], proba: &[f64]) -> f64 {
     sum / labels.len().max(1) as f64
 }
 
+/// Mean squared error of the probability against the 0/1 label (scikit-learn's
+/// `brier_score_loss`).
+pub(crate) fn brier(labels: &[bool], proba: &[f64]) -> f64 {
+    let sum: f64 = labels
+        .iter()
+        .zip(proba)
+        .map(|(&y, &p)| (p - f64::from(u8::from(y))).powi(2))
+        .sum();
+    sum / labels.len().max(1) as f64
+}
+
+/// Bins of the expected calibration error and the reliability plot: [0, 0.1), [0.1, 0.2),
+/// ... [0.9, 1.0], the last one closed.
+pub const ECE_BINS: usize = 10;
+
+/// One bin of probabilities: how many rows fell in it, their mean probability and the
+/// fraction of them that are legendary.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub(crate) struct Bin {
+    /// Rows whose probability is in the bin.
+    pub rows: u64,
+    /// Their mean probability.
+    pub mean_proba: f64,
+    /// The fraction of them that are legendary.
+    pub positive_rate: f64,
+}
+
+/// The [`ECE_BINS`] equal-width bins of `proba` (a probability outside [0, 1] goes to the
+/// nearest end bin), for the calibration error and the reliability plot: scikit-learn's
+/// `calibration_curve(strategy="uniform")` bins.
+pub(crate) fn reliability(labels: &[bool], proba: &[f64]) -> [Bin; ECE_BINS] {
+    let mut sums = [(0_u64, 0.0, 0.0); ECE_BINS];
+    let width = 1.0 / ECE_BINS as f64;
+    for (&y, &p) in labels.iter().zip(proba) {
+        // The inner edges at or below p, each `k * width` as NumPy's `linspace` computes it,
+        // so a probability on an edge lands where scikit-learn's `calibration_curve` puts it.
+        let bin = (1..ECE_BINS).filter(|&k| k as f64 * width <= p).count();
+        let s = &mut sums[bin];
+        s.0 += 1;
+        s.1 += p;
+        s.2 += f64::from(u8::from(y));
+    }
+    sums.map(|(rows, p, y)| match rows {
+        0 => Bin::default(),
+        n => Bin {
+            rows: n,
+            mean_proba: p / n as f64,
+            positive_rate: y / n as f64,
+        },
+    })
+}
+
+/// Expected calibration error over [`ECE_BINS`] equal-width bins: the mean over rows of the
+/// gap between their bin's mean probability and fraction legendary.
+pub(crate) fn expected_calibration_error(labels: &[bool], proba: &[f64]) -> f64 {
+    let total = labels.len().max(1) as f64;
+    reliability(labels, proba)
+        .iter()
+        .map(|b| b.rows as f64 / total * (b.mean_proba - b.positive_rate).abs())
+        .sum()
+}
+
 /// Points of the ROC curve (false positive rate, true positive rate), one per distinct score.
 pub(crate) fn roc_curve(labels: &[bool], proba: &[f64]) -> Vec<(f64, f64)> {
     let n_pos = labels.iter().filter(|&&y| y).count().max(1) as f64;
@@ -249,6 +329,31 @@ mod tests {
     fn log_loss_is_clipped_not_infinite() {
         let l = log_loss(&[true], &[0.0]);
         assert!(l.is_finite() && l > 30.0);
+    }
+
+    #[test]
+    fn brier_and_calibration_error_match_hand_computed_values() {
+        let y = [true, false, true, false, false];
+        let p = [0.9, 0.2, 0.6, 0.05, 1.0];
+        // (0.01 + 0.04 + 0.16 + 0.0025 + 1) / 5
+        assert!((brier(&y, &p) - 1.2125 / 5.0).abs() < 1e-12);
+        // Bins: [0, .1): {.05: 0} gap .05; [.2, .3): {.2: 0} gap .2; [.6, .7): {.6: 1} gap .4;
+        // [.9, 1]: {.9: 1, 1.0: 0} mean .95, rate .5, gap .45 for two rows.
+        let ece = (0.05 + 0.2 + 0.4 + 2.0 * 0.45) / 5.0;
+        assert!((expected_calibration_error(&y, &p) - ece).abs() < 1e-12);
+        let bins = reliability(&y, &p);
+        assert_eq!(bins.iter().map(|b| b.rows).sum::<u64>(), 5);
+        assert_eq!(bins[9].rows, 2);
+        // Perfect answers: no error of either kind.
+        let sure = [1.0, 0.0, 1.0, 0.0, 0.0];
+        assert_eq!(brier(&y, &sure), 0.0);
+        assert_eq!(expected_calibration_error(&y, &sure), 0.0);
+        let m = Metrics::compute(&y, &p, 0.5);
+        assert_eq!(m.get(MetricName::Brier), m.brier);
+        assert_eq!(m.get(MetricName::Ece), m.ece);
+        assert!(!MetricName::Ece.higher_is_better());
+        assert_eq!("brier".parse::<MetricName>(), Ok(MetricName::Brier));
+        assert!(MetricName::Brier.improvement(0.04, 0.03) > 0.0);
     }
 
     #[test]

@@ -21,8 +21,8 @@ use legendary_mlflow::tracking::now_ms;
 
 pub use by_generation::{GenerationEval, GenerationReport, GenerationResult, Scheme};
 pub use cv::{CvSummary, Folding, OutOfFold};
-pub use fit::Threshold;
 use fit::fit;
+pub use fit::{CalibrationMethod, Threshold};
 pub use importance::{Importance, Importances};
 pub use metrics::{MetricName, Metrics};
 
@@ -51,6 +51,9 @@ pub struct TrainConfig {
     /// Which next-generation evaluations to run.
     #[serde(serialize_with = "display")]
     pub generation_eval: GenerationEval,
+    /// How the vote fraction becomes the reported probability.
+    #[serde(serialize_with = "display")]
+    pub calibration: CalibrationMethod,
 }
 
 fn display<T: std::fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
@@ -77,6 +80,7 @@ impl Default for TrainConfig {
             threshold: Threshold::Auto,
             refit_all: true,
             generation_eval: GenerationEval::Both,
+            calibration: CalibrationMethod::Isotonic,
         }
     }
 }
@@ -345,7 +349,7 @@ fn fit_config(
     rows: &[[f64; 6]],
     labels: &[bool],
 ) -> Result<Model, TrainError> {
-    Ok(fit(rows, labels, &config.params, config.threshold)?)
+    Ok(fit(rows, labels, config)?)
 }
 
 /// The rows `config` selects and their train/test split: the same for every call with the
@@ -569,7 +573,14 @@ impl Outcome {
         pick.iter().map(|&i| rows[i].stats).collect()
     }
 
-    /// SVG plots: ROC curve, importances, confusion matrix.
+    /// The reliability diagram of the held-out rows, scored again (a few hundred rows).
+    fn reliability_svg(&self) -> Result<Vec<u8>, TrainError> {
+        let held = self.held_out();
+        let proba = self.model.proba_rows(&held.rows);
+        Ok(plots::reliability(&held.labels, &proba)?.into_bytes())
+    }
+
+    /// SVG plots: ROC curve, importances, confusion matrix, reliability diagram.
     ///
     /// # Errors
     /// [`TrainError::Plot`] if one could not be drawn.
@@ -587,6 +598,7 @@ impl Outcome {
                 "confusion_matrix.svg".to_owned(),
                 plots::confusion(&self.holdout.confusion_matrix)?.into_bytes(),
             ),
+            ("reliability.svg".to_owned(), self.reliability_svg()?),
         ])
     }
 

@@ -1,9 +1,10 @@
 //! The training's SVG plots, for the model directory and the top of the MLflow run: what each
 //! of [`crate::plot`]'s charts shows of a training outcome.
 
-use crate::plot::{self, Bar, Bars, Confusion, Palette, PlotError, Roc};
+use crate::plot::{self, Bar, Bars, Confusion, Palette, PlotError, Reliability, Roc};
 
 use super::importance::Importance;
+use super::metrics::{self, expected_calibration_error};
 
 /// The held-out ROC curve, its AUC in the legend.
 pub(super) fn roc(points: &[(f64, f64)], auc: f64) -> Result<String, PlotError> {
@@ -13,6 +14,24 @@ pub(super) fn roc(points: &[(f64, f64)], auc: f64) -> Result<String, PlotError> 
         positive: "legendary",
         points,
         auc,
+    })
+}
+
+/// The reliability diagram of the held-out probabilities (as the model reports them,
+/// calibrated if it is): each non-empty bin's mean probability against its fraction
+/// legendary, the calibration error in the legend.
+pub(super) fn reliability(labels: &[bool], proba: &[f64]) -> Result<String, PlotError> {
+    let points: Vec<(f64, f64)> = metrics::reliability(labels, proba)
+        .iter()
+        .filter(|b| b.rows > 0)
+        .map(|b| (b.mean_proba, b.positive_rate))
+        .collect();
+    plot::svg(&Reliability {
+        title: "Reliability (held-out rows)",
+        name: "Random forest",
+        positive: "legendary",
+        points: &points,
+        ece: expected_calibration_error(labels, proba),
     })
 }
 

@@ -1,7 +1,8 @@
 //! The original demo's API: `GET /pokemon-type?hp=…` and `POST /pokemon-type` with the same
 //! fields as a JSON object answer one `{is_legendary, probability}`; `POST /pokemon-types`
 //! takes a JSON list and answers a list. Errors are MLflow-shaped JSON naming the field.
-//! `?explain=true` adds each answer's Shapley explanation (`base_value`, `contributions`).
+//! `?explain=true` adds each answer's Shapley explanation (`base_value`, `vote_fraction`,
+//! `contributions`).
 
 use std::sync::Arc;
 
@@ -34,14 +35,20 @@ const DEMO_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 pub(crate) struct Answer {
     /// Whether the model calls it legendary (probability above the model's decision threshold).
     is_legendary: bool,
-    /// Probability of legendary: the forest's mean leaf fraction, in [0, 1].
+    /// Probability of legendary, in [0, 1]: the share of the trees' votes, through the
+    /// model's calibration if it has one.
     #[schema(minimum = 0.0, maximum = 1.0)]
     probability: f64,
-    /// With `?explain=true`: the mean probability over the explanation background.
+    /// With `?explain=true`: the mean vote fraction over the explanation background.
     #[serde(skip_serializing_if = "Option::is_none")]
     base_value: Option<f64>,
+    /// With `?explain=true`: the share of the trees' votes before calibration (what the
+    /// contributions add up to); `probability` for a model without calibration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    vote_fraction: Option<f64>,
     /// With `?explain=true`: each stat's Shapley value; `base_value` plus the six is
-    /// `probability`.
+    /// `vote_fraction`.
     #[serde(skip_serializing_if = "Option::is_none")]
     contributions: Option<Stats>,
 }
@@ -51,8 +58,9 @@ pub(crate) struct Answer {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code, reason = "documents the parameter; `ExplainFlag` reads it")]
 struct ExplainParam {
-    /// Add `base_value` and `contributions` (exact Shapley values, as `POST /explain`) to
-    /// each answer: `true` or `false` (default). At most 32 items are explained per request.
+    /// Add `base_value`, `vote_fraction` and `contributions` (exact Shapley values of the
+    /// vote fraction, as `POST /explain`) to each answer: `true` or `false` (default). At
+    /// most 32 items are explained per request.
     explain: Option<bool>,
 }
 
@@ -238,11 +246,12 @@ async fn answers(
     stats: &[PokemonStats],
     explained: bool,
 ) -> Result<Vec<Answer>, ApiError> {
-    let answer = |probability: f64, explained: Option<(f64, Stats)>| Answer {
+    let answer = |probability: f64, explained: Option<(f64, f64, Stats)>| Answer {
         is_legendary: served.model.decide(probability),
         probability,
         base_value: explained.map(|e| e.0),
-        contributions: explained.map(|e| e.1),
+        vote_fraction: explained.map(|e| e.1),
+        contributions: explained.map(|e| e.2),
     };
     if !explained {
         return Ok(stats
@@ -254,8 +263,9 @@ async fn answers(
     let e = explain_rows(state, Arc::clone(&served), rows).await?;
     Ok(e.probabilities
         .iter()
+        .zip(&e.vote_fractions)
         .zip(e.contributions)
-        .map(|(&p, c)| answer(p, Some((e.base_value, c))))
+        .map(|((&p, &v), c)| answer(p, Some((e.base_value, v, c))))
         .collect())
 }
 

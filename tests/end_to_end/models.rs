@@ -331,9 +331,15 @@ print(json.dumps({"status": run.info.status, "tags": run.data.tags, "login": pwd
     assert_eq!(seen["tags"]["mlflow.user"], seen["login"], "{seen}");
 }
 
-#[test]
+/// The NumPy loader (`code/legendary_pyfunc.py`) against `legendary predict` on every Pokémon
+/// and 3,000 stat lines no Pokémon has, for every feature set and with and without
+/// calibration; and, for the calibrated model, `legendary serve` too: the demo API's
+/// probabilities and `/invocations`' decisions for the same rows. One probability everywhere,
+/// to the bit.
+#[tokio::test]
 #[ignore = "needs the .venv (NumPy): scripts/test.sh runs it"]
-fn the_numpy_loader_agrees_to_the_bit_for_every_feature_set_and_any_numbers() {
+async fn the_numpy_loader_predict_and_serve_agree_to_the_bit_for_every_feature_set_and_any_numbers()
+{
     let work = tempfile::tempdir().unwrap();
     let csv = work.path().join("rows.csv");
     let n = data_set_csv(&csv);
@@ -351,19 +357,18 @@ fn the_numpy_loader_agrees_to_the_bit_for_every_feature_set_and_any_numbers() {
         rows.push_str(&row.join(","));
         rows.push('\n');
     }
-    std::fs::write(&csv, rows).unwrap();
-    for features in ["raw", "derived", "regularity"] {
-        let dir = work.path().join(features);
+    std::fs::write(&csv, &rows).unwrap();
+    for (features, calibration) in [
+        ("raw", "isotonic"),
+        ("derived", "isotonic"),
+        ("regularity", "isotonic"),
+        ("regularity", "none"),
+    ] {
+        let case = format!("{features}, calibration {calibration}");
+        let dir = work.path().join(format!("{features}-{calibration}"));
         let trained = legendary()
-            .args([
-                "train",
-                "--n-trees",
-                "25",
-                "--cv-folds",
-                "0",
-                "--features",
-                features,
-            ])
+            .args(["train", "--n-trees", "25", "--cv-folds", "0"])
+            .args(["--features", features, "--calibration", calibration])
             .arg("--output")
             .arg(&dir)
             .env_remove("MLFLOW_TRACKING_URI")
@@ -378,26 +383,100 @@ fn the_numpy_loader_agrees_to_the_bit_for_every_feature_set_and_any_numbers() {
             .output()
             .unwrap();
         assert!(predicted.status.success(), "{}", text(&predicted));
-        let ours: Vec<f64> = String::from_utf8_lossy(&predicted.stdout)
+        let ours: Vec<(bool, f64)> = String::from_utf8_lossy(&predicted.stdout)
             .lines()
             .skip(1)
-            .map(|line| line.rsplit(',').next().unwrap().parse().unwrap())
+            .map(|line| {
+                let mut cells = line.rsplit(',');
+                let p = cells.next().unwrap().parse().unwrap();
+                (cells.next().unwrap() == "true", p)
+            })
             .collect();
         let theirs = python(&format!(
             r#"
 import json, sys, pandas as pd
 sys.path.insert(0, "{dir}/code")
 import legendary_pyfunc
-print(json.dumps([float(p) for p in legendary_pyfunc._load_pyfunc("{dir}/model.json").predict_proba(pd.read_csv("{csv}"))]))
+m = legendary_pyfunc._load_pyfunc("{dir}/model.json")
+df = pd.read_csv("{csv}")
+print(json.dumps({{"proba": [float(p) for p in m.predict_proba(df)],
+  "votes": [float(p) for p in m.vote_fraction(df)], "calibrated": m.calibration is not None}}))
 "#,
             dir = dir.display(),
             csv = csv.display()
         ));
-        let theirs: Vec<f64> = serde_json::from_value(theirs).unwrap();
+        let proba: Vec<f64> = serde_json::from_value(theirs["proba"].clone()).unwrap();
+        let votes: Vec<f64> = serde_json::from_value(theirs["votes"].clone()).unwrap();
         assert_eq!(ours.len(), n + 3000);
-        assert_eq!(theirs.len(), ours.len());
-        for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
-            assert_eq!(a.to_bits(), b.to_bits(), "{features}, row {i}: {a} vs {b}");
+        assert_eq!(proba.len(), ours.len());
+        for (i, ((_, a), b)) in ours.iter().zip(&proba).enumerate() {
+            assert_eq!(a.to_bits(), b.to_bits(), "{case}, row {i}: {a} vs {b}");
+        }
+        assert_eq!(theirs["calibrated"], calibration == "isotonic", "{case}");
+        assert_eq!(proba != votes, calibration == "isotonic", "{case}");
+        if (features, calibration) == ("regularity", "isotonic") {
+            served_answers_agree(&dir, &rows, &ours).await;
         }
     }
+}
+
+/// `legendary serve --model-uri DIR` answers `ours` (`legendary predict`'s decision and
+/// probability for each row of `csv`): the demo API's probability to the bit, and the same
+/// decisions from `/invocations`.
+async fn served_answers_agree(dir: &Path, csv: &str, ours: &[(bool, f64)]) {
+    let server = crate::support::process::Server::start(
+        "json",
+        "info",
+        &["--model-uri", dir.to_str().unwrap()],
+    );
+    let base = format!("http://{}", server.addr);
+    let http = reqwest::Client::new();
+    let stats: Vec<Vec<f64>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|c| c.parse().unwrap()).collect())
+        .collect();
+    let items: Vec<Value> = stats
+        .iter()
+        .map(|r| {
+            Value::Object(
+                legendary_forest::FEATURES
+                    .iter()
+                    .zip(r)
+                    .map(|(k, v)| ((*k).to_owned(), json!(v)))
+                    .collect(),
+            )
+        })
+        .collect();
+    let answers: Value = http
+        .post(format!("{base}/pokemon-types"))
+        .json(&items)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let answers = answers.as_array().unwrap();
+    assert_eq!(answers.len(), ours.len());
+    for (i, (a, (yes, p))) in answers.iter().zip(ours).enumerate() {
+        assert_eq!(
+            a["probability"].as_f64().unwrap().to_bits(),
+            p.to_bits(),
+            "row {i}"
+        );
+        assert_eq!(a["is_legendary"], *yes, "row {i}");
+    }
+    let scored: Value = http
+        .post(format!("{base}/invocations"))
+        .header("content-type", "text/csv")
+        .body(csv.to_owned())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let decided: Vec<bool> = ours.iter().map(|(yes, _)| *yes).collect();
+    assert_eq!(scored["predictions"], json!(decided));
 }

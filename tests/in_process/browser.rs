@@ -131,6 +131,7 @@ fn mewtwo() -> Value {
 }
 
 mod answer;
+mod calibrated;
 mod docs;
 mod phone;
 mod share;

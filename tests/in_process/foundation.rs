@@ -168,6 +168,8 @@ fn config_from_json(v: &Value) -> TrainConfig {
         test_size: v["test_size"].as_f64().unwrap(),
         cv_folds: v["cv_folds"].as_u64().unwrap() as usize,
         threshold: v["threshold"].as_str().unwrap().parse().unwrap(),
+        // A config recorded before calibration existed was uncalibrated.
+        calibration: v["calibration"].as_str().unwrap_or("none").parse().unwrap(),
         params: serde_json::from_value(v["params"].clone()).unwrap(),
         refit_all: v["refit_all"].as_bool().unwrap(),
         generation_eval: v["generation_eval"].as_str().unwrap().parse().unwrap(),

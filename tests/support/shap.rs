@@ -15,6 +15,8 @@ pub type Rows = Vec<[f64; 6]>;
 pub struct Explained {
     pub base_value: f64,
     pub probabilities: Vec<f64>,
+    /// What the contributions add up to (the probability before calibration).
+    pub vote_fractions: Vec<f64>,
     pub contributions: Rows,
 }
 
@@ -47,6 +49,7 @@ pub async fn explain_via_api(base: &str, rows: &[[f64; 6]]) -> Explained {
     let mut out = Explained {
         base_value: f64::NAN,
         probabilities: Vec::new(),
+        vote_fractions: Vec::new(),
         contributions: Vec::new(),
     };
     for chunk in rows.chunks(legendary::explain::MAX_EXPLAIN_ROWS) {
@@ -63,6 +66,13 @@ pub async fn explain_via_api(base: &str, rows: &[[f64; 6]]) -> Explained {
         out.base_value = e["base_value"].as_f64().unwrap();
         out.probabilities.extend(
             e["probabilities"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_f64().unwrap()),
+        );
+        out.vote_fractions.extend(
+            e["vote_fractions"]
                 .as_array()
                 .unwrap()
                 .iter()
@@ -133,11 +143,11 @@ pub fn assert_matches_shap(api: &Explained, shap: &(f64, Rows)) -> f64 {
         api.base_value,
         shap.0
     );
-    for (p, c) in api.probabilities.iter().zip(&api.contributions) {
+    for (v, c) in api.vote_fractions.iter().zip(&api.contributions) {
         let total = api.base_value + c.iter().sum::<f64>();
         assert!(
-            (total - p).abs() <= 1e-12,
-            "base_value + contributions = {total}, probability {p}"
+            (total - v).abs() <= 1e-12,
+            "base_value + contributions = {total}, vote fraction {v}"
         );
     }
     let worst = max_difference(&api.contributions, &shap.1);

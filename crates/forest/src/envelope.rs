@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use smartcore::ensemble::random_forest_classifier::RandomForestClassifier;
 use smartcore::linalg::basic::matrix::DenseMatrix;
 
+use crate::calibration::{Calibration, CalibrationError, Knots};
 use crate::features::{self, FeatureSet};
 use crate::forest::{self, BLOCK_ROWS, FlatForest, ForestError, ROW_STRIDE};
 use crate::{FEATURES, ReadLimits, limits};
@@ -38,9 +39,9 @@ pub struct ForestParams {
     pub features: FeatureSet,
 }
 
-/// What `model.json` holds.
+/// What `model.json` holds: `F` is the forest, `C` the calibration ([`Knots`] when read).
 #[derive(Serialize, Deserialize)]
-struct Envelope<F> {
+struct Envelope<F, C> {
     format: String,
     smartcore_version: String,
     estimator: String,
@@ -51,8 +52,13 @@ struct Envelope<F> {
     #[serde(deserialize_with = "limits::short_names")]
     forest_features: Vec<String>,
     feature_set: FeatureSet,
-    /// Legendary when the fraction of trees voting legendary is strictly above this.
+    /// Legendary when the probability is strictly above this.
     decision_threshold: f64,
+    /// The map from vote fraction to probability; absent (every model written before it
+    /// existed) means the probability is the vote fraction, so those files are unchanged.
+    /// (serde reads a missing `Option` as `None`.)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    calibration: Option<C>,
     params: ForestParams,
     forest: F,
 }
@@ -75,6 +81,9 @@ pub enum ModelError {
     /// The envelope contradicts itself.
     #[error("model.json is inconsistent: {0}")]
     Inconsistent(String),
+    /// The calibration map is not a monotone map of [0, 1] within [`crate::MAX_KNOTS`].
+    #[error("model.json: {0}")]
+    Calibration(#[from] CalibrationError),
     /// smartcore failed.
     #[error("smartcore: {0}")]
     Smartcore(String),
@@ -91,12 +100,13 @@ enum Walk {
 
 /// A trained forest, ready to score: the smartcore forest (kept to serialise it and to prove
 /// the flat copy agrees with it) and its flat compiled copy, under the contract it was
-/// trained with (its feature set, decision threshold and parameters). Its inputs are always
-/// the six stats, [`FEATURES`].
+/// trained with (its feature set, calibration, decision threshold and parameters). Its inputs
+/// are always the six stats, [`FEATURES`].
 pub struct ForestModel {
     forest: Forest,
     flat: FlatForest,
     feature_set: FeatureSet,
+    calibration: Option<Calibration>,
     threshold: f64,
     params: ForestParams,
 }
@@ -107,13 +117,16 @@ impl std::fmt::Debug for ForestModel {
             .field("trees", &self.n_trees())
             .field("feature_set", &self.feature_set)
             .field("threshold", &self.threshold)
+            .field("calibrated", &self.calibration.is_some())
             .finish_non_exhaustive()
     }
 }
 
 impl ForestModel {
-    /// Wraps a freshly fitted forest. It is held to the default [`ReadLimits`], so a forest
-    /// this build would refuse to serve is refused when it is trained, not once published.
+    /// Wraps a freshly fitted forest, its probabilities the vote fraction mapped by
+    /// `calibration` (the vote fraction itself when `None`). It is held to the default
+    /// [`ReadLimits`], so a forest this build would refuse to serve is refused when it is
+    /// trained, not once published.
     ///
     /// # Errors
     /// When the forest exceeds the default [`ReadLimits`], or cannot be serialised and
@@ -121,6 +134,7 @@ impl ForestModel {
     pub fn from_forest(
         forest: Forest,
         params: ForestParams,
+        calibration: Option<Calibration>,
         threshold: f64,
     ) -> Result<Self, ModelError> {
         let json =
@@ -132,6 +146,7 @@ impl ForestModel {
             forest,
             flat,
             feature_set: params.features,
+            calibration,
             threshold,
             params,
         };
@@ -145,7 +160,7 @@ impl ForestModel {
     /// # Errors
     /// A specific [`ModelError`] for anything that is not a model this build can serve.
     pub fn from_json(bytes: &[u8], limits: &ReadLimits) -> Result<Self, ModelError> {
-        let envelope: Envelope<&serde_json::value::RawValue> =
+        let envelope: Envelope<&serde_json::value::RawValue, Knots> =
             serde_json::from_slice(bytes).map_err(|e| ModelError::Envelope(e.to_string()))?;
         if envelope.format != FORMAT {
             return Err(ModelError::Format {
@@ -174,10 +189,12 @@ impl ForestModel {
                 envelope.decision_threshold
             )));
         }
+        let calibration = envelope.calibration.map(Knots::check).transpose()?;
         let model = Self {
             forest,
             flat,
             feature_set: envelope.feature_set,
+            calibration,
             threshold: envelope.decision_threshold,
             params: envelope.params,
         };
@@ -210,6 +227,7 @@ impl ForestModel {
             forest_features: self.feature_set.column_names(),
             feature_set: self.feature_set,
             decision_threshold: self.threshold,
+            calibration: self.calibration.as_ref(),
             params: self.params.clone(),
             forest: &self.forest,
         };
@@ -226,9 +244,14 @@ impl ForestModel {
         &self.params
     }
 
-    /// The decision threshold on the vote fraction.
+    /// The decision threshold on the probability ([`ForestModel::proba_into`]).
     pub fn threshold(&self) -> f64 {
         self.threshold
+    }
+
+    /// The map from vote fraction to probability, if the model has one.
+    pub fn calibration(&self) -> Option<&Calibration> {
+        self.calibration.as_ref()
     }
 
     /// Number of trees.
@@ -246,20 +269,39 @@ impl ForestModel {
         &self.flat
     }
 
-    /// Writes the probability of legendary (mean leaf fraction over the trees) of each row of
-    /// the six stats in `values` (row-major) into `out`, scoring [`BLOCK_ROWS`] rows at a
-    /// time with QuickScorer when the trees allow it.
+    /// Writes the probability of legendary of each row of the six stats in `values`
+    /// (row-major) into `out`: the vote fraction ([`ForestModel::vote_fraction_into`]) through
+    /// the calibration. This is the probability every answer reports and decides on.
     pub fn proba_into(&self, values: &[f64], out: &mut [f64]) {
-        self.proba_with(values, out, Walk::Best);
+        self.vote_fraction_with(values, out, Walk::Best);
+        self.calibrate(out);
     }
 
     /// The probabilities of a row-major batch by the tree walk QuickScorer replaced, for
     /// benchmarking the two in one run; the same bits as [`ForestModel::proba_into`] gives.
     pub fn walk_proba_into(&self, values: &[f64], out: &mut [f64]) {
-        self.proba_with(values, out, Walk::Tree);
+        self.vote_fraction_with(values, out, Walk::Tree);
+        self.calibrate(out);
     }
 
-    fn proba_with(&self, values: &[f64], out: &mut [f64], walk: Walk) {
+    /// Writes the vote fraction (the mean over the trees of the leaf's legendary fraction,
+    /// scikit-learn's `predict_proba`) of each row into `out`, before any calibration: what
+    /// explanations decompose, since it is a mean over trees and the calibration is not.
+    pub fn vote_fraction_into(&self, values: &[f64], out: &mut [f64]) {
+        self.vote_fraction_with(values, out, Walk::Best);
+    }
+
+    /// The one place a vote fraction becomes the reported probability.
+    fn calibrate(&self, out: &mut [f64]) {
+        if let Some(c) = &self.calibration {
+            for p in out {
+                *p = c.apply(*p);
+            }
+        }
+    }
+
+    /// Scores [`BLOCK_ROWS`] rows at a time with `walk` (QuickScorer when the trees allow).
+    fn vote_fraction_with(&self, values: &[f64], out: &mut [f64], walk: Walk) {
         let n = FEATURES.len();
         let mut rows = [[0.0; ROW_STRIDE]; BLOCK_ROWS];
         let mut scratch = forest::Scratch::default();
@@ -322,158 +364,5 @@ impl ForestModel {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The repository's root, where the bundled model and the data are.
-    fn repo() -> std::path::PathBuf {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-    }
-
-    fn bundled() -> ForestModel {
-        let bytes = std::fs::read(repo().join("models/pokemon/model.json"))
-            .unwrap_or_else(|e| panic!("{e}"));
-        ForestModel::from_json(&bytes, &ReadLimits::default()).unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    /// The six stats of every Pokémon in the bundled data.
-    fn every_pokemon() -> Vec<[f64; 6]> {
-        let mut rows = Vec::new();
-        for generation in 1..=9 {
-            let path = repo().join(format!("data/pokemon/generation-{generation}.csv"));
-            let mut reader = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{e}"));
-            let header = reader.headers().unwrap_or_else(|e| panic!("{e}")).clone();
-            let at: Vec<usize> = FEATURES
-                .iter()
-                .map(|f| {
-                    header
-                        .iter()
-                        .position(|h| h == *f)
-                        .unwrap_or_else(|| panic!("{f}"))
-                })
-                .collect();
-            for record in reader.records() {
-                let record = record.unwrap_or_else(|e| panic!("{e}"));
-                rows.push(std::array::from_fn(|i| {
-                    record[at[i]].parse().unwrap_or_else(|e| panic!("{e}"))
-                }));
-            }
-        }
-        rows
-    }
-
-    fn proba_batch(model: &ForestModel, values: &[f64]) -> Vec<f64> {
-        let mut out = vec![0.0; values.len() / FEATURES.len()];
-        model.proba_into(values, &mut out);
-        out
-    }
-
-    fn proba_row(model: &ForestModel, row: &[f64]) -> f64 {
-        proba_batch(model, row)[0]
-    }
-
-    /// Stats in [1, 255], seeded.
-    fn rows(n: usize) -> Vec<[f64; 6]> {
-        let mut rng = crate::SplitMix64::new(7);
-        (0..n)
-            .map(|_| std::array::from_fn(|_| (1 + rng.below(255)) as f64))
-            .collect()
-    }
-
-    #[test]
-    fn blocked_lone_and_voting_walks_agree_with_each_other_and_smartcore() {
-        let model = bundled();
-        let rows = rows(1000);
-        // The compiled layout votes exactly as smartcore does on many rows, not only the example.
-        model.self_check(&rows).unwrap_or_else(|e| panic!("{e}"));
-        // Full blocks of 16, padded blocks of 8-15 rows, lone-row tails of 1-7, and lone rows
-        // give bit-identical probabilities.
-        let values: Vec<f64> = rows.iter().flatten().copied().collect();
-        for n in [999, 27, 15, 8, 7, 1] {
-            let batch = proba_batch(&model, &values[..6 * n]);
-            assert_eq!(batch.len(), n);
-            for (row, p) in rows.iter().zip(&batch) {
-                assert_eq!(
-                    proba_row(&model, row).to_bits(),
-                    p.to_bits(),
-                    "batch of {n}"
-                );
-            }
-        }
-        // The tree walk QuickScorer replaced gives the same bits.
-        let mut walked = vec![0.0; rows.len()];
-        model.walk_proba_into(&values, &mut walked);
-        assert_eq!(
-            walked.iter().map(|p| p.to_bits()).collect::<Vec<_>>(),
-            proba_batch(&model, &values)
-                .iter()
-                .map(|p| p.to_bits())
-                .collect::<Vec<_>>()
-        );
-        // A NaN goes right, as in smartcore; the walk still ends on a leaf.
-        assert!((0.0..=1.0).contains(&proba_row(&model, &[f64::NAN; 6])));
-    }
-
-    /// Padded forest rows of `raw`, for calling the walks directly.
-    fn padded(model: &ForestModel, raw: &[[f64; 6]]) -> Vec<[f64; ROW_STRIDE]> {
-        raw.iter()
-            .map(|r| {
-                let mut cols = [0.0; features::MAX_WIDTH];
-                let width = model.feature_set.fill(r, &mut cols);
-                let mut row = [0.0; ROW_STRIDE];
-                row[..width].copy_from_slice(&cols[..width]);
-                row
-            })
-            .collect()
-    }
-
-    #[test]
-    fn quickscorer_and_the_tree_walk_agree_to_the_bit() {
-        let model = bundled();
-        let flat = model.flat();
-        assert!(
-            flat.has_quickscorer(),
-            "the bundled trees have at most 64 leaves"
-        );
-        // Every Pokémon, 10,000 random stat lines 1-255, and values no Pokémon has.
-        let mut raw = every_pokemon();
-        raw.extend(rows(10_000));
-        for odd in [
-            f64::NAN,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            0.0,
-            -0.0,
-            -1.0,
-            1e300,
-            -1e300,
-            f64::MIN_POSITIVE,
-            80.5,
-        ] {
-            raw.push([odd; 6]);
-            raw.push([100.0, odd, 100.0, 100.0, odd, 100.0]);
-        }
-        let padded = padded(&model, &raw);
-        // Full blocks, partial blocks and lone rows (the scalar QuickScorer).
-        for size in [BLOCK_ROWS, 20, 16, 13, 8, 7, 1] {
-            for (i, block) in padded.chunks(size).enumerate() {
-                let (mut quick, mut walked) = ([0.0; BLOCK_ROWS], [0.0; BLOCK_ROWS]);
-                flat.proba_block(block, &mut quick, &mut forest::Scratch::default());
-                flat.walk_block(block, &mut walked);
-                for (q, w) in quick.iter().zip(&walked).take(block.len()) {
-                    assert_eq!(q.to_bits(), w.to_bits(), "block {i} of {size}: {q} vs {w}");
-                }
-                // The kernels the dispatch picks on other machines answer the same.
-                if block.len() >= 8 {
-                    let every = flat.quickscorer_every_arch(block);
-                    assert!(!every.is_empty());
-                    for (arch, answers) in every.iter().enumerate() {
-                        for (q, w) in answers.iter().zip(&walked) {
-                            assert_eq!(q.to_bits(), w.to_bits(), "arch {arch}, block {i}");
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
+#[path = "envelope_tests.rs"]
+mod tests;

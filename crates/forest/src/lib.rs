@@ -7,6 +7,7 @@
 //! its SIMD kernel only costs what it should once inlined.
 //!
 //! - `envelope`: `model.json` to a [`ForestModel`] and back.
+//! - `calibration`: the map from vote fraction to probability ([`Calibration`]).
 //! - `forest`, `mirror`: the checked pass over smartcore's JSON and the flat forest.
 //! - `features`: the derived columns.
 //! - `fit`: fitting smartcore's forest (here so that it is optimised in debug builds too).
@@ -14,6 +15,7 @@
 //! - `stats`, `rng`: the six stats' names, and the one seeded generator.
 #![forbid(unsafe_code)]
 
+mod calibration;
 mod envelope;
 mod features;
 mod fit;
@@ -23,6 +25,7 @@ mod mirror;
 mod rng;
 mod stats;
 
+pub use calibration::{Calibration, CalibrationError, MAX_KNOTS, fit_isotonic};
 pub use envelope::{FORMAT, Forest, ForestModel, ForestParams, ModelError, SMARTCORE_VERSION};
 pub use features::{DERIVED, FeatureSet, MAX_WIDTH, REGULARITY};
 pub use fit::fit_forest;

@@ -5,7 +5,8 @@ Shipped inside every model directory ``legendary train`` writes (``code/``), so 
 ``mlflow models serve`` work with nothing but NumPy, and give exactly legendary's answers:
 the same derived columns, the same tree walk (``x <= threshold`` goes to the true child, NaN
 goes right), the same leaf probabilities (recovered from the Gini impurity), summed tree by
-tree in file order, so the probabilities are bit-identical to ``legendary serve``'s.
+tree in file order, then the same calibration map (``calibration`` in ``model.json``, when
+present), so the probabilities are bit-identical to ``legendary serve``'s.
 """
 
 import json
@@ -14,6 +15,7 @@ import numpy as np
 
 FORMAT = "legendary.forest/v1"
 STATS = ["hp", "attack", "defense", "special_attack", "special_defense", "speed"]
+MAX_KNOTS = 10_001
 
 
 class _Tree:
@@ -93,9 +95,39 @@ def _columns(stats, feature_set):
     )
 
 
+class _Calibration:
+    """The map from vote fraction to probability (``Calibration`` in legendary): flat below
+    the first knot and above the last, ``y[i]`` at a knot, and between knots
+    ``y[i] + (p - x[i]) * ((y[i+1] - y[i]) / (x[i+1] - x[i]))``, in that order, as legendary
+    computes it (NumPy's elementwise float64 arithmetic gives the same bits)."""
+
+    def __init__(self, knots):
+        x = np.asarray(knots["x"], dtype=np.float64)
+        y = np.asarray(knots["y"], dtype=np.float64)
+        if x.ndim != 1 or x.shape != y.shape or not 1 <= len(x) <= MAX_KNOTS:
+            raise ValueError("calibration needs 1 to 10001 knots, as many x as y")
+        if not (np.all((x >= 0.0) & (x <= 1.0)) and np.all((y >= 0.0) & (y <= 1.0))):
+            raise ValueError("calibration knots must be numbers in [0, 1]")
+        if np.any(x[1:] <= x[:-1]) or np.any(y[1:] < y[:-1]):
+            raise ValueError("calibration x must be strictly increasing and y non-decreasing")
+        self.x, self.y = x, y
+
+    def __call__(self, p):
+        x, y, n = self.x, self.y, len(self.x)
+        below = np.searchsorted(x, p, side="right")  # knots at or below p
+        i = np.clip(below - 1, 0, max(n - 2, 0))
+        j = np.minimum(i + 1, n - 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            inside = y[i] + (p - x[i]) * ((y[j] - y[i]) / (x[j] - x[i]))
+        out = np.where(p == x[i], y[i], inside)
+        out = np.where(below == 0, y[0], np.where(below >= n, y[n - 1], out))
+        return np.where(np.isnan(p), p, out)
+
+
 class LegendaryForest:
     """The forest of ``model.json``: ``predict`` gives legendary or not, ``predict_proba`` the
-    probability (mean leaf fraction of legendary samples over the trees)."""
+    probability (mean leaf fraction of legendary samples over the trees, through the
+    calibration map when the model has one)."""
 
     def __init__(self, envelope):
         if envelope.get("format") != FORMAT:
@@ -106,6 +138,8 @@ class LegendaryForest:
         positive = forest["classes"].index(1)
         self.feature_set = envelope["feature_set"]
         self.threshold = float(envelope["decision_threshold"])
+        knots = envelope.get("calibration")
+        self.calibration = None if knots is None else _Calibration(knots)
         width = len(envelope["forest_features"])
         self.trees = [_Tree(t, positive, width) for t in forest["trees"]]
 
@@ -120,12 +154,17 @@ class LegendaryForest:
             raise ValueError(f"expected rows of {len(STATS)} stats, got shape {x.shape}")
         return x
 
-    def predict_proba(self, model_input):
+    def vote_fraction(self, model_input):
+        """The share of the trees' votes, before calibration."""
         x = _columns(self._stats(model_input), self.feature_set)
         total = np.zeros(len(x))
         for tree in self.trees:
             total = total + tree.leaf_proba(x)  # tree by tree, as legendary sums
         return total / len(self.trees)
+
+    def predict_proba(self, model_input):
+        votes = self.vote_fraction(model_input)
+        return votes if self.calibration is None else self.calibration(votes)
 
     def predict(self, model_input, params=None):
         return self.predict_proba(model_input) > self.threshold

@@ -50,7 +50,8 @@ function showModel(card) {
           ["Serialization", meta.sklearn.serialization_format],
         ]
       : []),
-    ["Trees", card.n_trees != null ? `${card.n_trees} decision trees; the chance is the share of their votes` : "–"],
+    ["Trees", card.n_trees != null ? `${card.n_trees} decision trees; the chance is the share of their votes` +
+      (card.calibrated ? ", calibrated to match how often such shares were right" : "") : "–"],
     ["Decision line", typeof card.decision_threshold === "number"
       ? `Legendary when the chance is above ${pct(card.decision_threshold)}` : "–"],
   ]);

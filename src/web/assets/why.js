@@ -1,6 +1,7 @@
 // The answer and its why: the verdict (with the borderline band near the decision line), the
 // probability bar with the band and the line marked, the top reason in words, and the
-// waterfall from the average Pokémon's chance through each stat's Shapley push to this one's.
+// waterfall from the average Pokémon's share of the trees' votes through each stat's Shapley
+// push to this one's (and, for a calibrated model, the chance those votes are read as).
 "use strict";
 
 /** Answers this close to the decision line (in probability) are called borderline. */
@@ -102,7 +103,12 @@ function meter(p) {
   return box;
 }
 
-/** The waterfall: the average Pokémon's answer, each stat's push in size order, this answer. */
+/**
+ * The waterfall: the average Pokémon's votes, each stat's push in size order, this answer's
+ * votes. The pushes explain the share of the trees' votes; a calibrated model reads that
+ * share as a chance through its calibration map, shown as a last row, and only that row is
+ * on the scale of the decision line.
+ */
 function showWhy(answer, list) {
   const why = $("why");
   if (!list) {
@@ -110,19 +116,26 @@ function showWhy(answer, list) {
     return;
   }
   const base = answer.base_value;
-  $("why-intro").textContent = `An average Pokémon gets ${percent(base)}. ` +
-    `${list.slice(0, 3).map(reason).join("; ")}. Together the six stats take it to ${percent(answer.probability)}.`;
+  const votes = typeof answer.vote_fraction === "number" ? answer.vote_fraction : answer.probability;
+  const calibrated = votes !== answer.probability;
+  const unit = calibrated ? " of the trees' votes" : "";
+  $("why-intro").textContent = `An average Pokémon gets ${percent(base)}${unit}. ` +
+    `${list.slice(0, 3).map(reason).join("; ")}. Together the six stats take it to ${percent(votes)}${unit}` +
+    (calibrated ? `, which the model's calibration reads as a ${percent(answer.probability)} chance.` : ".");
   const scale = (x) => `${Math.min(100, Math.max(0, x * 100))}%`;
-  const row = (name, cls, from, to, value) => {
+  const row = (name, cls, from, to, value, decisionLine = !calibrated) => {
     const r = el("div", `step ${cls}`);
     r.setAttribute("role", "listitem");
     const track = el("span", "track");
     const bar = el("span", "bar");
     bar.style.left = scale(Math.min(from, to));
     bar.style.width = `max(3px, ${scale(Math.abs(to - from))})`;
-    const line = el("span", "line");
-    line.style.left = scale(threshold);
-    track.append(line, bar);
+    if (decisionLine) {
+      const line = el("span", "line");
+      line.style.left = scale(threshold);
+      track.append(line);
+    }
+    track.append(bar);
     r.append(el("span", "name", name), track, value);
     return r;
   };
@@ -140,10 +153,16 @@ function showWhy(answer, list) {
     rows.push(r);
     at += d.push;
   }
-  const total = el("span", "value", percent(answer.probability));
+  const total = el("span", "value", percent(votes));
   total.id = "why-total";
-  total.dataset.value = String(answer.probability);
-  rows.push(row("This Pokémon", "end", 0, answer.probability, total));
+  total.dataset.value = String(votes);
+  rows.push(row("This Pokémon", "end", 0, votes, total));
+  if (calibrated) {
+    const chance = el("span", "value", percent(answer.probability));
+    chance.id = "why-chance";
+    chance.dataset.value = String(answer.probability);
+    rows.push(row("Calibrated chance", "end", 0, answer.probability, chance, true));
+  }
   $("why-chart").replaceChildren(...rows);
   why.hidden = false;
 }
