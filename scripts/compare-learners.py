@@ -14,8 +14,9 @@ included, is scored the same way:
 - decision threshold: legendary's rule, for every learner. Inside each fold's training part, a
   stratified inner 5-fold gives out-of-fold probabilities; the threshold is the value of
   0.05, 0.10, ..., 0.95 with the best F1 on them (ties go to the one nearest 0.5), and a row is
-  called legendary when its probability is strictly above it. Legendary's own thresholds are the
-  ones in the CSV (its inner folds differ from scikit-learn's; the rule is the same);
+  called legendary when its probability is strictly above it. Legendary's own probabilities and
+  thresholds are the ones in the CSV (calibrated when the model is; its inner folds differ from
+  scikit-learn's, the rule is the same); the other learners' probabilities are uncalibrated;
 - ROC AUC, F1 and Brier score: computed per test fold, then averaged over the folds (as
   legendary reports CV metrics); ECE: expected calibration error over all out-of-fold
   probabilities of one CV, 10 equal-width bins;
