@@ -426,10 +426,10 @@ pub(crate) struct ForestArgs {
     #[arg(long, env = "LEGENDARY_MIN_SAMPLES_SPLIT", default_value_t = 2)]
     pub min_samples_split: usize,
     /// Minimum samples in a leaf.
-    #[arg(long, env = "LEGENDARY_MIN_SAMPLES_LEAF", default_value_t = 5)]
+    #[arg(long, env = "LEGENDARY_MIN_SAMPLES_LEAF", default_value_t = 2)]
     pub min_samples_leaf: usize,
     /// Features tried per split (`0`: floor(sqrt(columns))).
-    #[arg(long, env = "LEGENDARY_MTRY", default_value_t = 4)]
+    #[arg(long, env = "LEGENDARY_MTRY", default_value_t = 8)]
     pub mtry: usize,
     /// Seed of the split, the folds and the forest.
     #[arg(long, env = "LEGENDARY_SEED", default_value_t = 42)]
