@@ -21,7 +21,7 @@ use crate::model::{FeatureSet, ForestParams};
 use crate::sandbox::{Sandbox, SandboxLimits};
 use crate::telemetry::LogFormat;
 use crate::track::{GateConfig, Placement, PublishConfig};
-use crate::train::{CalibrationMethod, MetricName, Threshold, TrainConfig};
+use crate::train::{CalibrationMethod, GenerationEval, MetricName, Threshold, TrainConfig};
 use legendary_mlflow::{Stage, TrackingConfig};
 use legendary_scoring::Limits;
 
@@ -386,9 +386,25 @@ pub(crate) struct TrainArgs {
     /// Held-out fraction of the stratified split.
     #[arg(long, env = "LEGENDARY_TEST_SIZE", default_value_t = 0.2)]
     pub test_size: f64,
-    /// Folds of stratified cross-validation over all selected rows (0: none).
+    /// Folds of the two stratified cross-validations over all selected rows (0: none): the
+    /// reported one keeps rows with identical stats in one fold, the other deals row by row.
     #[arg(long, env = "LEGENDARY_CV_FOLDS", default_value_t = 5)]
     pub cv_folds: usize,
+    /// After evaluation, fit the shipped model on every selected row (`false`: ship the
+    /// evaluation fit, which saw only the training part of the split).
+    #[arg(
+        long,
+        env = "LEGENDARY_REFIT_ALL",
+        default_value_t = true,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set
+    )]
+    pub refit_all: bool,
+    /// How the recipe does on a generation it has not seen: `both`, `forward` (train on the
+    /// generations before each one), `leave-one-out` (on all the others) or `none`.
+    #[arg(long, env = "LEGENDARY_GENERATION_EVAL", default_value = "both")]
+    pub generation_eval: GenerationEval,
     /// Where to write the MLflow model directory.
     #[arg(long, env = "LEGENDARY_OUTPUT", default_value = "target/model")]
     pub output: PathBuf,
@@ -459,6 +475,8 @@ impl TrainArgs {
             test_size: self.test_size,
             cv_folds: self.cv_folds,
             threshold: self.forest.threshold,
+            refit_all: self.refit_all,
+            generation_eval: self.generation_eval,
             calibration: self.forest.calibration,
         }
     }

@@ -136,7 +136,13 @@ fn train(job: &TrainJob) -> anyhow::Result<ExitCode> {
         );
         match &job.publish {
             Some(config) => session
-                .publish(config, &run, &outcome.model, &outcome.held_out())
+                .publish(
+                    config,
+                    &run,
+                    outcome.evaluated_model(),
+                    &outcome.held_out(),
+                    Some(&outcome.description()),
+                )
                 .await
                 .map(Some),
             None => anyhow::Ok(None),

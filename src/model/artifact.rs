@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::mlmodel::{self, MlModel};
+use super::mlmodel::MlModel;
 use super::read::{read_capped, read_required};
 use super::{ForestModel, Model, ModelError, ReadLimits};
 
@@ -159,7 +159,13 @@ pub(crate) fn write_dir(
     })?;
     let json = forest.to_json().map_err(model_error)?;
     write(&model_path, &json)?;
-    write(&dir.join("MLmodel"), mlmodel::yaml(model).as_bytes())?;
+    let mlmodel = MlModel::for_model(model)
+        .and_then(|m| m.to_yaml())
+        .map_err(|e| ArtifactError::MlModel {
+            path: dir.join("MLmodel"),
+            message: e.to_string(),
+        })?;
+    write(&dir.join("MLmodel"), mlmodel.as_bytes())?;
     for (name, bytes) in super::pyfunc::files() {
         let path = dir.join(name);
         if let Some(parent) = path.parent() {

@@ -5,37 +5,85 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use super::read::read_required;
 use super::{ArtifactError, Model, ReadLimits, SMARTCORE_VERSION};
 
-/// `MLmodel` as this build reads it, whichever flavor: read once per directory, within
-/// `max_file_bytes`, by [`MlModel::read`].
-#[derive(Deserialize)]
+/// `MLmodel`, whichever flavor: read once per directory, within `max_file_bytes`, by
+/// [`MlModel::read`]; written by [`MlModel::for_model`] and [`MlModel::to_yaml`]; amended by
+/// [`record_provenance`]. Keys this build does not know are kept as they were (`rest`), so a
+/// file read and written back loses nothing.
+#[derive(Deserialize, Serialize)]
 pub(super) struct MlModel {
     #[serde(default)]
     pub(super) flavors: BTreeMap<String, serde_yaml_ng::Value>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) model_uuid: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) utc_time_created: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) run_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     signature: Option<Signature>,
+    #[serde(flatten)]
+    rest: BTreeMap<String, serde_yaml_ng::Value>,
 }
 
-#[derive(Deserialize)]
+/// MLflow's signature: JSON column specs inside YAML strings, as its own writer stores them.
+#[derive(Deserialize, Serialize)]
 struct Signature {
     inputs: Option<String>,
+    #[serde(default)]
+    outputs: Option<String>,
+    #[serde(default)]
+    params: Option<serde_yaml_ng::Value>,
 }
 
 /// One column of a column-based signature; unnamed columns are allowed (a numpy input).
 #[derive(Deserialize)]
 struct InputColumn {
     name: Option<String>,
+}
+
+/// The `python_function` flavor MLflow's own tools load (see [`super::pyfunc`]).
+#[derive(Serialize)]
+struct PyfuncFlavor {
+    code: &'static str,
+    data: &'static str,
+    env: PyfuncEnv,
+    loader_module: &'static str,
+}
+
+#[derive(Serialize)]
+struct PyfuncEnv {
+    conda: &'static str,
+    virtualenv: &'static str,
+}
+
+/// The `smartcore` flavor `legendary serve` reads: what the model file is and how it
+/// decides, for people and tools reading `MLmodel`.
+#[derive(Serialize)]
+struct SmartcoreFlavor<'a> {
+    classes: [bool; 2],
+    decision_threshold: f64,
+    estimator: &'static str,
+    feature_set: String,
+    forest_features: Vec<String>,
+    input_features: &'a [String],
+    model_file: &'static str,
+    n_trees: usize,
+    smartcore_version: &'static str,
+}
+
+/// `saved_input_example_info`, as MLflow writes it for a pandas example.
+#[derive(Serialize)]
+struct InputExampleInfo {
+    artifact_path: &'static str,
+    pandas_orient: &'static str,
+    serving_input_path: &'static str,
+    r#type: &'static str,
 }
 
 impl MlModel {
@@ -117,66 +165,83 @@ fn signature_inputs(model: &Model) -> String {
     legendary_scoring::python_json::to_string(&cols).unwrap_or_default()
 }
 
-fn yaml_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
+impl MlModel {
+    /// `MLmodel` of a freshly written directory (not yet logged: no run, no model id).
+    ///
+    /// # Errors
+    /// A flavor that does not serialise (it always does: plain strings and numbers).
+    pub(super) fn for_model(model: &Model) -> Result<Self, serde_yaml_ng::Error> {
+        // MLflow's `utc_time_created`: `2026-11-25 12:29:00.875896`.
+        let created = humantime::format_rfc3339_micros(std::time::SystemTime::now())
+            .to_string()
+            .replace('T', " ")
+            .trim_end_matches('Z')
+            .to_owned();
+        let pyfunc = PyfuncFlavor {
+            code: super::pyfunc::CODE_DIR,
+            data: "model.json",
+            env: PyfuncEnv {
+                conda: "conda.yaml",
+                virtualenv: "python_env.yaml",
+            },
+            loader_module: super::pyfunc::LOADER_MODULE,
+        };
+        let smartcore = SmartcoreFlavor {
+            classes: [false, true],
+            decision_threshold: model.threshold(),
+            estimator: "RandomForestClassifier",
+            feature_set: model.feature_set().to_string(),
+            forest_features: model.forest_features(),
+            input_features: model.input_features(),
+            model_file: "model.json",
+            n_trees: model.n_trees(),
+            smartcore_version: SMARTCORE_VERSION,
+        };
+        let example = InputExampleInfo {
+            artifact_path: "input_example.json",
+            pandas_orient: "split",
+            serving_input_path: "serving_input_example.json",
+            r#type: "dataframe",
+        };
+        Ok(Self {
+            flavors: BTreeMap::from([
+                (
+                    "python_function".to_owned(),
+                    serde_yaml_ng::to_value(pyfunc)?,
+                ),
+                ("smartcore".to_owned(), serde_yaml_ng::to_value(smartcore)?),
+            ]),
+            model_uuid: Some(uuid::Uuid::new_v4().simple().to_string()),
+            utc_time_created: Some(created),
+            run_id: None,
+            signature: Some(Signature {
+                inputs: Some(signature_inputs(model)),
+                outputs: Some(
+                    r#"[{"type": "tensor", "tensor-spec": {"dtype": "bool", "shape": [-1]}}]"#
+                        .to_owned(),
+                ),
+                params: None,
+            }),
+            rest: BTreeMap::from([
+                (
+                    "legendary_version".to_owned(),
+                    env!("CARGO_PKG_VERSION").into(),
+                ),
+                (
+                    "saved_input_example_info".to_owned(),
+                    serde_yaml_ng::to_value(example)?,
+                ),
+            ]),
+        })
+    }
 
-/// `MLmodel` of a freshly written directory (not yet logged: no run, no model id).
-pub(super) fn yaml(model: &Model) -> String {
-    let created = humantime::format_rfc3339_micros(std::time::SystemTime::now())
-        .to_string()
-        .replace('T', " ")
-        .trim_end_matches('Z')
-        .to_owned();
-    let list = |names: &[String]| {
-        names
-            .iter()
-            .map(|f| format!("    - {f}\n"))
-            .collect::<String>()
-    };
-    format!(
-        "flavors:\n  \
-           python_function:\n    \
-             code: {code}\n    \
-             data: model.json\n    \
-             env:\n      \
-               conda: conda.yaml\n      \
-               virtualenv: python_env.yaml\n    \
-             loader_module: {loader}\n  \
-           smartcore:\n    \
-             classes:\n    - false\n    - true\n    \
-             decision_threshold: {threshold}\n    \
-             estimator: RandomForestClassifier\n    \
-             feature_set: {set}\n    \
-             forest_features:\n{features}    \
-             input_features:\n{inputs}    \
-             model_file: model.json\n    \
-             n_trees: {trees}\n    \
-             smartcore_version: {SMARTCORE_VERSION}\n\
-         legendary_version: {version}\n\
-         model_uuid: {uuid}\n\
-         saved_input_example_info:\n  \
-           artifact_path: input_example.json\n  \
-           pandas_orient: split\n  \
-           serving_input_path: serving_input_example.json\n  \
-           type: dataframe\n\
-         signature:\n  \
-           inputs: {sig}\n  \
-           outputs: '[{{\"type\": \"tensor\", \"tensor-spec\": {{\"dtype\": \"bool\", \"shape\": [-1]}}}}]'\n  \
-           params: null\n\
-         utc_time_created: {created}\n",
-        code = super::pyfunc::CODE_DIR,
-        loader = super::pyfunc::LOADER_MODULE,
-        threshold = model.threshold(),
-        set = model.feature_set(),
-        features = list(&model.forest_features()),
-        inputs = list(model.input_features()),
-        trees = model.n_trees(),
-        version = env!("CARGO_PKG_VERSION"),
-        uuid = uuid::Uuid::new_v4().simple(),
-        sig = yaml_quote(&signature_inputs(model)),
-        created = yaml_quote(&created),
-    )
+    /// The YAML text.
+    ///
+    /// # Errors
+    /// A value YAML cannot hold (none of ours).
+    pub(super) fn to_yaml(&self) -> Result<String, serde_yaml_ng::Error> {
+        serde_yaml_ng::to_string(self)
+    }
 }
 
 /// Adds where the directory at `dir` was logged to its `MLmodel`, as MLflow's `log_model`
@@ -196,21 +261,22 @@ pub fn record_provenance(dir: &Path, provenance: &Provenance) -> Result<(), Arti
         cause,
     };
     let text = std::fs::read_to_string(&path).map_err(io)?;
-    let mut fields: BTreeMap<String, serde_yaml_ng::Value> =
-        serde_yaml_ng::from_str(&text).map_err(|e| bad(format!("not a YAML mapping: {e}")))?;
+    let mut mlmodel: MlModel = parse(&text).map_err(bad)?;
+    mlmodel.run_id = Some(provenance.run_id.clone());
     let mut set = |key: &str, value: &str| {
-        fields.insert(key.to_owned(), serde_yaml_ng::Value::from(value));
+        mlmodel
+            .rest
+            .insert(key.to_owned(), serde_yaml_ng::Value::from(value));
     };
-    set("run_id", &provenance.run_id);
     set("artifact_path", &provenance.artifact_path);
     if let Some(version) = &provenance.mlflow_version {
         set("mlflow_version", version);
     }
     if let Some(id) = &provenance.model_id {
         set("model_id", id);
-        set("model_uuid", id);
+        mlmodel.model_uuid = Some(id.clone());
     }
-    let yaml = serde_yaml_ng::to_string(&fields).map_err(|e| bad(e.to_string()))?;
+    let yaml = mlmodel.to_yaml().map_err(|e| bad(e.to_string()))?;
     std::fs::write(&path, yaml).map_err(io)
 }
 

@@ -300,7 +300,7 @@ async fn publish_best(
         .with_context(|| format!("the best run's model {uri} cannot be loaded"))?;
     let held_out = held_out_of(grid, best_index, run, &served.model)?;
     session
-        .publish(config, &logged, &served.model, &held_out)
+        .publish(config, &logged, &served.model, &held_out, None)
         .await
         .map(Some)
 }

@@ -7,7 +7,9 @@ use serde::Deserialize;
 
 use crate::dataset::Generations;
 use crate::model::FeatureSet;
-use crate::train::{CalibrationMethod, MetricName, Threshold, TrainConfig, ValidConfig};
+use crate::train::{
+    CalibrationMethod, GenerationEval, MetricName, Threshold, TrainConfig, ValidConfig,
+};
 
 /// The metric a sweep ranks its configurations by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -236,6 +238,12 @@ pub(crate) fn parse(text: &str) -> Result<Grid, String> {
                                             c.params.min_samples_leaf = l;
                                             c.params.mtry = m;
                                             c.params.seed = seed;
+                                            // A trial is an evaluation: its model is the
+                                            // fit the collect step can check and gate on
+                                            // its held-out rows, and the next-generation
+                                            // fits would multiply its cost by four.
+                                            c.refit_all = false;
+                                            c.generation_eval = GenerationEval::None;
                                             configs.push(c);
                                         }
                                     }

@@ -158,22 +158,7 @@ pub(crate) fn table(rows: &[Row<'_>], metric: RankMetric) -> String {
         "f1"
     );
     for row in order {
-        let c = row.config;
-        let p = &c.params;
-        let opt = |v: Option<usize>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
-        let head = format!(
-            "{:>3}  {:<6} {:<8} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6} {:<8}",
-            row.index,
-            c.generations.to_string(),
-            p.features.to_string(),
-            p.n_trees,
-            opt(p.max_depth.map(usize::from)),
-            p.min_samples_split,
-            p.min_samples_leaf,
-            opt(p.mtry),
-            c.threshold.to_string(),
-            c.calibration.to_string()
-        );
+        let head = format!("{:>3}  {}", row.index, recipe(row.config));
         match &row.result {
             Ok((roc_auc, f1)) => {
                 let score = row
@@ -186,5 +171,129 @@ pub(crate) fn table(rows: &[Row<'_>], metric: RankMetric) -> String {
             }
         }
     }
+    s.push_str(&by_recipe(rows, metric));
     s
+}
+
+/// A configuration's columns in [`table`], all but its seed: what a recipe is.
+fn recipe(c: &TrainConfig) -> String {
+    let p = &c.params;
+    let opt = |v: Option<usize>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
+    format!(
+        "{:<6} {:<8} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6} {:<8}",
+        c.generations.to_string(),
+        p.features.to_string(),
+        p.n_trees,
+        opt(p.max_depth.map(usize::from)),
+        p.min_samples_split,
+        p.min_samples_leaf,
+        opt(p.mtry),
+        c.threshold.to_string(),
+        c.calibration.to_string()
+    )
+}
+
+/// When the grid has a seed axis, the recipes ranked by the mean of the metric over their
+/// seeds (one seed's split and folds are noisy: a single best trial is partly luck), with
+/// its standard deviation and how many seeds scored. Empty when no recipe has two seeds.
+fn by_recipe(rows: &[Row<'_>], metric: RankMetric) -> String {
+    use std::fmt::Write as _;
+    let mut recipes: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+    for row in rows {
+        recipes
+            .entry(recipe(row.config))
+            .or_default()
+            .extend(row.rank_score);
+    }
+    if recipes.values().all(|scores| scores.len() < 2) {
+        return String::new();
+    }
+    let mut ranked: Vec<(String, f64, f64, usize)> = recipes
+        .into_iter()
+        .filter(|(_, scores)| !scores.is_empty())
+        .map(|(key, scores)| {
+            let (mean, std) = crate::train::metrics::mean_std(&scores);
+            (key, mean, std, scores.len())
+        })
+        .collect();
+    // Stable: equal means keep the recipes' text order.
+    ranked.sort_by(|a, b| {
+        if metric.higher_is_better() {
+            b.1.total_cmp(&a.1)
+        } else {
+            a.1.total_cmp(&b.1)
+        }
+    });
+    let mut s = format!("by recipe, mean of {metric} over seeds:\n");
+    let _ = writeln!(
+        s,
+        "{:<6} {:<8} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6}  {:>10} {:>8} {:>5}",
+        "gens",
+        "features",
+        "trees",
+        "depth",
+        "split",
+        "leaf",
+        "mtry",
+        "thresh",
+        "mean",
+        "std",
+        "seeds"
+    );
+    for (key, mean, std, n) in ranked {
+        let _ = writeln!(s, "{key}  {mean:>10.4} {std:>8.4} {n:>5}");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::MetricName;
+
+    #[test]
+    fn recipes_over_seeds_are_ranked_by_their_mean_not_their_luckiest_seed() {
+        let config = |mtry: usize, seed: u64| {
+            let mut c = TrainConfig::default();
+            c.params.mtry = Some(mtry);
+            c.params.seed = seed;
+            c
+        };
+        let configs = [config(4, 1), config(4, 2), config(8, 1), config(8, 2)];
+        // mtry 4 has the single best trial (0.90) but the lower mean (0.80 vs 0.85).
+        let scores = [0.90, 0.70, 0.86, 0.84];
+        let rows: Vec<Row<'_>> = configs
+            .iter()
+            .zip(scores)
+            .enumerate()
+            .map(|(index, (config, score))| Row {
+                index,
+                config,
+                rank_score: Some(score),
+                result: Ok((score, score)),
+            })
+            .collect();
+        let metric = RankMetric::Cv(MetricName::F1);
+        let text = table(&rows, metric);
+        let recipes: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("by recipe"))
+            .skip(2)
+            .collect();
+        assert_eq!(recipes.len(), 2, "{text}");
+        assert!(
+            recipes[0].contains("    8 ") && recipes[0].contains("0.8500"),
+            "{text}"
+        );
+        assert!(
+            recipes[1].contains("0.8000") && recipes[1].ends_with("    2"),
+            "{text}"
+        );
+        assert_eq!(
+            best(&rows, metric),
+            Some(0),
+            "the best trial is still the best trial"
+        );
+        assert!(!table(&rows[..1], metric).contains("by recipe"));
+    }
 }

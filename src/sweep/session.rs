@@ -245,7 +245,13 @@ fn sweep_all(job: &SweepJob, grid: &Grid, sweep_id: &str) -> anyhow::Result<Opti
             }
             match &job.publish {
                 Some(config) => session
-                    .publish(config, &run, &outcome.model, &outcome.held_out())
+                    .publish(
+                        config,
+                        &run,
+                        outcome.evaluated_model(),
+                        &outcome.held_out(),
+                        Some(&outcome.description()),
+                    )
                     .await
                     .map(Some),
                 None => Ok(None),

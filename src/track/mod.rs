@@ -14,7 +14,7 @@ mod session;
 
 use std::time::Duration;
 
-use crate::train::Outcome;
+use crate::train::{Outcome, Scheme};
 use legendary_mlflow::wire::{self, KeyValue, Metric, ModelVersion};
 use legendary_mlflow::{MlflowClient, MlflowError, Stage};
 
@@ -123,6 +123,9 @@ fn params_and_metrics(o: &Outcome) -> (Vec<KeyValue>, Vec<Metric>) {
         KeyValue::new("generations", c.generations.to_string()),
         KeyValue::new("test_size", c.test_size.to_string()),
         KeyValue::new("cv_folds", c.cv_folds.to_string()),
+        KeyValue::new("cv_groups", "identical stats".to_owned()),
+        KeyValue::new("refit_all", c.refit_all.to_string()),
+        KeyValue::new("generation_eval", c.generation_eval.to_string()),
         KeyValue::new("train_rows", o.split.train.len().to_string()),
         KeyValue::new("test_rows", o.split.test.len().to_string()),
         KeyValue::new("data_sha256", o.dataset.sha256.clone()),
@@ -137,27 +140,67 @@ fn params_and_metrics(o: &Outcome) -> (Vec<KeyValue>, Vec<Metric>) {
         let key = format!("importance_{}", imp.feature);
         metrics.push(Metric::new(key, imp.mean, t.evaluated_ms, 0));
     }
-    if let Some(cv) = &o.cv {
+    for cv in [&o.cv, &o.cv_rows].into_iter().flatten() {
+        let prefix = cv.folding.metric_prefix();
         for (name, mean, std) in &cv.summary {
-            metrics.push(Metric::new(format!("cv_{name}"), *mean, t.finished_ms, 0));
             metrics.push(Metric::new(
-                format!("cv_{name}_std"),
+                format!("{prefix}_{name}"),
+                *mean,
+                t.finished_ms,
+                0,
+            ));
+            metrics.push(Metric::new(
+                format!("{prefix}_{name}_std"),
                 *std,
                 t.finished_ms,
                 0,
             ));
         }
         for (fold, m) in cv.per_fold.iter().enumerate() {
-            let at = t.folds_ms.get(fold).copied().unwrap_or(t.finished_ms);
+            let at = cv.finished_ms.get(fold).copied().unwrap_or(t.finished_ms);
             for (name, v) in m.scalars() {
-                metrics.push(Metric::new(format!("cv_fold_{name}"), v, at, fold as i64));
+                metrics.push(Metric::new(
+                    format!("{prefix}_fold_{name}"),
+                    v,
+                    at,
+                    fold as i64,
+                ));
+            }
+        }
+    }
+    for scheme in [Scheme::Forward, Scheme::LeaveOneOut] {
+        let prefix = scheme.metric_prefix();
+        for r in o.generations.of(scheme) {
+            let step = i64::from(r.generation);
+            for (name, v) in [
+                ("precision", r.metrics.precision),
+                ("recall", r.metrics.recall),
+                ("f1", r.metrics.f1),
+            ] {
+                metrics.push(Metric::new(
+                    format!("{prefix}_{name}"),
+                    v,
+                    t.finished_ms,
+                    step,
+                ));
+            }
+        }
+        if let Some([precision, recall, f1]) = o.generations.pooled(scheme) {
+            for (name, v) in [("precision", precision), ("recall", recall), ("f1", f1)] {
+                metrics.push(Metric::new(
+                    format!("{prefix}_pooled_{name}"),
+                    v,
+                    t.finished_ms,
+                    0,
+                ));
             }
         }
     }
     (params, metrics)
 }
 
-/// Registers the run's model directory as a new version of `name` and waits until READY.
+/// Registers the run's model directory as a new version of `name`, described by
+/// `description`, and waits until READY.
 ///
 /// # Errors
 /// API and transport errors, or a version that never becomes READY.
@@ -165,6 +208,7 @@ pub(crate) async fn register(
     client: &MlflowClient,
     name: &str,
     run: &LoggedRun,
+    description: Option<&str>,
 ) -> Result<ModelVersion, MlflowError> {
     client
         .register_model_version(
@@ -172,6 +216,7 @@ pub(crate) async fn register(
             &run.model_uri(),
             &run.run_id,
             run.model.as_ref().and_then(|m| m.model_id.as_deref()),
+            description,
             Duration::from_secs(60),
         )
         .await

@@ -77,16 +77,15 @@ impl fmt::Display for Reason {
     }
 }
 
-/// The gate's decision on the two models' metrics over the same held-out rows, and why: the
-/// challenger is promoted when there is no champion, or when it beats the champion's score
-/// of `gate.metric` by at least `gate.min_improvement`; a score that is not a number never
-/// wins. `champion` is its version and metrics, when there is one.
+/// The gate's decision on the two models' scores of `gate.metric`, and why: the challenger is
+/// promoted when there is no champion, or when it beats the champion's score by at least
+/// `gate.min_improvement`; a score that is not a number never wins. `champion` is its
+/// version and score, when there is one.
 pub(crate) fn decide(
     gate: &GateConfig,
-    challenger: &Metrics,
-    champion: Option<(&str, &Metrics)>,
+    challenger: f64,
+    champion: Option<(&str, f64)>,
 ) -> (Decision, Reason) {
-    let challenger = challenger.get(gate.metric);
     let Some((version, champion)) = champion else {
         return (
             Decision::Promoted {
@@ -96,7 +95,7 @@ pub(crate) fn decide(
             Reason::NoChampion,
         );
     };
-    let champion = (version.to_owned(), champion.get(gate.metric));
+    let champion = (version.to_owned(), champion);
     let by = gate.metric.improvement(champion.1, challenger);
     let reason = if by.is_nan() {
         Reason::NotComparable
@@ -126,6 +125,34 @@ fn metrics(model: &Model, held_out: &HeldOut) -> Metrics {
     )
 }
 
+/// The champion's score from its own training run, when that run refitted it on every row
+/// (`refit_all`): such a champion has seen the challenger's held-out rows, so scoring it on
+/// them would flatter it; the held-out score its run logged is of its evaluation fit, which
+/// had not. `None` (score it on the rows) for a champion without such a run.
+async fn own_evaluation(
+    client: &MlflowClient,
+    champion: &ModelVersion,
+    metric: MetricName,
+) -> Option<f64> {
+    if champion.run_id.is_empty() {
+        return None;
+    }
+    let run = client.get_run(&champion.run_id).await.ok()?;
+    let refit = run
+        .data
+        .params
+        .iter()
+        .any(|p| p.key == "refit_all" && p.value == "true");
+    if !refit {
+        return None;
+    }
+    run.data
+        .metrics
+        .iter()
+        .find(|m| m.key == metric.as_str() && m.step == 0)
+        .map(|m| m.value)
+}
+
 /// The current champion's version: the alias first, else the stage's latest version.
 async fn champion(
     client: &MlflowClient,
@@ -153,6 +180,7 @@ pub(super) async fn promote(
     let current = champion(client, gate)
         .await?
         .filter(|c| c.version != version.version);
+    let mut scored_on = "the challenger's held-out rows";
     let champion = match &current {
         None => None,
         Some(c) => {
@@ -175,15 +203,30 @@ pub(super) async fn promote(
                     gate.alias
                 );
             }
-            Some((c.version.as_str(), metrics(&loaded.model, held_out)))
+            let score = match own_evaluation(client, c, gate.metric).await {
+                Some(score) => {
+                    scored_on = "its run's held-out evaluation (refitted on every row since)";
+                    score
+                }
+                None => metrics(&loaded.model, held_out).get(gate.metric),
+            };
+            Some((c.version.as_str(), score))
         }
     };
     let (decision, reason) = decide(
         gate,
-        &metrics(challenger, held_out),
-        champion.as_ref().map(|(v, m)| (*v, m)),
+        metrics(challenger, held_out).get(gate.metric),
+        champion,
     );
-    record(client, gate, version, &decision, held_out.rows.len()).await?;
+    record(
+        client,
+        gate,
+        version,
+        &decision,
+        held_out.rows.len(),
+        scored_on,
+    )
+    .await?;
     if let Decision::Promoted { .. } = decision {
         super::place(
             client,
@@ -203,6 +246,7 @@ async fn record(
     version: &ModelVersion,
     decision: &Decision,
     rows: usize,
+    champion_scored_on: &str,
 ) -> anyhow::Result<()> {
     let (verdict, champion, challenger) = match decision {
         Decision::Promoted {
@@ -227,6 +271,10 @@ async fn record(
     if let Some((v, s)) = champion {
         tags.push(("legendary.gate.champion_version", v));
         tags.push(("legendary.gate.champion_score", s.to_string()));
+        tags.push((
+            "legendary.gate.champion_scored_on",
+            champion_scored_on.to_owned(),
+        ));
     }
     for (k, v) in tags {
         client
@@ -248,6 +296,19 @@ mod tests {
             metric,
             min_improvement,
         }
+    }
+
+    /// [`decide`] on whole metrics, as the gate's callers have them.
+    fn decide(
+        gate: &GateConfig,
+        challenger: &Metrics,
+        champion: Option<(&str, &Metrics)>,
+    ) -> (Decision, Reason) {
+        super::decide(
+            gate,
+            challenger.get(gate.metric),
+            champion.map(|(v, m)| (v, m.get(gate.metric))),
+        )
     }
 
     /// Metrics where only ROC AUC and log loss matter to these tests.

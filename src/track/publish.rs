@@ -151,8 +151,9 @@ impl fmt::Display for Published {
     }
 }
 
-/// Registers the run's model, then places it as `config` says; the gate scores the
-/// challenger (`model`) and the champion on the rows the challenger's training held out.
+/// Registers the run's model (with `description` on its version page), then places it as
+/// `config` says; the gate scores the challenger (`model`: the fit that never saw them) and
+/// the champion on the rows the challenger's training held out.
 /// Called through [`super::Session::publish`].
 ///
 /// # Errors
@@ -163,8 +164,9 @@ pub(super) async fn publish(
     run: &LoggedRun,
     model: &Model,
     held_out: &HeldOut,
+    description: Option<&str>,
 ) -> anyhow::Result<Published> {
-    let version = register(client, &config.name, run).await?;
+    let version = register(client, &config.name, run, description).await?;
     let result = match &config.placement {
         Placement::Direct { stage, alias } => {
             place(

@@ -172,8 +172,9 @@ impl Session {
         run: &LoggedRun,
         model: &Model,
         held_out: &HeldOut,
+        description: Option<&str>,
     ) -> anyhow::Result<Published> {
-        super::publish::publish(&self.client, config, run, model, held_out).await
+        super::publish::publish(&self.client, config, run, model, held_out, description).await
     }
 
     async fn log_into(

@@ -2,11 +2,9 @@
 //! votes.
 
 use legendary_forest::{Calibration, fit_isotonic};
-use smartcore::ensemble::random_forest_classifier::RandomForestClassifierParameters;
-use smartcore::linalg::basic::matrix::DenseMatrix;
 
 use crate::dataset::kfold;
-use crate::model::{Forest, ForestModel, ForestParams, Model, ModelError};
+use crate::model::{ForestModel, ForestParams, Model, ModelError};
 
 use super::TrainConfig;
 use super::metrics::Metrics;
@@ -87,31 +85,8 @@ fn fit_forest(
     calibration: Option<Calibration>,
     threshold: f64,
 ) -> Result<Model, ModelError> {
-    let width = params.features.width();
-    let mut values = Vec::with_capacity(rows.len() * width);
-    for r in rows {
-        params.features.expand(r, &mut values);
-    }
-    let x = DenseMatrix::new(rows.len(), width, values, false).map_err(smartcore)?;
-    let y: Vec<u32> = labels.iter().map(|&l| u32::from(l)).collect();
-    let mut p = RandomForestClassifierParameters::default()
-        .with_n_trees(params.n_trees)
-        .with_min_samples_split(params.min_samples_split)
-        .with_min_samples_leaf(params.min_samples_leaf)
-        .with_seed(params.seed);
-    if let Some(d) = params.max_depth {
-        p = p.with_max_depth(d);
-    }
-    if let Some(m) = params.mtry {
-        p = p.with_m(m);
-    }
-    let forest = Forest::fit(&x, &y, p).map_err(smartcore)?;
+    let forest = legendary_forest::fit_forest(rows, labels, params)?;
     Ok(ForestModel::from_forest(forest, params.clone(), calibration, threshold)?.into())
-}
-
-/// smartcore's refusal, as the model error it is.
-fn smartcore(e: impl std::fmt::Display) -> ModelError {
-    legendary_forest::ModelError::Smartcore(e.to_string()).into()
 }
 
 /// Fits as `config` says. When the threshold is `Auto` or the calibration `Isotonic`, an

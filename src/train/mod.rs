@@ -1,7 +1,9 @@
-//! Training: fit a forest on a seeded stratified split, evaluate it on the held-out rows
-//! (and optionally by k-fold cross-validation), measure importances, and write the MLflow
-//! model directory.
+//! Training: fit a forest on a seeded stratified split, evaluate it on the held-out rows, by
+//! k-fold cross-validation (grouped, and row by row) and on generations it has not seen,
+//! measure importances, refit on every row, and write the MLflow model directory.
 
+mod by_generation;
+mod cv;
 mod fit;
 mod importance;
 pub mod metrics;
@@ -11,10 +13,14 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::dataset::{self, Dataset, Generations, Split, kfold, stratified_split};
+use crate::dataset::{
+    self, Dataset, Generations, Split, grouped_kfold, identical_groups, kfold, stratified_split,
+};
 use crate::model::{self, Background, FeatureSet, ForestParams, Model, ModelError};
 use legendary_mlflow::tracking::now_ms;
 
+pub use by_generation::{GenerationEval, GenerationReport, GenerationResult, Scheme};
+pub use cv::{CvSummary, Folding, OutOfFold};
 use fit::fit;
 pub use fit::{CalibrationMethod, Threshold};
 pub use importance::{Importance, Importances};
@@ -33,11 +39,18 @@ pub struct TrainConfig {
     pub params: ForestParams,
     /// Held-out fraction.
     pub test_size: f64,
-    /// Folds of the optional cross-validation over all selected rows (0: none).
+    /// Folds of the cross-validations over all selected rows, grouped and row by row (0:
+    /// none).
     pub cv_folds: usize,
     /// The decision threshold rule.
     #[serde(serialize_with = "display")]
     pub threshold: Threshold,
+    /// Fit the shipped model on every selected row once evaluation is done (the metrics stay
+    /// those of the evaluation fit, which never saw the held-out rows).
+    pub refit_all: bool,
+    /// Which next-generation evaluations to run.
+    #[serde(serialize_with = "display")]
+    pub generation_eval: GenerationEval,
     /// How the vote fraction becomes the reported probability.
     #[serde(serialize_with = "display")]
     pub calibration: CalibrationMethod,
@@ -65,6 +78,8 @@ impl Default for TrainConfig {
             test_size: 0.2,
             cv_folds: 5,
             threshold: Threshold::Auto,
+            refit_all: true,
+            generation_eval: GenerationEval::Both,
             calibration: CalibrationMethod::Isotonic,
         }
     }
@@ -184,27 +199,6 @@ impl TrainConfig {
     }
 }
 
-/// Cross-validation results: per-fold metrics and their mean and standard deviation.
-#[derive(Debug, Clone, Serialize)]
-pub struct CvSummary {
-    /// Number of folds.
-    pub folds: usize,
-    /// Metrics of each fold, in fold order.
-    pub per_fold: Vec<Metrics>,
-    /// `(metric, mean, std)` over the folds, in [`MetricName::ALL`] order.
-    pub summary: Vec<(MetricName, f64, f64)>,
-}
-
-impl CvSummary {
-    /// Mean over the folds of one metric.
-    pub fn mean(&self, name: MetricName) -> Option<f64> {
-        self.summary
-            .iter()
-            .find(|(n, _, _)| *n == name)
-            .map(|(_, mean, _)| *mean)
-    }
-}
-
 /// The result of a training run.
 pub struct Outcome {
     /// The config that produced it.
@@ -213,12 +207,19 @@ pub struct Outcome {
     pub dataset: Dataset,
     /// The train/test split of `dataset.rows`.
     pub split: Split,
-    /// The model fitted on the training rows.
+    /// The model to ship: refitted on every selected row with `refit_all`, else the
+    /// evaluation fit.
     pub model: Model,
-    /// Its evaluation on the held-out rows.
+    /// The evaluation fit (on the training rows only), when the shipped model is a refit.
+    pub evaluated: Option<Model>,
+    /// The evaluation fit's metrics on the held-out rows.
     pub holdout: Metrics,
-    /// Cross-validation, when asked for.
+    /// Grouped cross-validation (the reported one), when asked for.
     pub cv: Option<CvSummary>,
+    /// Row-by-row cross-validation, reported next to the grouped one.
+    pub cv_rows: Option<CvSummary>,
+    /// How the recipe does on generations it has not seen.
+    pub generations: GenerationReport,
     /// Importances on the held-out rows.
     pub importances: Importances,
     /// ROC curve points on the held-out rows.
@@ -238,8 +239,6 @@ pub struct Timing {
     pub started_ms: i64,
     /// The final model was fitted and evaluated on the held-out rows.
     pub evaluated_ms: i64,
-    /// Each cross-validation fold finished, in fold order.
-    pub folds_ms: Vec<i64>,
     /// Everything finished.
     pub finished_ms: i64,
     /// How long it all took.
@@ -277,38 +276,80 @@ pub fn train(config: &ValidConfig) -> Result<Outcome, TrainError> {
     let seed = config.params.seed;
     let (train_rows, train_labels) = take(&rows, &labels, &split.train);
     let (test_rows, test_labels) = take(&rows, &labels, &split.test);
-    let model = fit(&train_rows, &train_labels, config)?;
-    let proba = model.proba_rows(&test_rows);
-    let holdout = Metrics::compute(&test_labels, &proba, model.threshold());
+    let evaluated = fit_config(config, &train_rows, &train_labels)?;
+    let proba = evaluated.proba_rows(&test_rows);
+    let holdout = Metrics::compute(&test_labels, &proba, evaluated.threshold());
     let roc = metrics::roc_curve(&test_labels, &proba);
-    let importances = importance::compute(&model, &test_rows, &test_labels, 5, seed);
+    let importances = importance::compute(&evaluated, &test_rows, &test_labels, 5, seed);
     let evaluated_ms = now_ms();
-    let mut folds_ms = Vec::new();
-    let cv = match config.cv_folds {
-        0 => None,
-        k => Some(cross_validate(&rows, &labels, config, k, &mut folds_ms)?),
+    let (cv, cv_rows) = match config.cv_folds {
+        0 => (None, None),
+        k => {
+            let groups = identical_groups(&rows);
+            let grouped = grouped_kfold(&labels, &groups, k, seed);
+            let by_row = kfold(&labels, k, seed);
+            (
+                Some(cv::cross_validate(
+                    &rows,
+                    &labels,
+                    config,
+                    &grouped,
+                    Folding::Grouped,
+                )?),
+                Some(cv::cross_validate(
+                    &rows,
+                    &labels,
+                    config,
+                    &by_row,
+                    Folding::Rows,
+                )?),
+            )
+        }
+    };
+    let generations = by_generation::evaluate(&dataset, config)?;
+    let (model, evaluated, background) = if config.refit_all {
+        let model = fit_config(config, &rows, &labels)?;
+        let what = format!("rows of {}", dataset.source);
+        let background = crate::explain::sample(&rows, &labels, seed, &what);
+        (model, Some(evaluated), background)
+    } else {
+        let what = format!("training rows of {}", dataset.source);
+        let background = crate::explain::sample(&train_rows, &train_labels, seed, &what);
+        (evaluated, None, background)
     };
     let timing = Timing {
         started_ms,
         evaluated_ms,
-        folds_ms,
         finished_ms: now_ms(),
         elapsed: clock.elapsed(),
     };
-    let what = format!("training rows of {}", dataset.source);
-    let background = crate::explain::sample(&train_rows, &train_labels, seed, &what);
     Ok(Outcome {
         config: config.clone(),
         dataset,
         split,
         model,
+        evaluated,
         holdout,
         cv,
+        cv_rows,
+        generations,
         importances,
         roc,
         background,
         timing,
     })
+}
+
+/// Fits one forest the way every fit of a training does: its parameters and threshold rule.
+///
+/// # Errors
+/// A failed fit.
+fn fit_config(
+    config: &TrainConfig,
+    rows: &[[f64; 6]],
+    labels: &[bool],
+) -> Result<Model, TrainError> {
+    Ok(fit(rows, labels, config)?)
 }
 
 /// The rows `config` selects and their train/test split: the same for every call with the
@@ -356,50 +397,30 @@ impl HeldOut {
     }
 }
 
-fn take(rows: &[[f64; 6]], labels: &[bool], idx: &[usize]) -> (Vec<[f64; 6]>, Vec<bool>) {
+pub(super) fn take(
+    rows: &[[f64; 6]],
+    labels: &[bool],
+    idx: &[usize],
+) -> (Vec<[f64; 6]>, Vec<bool>) {
     (
         idx.iter().map(|&i| rows[i]).collect(),
         idx.iter().map(|&i| labels[i]).collect(),
     )
 }
 
-/// Stratified k-fold over all rows; each fold fits exactly as the final model does
-/// (including threshold tuning inside the fold's training part).
-fn cross_validate(
-    rows: &[[f64; 6]],
-    labels: &[bool],
-    config: &TrainConfig,
-    k: usize,
-    folds_ms: &mut Vec<i64>,
-) -> Result<CvSummary, TrainError> {
-    let mut per_fold = Vec::with_capacity(k);
-    for split in kfold(labels, k, config.params.seed) {
-        let (tr, trl) = take(rows, labels, &split.train);
-        let (te, tel) = take(rows, labels, &split.test);
-        let model = fit(&tr, &trl, config)?;
-        let proba = model.proba_rows(&te);
-        per_fold.push(Metrics::compute(&tel, &proba, model.threshold()));
-        folds_ms.push(now_ms());
+/// A CSV field: quoted when it holds a comma, a quote or a line break.
+pub(crate) fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\"")).into()
+    } else {
+        s.into()
     }
-    let summary = MetricName::ALL
-        .into_iter()
-        .map(|name| {
-            let values: Vec<f64> = per_fold.iter().map(|m| m.get(name)).collect();
-            let (mean, std) = metrics::mean_std(&values);
-            (name, mean, std)
-        })
-        .collect();
-    Ok(CvSummary {
-        folds: k,
-        per_fold,
-        summary,
-    })
 }
 
 impl Outcome {
     /// `metrics.json`: deterministic for a given config and data (no timestamps).
     pub fn metrics_json(&self) -> serde_json::Value {
-        let cv = self.cv.as_ref().map(|cv| {
+        let cv_json = |cv: &CvSummary| {
             let summary: serde_json::Map<String, serde_json::Value> = cv
                 .summary
                 .iter()
@@ -410,8 +431,13 @@ impl Outcome {
                     ]
                 })
                 .collect();
-            serde_json::json!({ "folds": cv.folds, "summary": summary, "per_fold": cv.per_fold })
-        });
+            serde_json::json!({
+                "folding": cv.folding,
+                "folds": cv.folds,
+                "summary": summary,
+                "per_fold": cv.per_fold,
+            })
+        };
         serde_json::json!({
             "config": self.config,
             "data": {
@@ -424,7 +450,9 @@ impl Outcome {
             },
             "decision_threshold": self.model.threshold(),
             "holdout": self.holdout,
-            "cross_validation": cv,
+            "cross_validation": self.cv.as_ref().map(cv_json),
+            "cross_validation_rows": self.cv_rows.as_ref().map(cv_json),
+            "generations": self.generations.results,
         })
     }
 
@@ -436,6 +464,91 @@ impl Outcome {
     /// The held-out rows and their labels, in split order.
     pub(crate) fn held_out(&self) -> HeldOut {
         HeldOut::of(&self.dataset, &self.split)
+    }
+
+    /// What a registered version of this training says on its page: how it was evaluated,
+    /// and how the recipe does on the newest generation when it has not seen it.
+    pub(crate) fn description(&self) -> String {
+        let mut text = match &self.cv {
+            Some(cv) => format!(
+                "Grouped {}-fold cross-validation: F1 {:.3}, ROC AUC {:.3}.",
+                cv.folds,
+                cv.mean(MetricName::F1).unwrap_or(f64::NAN),
+                cv.mean(MetricName::RocAuc).unwrap_or(f64::NAN)
+            ),
+            None => format!(
+                "Held-out F1 {:.3}, ROC AUC {:.3}.",
+                self.holdout.f1, self.holdout.roc_auc
+            ),
+        };
+        if self.evaluated.is_some() {
+            text.push_str(" Fitted on every selected row after evaluation.");
+        }
+        if let Some(newest) = self.generations.newest_summary() {
+            text.push(' ');
+            text.push_str(&newest);
+        }
+        text
+    }
+
+    /// The fit that never saw the held-out rows: what the gate scores against the champion.
+    pub(crate) fn evaluated_model(&self) -> &Model {
+        self.evaluated.as_ref().unwrap_or(&self.model)
+    }
+
+    /// `cv_predictions.csv`: every row with the columns the forest sees, its fold and
+    /// out-of-fold probability and threshold in each cross-validation; what
+    /// `scripts/compare-learners.sh` fits other learners on. `None` without cross-validation.
+    pub fn cv_predictions_csv(&self) -> Option<String> {
+        let (grouped, rows) = (self.cv.as_ref()?, self.cv_rows.as_ref()?);
+        let features = self.config.params.features;
+        let mut out = String::from("number,name,generation,legendary");
+        for name in features.column_names() {
+            out.push(',');
+            out.push_str(&name);
+        }
+        out.push_str(",fold,group_fold,proba,threshold,proba_grouped,threshold_grouped\n");
+        let mut values = Vec::with_capacity(features.width());
+        for (i, p) in self.dataset.rows.iter().enumerate() {
+            let (r, g) = (rows.out_of_fold[i], grouped.out_of_fold[i]);
+            out.push_str(&format!(
+                "{},{},{},{}",
+                p.number,
+                csv_field(&p.name),
+                p.generation,
+                p.legendary
+            ));
+            values.clear();
+            features.expand(&p.stats, &mut values);
+            for v in &values {
+                out.push_str(&format!(",{v}"));
+            }
+            out.push_str(&format!(
+                ",{},{},{},{},{},{}\n",
+                r.fold, g.fold, r.proba, r.threshold, g.proba, g.threshold
+            ));
+        }
+        Some(out)
+    }
+
+    /// The evaluation's tables, in the model directory and beside the run's plots:
+    /// out-of-fold predictions, and the next-generation results with their misses named.
+    fn evaluation_tables(&self) -> Vec<(String, Vec<u8>)> {
+        let mut files = Vec::new();
+        if let Some(csv) = self.cv_predictions_csv() {
+            files.push(("cv_predictions.csv".to_owned(), csv.into_bytes()));
+        }
+        if !self.generations.results.is_empty() {
+            files.push((
+                "generations.csv".to_owned(),
+                self.generations.table_csv().into_bytes(),
+            ));
+            files.push((
+                "generation_errors.csv".to_owned(),
+                self.generations.errors_csv().into_bytes(),
+            ));
+        }
+        files
     }
 
     /// A few real held-out Pokémon (both classes) as the input example.
@@ -500,6 +613,7 @@ impl Outcome {
             "feature_importance.csv".to_owned(),
             self.importances.csv().into_bytes(),
         ));
+        files.extend(self.evaluation_tables());
         Ok(files)
     }
 
@@ -513,6 +627,7 @@ impl Outcome {
         let importance = self.importance_json();
         let example = self.input_example();
         let mut plots = self.plots()?;
+        plots.extend(self.evaluation_tables());
         plots.push((model::BACKGROUND_FILE.to_owned(), self.background.to_json()));
         model::write_dir(
             dir,
@@ -525,5 +640,76 @@ impl Outcome {
             },
         )?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(refit_all: bool) -> Outcome {
+        let mut c = TrainConfig {
+            data: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/pokemon"),
+            generation_eval: GenerationEval::None,
+            refit_all,
+            ..TrainConfig::default()
+        };
+        c.params.n_trees = 5;
+        let Ok(valid) = c.validate() else {
+            panic!("the config is valid")
+        };
+        match train(&valid) {
+            Ok(o) => o,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn grouped_folds_keep_identical_stats_together_and_every_row_is_predicted_once() {
+        let o = outcome(false);
+        let (Some(grouped), Some(rows)) = (&o.cv, &o.cv_rows) else {
+            panic!("both cross-validations ran")
+        };
+        let mut fold_of: std::collections::HashMap<[u64; 6], usize> = Default::default();
+        let mut split_lines = 0;
+        for (p, oof) in o.dataset.rows.iter().zip(&grouped.out_of_fold) {
+            let fold = *fold_of.entry(p.stats.map(f64::to_bits)).or_insert(oof.fold);
+            assert_eq!(fold, oof.fold, "{} left its group", p.name);
+            assert!((0.0..=1.0).contains(&oof.proba), "{}", p.name);
+        }
+        for (p, oof) in o.dataset.rows.iter().zip(&rows.out_of_fold) {
+            assert!((0.0..=1.0).contains(&oof.proba), "{}", p.name);
+            split_lines += usize::from(fold_of[&p.stats.map(f64::to_bits)] != oof.fold);
+        }
+        assert!(split_lines > 0, "row-level folds are a different partition");
+        let csv = o.cv_predictions_csv().unwrap_or_default();
+        assert_eq!(csv.lines().count(), 1 + o.dataset.rows.len());
+        assert!(
+            csv.starts_with("number,name,generation,legendary,hp,"),
+            "{csv}"
+        );
+        assert!(o.evaluated.is_none());
+    }
+
+    #[test]
+    fn refit_all_ships_a_fit_on_every_row_and_keeps_the_evaluation_fit() {
+        let o = outcome(true);
+        let json = |m: &Model| {
+            m.forest()
+                .and_then(|f| f.to_json().ok())
+                .unwrap_or_default()
+        };
+        let Some(evaluated) = &o.evaluated else {
+            panic!("the evaluation fit is kept")
+        };
+        assert_ne!(json(&o.model), json(evaluated));
+        assert_eq!(json(o.evaluated_model()), json(evaluated));
+        let fresh = outcome(false);
+        assert_eq!(
+            json(&fresh.model),
+            json(evaluated),
+            "same recipe, same rows"
+        );
+        assert_eq!(fresh.holdout, o.holdout, "the metrics are the evaluation's");
     }
 }

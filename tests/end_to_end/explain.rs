@@ -13,6 +13,7 @@ use crate::support::{repo, shap};
 fn held_out_rows() -> Vec<[f64; 6]> {
     let mut config = TrainConfig {
         cv_folds: 0,
+        generation_eval: legendary::train::GenerationEval::None,
         threshold: Threshold::Fixed(0.5),
         ..TrainConfig::default()
     };

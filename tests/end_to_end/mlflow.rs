@@ -160,7 +160,14 @@ async fn train_and_register(uri: &str) -> (String, String) {
     // Version 1: the recommended `mlflow-artifacts:/…/model` source, promoted and aliased.
     let source = format!("{}/model", run.artifact_uri);
     let v1 = client
-        .register_model_version(MODEL, &source, &run.run_id, None, Duration::from_secs(10))
+        .register_model_version(
+            MODEL,
+            &source,
+            &run.run_id,
+            None,
+            None,
+            Duration::from_secs(10),
+        )
         .await
         .unwrap();
     assert_eq!((v1.version.as_str(), v1.status.as_str()), ("1", "READY"));
@@ -178,6 +185,7 @@ async fn train_and_register(uri: &str) -> (String, String) {
             MODEL,
             &runs_source,
             &run.run_id,
+            None,
             None,
             Duration::from_secs(10),
         )
@@ -514,6 +522,7 @@ async fn a_basic_auth_server_accepts_credentials_and_refuses_without() {
             "auth-model",
             &source,
             &run.run_id,
+            None,
             None,
             Duration::from_secs(10),
         )

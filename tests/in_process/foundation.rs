@@ -171,6 +171,8 @@ fn config_from_json(v: &Value) -> TrainConfig {
         // A config recorded before calibration existed was uncalibrated.
         calibration: v["calibration"].as_str().unwrap_or("none").parse().unwrap(),
         params: serde_json::from_value(v["params"].clone()).unwrap(),
+        refit_all: v["refit_all"].as_bool().unwrap(),
+        generation_eval: v["generation_eval"].as_str().unwrap().parse().unwrap(),
     }
 }
 
@@ -178,6 +180,7 @@ fn config_from_json(v: &Value) -> TrainConfig {
 fn the_same_seed_gives_a_byte_identical_model_and_another_seed_does_not() {
     let mut config = TrainConfig {
         cv_folds: 0,
+        generation_eval: legendary::train::GenerationEval::None,
         ..TrainConfig::default()
     };
     config.data = crate::support::repo().join("data/pokemon");
@@ -230,6 +233,41 @@ fn predict_scores_a_csv_like_the_server() {
         lines[2].starts_with("Bulbasaur,45,49,49,65,65,45,false,"),
         "{text}"
     );
+}
+
+/// The bundled model of November 2026 (trained before calibration, grouped cross-validation
+/// and refitting on every row) and what `legendary predict` answered with it then, for all
+/// 1,232 Pokémon: a model registered before those changes answers exactly as before.
+#[test]
+fn a_model_trained_before_calibration_answers_every_pokemon_exactly_as_before() {
+    let fixtures = crate::support::repo().join("tests/fixtures");
+    let expected = std::fs::read_to_string(fixtures.join("model-2026-11-predictions.csv")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    let output = dir.path().join("out.csv");
+    let rows: String = expected
+        .lines()
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            cells[..cells.len() - 2].join(",") + "\n"
+        })
+        .collect();
+    std::fs::write(&input, rows).unwrap();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_legendary"))
+        .args(["predict", "--model-uri"])
+        .arg(fixtures.join("model-2026-11"))
+        .arg("--input")
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let got = std::fs::read_to_string(&output).unwrap();
+    assert_eq!(got.lines().count(), 1233);
+    for (g, e) in got.lines().zip(expected.lines()) {
+        assert_eq!(g, e);
+    }
 }
 
 #[test]

@@ -10,6 +10,7 @@
 //! - `calibration`: the map from vote fraction to probability ([`Calibration`]).
 //! - `forest`, `mirror`: the checked pass over smartcore's JSON and the flat forest.
 //! - `features`: the derived columns.
+//! - `fit`: fitting smartcore's forest (here so that it is optimised in debug builds too).
 //! - `limits`: [`ReadLimits`].
 //! - `stats`, `rng`: the six stats' names, and the one seeded generator.
 #![forbid(unsafe_code)]
@@ -17,6 +18,7 @@
 mod calibration;
 mod envelope;
 mod features;
+mod fit;
 mod forest;
 mod limits;
 mod mirror;
@@ -26,6 +28,7 @@ mod stats;
 pub use calibration::{Calibration, CalibrationError, MAX_KNOTS, fit_isotonic};
 pub use envelope::{FORMAT, Forest, ForestModel, ForestParams, ModelError, SMARTCORE_VERSION};
 pub use features::{DERIVED, FeatureSet, MAX_WIDTH, REGULARITY};
+pub use fit::fit_forest;
 pub use forest::{BLOCK_ROWS, FlatForest, ForestError, ROW_STRIDE};
 pub use limits::ReadLimits;
 pub use rng::SplitMix64;

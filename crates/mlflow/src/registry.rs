@@ -57,11 +57,12 @@ impl MlflowClient {
         source: &str,
         run_id: &str,
         model_id: Option<&str>,
+        description: Option<&str>,
         ready_timeout: Duration,
     ) -> Result<ModelVersion, MlflowError> {
         self.ensure_registered_model(name).await?;
         let version = self
-            .create_model_version(name, source, run_id, model_id)
+            .create_model_version(name, source, run_id, model_id, description)
             .await?;
         self.wait_until_ready(version, ready_timeout).await
     }
@@ -69,7 +70,8 @@ impl MlflowClient {
     /// `model-versions/create` (MLflow requires `run_id` for `mlflow-artifacts:` and `runs:`
     /// sources). With an MLflow 3 `model_id` (and source `models:/<model_id>`) the server
     /// links the version to the logged model (its `mlflow.modelVersions` tag), as the Python
-    /// client's `register_model` does.
+    /// client's `register_model` does. The `description` is what the registry shows on the
+    /// version's page.
     ///
     /// # Errors
     /// API and transport errors (e.g. `INVALID_PARAMETER_VALUE` for a bad source).
@@ -80,10 +82,14 @@ impl MlflowClient {
         source: &str,
         run_id: &str,
         model_id: Option<&str>,
+        description: Option<&str>,
     ) -> Result<ModelVersion, MlflowError> {
         let mut body = json!({ "name": name, "source": source, "run_id": run_id });
         if let Some(id) = model_id {
             body["model_id"] = json!(id);
+        }
+        if let Some(text) = description {
+            body["description"] = json!(text);
         }
         let created: wire::ModelVersionResponse = self.post("model-versions/create", &body).await?;
         Ok(created.model_version)
