@@ -576,7 +576,8 @@ impl Outcome {
     /// The reliability diagram of the held-out rows, scored again (a few hundred rows).
     fn reliability_svg(&self) -> Result<Vec<u8>, TrainError> {
         let held = self.held_out();
-        let proba = self.model.proba_rows(&held.rows);
+        // The evaluation fit: a model refitted on every row has seen these rows.
+        let proba = self.evaluated_model().proba_rows(&held.rows);
         Ok(plots::reliability(&held.labels, &proba)?.into_bytes())
     }
 
