@@ -712,5 +712,7 @@ mod tests {
             "same recipe, same rows"
         );
         assert_eq!(fresh.holdout, o.holdout, "the metrics are the evaluation's");
+        let svg = |o: &Outcome| o.reliability_svg().unwrap_or_default();
+        assert!(svg(&fresh) == svg(&o), "so is the reliability diagram");
     }
 }
