@@ -1,6 +1,7 @@
 //! A reliability diagram as scikit-learn's `CalibrationDisplay` draws it: a square plot of the
 //! fraction of positives against the mean predicted probability of each bin, squares joined
-//! by a line, and the dashed diagonal of a perfectly calibrated model.
+//! by a line, the dashed diagonal of a perfectly calibrated model, the legend in the lower
+//! right (where a calibrated curve never goes).
 
 use std::iter::once;
 
@@ -96,7 +97,7 @@ impl Chart for Reliability<'_> {
         chart.draw_series(self.points.iter().map(|&p| EmptyElement::at(p) + square(0)))?;
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
+            .position(SeriesLabelPosition::LowerRight)
             .margin(14)
             .legend_area_size(36)
             .label_font(style::text(TICK))

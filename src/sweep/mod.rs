@@ -227,7 +227,7 @@ fn by_recipe(rows: &[Row<'_>], metric: RankMetric) -> String {
     let mut s = format!("by recipe, mean of {metric} over seeds:\n");
     let _ = writeln!(
         s,
-        "{:<6} {:<8} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6}  {:>10} {:>8} {:>5}",
+        "{:<6} {:<8} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6} {:<8}  {:>10} {:>8} {:>5}",
         "gens",
         "features",
         "trees",
@@ -236,6 +236,7 @@ fn by_recipe(rows: &[Row<'_>], metric: RankMetric) -> String {
         "leaf",
         "mtry",
         "thresh",
+        "calib",
         "mean",
         "std",
         "seeds"

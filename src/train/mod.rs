@@ -576,7 +576,8 @@ impl Outcome {
     /// The reliability diagram of the held-out rows, scored again (a few hundred rows).
     fn reliability_svg(&self) -> Result<Vec<u8>, TrainError> {
         let held = self.held_out();
-        let proba = self.model.proba_rows(&held.rows);
+        // The evaluation fit: a model refitted on every row has seen these rows.
+        let proba = self.evaluated_model().proba_rows(&held.rows);
         Ok(plots::reliability(&held.labels, &proba)?.into_bytes())
     }
 
@@ -711,5 +712,7 @@ mod tests {
             "same recipe, same rows"
         );
         assert_eq!(fresh.holdout, o.holdout, "the metrics are the evaluation's");
+        let svg = |o: &Outcome| o.reliability_svg().unwrap_or_default();
+        assert!(svg(&fresh) == svg(&o), "so is the reliability diagram");
     }
 }
