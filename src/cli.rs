@@ -428,9 +428,10 @@ pub(crate) struct ForestArgs {
     /// Minimum samples in a leaf.
     #[arg(long, env = "LEGENDARY_MIN_SAMPLES_LEAF", default_value_t = 2)]
     pub min_samples_leaf: usize,
-    /// Features tried per split (`0`: floor(sqrt(columns))).
-    #[arg(long, env = "LEGENDARY_MTRY", default_value_t = 8)]
-    pub mtry: usize,
+    /// Features tried per split (default: 8, or every column of a narrower feature set; `0`:
+    /// floor(sqrt(columns))).
+    #[arg(long, env = "LEGENDARY_MTRY")]
+    pub mtry: Option<usize>,
     /// Seed of the split, the folds and the forest.
     #[arg(long, env = "LEGENDARY_SEED", default_value_t = 42)]
     pub seed: u64,
@@ -458,7 +459,11 @@ impl ForestArgs {
             max_depth: self.max_depth,
             min_samples_split: self.min_samples_split,
             min_samples_leaf: self.min_samples_leaf,
-            mtry: (self.mtry > 0).then_some(self.mtry),
+            mtry: match self.mtry {
+                Some(0) => None,
+                Some(m) => Some(m),
+                None => Some(crate::train::default_mtry(self.features)),
+            },
             seed: self.seed,
             features: self.features,
         }

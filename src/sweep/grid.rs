@@ -200,8 +200,9 @@ pub(crate) fn parse(text: &str) -> Result<Grid, String> {
         base.params.min_samples_split,
     );
     let min_leaf = or_usize(&file.params.min_samples_leaf, base.params.min_samples_leaf);
+    // No mtry axis: each feature set's default (see `default_mtry`), set per configuration.
     let mtry: Vec<Option<usize>> = if file.params.mtry.is_empty() {
-        vec![base.params.mtry]
+        vec![None]
     } else {
         file.params.mtry.iter().map(|m| Some(*m)).collect()
     };
@@ -236,7 +237,8 @@ pub(crate) fn parse(text: &str) -> Result<Grid, String> {
                                             c.params.max_depth = d;
                                             c.params.min_samples_split = s;
                                             c.params.min_samples_leaf = l;
-                                            c.params.mtry = m;
+                                            c.params.mtry =
+                                                m.or(Some(crate::train::default_mtry(f)));
                                             c.params.seed = seed;
                                             // A trial is an evaluation: its model is the
                                             // fit the collect step can check and gate on

@@ -124,7 +124,10 @@ pub struct GenerationResult {
     pub threshold: f64,
     /// Its metrics on the generation.
     pub metrics: Metrics,
-    /// Its misses and false alarms, by probability (most confident first).
+    /// Its misses and false alarms, by probability (most confident first). Left out of
+    /// `metrics.json`, which a model directory's reader caps at 64 KiB (a weak model misses
+    /// hundreds): they are in `generation_errors.csv`.
+    #[serde(skip)]
     pub errors: Vec<Error>,
 }
 

@@ -190,8 +190,30 @@ print(json.dumps({"version": v.version, "stage": v.current_stage, "status": r.in
   "history": r.data.tags.get("mlflow.log-model.history"),
   "inputs": [(d.dataset.name, d.dataset.digest, [t.value for t in d.tags]) for d in r.inputs.dataset_inputs],
   "artifacts": sorted(a.path for a in c.list_artifacts(v.run_id)),
+  "forward_f1_steps": sorted(m.step for m in c.get_metric_history(v.run_id, "forward_f1")),
+  "logo_f1_steps": sorted(m.step for m in c.get_metric_history(v.run_id, "logo_f1")),
+  "description": v.description,
   "model_files": sorted(a.path for a in mlflow.artifacts.list_artifacts(v.source))}))
 "#,
+    );
+    // How the recipe does on generations it has not seen: one step per generation.
+    assert_eq!(
+        seen["forward_f1_steps"],
+        serde_json::json!([2, 3, 4, 5, 6, 7, 8, 9])
+    );
+    assert_eq!(
+        seen["logo_f1_steps"],
+        serde_json::json!([1, 2, 3, 4, 5, 6, 7, 8, 9])
+    );
+    assert!(
+        seen["metrics"]["forward_pooled_f1"].as_f64().is_some(),
+        "{seen}"
+    );
+    let description = seen["description"].as_str().unwrap_or_default();
+    assert!(
+        description.contains("On generation 9 when trained without it")
+            && description.contains("Missed: "),
+        "{description}"
     );
     assert_eq!(seen["version"], "1");
     assert_eq!(seen["stage"], "Production");
@@ -203,6 +225,9 @@ print(json.dumps({"version": v.version, "stage": v.current_stage, "status": r.in
     // The plots are at the top of the run's artifacts, where the compare view looks.
     assert!(has(&seen["artifacts"], "roc_curve.svg"), "{seen}");
     assert!(has(&seen["artifacts"], "feature_importance.csv"), "{seen}");
+    for table in ["generations.csv", "generation_errors.csv"] {
+        assert!(has(&seen["artifacts"], table), "{seen}");
+    }
     let source = seen["source"].as_str().unwrap();
     if mlflow_major() >= 3 {
         // A logged model: the version's source is it, and the run's output names it.
