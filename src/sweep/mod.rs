@@ -142,17 +142,9 @@ pub(crate) fn table(rows: &[Row<'_>], metric: RankMetric) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:>3}  {:<6} {:<8} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6} {:<8}  {:>10} {:>8} {:>8}",
+        "{:>3}  {}  {:>10} {:>8} {:>8}",
         "#",
-        "gens",
-        "features",
-        "trees",
-        "depth",
-        "split",
-        "leaf",
-        "mtry",
-        "thresh",
-        "calib",
+        RECIPE_HEADER,
         metric.to_string(),
         "roc_auc",
         "f1"
@@ -174,6 +166,9 @@ pub(crate) fn table(rows: &[Row<'_>], metric: RankMetric) -> String {
     s.push_str(&by_recipe(rows, metric));
     s
 }
+
+/// The header of [`recipe`]'s columns.
+const RECIPE_HEADER: &str = "gens   features trees depth split  leaf  mtry thresh calib   ";
 
 /// A configuration's columns in [`table`], all but its seed: what a recipe is.
 fn recipe(c: &TrainConfig) -> String {
@@ -227,19 +222,8 @@ fn by_recipe(rows: &[Row<'_>], metric: RankMetric) -> String {
     let mut s = format!("by recipe, mean of {metric} over seeds:\n");
     let _ = writeln!(
         s,
-        "{:<6} {:<8} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6} {:<8}  {:>10} {:>8} {:>5}",
-        "gens",
-        "features",
-        "trees",
-        "depth",
-        "split",
-        "leaf",
-        "mtry",
-        "thresh",
-        "calib",
-        "mean",
-        "std",
-        "seeds"
+        "{RECIPE_HEADER}  {:>10} {:>8} {:>5}",
+        "mean", "std", "seeds"
     );
     for (key, mean, std, n) in ranked {
         let _ = writeln!(s, "{key}  {mean:>10.4} {std:>8.4} {n:>5}");

@@ -243,15 +243,7 @@ impl GenerationReport {
                 }
             }
         }
-        let [[_, fp], [fn_, tp]] = cm;
-        let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-        let (precision, recall) = (ratio(tp, tp + fp), ratio(tp, tp + fn_));
-        let f1 = if precision + recall == 0.0 {
-            0.0
-        } else {
-            2.0 * precision * recall / (precision + recall)
-        };
-        any.then_some([precision, recall, f1])
+        any.then(|| super::metrics::precision_recall_f1(cm))
     }
 
     /// The newest generation trained without: forward in time when it ran, else left out.

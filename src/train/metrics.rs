@@ -36,15 +36,8 @@ impl Metrics {
         for (&y, &p) in labels.iter().zip(proba) {
             cm[usize::from(y)][usize::from(p > threshold)] += 1;
         }
-        let [[tn, fp], [fn_, tp]] = cm;
-        let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-        let precision = ratio(tp, tp + fp);
-        let recall = ratio(tp, tp + fn_);
-        let f1 = if precision + recall == 0.0 {
-            0.0
-        } else {
-            2.0 * precision * recall / (precision + recall)
-        };
+        let [[tn, _], [_, tp]] = cm;
+        let [precision, recall, f1] = precision_recall_f1(cm);
         Self {
             accuracy: ratio(tp + tn, labels.len() as u64),
             precision,
@@ -163,6 +156,22 @@ impl std::str::FromStr for MetricName {
                 format!("unknown metric '{s}': expected one of {}", names.join(", "))
             })
     }
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+/// Precision, recall and F1 of a confusion matrix `[[tn, fp], [fn, tp]]` (0 where undefined).
+pub(crate) fn precision_recall_f1(cm: [[u64; 2]; 2]) -> [f64; 3] {
+    let [[_, fp], [fn_, tp]] = cm;
+    let (precision, recall) = (ratio(tp, tp + fp), ratio(tp, tp + fn_));
+    let f1 = if precision + recall == 0.0 {
+        0.0
+    } else {
+        2.0 * precision * recall / (precision + recall)
+    };
+    [precision, recall, f1]
 }
 
 /// ROC AUC by the rank-sum (Mann-Whitney U) formula, averaging ranks over ties.
