@@ -426,7 +426,7 @@ pub(crate) struct ForestArgs {
     #[arg(long, env = "LEGENDARY_MIN_SAMPLES_SPLIT", default_value_t = 2)]
     pub min_samples_split: usize,
     /// Minimum samples in a leaf.
-    #[arg(long, env = "LEGENDARY_MIN_SAMPLES_LEAF", default_value_t = 2)]
+    #[arg(long, env = "LEGENDARY_MIN_SAMPLES_LEAF", default_value_t = 1)]
     pub min_samples_leaf: usize,
     /// Features tried per split (default: 8, or every column of a narrower feature set; `0`:
     /// floor(sqrt(columns))).
@@ -444,10 +444,15 @@ pub(crate) struct ForestArgs {
     /// out-of-fold F1 on the training rows).
     #[arg(long, env = "LEGENDARY_THRESHOLD", default_value = "auto")]
     pub threshold: Threshold,
-    /// How the trees' vote fraction becomes the probability: `isotonic` (a monotone map
-    /// fitted on out-of-fold votes of the training rows; see docs/model.md) or `none` (the
-    /// vote fraction itself).
-    #[arg(long, env = "LEGENDARY_CALIBRATION", default_value = "isotonic")]
+    /// How the trees' vote fraction becomes the probability: `centred-isotonic` (a monotone
+    /// map fitted on out-of-fold votes of the training rows that keeps their order; see
+    /// docs/model.md), `isotonic` (scikit-learn's map, flat steps) or `none` (the vote
+    /// fraction itself).
+    #[arg(
+        long,
+        env = "LEGENDARY_CALIBRATION",
+        default_value = "centred-isotonic"
+    )]
     pub calibration: CalibrationMethod,
 }
 
@@ -743,7 +748,11 @@ mod tests {
         assert!(err.to_string().contains("threshold"), "{err}");
         let err =
             Cli::try_parse_from(["legendary", "train", "--calibration", "platt"]).unwrap_err();
-        assert!(err.to_string().contains("'isotonic' or 'none'"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("'centred-isotonic', 'isotonic' or 'none'"),
+            "{err}"
+        );
         let err = train(&["--n-trees", "0"]).unwrap_err();
         assert_eq!(err.to_string(), "--n-trees must be at least 1");
         let err = train(&["--register-as", "pokemon"]).unwrap_err();

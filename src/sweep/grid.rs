@@ -317,7 +317,7 @@ mod tests {
         );
         assert_eq!(
             TrainConfig::default().calibration,
-            CalibrationMethod::Isotonic
+            CalibrationMethod::CentredIsotonic
         );
         assert!(
             parse("[params]\ncalibration = [\"platt\"]\n")

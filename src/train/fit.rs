@@ -1,7 +1,7 @@
 //! Fitting one forest, and choosing its calibration and decision threshold from out-of-fold
 //! votes.
 
-use legendary_forest::{Calibration, fit_isotonic};
+use legendary_forest::{Calibration, CalibrationError, fit_centred_isotonic, fit_isotonic};
 
 use crate::dataset::kfold;
 use crate::model::{ForestModel, ForestParams, Model, ModelError};
@@ -45,32 +45,58 @@ impl std::fmt::Display for Threshold {
 /// How the vote fraction becomes the probability the model reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CalibrationMethod {
-    /// Isotonic regression of the labels on out-of-fold vote fractions of the training rows:
-    /// a monotone map, so the ranking (and the ROC curve between its flat steps) is kept.
+    /// Isotonic regression of the labels on out-of-fold vote fractions of the training rows,
+    /// centred (one knot at each pooled block's mean vote): strictly increasing between its
+    /// first and last knot, so it keeps the forest's ranking where the plain map ties it.
+    CentredIsotonic,
+    /// Plain isotonic regression, as scikit-learn's `IsotonicRegression`: flat across each
+    /// pooled block, which ties rows the forest ranked apart (ROC AUC about 0.001 lower).
     Isotonic,
     /// The vote fraction is the probability (every model before calibration existed).
     Uncalibrated,
 }
 
+impl CalibrationMethod {
+    /// Every method, in the order the flag's help lists them.
+    const WORDS: [(Self, &'static str); 3] = [
+        (Self::CentredIsotonic, "centred-isotonic"),
+        (Self::Isotonic, "isotonic"),
+        (Self::Uncalibrated, "none"),
+    ];
+
+    /// The map this method fits on out-of-fold votes `oof` of rows labelled `labels`, or
+    /// `None` for [`Self::Uncalibrated`].
+    fn fit(self, oof: &[f64], labels: &[bool]) -> Result<Option<Calibration>, CalibrationError> {
+        match self {
+            Self::CentredIsotonic => fit_centred_isotonic(oof, labels).map(Some),
+            Self::Isotonic => fit_isotonic(oof, labels).map(Some),
+            Self::Uncalibrated => Ok(None),
+        }
+    }
+}
+
 impl std::str::FromStr for CalibrationMethod {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "isotonic" => Ok(Self::Isotonic),
-            "none" => Ok(Self::Uncalibrated),
-            _ => Err(format!(
-                "'{s}' is not a calibration: expected 'isotonic' or 'none'"
-            )),
-        }
+        Self::WORDS
+            .into_iter()
+            .find(|(_, word)| *word == s)
+            .map(|(method, _)| method)
+            .ok_or_else(|| {
+                format!(
+                    "'{s}' is not a calibration: expected 'centred-isotonic', 'isotonic' or 'none'"
+                )
+            })
     }
 }
 
 impl std::fmt::Display for CalibrationMethod {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Isotonic => "isotonic",
-            Self::Uncalibrated => "none",
-        })
+        let word = Self::WORDS
+            .into_iter()
+            .find(|(method, _)| method == self)
+            .map_or("?", |(_, word)| word);
+        f.write_str(word)
     }
 }
 
@@ -89,9 +115,9 @@ fn fit_forest(
     Ok(ForestModel::from_forest(forest, params.clone(), calibration, threshold)?.into())
 }
 
-/// Fits as `config` says. When the threshold is `Auto` or the calibration `Isotonic`, an
+/// Fits as `config` says. When the threshold is `Auto` or there is a calibration, an
 /// inner stratified 5-fold over `rows` first gives every row an out-of-fold vote fraction;
-/// the isotonic map is fitted on those, and the threshold is the one that maximises F1 on
+/// the calibration map is fitted on those, and the threshold is the one that maximises F1 on
 /// them once calibrated (the probabilities the model will report).
 ///
 /// # Errors
@@ -102,22 +128,22 @@ pub(super) fn fit(
     config: &TrainConfig,
 ) -> Result<Model, ModelError> {
     let params = &config.params;
-    let calibrate = config.calibration == CalibrationMethod::Isotonic;
+    let calibrate = config.calibration != CalibrationMethod::Uncalibrated;
     let needs_oof = calibrate || config.threshold == Threshold::Auto;
     let mut oof = if needs_oof {
         out_of_fold(rows, labels, params)?
     } else {
         Vec::new()
     };
-    let calibration = if calibrate {
-        let map = fit_isotonic(&oof, labels).map_err(legendary_forest::ModelError::from)?;
+    let calibration = config
+        .calibration
+        .fit(&oof, labels)
+        .map_err(legendary_forest::ModelError::from)?;
+    if let Some(map) = &calibration {
         for p in &mut oof {
             *p = map.apply(*p);
         }
-        Some(map)
-    } else {
-        None
-    };
+    }
     let t = match config.threshold {
         Threshold::Fixed(t) => t,
         Threshold::Auto => best_f1_threshold(labels, &oof),
@@ -178,7 +204,8 @@ mod tests {
 
     #[test]
     fn isotonic_maps_the_out_of_fold_votes_and_tunes_the_threshold_on_the_map() {
-        let (rows, labels, config) = data();
+        let (rows, labels, mut config) = data();
+        config.calibration = CalibrationMethod::Isotonic;
         let oof = out_of_fold(&rows, &labels, &config.params).unwrap_or_else(|e| panic!("{e}"));
         let map = fit_isotonic(&oof, &labels).unwrap_or_else(|e| panic!("{e}"));
         let calibrated: Vec<f64> = oof.iter().map(|&p| map.apply(p)).collect();
@@ -194,6 +221,19 @@ mod tests {
             brier(&calibrated),
             brier(&oof)
         );
+    }
+
+    #[test]
+    fn the_default_centres_the_map_on_the_same_out_of_fold_votes() {
+        let (rows, labels, config) = data();
+        assert_eq!(config.calibration, CalibrationMethod::CentredIsotonic);
+        let oof = out_of_fold(&rows, &labels, &config.params).unwrap_or_else(|e| panic!("{e}"));
+        let map = fit_centred_isotonic(&oof, &labels).unwrap_or_else(|e| panic!("{e}"));
+        let model = fit(&rows, &labels, &config).unwrap_or_else(|e| panic!("{e}"));
+        let forest = model.forest().unwrap_or_else(|| panic!("a forest"));
+        assert_eq!(forest.calibration(), Some(&map));
+        let calibrated: Vec<f64> = oof.iter().map(|&p| map.apply(p)).collect();
+        assert_eq!(model.threshold(), best_f1_threshold(&labels, &calibrated));
     }
 
     #[test]
@@ -219,7 +259,7 @@ mod tests {
 
     #[test]
     fn calibration_flags_read_and_print_the_same_words() {
-        for word in ["isotonic", "none"] {
+        for word in ["centred-isotonic", "isotonic", "none"] {
             let method: CalibrationMethod = word.parse().unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(method.to_string(), word);
         }

@@ -70,7 +70,7 @@ impl Default for TrainConfig {
                 n_trees: 200,
                 max_depth: None,
                 min_samples_split: 2,
-                min_samples_leaf: 2,
+                min_samples_leaf: 1,
                 mtry: Some(default_mtry(FeatureSet::Regularity)),
                 seed: 42,
                 features: FeatureSet::Regularity,
@@ -80,7 +80,7 @@ impl Default for TrainConfig {
             threshold: Threshold::Auto,
             refit_all: true,
             generation_eval: GenerationEval::Both,
-            calibration: CalibrationMethod::Isotonic,
+            calibration: CalibrationMethod::CentredIsotonic,
         }
     }
 }

@@ -14,7 +14,7 @@ use crate::support::repo;
 
 const STATS: [&str; 6] = legendary_forest::FEATURES;
 
-/// A small forest trained with the default calibration (isotonic), written as a model
+/// A small forest trained with the default calibration (centred isotonic), written as a model
 /// directory and read back, as `legendary serve --model-uri DIR` holds it.
 pub(crate) fn calibrated_dir() -> (tempfile::TempDir, ModelDir) {
     let mut config = TrainConfig {
@@ -130,7 +130,7 @@ async fn a_calibrated_model_reports_and_decides_on_the_calibrated_probability_ev
         .await
         .unwrap();
     assert_eq!(card["calibrated"], true);
-    assert_eq!(card["metrics"]["config"]["calibration"], "isotonic");
+    assert_eq!(card["metrics"]["config"]["calibration"], "centred-isotonic");
     assert!(card["metrics"]["holdout"]["ece"].as_f64().is_some());
     app.shut_down().await;
 

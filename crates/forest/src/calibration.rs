@@ -172,6 +172,36 @@ fn check_axis(
 /// value outside [0, 1] (a vote fraction never does), or the map would have more than
 /// [`MAX_KNOTS`] knots.
 pub fn fit_isotonic(proba: &[f64], labels: &[bool]) -> Result<Calibration, CalibrationError> {
+    knots(&pav(proba, labels)?)
+}
+
+/// Fits the same isotonic regression as [`fit_isotonic`] and centres it (Oron and
+/// Flournoy's centred isotonic regression): one knot per pooled block, at the block's mean
+/// vote fraction with the block's mean label.
+///
+/// Why: the plain map is flat across each block, so rows the forest ranked apart get one
+/// probability, and ROC AUC falls wherever such a tie holds both classes. The centred map
+/// rises strictly from the first block's centre to the last one's (the block means rise
+/// strictly after pooling), so it keeps the forest's order there; it is flat only below the
+/// first centre and above the last, as the plain map is outside its knots. Measured on the
+/// bundled data, it also has a slightly lower Brier score and calibration error
+/// (`docs/model.md`, "Calibration").
+///
+/// # Errors
+/// As [`fit_isotonic`].
+pub fn fit_centred_isotonic(
+    proba: &[f64],
+    labels: &[bool],
+) -> Result<Calibration, CalibrationError> {
+    let (x, y) = pav(proba, labels)?
+        .iter()
+        .map(|b| (b.centre(), b.mean()))
+        .unzip();
+    Calibration::new(x, y)
+}
+
+/// The pooled blocks of the isotonic regression of `labels` on `proba`, in ascending order.
+fn pav(proba: &[f64], labels: &[bool]) -> Result<Vec<Block>, CalibrationError> {
     if proba.len() != labels.len() {
         return Err(CalibrationError::Lengths {
             x: proba.len(),
@@ -199,11 +229,13 @@ pub fn fit_isotonic(proba: &[f64], labels: &[bool]) -> Result<Calibration, Calib
         match points.last_mut() {
             Some(b) if b.xs[0] == x => {
                 b.sum += y;
+                b.x_sum += x;
                 b.rows += 1.0;
             }
             _ => points.push(Block {
                 xs: vec![x],
                 sum: y,
+                x_sum: x,
                 rows: 1.0,
             }),
         }
@@ -213,7 +245,7 @@ pub fn fit_isotonic(proba: &[f64], labels: &[bool]) -> Result<Calibration, Calib
         blocks.push(point);
         pool(&mut blocks);
     }
-    knots(&blocks)
+    Ok(blocks)
 }
 
 /// Adjacent points pooled to one mean. The sums are of 0/1 labels, so a mean is one
@@ -221,13 +253,25 @@ pub fn fit_isotonic(proba: &[f64], labels: &[bool]) -> Result<Calibration, Calib
 struct Block {
     /// The distinct x of the block, ascending.
     xs: Vec<f64>,
+    /// The sum of the block's labels.
     sum: f64,
+    /// The sum of the block's x, one per row.
+    x_sum: f64,
     rows: f64,
 }
 
 impl Block {
     fn mean(&self) -> f64 {
         self.sum / self.rows
+    }
+
+    /// The block's mean x, kept inside its own range whatever the rounding, so that the
+    /// centres of disjoint ascending blocks ascend strictly.
+    fn centre(&self) -> f64 {
+        let (Some(&lo), Some(&hi)) = (self.xs.first(), self.xs.last()) else {
+            return f64::NAN;
+        };
+        (self.x_sum / self.rows).clamp(lo, hi)
     }
 }
 
@@ -243,6 +287,7 @@ fn pool(blocks: &mut Vec<Block>) {
         };
         before.xs.extend(last.xs);
         before.sum += last.sum;
+        before.x_sum += last.x_sum;
         before.rows += last.rows;
     }
 }
@@ -489,6 +534,53 @@ mod tests {
         assert_eq!((c.x(), c.y()), (&[0.5][..], &[0.5][..]));
         assert!(fit_isotonic(&[], &[]).is_err());
         assert!(fit_isotonic(&[1.5], &[true]).is_err());
+    }
+
+    #[test]
+    fn centred_pav_puts_one_knot_at_each_block_mean_vote() {
+        // The blocks of `pav_pools_violators_as_worked_by_hand`: {.1, .2, .3 (three rows),
+        // .6} with mean label 1/2 and mean vote 1.8 / 6 = .3, and {.9} with 1.
+        let x = [0.3, 0.1, 0.9, 0.3, 0.2, 0.6, 0.3];
+        let y = [true, true, true, true, false, false, false];
+        let c = fit_centred_isotonic(&x, &y).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.x().len(), 2);
+        assert!(
+            (c.x()[0] - 0.3).abs() < 1e-15 && c.x()[1] == 0.9,
+            "{:?}",
+            c.x()
+        );
+        assert_eq!(c.y(), [0.5, 1.0]);
+        // Flat below the first centre, rising after it: .2 and .25 tie, .35 and .4 do not.
+        assert_eq!(c.apply(0.2), c.apply(0.25));
+        assert!(c.apply(0.35) < c.apply(0.4));
+    }
+
+    #[test]
+    fn centred_pav_keeps_the_order_of_every_vote_between_its_first_and_last_knot() {
+        let x: Vec<f64> = (0..400).map(|i| f64::from(i * 37 % 101) / 100.0).collect();
+        let y: Vec<bool> = (0..400)
+            .map(|i| f64::from(i * 7919 % 97) / 97.0 < x[i as usize])
+            .collect();
+        let plain = fit_isotonic(&x, &y).unwrap_or_else(|e| panic!("{e}"));
+        let centred = fit_centred_isotonic(&x, &y).unwrap_or_else(|e| panic!("{e}"));
+        let (lo, hi) = (centred.x()[0], centred.x()[centred.x().len() - 1]);
+        let inside: Vec<f64> = (0..=1000)
+            .map(|k| f64::from(k) / 1000.0)
+            .filter(|p| (lo..=hi).contains(p))
+            .collect();
+        for pair in inside.windows(2) {
+            assert!(centred.apply(pair[0]) < centred.apply(pair[1]), "{pair:?}");
+        }
+        // The plain map ties some of them, which is what the centred one is for.
+        assert!(
+            inside
+                .windows(2)
+                .any(|p| plain.apply(p[0]) == plain.apply(p[1]))
+        );
+        // The same pooled blocks: the same probabilities, one per block.
+        let mut levels = plain.y().to_vec();
+        levels.dedup();
+        assert_eq!(centred.y(), levels);
     }
 
     /// scikit-learn 1.9.1's `IsotonicRegression(out_of_bounds="clip")` fitted on 120 seeded

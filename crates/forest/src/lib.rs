@@ -25,7 +25,9 @@ mod mirror;
 mod rng;
 mod stats;
 
-pub use calibration::{Calibration, CalibrationError, MAX_KNOTS, fit_isotonic};
+pub use calibration::{
+    Calibration, CalibrationError, MAX_KNOTS, fit_centred_isotonic, fit_isotonic,
+};
 pub use envelope::{FORMAT, Forest, ForestModel, ForestParams, ModelError, SMARTCORE_VERSION};
 pub use features::{DERIVED, FeatureSet, MAX_WIDTH, REGULARITY};
 pub use fit::fit_forest;
