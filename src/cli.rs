@@ -190,7 +190,7 @@ pub(crate) struct TrackingArgs {
     #[arg(long, env = "LEGENDARY_REGISTER_AS")]
     pub register_as: Option<String>,
     /// Move the new version to this stage (Production or Staging), archiving the previous holder.
-    #[arg(long, env = "LEGENDARY_STAGE", requires = "register_as")]
+    #[arg(long, env = "LEGENDARY_STAGE", requires = "register_as", value_parser = active_stage)]
     pub stage: Option<legendary_mlflow::Stage>,
     /// Point this alias at the new version.
     #[arg(long, env = "LEGENDARY_ALIAS", requires = "register_as")]
@@ -209,6 +209,20 @@ pub(crate) struct TrackingArgs {
     /// a normal outcome there, and a failed pod would be retried and register again.
     #[arg(long, env = "LEGENDARY_NOT_PROMOTED_EXIT_CODE", default_value_t = crate::track::EXIT_NOT_PROMOTED)]
     pub not_promoted_exit_code: u8,
+}
+
+/// Parses `--stage`, refusing the stages a new version cannot be moved to while the previous
+/// holder is archived: MLflow answers `'Archived' is not an Active stage` only after the
+/// training ran and the version was registered, which would leave an orphan version behind.
+fn active_stage(text: &str) -> Result<Stage, String> {
+    match text.parse::<Stage>().map_err(|e| e.to_string())? {
+        stage @ (Stage::Staging | Stage::Production) => Ok(stage),
+        stage => Err(format!(
+            "a new version can be moved to Staging or Production, not {stage} (a version \
+             is archived by registering a newer one in its stage; leave --stage out to \
+             keep the new version in None)"
+        )),
+    }
 }
 
 impl TrackingArgs {
@@ -757,6 +771,24 @@ mod tests {
         assert_eq!(err.to_string(), "--n-trees must be at least 1");
         let err = train(&["--register-as", "pokemon"]).unwrap_err();
         assert!(err.to_string().contains("tracking server"), "{err}");
+        for stage in ["Archived", "none"] {
+            let err = Cli::try_parse_from([
+                "legendary",
+                "train",
+                "--register-as",
+                "pokemon",
+                "--stage",
+                stage,
+            ])
+            .unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("can be moved to Staging or Production, not"),
+                "{err}"
+            );
+        }
+        let job = train(&["--register-as", "pokemon", "--stage", "staging"]);
+        assert!(job.unwrap_err().to_string().contains("tracking server"));
     }
 
     fn sweep(args: &[&str]) -> anyhow::Result<SweepJob> {

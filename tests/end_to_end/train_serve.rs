@@ -387,6 +387,11 @@ fn mistakes_in_flags_fail_before_anything_reaches_the_registry() {
             "--min-samples-split must be at least 2",
         ),
         (&["--mtry", "99"][..], "--mtry must be between 1 and"),
+        // MLflow would refuse it only after the version is registered.
+        (
+            &["--stage", "Archived"][..],
+            "can be moved to Staging or Production, not Archived",
+        ),
     ] {
         let o = train(
             out.path(),
