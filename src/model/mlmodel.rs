@@ -143,7 +143,11 @@ pub struct Provenance {
     pub mlflow_version: Option<String>,
 }
 
-/// MLflow's column-based signature for the six stats (`long`, required).
+/// MLflow's column-based signature for the six stats: `double`, required, as
+/// `mlflow.sklearn.log_model` writes it for float columns. `double` because every path scores
+/// fractional stats (`legendary serve` does, and a `long` signature made pyfunc and Spark
+/// refuse float columns); MLflow converts int32 columns (Spark's inferred CSV integers) to
+/// it, and refuses pandas' int64 like any `double` model's (`df.astype(float)`).
 fn signature_inputs(model: &Model) -> String {
     /// One column, its fields in the order MLflow writes them.
     #[derive(serde::Serialize)]
@@ -156,7 +160,7 @@ fn signature_inputs(model: &Model) -> String {
         .input_features()
         .iter()
         .map(|name| ColSpec {
-            r#type: "long",
+            r#type: "double",
             name,
             required: true,
         })
@@ -216,11 +220,14 @@ impl MlModel {
             run_id: None,
             signature: Some(Signature {
                 inputs: Some(signature_inputs(model)),
-                outputs: Some(
-                    r#"[{"type": "tensor", "tensor-spec": {"dtype": "bool", "shape": [-1]}}]"#
+                // A boolean column, as `mlflow.sklearn.log_model` writes a classifier's
+                // output: `spark_udf` then gives a boolean column without `result_type`.
+                outputs: Some(r#"[{"type": "boolean", "required": true}]"#.to_owned()),
+                // The loader's one parameter; pyfunc passes only the params declared here.
+                params: Some(serde_yaml_ng::Value::String(
+                    r#"[{"name": "predict_method", "default": "predict", "shape": null, "type": "string"}]"#
                         .to_owned(),
-                ),
-                params: None,
+                )),
             }),
             rest: BTreeMap::from([
                 (

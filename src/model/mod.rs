@@ -197,7 +197,7 @@ impl Model {
     }
 
     /// Probabilities for a row-major batch of raw stats (`values.len()` a multiple of 6).
-    fn proba_batch(&self, values: &[f64]) -> Vec<f64> {
+    pub fn proba_batch(&self, values: &[f64]) -> Vec<f64> {
         let mut out = vec![0.0; values.len() / self.input_features.len()];
         self.proba_into(values, &mut out);
         out

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use crate::acquire::Served;
 use crate::cancel::Cancel;
 use crate::http::{ApiError, AppState, SMALL_BODY_BYTES, ScoredRows};
+use legendary_scoring::{PredictMethod, ScoringError};
 
 /// Bodies at least [`SMALL_BODY_BYTES`] large are parsed, scored and answered on one blocking
 /// thread, off the async workers: about 3,000 rows or more, a few milliseconds of work and up
@@ -103,6 +104,27 @@ fn score(
     let batch = parsed.batch;
     let rows = batch.n_rows();
     let n_cols = batch.n_cols();
+    if parsed.method == PredictMethod::PredictProba {
+        // The probability every answer decides on; a scikit-learn estimator has one only
+        // when it is a classifier of the six stats.
+        if served.model.sklearn().is_some() && !served.model.takes_demo_stats() {
+            return Err(ApiError::from(ScoringError::bad_request(
+                "Invalid input. params.predict_method 'predict_proba' needs a model of the six stats; this one takes other inputs.",
+            )));
+        }
+        let mut probabilities = Vec::with_capacity(rows);
+        for block in batch.values().chunks(CHUNK_ROWS * n_cols) {
+            if cancel.is_cancelled() {
+                return Err(cancelled());
+            }
+            probabilities.extend(served.model.proba_batch(block));
+        }
+        drop(batch);
+        return Ok(json_response(
+            legendary_scoring::render_probabilities(&probabilities, parsed.dialect),
+            rows,
+        ));
+    }
     if served.model.sklearn().is_some() {
         // Labels in their own type, or floats: what `mlflow models serve` answers.
         let mut predictions = Vec::with_capacity(rows);

@@ -81,25 +81,42 @@ pub(super) enum ScoringRequest {
     Split {
         /// `{"columns": [...], "index": [...], "data": [[...], ...]}`.
         dataframe_split: Split,
+        /// What to answer.
+        params: Option<Params>,
     },
     /// One object per row.
     Records {
         /// `[{"hp": 45, "attack": 49, ...}, ...]`.
         #[schema(min_items = 1)]
         dataframe_records: Vec<Stats>,
+        /// What to answer.
+        params: Option<Params>,
     },
     /// TF-serving rows.
     Instances {
         /// A list of rows (objects, or lists in the column order).
         #[schema(min_items = 1)]
         instances: Vec<Stats>,
+        /// What to answer.
+        params: Option<Params>,
     },
     /// TF-serving inputs.
     Inputs {
         /// Rows, or an object of columns.
         #[schema(value_type = Value)]
         inputs: (),
+        /// What to answer.
+        params: Option<Params>,
     },
+}
+
+/// The model signature's parameters.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Params {
+    /// `predict` (the default: legendary or not) or `predict_proba` (the probability the
+    /// decision is taken on).
+    #[schema(pattern = "^predict(_proba)?$")]
+    predict_method: Option<String>,
 }
 
 /// `dataframe_split`: the columns are the six base stats, in any order.
@@ -125,8 +142,15 @@ pub(super) enum Predictions {
         /// One per row, in order: legendary or not.
         predictions: Vec<bool>,
     },
+    /// With `params.predict_method` `predict_proba`.
+    Probabilities {
+        /// One per row, in order: the probability of legendary.
+        predictions: Vec<f64>,
+    },
     /// MLflow 1.x.
     Bare(Vec<bool>),
+    /// MLflow 1.x with `params.predict_method` `predict_proba`.
+    BareProbabilities(Vec<f64>),
 }
 
 #[cfg(test)]

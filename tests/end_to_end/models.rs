@@ -122,14 +122,20 @@ uri = "models:/{NAME}/Production"
 v = c.get_latest_versions("{NAME}", stages=["Production"])[0]
 run = c.get_run(v.run_id)
 info = mlflow.models.get_model_info(uri)
-df = pd.read_csv("{csv}")
-predictions = mlflow.pyfunc.load_model(uri).predict(df)
-# The loader's probabilities too, from the files MLflow downloads.
-local = mlflow.artifacts.download_artifacts(uri)
-sys.path.insert(0, local + "/code")
-import legendary_pyfunc
-proba = legendary_pyfunc._load_pyfunc(local + "/model.json").predict_proba(df)
+df = pd.read_csv("{csv}").astype(float)
+model = mlflow.pyfunc.load_model(uri)
+predictions = model.predict(df)
+# The probabilities through the signature's params, as a Python user asks for them.
+proba = model.predict(df, params={{"predict_method": "predict_proba"}})
+try:
+    model.predict(df, params={{"predict_method": "decision_function"}})
+    refused = None
+except Exception as e:
+    refused = str(e)
+sig = info.signature.to_dict()
 out = {{"predictions": [bool(p) for p in predictions], "proba": [float(p) for p in proba],
+  "dtype": str(predictions.dtype), "refused": refused,
+  "signature": [sig["inputs"], sig["outputs"], sig["params"]],
   "info": [info.run_id, getattr(info, "model_id", None), info.artifact_path, info.mlflow_version],
   "flavors": sorted(info.flavors), "source": v.source, "run_id": v.run_id,
   "history": run.data.tags.get("mlflow.log-model.history"),
@@ -159,6 +165,31 @@ print(json.dumps(out))
         assert_eq!(p.to_bits(), their_p.to_bits(), "row {i}: {p} vs {their_p}");
     }
     assert!(predictions.iter().any(|p| *p) && predictions.iter().any(|p| !*p));
+    // A boolean column out of double columns in, and one parameter, as MLflow reads them.
+    assert_eq!(seen["dtype"], "bool", "{seen}");
+    let signature: Vec<Value> = seen["signature"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| serde_json::from_str(s.as_str().unwrap()).unwrap())
+        .collect();
+    assert!(
+        signature[0]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["type"] == "double"),
+        "{seen}"
+    );
+    assert_eq!(signature[1], json!([{"type": "boolean", "required": true}]));
+    assert_eq!(signature[2][0]["name"], "predict_method");
+    assert!(
+        seen["refused"]
+            .as_str()
+            .unwrap()
+            .contains("predict_method must be 'predict' or 'predict_proba'"),
+        "{seen}"
+    );
 
     // MLmodel says where it was logged, as MLflow's log_model writes it.
     let run_id = seen["run_id"].as_str().unwrap();

@@ -97,6 +97,18 @@ async fn a_calibrated_model_reports_and_decides_on_the_calibrated_probability_ev
     .await;
     let decided: Vec<bool> = expected.iter().map(|p| *p > threshold).collect();
     assert_eq!(scored["predictions"], json!(decided));
+    // And with the signature's `predict_method`, those probabilities, to the bit.
+    let scored = post(
+        app.url("/invocations"),
+        json!({"dataframe_split": {"columns": STATS, "data": rows},
+               "params": {"predict_method": "predict_proba"}}),
+    )
+    .await;
+    let answered: Vec<f64> = serde_json::from_value(scored["predictions"].clone()).unwrap();
+    assert_eq!(answered.len(), expected.len());
+    for (i, (a, p)) in answered.iter().zip(&expected).enumerate() {
+        assert_eq!(a.to_bits(), p.to_bits(), "row {i}");
+    }
 
     // Explanations: the contributions add up to the vote fraction; both numbers are given.
     let some: Vec<[f64; 6]> = rows.iter().step_by(41).copied().collect();

@@ -81,6 +81,14 @@ const DIFFERENCES: &[(&str, Ours, &str)] = &[
         Ours::Refuse(415),
         "parquet not supported: 415",
     ),
+    // The corpus's model declared no params, so MLflow ignored them; legendary's signature
+    // declares `predict_method`, and `mlflow models serve` on legendary's own model answers
+    // 400 "Parameters must be a dictionary" (docs/mlflow-protocol.md 6.4).
+    (
+        "s3_params_not_a_dict",
+        Ours::Refuse(400),
+        "params are read: they must be a dictionary",
+    ),
 ];
 
 fn cases() -> Vec<Case> {

@@ -46,6 +46,11 @@ const DIFFERENCES: &[(&str, u16, &str)] = &[
         415,
         "parquet is an unsupported media type",
     ),
+    (
+        "s3_params_not_a_dict",
+        400,
+        "legendary's signature declares params: 'params' must be a dictionary, as `mlflow models serve` on legendary's own model answers",
+    ),
     ("q7_head_ping", 200, "HEAD works on GET routes (probes)"),
     ("q8_get_root", 200, "GET / is the web page"),
     ("q10_get_metrics", 200, "/metrics exists"),

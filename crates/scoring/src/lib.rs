@@ -25,7 +25,7 @@ mod response;
 
 pub use batch::Batch;
 pub use error::{ScoringError, ScoringErrorKind};
-pub use response::{render, render_values};
+pub use response::{render, render_probabilities, render_values};
 
 use content_type::Format;
 
@@ -39,6 +39,31 @@ pub enum Dialect {
     Legacy1,
 }
 
+/// What the client asked the model for: `params.predict_method` of a JSON body, as the
+/// model's signature declares it (the pyfunc loader takes the same parameter).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PredictMethod {
+    /// The decision (the default).
+    #[default]
+    Predict,
+    /// The probability the decision is taken on.
+    PredictProba,
+}
+
+impl std::str::FromStr for PredictMethod {
+    type Err = String;
+
+    fn from_str(word: &str) -> Result<Self, String> {
+        match word {
+            "predict" => Ok(Self::Predict),
+            "predict_proba" => Ok(Self::PredictProba),
+            other => Err(format!(
+                "Invalid input. params.predict_method must be 'predict' or 'predict_proba', not '{other}'."
+            )),
+        }
+    }
+}
+
 /// A parsed request.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Parsed {
@@ -46,6 +71,8 @@ pub struct Parsed {
     pub batch: Batch,
     /// The answer shape the client expects.
     pub dialect: Dialect,
+    /// What to answer for each row.
+    pub method: PredictMethod,
 }
 
 /// Bounds on what one request may ask for.
@@ -84,13 +111,11 @@ pub fn parse(
         ))
     })?;
     match format {
-        Format::Json { legacy } => {
-            let (batch, dialect) = json::parse(text, features, limits, legacy)?;
-            Ok(Parsed { batch, dialect })
-        }
+        Format::Json { legacy } => json::parse(text, features, limits, legacy),
         Format::Csv => Ok(Parsed {
             batch: csv::parse(body, features, limits)?,
             dialect: Dialect::Mlflow2,
+            method: PredictMethod::Predict,
         }),
     }
 }

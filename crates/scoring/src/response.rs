@@ -11,6 +11,12 @@ pub fn render(predictions: &[bool], dialect: Dialect) -> Vec<u8> {
     answer(predictions, dialect, 20 + 7 * predictions.len())
 }
 
+/// As [`render`], for probabilities (`params.predict_method` `predict_proba`), written as
+/// Python's `repr` writes floats.
+pub fn render_probabilities(probabilities: &[f64], dialect: Dialect) -> Vec<u8> {
+    answer(probabilities, dialect, 20 + 22 * probabilities.len())
+}
+
 /// As [`render`], for predictions of any JSON type (a scikit-learn model's labels or values).
 pub fn render_values(predictions: &[serde_json::Value], dialect: Dialect) -> Vec<u8> {
     answer(predictions, dialect, 20 + 8 * predictions.len())

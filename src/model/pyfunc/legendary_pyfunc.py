@@ -167,6 +167,16 @@ class LegendaryForest:
         return votes if self.calibration is None else self.calibration(votes)
 
     def predict(self, model_input, params=None):
+        """Legendary or not; with ``params={"predict_method": "predict_proba"}``, the
+        probability of legendary instead (one number per row, as ``legendary serve``
+        reports it)."""
+        method = (params or {}).get("predict_method", "predict")
+        if method == "predict_proba":
+            return self.predict_proba(model_input)
+        if method != "predict":
+            raise ValueError(
+                f"predict_method must be 'predict' or 'predict_proba', not {method!r}"
+            )
         return self.predict_proba(model_input) > self.threshold
 
 

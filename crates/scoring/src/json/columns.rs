@@ -34,8 +34,6 @@ impl Column {
 /// Reads an object of columns and writes its rows; returns the number of rows.
 pub(super) struct ColumnarSeed<'c, 'f> {
     pub(super) ctx: &'c mut Ctx<'f>,
-    /// `inputs` may be one record of scalars; `instances` may not.
-    pub(super) allow_single: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for ColumnarSeed<'_, '_> {
@@ -69,7 +67,7 @@ impl<'de> Visitor<'de> for ColumnarSeed<'_, '_> {
                 }
             }
         }
-        let columns = match check_columns(features, columns, self.allow_single) {
+        let columns = match check_columns(features, columns) {
             Ok(columns) => columns,
             Err(error) => return Err(self.ctx.fail(error)),
         };
@@ -89,7 +87,6 @@ impl<'de> Visitor<'de> for ColumnarSeed<'_, '_> {
 fn check_columns(
     features: &[String],
     columns: Vec<Option<Column>>,
-    allow_single: bool,
 ) -> Result<Vec<Column>, ScoringError> {
     let missing: Vec<&str> = features
         .iter()
@@ -105,9 +102,10 @@ fn check_columns(
         .iter()
         .filter(|column| matches!(column, Column::Scalar(_)))
         .count();
-    if scalars > 0 && (scalars < columns.len() || !allow_single) {
+    // All plain values: one record, which `instances` and `inputs` both accept in MLflow.
+    if scalars > 0 && scalars < columns.len() {
         return Err(ScoringError::bad_request(
-            "Invalid input. A column-oriented object must map every column name to a list of values (only 'inputs' may hold a single record of plain values).",
+            "Invalid input. A column-oriented object must map every column name to a list of values, or every one to a plain value (a single record).",
         ));
     }
     let n_rows = columns.first().map_or(0, Column::len);

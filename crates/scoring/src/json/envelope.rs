@@ -11,7 +11,7 @@ use super::ctx::Ctx;
 use super::rows::RecordsSeed;
 use super::split::SplitSeed;
 use super::{FORMAT_KEYS, positional};
-use crate::ScoringError;
+use crate::{PredictMethod, ScoringError};
 
 /// Which format keys an object holds, and what the first one held.
 pub(super) struct Envelope {
@@ -20,6 +20,8 @@ pub(super) struct Envelope {
     /// The 1.x bare split body has `columns` and `data` at the top level.
     pub(super) columns: bool,
     pub(super) data: bool,
+    /// `params.predict_method`, when the body has `params`.
+    pub(super) method: Option<PredictMethod>,
 }
 
 impl Envelope {
@@ -64,6 +66,7 @@ impl<'de> Visitor<'de> for EnvelopeSeed<'_, '_> {
             shape: None,
             columns: false,
             data: false,
+            method: None,
         };
         while let Some(key) = map.next_key::<EnvelopeKey>()? {
             match (key, self.ctx.as_deref_mut()) {
@@ -82,13 +85,27 @@ impl<'de> Visitor<'de> for EnvelopeSeed<'_, '_> {
                     ));
                     return Err(ctx.fail(error));
                 }
+                (EnvelopeKey::Params, Some(ctx)) => {
+                    let method = map
+                        .next_value::<Params>()
+                        .map_err(|e| {
+                            format!(
+                                "Invalid input. 'params' must be a dictionary (of which 'predict_method' is read): {e}."
+                            )
+                        })
+                        .and_then(|params| params.method());
+                    match method {
+                        Ok(method) => envelope.method = Some(method),
+                        Err(message) => return Err(ctx.fail(ScoringError::bad_request(message))),
+                    }
+                }
                 (key, _) => {
                     map.next_value::<IgnoredAny>()?;
                     match key {
                         EnvelopeKey::Format(k) => envelope.present[k] = true,
                         EnvelopeKey::Columns => envelope.columns = true,
                         EnvelopeKey::Data => envelope.data = true,
-                        EnvelopeKey::Other => {}
+                        EnvelopeKey::Params | EnvelopeKey::Other => {}
                     }
                 }
             }
@@ -148,12 +165,9 @@ impl<'de> Visitor<'de> for FormatSeed<'_, '_> {
             .visit_map(map)
             .map(|()| Shape::Split),
             "dataframe_records" => Err(self.wrong("dictionary")),
-            name => ColumnarSeed {
-                ctx: self.ctx,
-                allow_single: name == "inputs",
-            }
-            .visit_map(map)
-            .map(|()| Shape::Columns),
+            _ => ColumnarSeed { ctx: self.ctx }
+                .visit_map(map)
+                .map(|()| Shape::Columns),
         }
     }
 
@@ -197,10 +211,31 @@ impl<'de> Visitor<'de> for FormatSeed<'_, '_> {
     }
 }
 
+/// The request's `params` (a dictionary; the body's size bounds it): only `predict_method`
+/// means anything here, as the model's signature declares; other keys are ignored, as MLflow
+/// ignores params a signature lacks.
+#[derive(serde::Deserialize)]
+#[serde(transparent)]
+struct Params(serde_json::Map<String, serde_json::Value>);
+
+impl Params {
+    /// The method asked for (`predict` when none is).
+    fn method(&self) -> Result<PredictMethod, String> {
+        match self.0.get("predict_method") {
+            None => Ok(PredictMethod::Predict),
+            Some(serde_json::Value::String(word)) => word.parse(),
+            Some(other) => Err(format!(
+                "Invalid input. params.predict_method must be 'predict' or 'predict_proba', not {other}."
+            )),
+        }
+    }
+}
+
 enum EnvelopeKey {
     Format(usize),
     Columns,
     Data,
+    Params,
     Other,
 }
 
@@ -223,6 +258,7 @@ impl Visitor<'_> for EnvelopeKeyVisitor {
         Ok(match key {
             "columns" => EnvelopeKey::Columns,
             "data" => EnvelopeKey::Data,
+            "params" => EnvelopeKey::Params,
             _ => FORMAT_KEYS
                 .iter()
                 .position(|k| *k == key)

@@ -19,7 +19,7 @@ use self::envelope::{EnvelopeSeed, Shape};
 use self::rows::RecordsSeed;
 use self::split::SplitSeed;
 use super::{Dialect, Limits, ScoringError};
-use crate::batch::Batch;
+use crate::{Parsed, PredictMethod};
 
 /// The four envelope keys, as MLflow lists them.
 pub(super) const FORMAT_KEYS: [&str; 4] = [
@@ -36,9 +36,9 @@ pub(crate) fn parse(
     features: &[String],
     limits: &Limits,
     legacy: bool,
-) -> Result<(Batch, Dialect), ScoringError> {
+) -> Result<Parsed, ScoringError> {
     let mut ctx = Ctx::new(features, limits.max_rows);
-    let bare = match body
+    let (bare, method) = match body
         .trim_start_matches([' ', '\t', '\n', '\r'])
         .as_bytes()
         .first()
@@ -52,7 +52,7 @@ pub(crate) fn parse(
             };
             let first_missing = run(seed, body).map_err(|e| ctx.take_failure(&e))?;
             check_records(&ctx, first_missing, not_an_object)?;
-            true
+            (true, None)
         }
         _ => {
             run(std::marker::PhantomData::<IgnoredAny>, body).map_err(|e| ctx.take_failure(&e))?;
@@ -66,7 +66,11 @@ pub(crate) fn parse(
     } else {
         Dialect::Mlflow2
     };
-    Ok((ctx.rows.finish(), dialect))
+    Ok(Parsed {
+        batch: ctx.rows.finish(),
+        dialect,
+        method: method.unwrap_or_default(),
+    })
 }
 
 /// Runs `seed` over the whole of `json` (trailing characters are an error).
@@ -80,8 +84,12 @@ fn run<'de, S: DeserializeSeed<'de>>(
     Ok(value)
 }
 
-/// An object body; returns whether it was the 1.x bare split body.
-fn parse_object(body: &str, ctx: &mut Ctx<'_>) -> Result<bool, ScoringError> {
+/// An object body; returns whether it was the 1.x bare split body, and its
+/// `params.predict_method`.
+fn parse_object(
+    body: &str,
+    ctx: &mut Ctx<'_>,
+) -> Result<(bool, Option<PredictMethod>), ScoringError> {
     let seed = EnvelopeSeed {
         ctx: Some(&mut *ctx),
         bytes: body.len(),
@@ -114,7 +122,7 @@ fn parse_object(body: &str, ctx: &mut Ctx<'_>) -> Result<bool, ScoringError> {
                 bytes: body.len(),
             };
             run(seed, body).map_err(|e| ctx.take_failure(&e))?;
-            return Ok(true);
+            return Ok((true, envelope.method));
         }
         return Err(envelope_error(&envelope.present));
     }
@@ -127,7 +135,7 @@ fn parse_object(body: &str, ctx: &mut Ctx<'_>) -> Result<bool, ScoringError> {
         }
         _ => {}
     }
-    Ok(false)
+    Ok((false, envelope.method))
 }
 
 /// Zero or several format keys.

@@ -81,7 +81,7 @@ impl<'de> Visitor<'de> for SplitSeed<'_, '_> {
             })?;
             data_read = true;
         }
-        finish(ctx, data_read, index_len).map_err(|e| ctx.fail(e))
+        finish(ctx, data_read, layout.is_some(), index_len).map_err(|e| ctx.fail(e))
     }
 }
 
@@ -130,17 +130,26 @@ fn check_layout(
     }
 }
 
-/// `data` present, not empty, and as long as `index`.
-fn finish(ctx: &Ctx<'_>, data_read: bool, index_len: Option<usize>) -> Result<(), ScoringError> {
+/// `data` present and as long as `index`. An empty frame is an empty answer when its
+/// `columns` name every input (as `mlflow models serve` answers `{"predictions": []}`);
+/// without `columns`, every input is missing.
+fn finish(
+    ctx: &Ctx<'_>,
+    data_read: bool,
+    named_columns: bool,
+    index_len: Option<usize>,
+) -> Result<(), ScoringError> {
     if !data_read {
         return Err(ScoringError::bad_request(
             "Invalid input. Dataframe split format must have 'data' field and optionally 'columns' and 'index' fields.",
         ));
     }
     let n_rows = ctx.rows.n_rows();
-    if n_rows == 0 {
-        return Err(ScoringError::bad_request(
-            "Invalid input. The data frame has no rows.",
+    if n_rows == 0 && !named_columns {
+        let all: Vec<&str> = ctx.features.iter().map(String::as_str).collect();
+        return Err(missing_inputs(
+            &all,
+            " The data frame has no rows and no 'columns'.",
         ));
     }
     match index_len {

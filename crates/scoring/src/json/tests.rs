@@ -1,6 +1,6 @@
 //! One test per JSON format and per rejection, through the public [`crate::parse`].
 
-use crate::{Dialect, Limits, Parsed, ScoringError, ScoringErrorKind, parse};
+use crate::{Dialect, Limits, Parsed, PredictMethod, ScoringError, ScoringErrorKind, parse};
 
 fn features() -> Vec<String> {
     ["hp", "attack"].map(str::to_owned).to_vec()
@@ -84,20 +84,77 @@ fn instances_and_inputs_accept_records_and_columns() {
 }
 
 #[test]
-fn inputs_may_be_a_single_record_but_instances_may_not() {
+fn inputs_and_instances_may_be_a_single_record() {
+    // As `mlflow models serve` answers for a pyfunc model: one prediction.
     assert_eq!(
         values(r#"{"inputs": {"hp": 1, "attack": "2"}}"#),
         [1.0, 2.0]
     );
-    assert_eq!(refusal(r#"{"instances": {"hp": 1, "attack": 2}}"#), BAD);
+    assert_eq!(
+        values(r#"{"instances": {"hp": 1, "attack": 2}}"#),
+        [1.0, 2.0]
+    );
     assert_eq!(refusal(r#"{"inputs": {"hp": 1, "attack": [2]}}"#), BAD);
 }
 
 #[test]
-fn other_keys_such_as_params_are_ignored() {
+fn other_keys_are_ignored() {
     assert_eq!(
-        values(r#"{"params": 3, "inputs": [{"hp": 1, "attack": 2}], "foo": {"a": [1]}}"#),
+        values(r#"{"foo": 3, "inputs": [{"hp": 1, "attack": 2}], "bar": {"a": [1]}}"#),
         [1.0, 2.0]
+    );
+}
+
+#[test]
+fn params_choose_the_predict_method_before_or_after_the_data() {
+    let method = |body: &str| {
+        json(body)
+            .map(|p| p.method)
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let rows = r#""inputs": [{"hp": 1, "attack": 2}]"#;
+    assert_eq!(method(&format!("{{{rows}}}")), PredictMethod::Predict);
+    assert_eq!(
+        method(&format!(
+            r#"{{"params": {{"predict_method": "predict_proba"}}, {rows}}}"#
+        )),
+        PredictMethod::PredictProba
+    );
+    assert_eq!(
+        method(&format!(
+            r#"{{{rows}, "params": {{"predict_method": "predict"}}}}"#
+        )),
+        PredictMethod::Predict
+    );
+    // Other params are ignored, as MLflow ignores params the signature does not declare.
+    assert_eq!(
+        method(&format!(r#"{{{rows}, "params": {{"temperature": 0.1}}}}"#)),
+        PredictMethod::Predict
+    );
+    let message = |body: String| match json(&body) {
+        Ok(_) => panic!("{body} was accepted"),
+        Err(e) => (e.kind(), e.to_string()),
+    };
+    let (kind, text) = message(format!(
+        r#"{{{rows}, "params": {{"predict_method": "decision_function"}}}}"#
+    ));
+    assert_eq!(kind, BAD);
+    assert!(
+        text.contains("must be 'predict' or 'predict_proba', not 'decision_function'"),
+        "{text}"
+    );
+    for params in ["3", "[]", r#""x""#] {
+        let (kind, text) = message(format!(r#"{{"params": {params}, {rows}}}"#));
+        assert_eq!(kind, BAD, "{params}");
+        assert!(
+            text.contains("Invalid input. 'params' must be a dictionary"),
+            "{params}: {text}"
+        );
+    }
+    let (_, text) = message(format!(r#"{{"params": {{"predict_method": 1}}, {rows}}}"#));
+    assert!(
+        text.contains("must be 'predict' or 'predict_proba', not 1"),
+        "{text}"
     );
 }
 
@@ -284,11 +341,16 @@ fn wrong_shapes_for_a_format_key_are_bad_requests() {
 }
 
 #[test]
-fn empty_input_is_refused_as_mlflow_does() {
+fn empty_input_is_refused_as_mlflow_does_unless_a_split_names_every_column() {
+    // `mlflow models serve` answers `{"predictions": []}` to this one.
+    let empty = json(r#"{"dataframe_split": {"columns": ["attack", "hp"], "data": []}}"#)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(empty.batch.n_rows(), 0);
     assert_eq!(
-        refusal(r#"{"dataframe_split": {"columns": ["hp", "attack"], "data": []}}"#),
-        BAD
+        refusal(r#"{"dataframe_split": {"columns": ["hp"], "data": []}}"#),
+        SCHEMA
     );
+    assert_eq!(refusal(r#"{"dataframe_split": {"data": []}}"#), SCHEMA);
     assert_eq!(refusal(r#"{"dataframe_records": []}"#), SCHEMA);
     assert_eq!(refusal(r#"{"instances": []}"#), SCHEMA);
     assert_eq!(refusal(r#"{"inputs": {"hp": [], "attack": []}}"#), BAD);
