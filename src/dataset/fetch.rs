@@ -139,6 +139,9 @@ async fn download(
 /// store's scheme (`s3`, `gs`, `wasbs`, …, as the Python client's artifact dataset sources
 /// name them), else `local`.
 pub fn source_type(source: &str) -> String {
+    if source == super::EMBEDDED_SOURCE {
+        return "code".to_owned();
+    }
     if is_http(source) {
         return "http".to_owned();
     }
@@ -152,8 +155,18 @@ pub fn source_type(source: &str) -> String {
 }
 
 /// MLflow's `source` JSON of a dataset read from `source`: `{"url": …}` for HTTP (as the
-/// Python client's `HTTPDatasetSource` writes it), `{"uri": …}` otherwise.
+/// Python client's `HTTPDatasetSource` writes it), the embedded package as its
+/// `CodeDatasetSource` writes data made by code (`{"tags": …}`), `{"uri": …}` otherwise.
 pub fn source_json(source: &str) -> String {
+    if source == super::EMBEDDED_SOURCE {
+        let name = format!("legendary {}", env!("CARGO_PKG_VERSION"));
+        return serde_json::json!({ "tags": {
+            "mlflow.source.name": name,
+            "mlflow.source.type": "LOCAL",
+            "legendary.data": super::EMBEDDED_SOURCE,
+        }})
+        .to_string();
+    }
     let key = if is_http(source) { "url" } else { "uri" };
     serde_json::json!({ key: source }).to_string()
 }
@@ -175,6 +188,14 @@ mod tests {
         assert_eq!(source_json("http://h/p.csv"), r#"{"url":"http://h/p.csv"}"#);
         assert_eq!(source_json("s3://b/p/"), r#"{"uri":"s3://b/p/"}"#);
         assert_eq!(source_type("/abs/data/pokemon"), "local");
+        // The embedded copy is not a path that exists where the run trained.
+        assert_eq!(source_type(crate::dataset::EMBEDDED_SOURCE), "code");
+        let code: serde_json::Value =
+            serde_json::from_str(&source_json(crate::dataset::EMBEDDED_SOURCE)).unwrap();
+        assert_eq!(
+            code["tags"]["mlflow.source.name"],
+            format!("legendary {}", env!("CARGO_PKG_VERSION"))
+        );
     }
 
     #[tokio::test]

@@ -23,11 +23,16 @@ pub use table::load_csv;
 /// repository and the image (`/app`).
 pub const DEFAULT_PACKAGE: &str = "data/pokemon";
 
+/// The source a dataset read from the binary's embedded copy of [`DEFAULT_PACKAGE`] records
+/// (no such directory exists where it ran): MLflow logs it as data made by code, not as a
+/// local path (see [`source_type`]).
+pub const EMBEDDED_SOURCE: &str = "the data package embedded in legendary (data/pokemon)";
+
 /// Loads the selected generations from `path`: a data package directory (`datapackage.json`),
 /// a single CSV file, or a directory holding one CSV and no descriptor (what [`fetch`] makes
 /// of a single object or URL). The default [`DEFAULT_PACKAGE`], where the working directory
 /// has none (after `cargo install`, from `/`), is the package compiled into the binary: the
-/// same files, so the same digest, and the dataset still names `data/pokemon`.
+/// same files, so the same digest; its source says it is that copy ([`EMBEDDED_SOURCE`]).
 ///
 /// # Errors
 /// As [`load_csv`] or the package loader: unreadable files, schema violations, hash or
@@ -36,7 +41,7 @@ pub fn load(path: &Path, generations: &Generations) -> Result<Dataset, DataError
     if let Some(bundled) = bundled_default(path)? {
         let mut dataset = package::load_package(bundled.path(), generations)?;
         dataset.root = path.to_path_buf();
-        dataset.source = DEFAULT_PACKAGE.to_owned();
+        dataset.source = EMBEDDED_SOURCE.to_owned();
         return Ok(dataset);
     }
     match lone_csv(path) {

@@ -10,9 +10,7 @@ use std::collections::HashMap;
 use anyhow::Context as _;
 use tokio::time::Instant;
 
-use super::session::{
-    TAG_BEST_INDEX, TAG_BEST_RUN, TAG_ID, TAG_INDEX, open, parent_context, runtime,
-};
+use super::session::{TAG_ID, TAG_INDEX, open, parent_context, record_best, runtime};
 use super::{Grid, Row, best, table};
 use crate::config::{CollectConfig, SweepJob};
 use crate::track::{LoggedRun, Published, Session};
@@ -278,12 +276,14 @@ async fn publish_best(
         reports.len()
     );
     let client = session.client();
-    for (key, value) in [
-        (TAG_BEST_INDEX, best_index.to_string()),
-        (TAG_BEST_RUN, run.info.run_id.clone()),
-    ] {
-        client.set_run_tag(&parent.run_id, key, &value).await?;
-    }
+    record_best(
+        client,
+        &parent.run_id,
+        best_index,
+        &run.info.run_id,
+        grid.metric,
+    )
+    .await?;
     let Some(config) = &job.publish else {
         return Ok(None);
     };

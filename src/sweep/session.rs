@@ -9,12 +9,13 @@ use std::collections::HashMap;
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::grid::RankMetric;
 use super::{Grid, Row, Trial, best, collect, table};
 use crate::config::{CollectConfig, SweepJob, SweepStep, TrackingTarget};
 use crate::track::{LoggedRun, Published, RunContext, Session};
-use legendary_mlflow::MlflowError;
 use legendary_mlflow::tracking::{RunStatus, now_ms};
-use legendary_mlflow::wire::KeyValue;
+use legendary_mlflow::wire::{KeyValue, Metric};
+use legendary_mlflow::{MlflowClient, MlflowError};
 
 /// Tag keys every run of a sweep carries, so that its runs can be found and ranked later.
 pub(crate) const TAG_ID: &str = "legendary.sweep.id";
@@ -80,6 +81,55 @@ fn trial_tags(sweep_id: &str, grid: &Grid, index: usize) -> Vec<KeyValue> {
     ]
 }
 
+/// The name of configuration `index`'s run: `sweep-3`, or `<--run-name>-3`.
+pub(super) fn trial_run_name(target: &TrackingTarget, index: usize) -> String {
+    format!("{}-{index}", target.run_name.as_deref().unwrap_or("sweep"))
+}
+
+/// Marks the sweep's parent run with its best configuration: the index and run id as tags,
+/// and the best run's params and latest metrics copied onto the parent, with the ranking
+/// metric again as `best_<metric>`, so that MLflow's runs list can show and sort sweeps by
+/// their best result. Both ways of running a sweep (one process, an Indexed Job) call this.
+///
+/// # Errors
+/// MLflow failures.
+pub(super) async fn record_best(
+    client: &MlflowClient,
+    parent_run_id: &str,
+    best_index: usize,
+    best_run_id: &str,
+    metric: RankMetric,
+) -> Result<(), MlflowError> {
+    let best = client.get_run(best_run_id).await?;
+    let metric = metric.to_string();
+    let now = now_ms();
+    let mut metrics: Vec<Metric> = best
+        .data
+        .metrics
+        .iter()
+        .map(|m| Metric {
+            timestamp: now,
+            model_id: None,
+            ..m.clone()
+        })
+        .collect();
+    if let Some(ranked) = best.data.metrics.iter().find(|m| m.key == metric) {
+        metrics.push(Metric {
+            key: format!("best_{}", ranked.key),
+            timestamp: now,
+            model_id: None,
+            ..ranked.clone()
+        });
+    }
+    let tags = [
+        KeyValue::new(TAG_BEST_INDEX, best_index.to_string()),
+        KeyValue::new(TAG_BEST_RUN, best_run_id),
+    ];
+    client
+        .log_batch(parent_run_id, &best.data.params, &metrics, &tags)
+        .await
+}
+
 /// The sweep's parent run: named `sweep` (or `--run-name`), tagged with the sweep id and
 /// the ranking metric; its children are the configurations' runs.
 pub(super) fn parent_context(target: &TrackingTarget, sweep_id: &str, grid: &Grid) -> RunContext {
@@ -128,7 +178,7 @@ fn train_one(job: &SweepJob, grid: &Grid, sweep_id: &str, index: usize) -> anyho
         let run = runtime()?.block_on(async {
             let session = open(target).await?;
             let ctx = RunContext {
-                run_name: Some(format!("sweep-{index}")),
+                run_name: Some(trial_run_name(target, index)),
                 tags: trial_tags(sweep_id, grid, index),
                 ..RunContext::default()
             };
@@ -156,7 +206,7 @@ fn sweep_all(job: &SweepJob, grid: &Grid, sweep_id: &str) -> anyhow::Result<Opti
             let parent = session
                 .start_run(&parent_context(target, sweep_id, grid))
                 .await?;
-            anyhow::Ok((session, parent))
+            anyhow::Ok((session, parent, target))
         })?),
         None => None,
     };
@@ -170,9 +220,9 @@ fn sweep_all(job: &SweepJob, grid: &Grid, sweep_id: &str) -> anyhow::Result<Opti
     // Each configuration's run, so that the best one's own run is what gets registered.
     let mut logged: HashMap<usize, LoggedRun> = HashMap::new();
     let mut on_done = |trial: &Trial| {
-        if let Some((session, parent)) = &tracked {
+        if let Some((session, parent, target)) = &tracked {
             let ctx = RunContext {
-                run_name: Some(format!("sweep-{}", trial.index)),
+                run_name: Some(trial_run_name(target, trial.index)),
                 parent_run_id: Some(parent.run_id.clone()),
                 tags: trial_tags(sweep_id, grid, trial.index),
                 start_time: None,
@@ -198,7 +248,7 @@ fn sweep_all(job: &SweepJob, grid: &Grid, sweep_id: &str) -> anyhow::Result<Opti
     print!("{}", table(&rows, grid.metric));
     let failed = trials.iter().filter(|t| t.result.is_err()).count();
     let finish = |status| {
-        if let Some((session, parent)) = &tracked {
+        if let Some((session, parent, _)) = &tracked {
             let _ = runtime.block_on(session.client().update_run(
                 &parent.run_id,
                 status,
@@ -225,7 +275,7 @@ fn sweep_all(job: &SweepJob, grid: &Grid, sweep_id: &str) -> anyhow::Result<Opti
     outcome.write(&job.output)?;
     println!("best model written to {}", job.output.display());
     let published = match &tracked {
-        Some((session, parent)) => runtime.block_on(async {
+        Some((session, parent, _)) => runtime.block_on(async {
             // The registered version is the winning configuration's own run, as in the
             // collect step of an Indexed Job.
             let run = logged.remove(&winner.index).with_context(|| {
@@ -234,15 +284,14 @@ fn sweep_all(job: &SweepJob, grid: &Grid, sweep_id: &str) -> anyhow::Result<Opti
                     winner.index
                 )
             })?;
-            for (key, value) in [
-                (TAG_BEST_INDEX, winner.index.to_string()),
-                (TAG_BEST_RUN, run.run_id.clone()),
-            ] {
-                session
-                    .client()
-                    .set_run_tag(&parent.run_id, key, &value)
-                    .await?;
-            }
+            record_best(
+                session.client(),
+                &parent.run_id,
+                winner.index,
+                &run.run_id,
+                grid.metric,
+            )
+            .await?;
             match &job.publish {
                 Some(config) => session
                     .publish(

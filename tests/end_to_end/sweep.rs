@@ -170,8 +170,11 @@ parent = [r for r in runs if r.info.run_name == "sweep-e2e"][0]
 kids = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
 v = c.search_model_versions("name='pokemon-sweep'")
 best = parent.data.tags["legendary.sweep.best_run_id"]
+winner = c.get_run(best)
 print(json.dumps({"parent": parent.info.status, "kids": sorted((r.info.run_name, r.info.status) for r in kids), "versions": len(v),
     "version_run": v[0].run_id if v else None, "best_run": best,
+    "parent_params": parent.data.params, "winner_params": winner.data.params,
+    "parent_metrics": parent.data.metrics, "winner_metrics": winner.data.metrics,
     "same_sweep": sorted({r.data.tags.get("legendary.sweep.id") == parent.data.tags["legendary.sweep.id"] for r in kids})}))
 "#,
     );
@@ -194,6 +197,22 @@ print(json.dumps({"parent": parent.info.status, "kids": sorted((r.info.run_name,
         "the version is the best configuration's own run"
     );
     assert_eq!(seen["same_sweep"], serde_json::json!([true]));
+    // Children are named after the parent's --run-name.
+    let names: Vec<&str> = kids.iter().map(|k| k[0].as_str().unwrap()).collect();
+    assert_eq!(
+        names.iter().filter(|n| n.starts_with("sweep-e2e-")).count(),
+        4,
+        "{names:?}"
+    );
+    // The parent carries the best configuration's params and metrics, and the ranking one
+    // again as best_<metric>, so that the runs list can sort sweeps by their best result.
+    assert_eq!(seen["parent_params"], seen["winner_params"], "{seen}");
+    let (parent, winner) = (&seen["parent_metrics"], &seen["winner_metrics"]);
+    assert!(winner["cv_roc_auc"].as_f64().is_some(), "{seen}");
+    for (key, value) in winner.as_object().unwrap() {
+        assert_eq!(&parent[key], value, "{key}");
+    }
+    assert_eq!(parent["best_cv_roc_auc"], winner["cv_roc_auc"]);
 }
 
 /// `legendary sweep --grid GRID --sweep-id ID` and `args`, as one Indexed Job pod runs it.
@@ -288,6 +307,8 @@ print(json.dumps({
     "parent": parent.info.status,
     "best": best,
     "best_run": parent.data.tags["legendary.sweep.best_run_id"],
+    "parent_best": parent.data.metrics.get("best_roc_auc"),
+    "parent_params": parent.data.params == trials[best].data.params,
     "best_auc": max(r.data.metrics["roc_auc"] for r in trials.values() if r.info.status == "FINISHED"),
     "winner_auc": trials[best].data.metrics["roc_auc"],
     "winner_run": trials[best].info.run_id,
@@ -308,6 +329,8 @@ print(json.dumps({
     );
     assert_eq!(seen["parent"], "FINISHED");
     assert_eq!(seen["best_auc"], seen["winner_auc"], "{seen}");
+    assert_eq!(seen["parent_best"], seen["winner_auc"], "{seen}");
+    assert_eq!(seen["parent_params"], true, "{seen}");
     assert_eq!(seen["best_run"], seen["winner_run"]);
     assert_eq!(
         seen["version_run"], seen["winner_run"],

@@ -86,6 +86,13 @@ fn away_from_the_repository_train_sweep_and_the_catalogue_use_the_bundled_data()
         metrics["data"]["sha256"], repo["data"]["sha256"],
         "{metrics}"
     );
+    // And it says where the rows came from: no data/pokemon exists here.
+    let background =
+        std::fs::read_to_string(dir.path().join("m/explanation_background.json")).unwrap();
+    assert!(
+        background.contains("the data package embedded in legendary"),
+        "{background}"
+    );
     std::fs::write(
         dir.path().join("grid.toml"),
         "metric = \"roc_auc\"\ncv_folds = 0\n[params]\nn_trees = [10]\n",
