@@ -9,6 +9,7 @@
 //! - `style`: the colours and text sizes every chart shares.
 //! - `render`: a chart as an SVG document or a PNG file.
 //! - `axis`: value ranges ticked where a chart wants them.
+//! - `square`: the square probability plot the ROC curve and the reliability diagram share.
 //! - `roc`, `reliability`, `bars`, `heatmap`: the kinds of chart (ROC curve, reliability
 //!   diagram, sorted horizontal bars, confusion matrix).
 
@@ -19,6 +20,7 @@ mod heatmap;
 mod reliability;
 mod render;
 mod roc;
+mod square;
 mod style;
 mod typeset;
 

@@ -5,15 +5,14 @@
 use std::iter::once;
 
 use plotters::backend::DrawingBackend;
-use plotters::chart::{ChartBuilder, SeriesLabelPosition};
 use plotters::coord::Shift;
 use plotters::drawing::{DrawingArea, DrawingAreaErrorKind};
-use plotters::element::{DashedPathElement, PathElement};
-use plotters::style::{Color as _, WHITE};
+use plotters::element::PathElement;
+use plotters::style::Color as _;
 
 use super::Chart;
-use super::axis::Axis;
-use super::style::{self, BLUE, GREY, TICK, TITLE};
+use super::square;
+use super::style::BLUE;
 
 /// A ROC curve and its AUC.
 pub(crate) struct Roc<'a> {
@@ -29,71 +28,27 @@ pub(crate) struct Roc<'a> {
     pub(crate) auc: f64,
 }
 
-/// The axes run a little past [0, 1] (ticked every 0.2, as matplotlib does) so that the
-/// curve along an edge is not hidden by the axis.
-const LOW: f64 = -0.01;
-const HIGH: f64 = 1.01;
-
 impl Chart for Roc<'_> {
-    /// A square plot, 500 × 500: 630 wide less 40 of margins and the 90 of the y labels; 644
-    /// tall less 40 of margins, the 70 of the x labels and the 34 of the title (its text and
-    /// 5 above and below).
     fn size(&self) -> (u32, u32) {
-        (630, 644)
+        square::SIZE
     }
 
     fn draw<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
     ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-        let mut chart = ChartBuilder::on(root)
-            .caption(self.title, style::text(TITLE))
-            .margin(20)
-            .x_label_area_size(70)
-            .y_label_area_size(90)
-            .build_cartesian_2d(Axis::stepped(LOW, HIGH, 0.2), Axis::stepped(LOW, HIGH, 0.2))?;
-        let mut mesh = chart.configure_mesh();
-        style::mesh(&mut mesh)
-            .x_label_formatter(&|v| format!("{v:.1}"))
-            .y_label_formatter(&|v| format!("{v:.1}"))
-            .x_desc(format!(
-                "False Positive Rate (Positive label: {})",
-                self.positive
-            ))
-            .y_desc(format!(
-                "True Positive Rate (Positive label: {})",
-                self.positive
-            ))
-            .draw()?;
-        // matplotlib closes the box with a top and a right spine.
-        chart.draw_series(once(PathElement::new(
-            vec![(LOW, HIGH), (HIGH, HIGH), (HIGH, LOW)],
-            style::axis(),
-        )))?;
+        let mut chart = square::axes(
+            root,
+            self.title,
+            format!("False Positive Rate (Positive label: {})", self.positive),
+            format!("True Positive Rate (Positive label: {})", self.positive),
+        )?;
         let curve = BLUE.stroke_width(2);
         chart
             .draw_series(once(PathElement::new(self.points.to_vec(), curve)))?
             .label(format!("{} (AUC = {:.3})", self.name, self.auc))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 28, y)], curve));
-        let chance = GREY.stroke_width(2);
-        chart
-            .draw_series(once(DashedPathElement::new(
-                [(0.0, 0.0), (1.0, 1.0)],
-                8,
-                5,
-                chance,
-            )))?
-            .label("Chance level (AUC = 0.5)")
-            .legend(move |(x, y)| DashedPathElement::new([(x, y), (x + 28, y)], 8, 5, chance));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .margin(14)
-            .legend_area_size(36)
-            .label_font(style::text(TICK))
-            .background_style(WHITE.filled())
-            .border_style(GREY.mix(0.4))
-            .draw()?;
-        Ok(())
+        square::diagonal(&mut chart, "Chance level (AUC = 0.5)")?;
+        square::legend(&mut chart)
     }
 }
