@@ -189,10 +189,16 @@ impl ModelSource {
     }
 }
 
+/// What `/version` and the model card say the bundled model's URI is.
+pub(crate) const BUNDLED_URI: &str = "the bundled model";
+
+/// The bundled model's name where a protocol needs one (it is `models/pokemon`).
+pub(crate) const BUNDLED_NAME: &str = "pokemon";
+
 impl fmt::Display for ModelSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Bundled => f.write_str("the bundled model"),
+            Self::Bundled => f.write_str(BUNDLED_URI),
             Self::Local(p) => write!(f, "{}", p.display()),
             Self::Remote(u) => write!(f, "{u}"),
         }

@@ -22,6 +22,7 @@ mod in_process {
     mod layers;
     mod limits;
     mod metrics;
+    mod oip;
     mod readiness;
     mod scoring_props;
     mod security;

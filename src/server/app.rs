@@ -14,6 +14,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use super::invocations::invocations;
+use super::oip;
 use super::probes::{health, model_card, ping, version};
 use super::telemetry::{MAX_SHOWN_METHOD, shortened};
 use crate::http::{ApiError, AppState, metrics_handler, track};
@@ -30,6 +31,25 @@ pub fn app(state: AppState) -> Router {
         .route("/model", get(model_card))
         .route("/metrics", get(metrics_handler))
         .route("/openapi.json", get(super::openapi::openapi_json))
+        // The Open Inference Protocol v2 (KServe, Triton, MLServer).
+        .route("/v2", get(oip::server_metadata))
+        .route("/v2/health/live", get(oip::live))
+        .route("/v2/health/ready", get(oip::ready))
+        .route("/v2/models/{name}", get(oip::model_metadata))
+        .route(
+            "/v2/models/{name}/versions/{version}",
+            get(oip::model_metadata),
+        )
+        .route("/v2/models/{name}/ready", get(oip::model_ready))
+        .route(
+            "/v2/models/{name}/versions/{version}/ready",
+            get(oip::model_ready),
+        )
+        .route("/v2/models/{name}/infer", post(oip::infer))
+        .route(
+            "/v2/models/{name}/versions/{version}/infer",
+            post(oip::infer),
+        )
         .merge(crate::web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -4,6 +4,7 @@
 //! - `app`: the one composition point: every route (the scoring protocol and probes here,
 //!   the web page and demo API from [`crate::web`]) and the layers around them.
 //! - `invocations`, `probes`: the scoring protocol and `/ping`, `/health`, `/version`, `/model`.
+//! - `oip`: the Open Inference Protocol v2 over REST (`/v2/…`), on the same model.
 //! - `openapi`: the OpenAPI document, from the real handlers' attributes.
 //! - `reload`: hot reload of a moving model URI.
 //! - `connections`, `slots`: the accept loop and how it shares connection slots out.
@@ -13,6 +14,7 @@ mod app;
 mod connections;
 mod explain;
 mod invocations;
+mod oip;
 mod openapi;
 mod probes;
 mod reload;

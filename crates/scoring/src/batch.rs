@@ -4,7 +4,8 @@ use super::ScoringError;
 
 /// A parsed request: row-major f64 values, `n_rows x n_cols`, columns in the model's feature order.
 ///
-/// Guarantees: at least one row, and every value is finite.
+/// Guarantees: every value is finite. It may have no rows (an empty frame that names every
+/// column, answered with no predictions, as MLflow answers it).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Batch {
     n_rows: usize,
@@ -13,7 +14,17 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// Number of rows (at least 1).
+    /// A batch of `values`, row-major, `n_cols` to a row; the caller has checked that every
+    /// value is finite and that `values.len()` is a multiple of `n_cols`.
+    pub(crate) fn from_row_major(n_cols: usize, values: Vec<f64>) -> Self {
+        Self {
+            n_rows: values.len().checked_div(n_cols).unwrap_or(0),
+            n_cols,
+            values,
+        }
+    }
+
+    /// Number of rows.
     pub fn n_rows(&self) -> usize {
         self.n_rows
     }
@@ -104,7 +115,7 @@ impl Builder {
             .and_then(|last| self.row(last).iter().position(|v| v.is_nan()))
     }
 
-    /// The finished batch. The caller has checked for missing cells and at least one row.
+    /// The finished batch. The caller has checked for missing cells.
     pub(crate) fn finish(self) -> Batch {
         Batch {
             n_rows: self.n_rows,

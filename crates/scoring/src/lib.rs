@@ -20,6 +20,7 @@ mod content_type;
 mod csv;
 mod error;
 mod json;
+pub mod oip;
 pub mod python_json;
 mod response;
 

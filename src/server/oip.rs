@@ -1,0 +1,211 @@
+//! The Open Inference Protocol v2 over REST (`/v2/…`), as KServe, Triton and MLServer speak
+//! it, beside MLflow's protocol and on the same model, limits, metrics and hot reload.
+//!
+//! The model's name is the registry's (`models:/pokemon/…` is `pokemon`; a local directory is
+//! its last path component) and its version the registry's version, when it has one; routes
+//! naming another model or version answer 404. Errors are `{"error": "…"}` with the status
+//! `/invocations` would use.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::acquire::Served;
+use crate::http::{ApiError, AppState, SMALL_BODY_BYTES, ScoredRows};
+use legendary_scoring::oip::{self, InferRequest};
+
+/// An error as the protocol writes it: `{"error": "…"}`.
+pub(super) struct OipError(ApiError);
+
+impl<E: Into<ApiError>> From<E> for OipError {
+    fn from(error: E) -> Self {
+        Self(error.into())
+    }
+}
+
+impl IntoResponse for OipError {
+    fn into_response(self) -> Response {
+        #[derive(Serialize)]
+        struct Body {
+            error: String,
+        }
+        let status = self.0.wire().status;
+        let error = match &self.0 {
+            // The cause goes to the log only, as for every other route.
+            ApiError::Internal(cause) => {
+                tracing::error!(error = %cause, "internal error");
+                "internal error".to_owned()
+            }
+            other => other.to_string(),
+        };
+        (status, Json(Body { error })).into_response()
+    }
+}
+
+/// `GET /v2`: the server's metadata.
+pub(super) async fn server_metadata() -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "name": env!("CARGO_PKG_NAME"),
+        "version": env!("CARGO_PKG_VERSION"),
+        "extensions": [],
+    }))
+}
+
+/// `GET /v2/health/live`: the process answers.
+pub(super) async fn live() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "live": true }))
+}
+
+/// `GET /v2/health/ready`: ready as `/ping` is (a model loaded, not draining).
+pub(super) async fn ready(State(state): State<AppState>) -> Response {
+    let is_ready = !state.is_draining() && state.live_model().is_ok();
+    let status = if is_ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(serde_json::json!({ "ready": is_ready }))).into_response()
+}
+
+/// The model a route names: `/v2/models/{name}` or `/v2/models/{name}/versions/{version}`.
+#[derive(serde::Deserialize)]
+pub(super) struct ModelPath {
+    name: String,
+    version: Option<String>,
+}
+
+/// The served model's name in this protocol: the registry's, else the directory's.
+fn model_name(served: &Served) -> String {
+    if let Some(name) = &served.resolved.name {
+        return name.clone();
+    }
+    if served.uri == crate::acquire::BUNDLED_URI {
+        return crate::acquire::BUNDLED_NAME.to_owned();
+    }
+    let path = served.uri.trim_end_matches('/');
+    path.rsplit('/').next().unwrap_or(path).to_owned()
+}
+
+/// The live model, when the route names it.
+fn named(state: &AppState, path: &ModelPath) -> Result<(Arc<Served>, String), OipError> {
+    let served = state.live_model()?;
+    let name = model_name(&served);
+    if path.name != name {
+        return Err(ApiError::NotFound(format!(
+            "Model '{}' is not served here; this server serves '{name}'.",
+            path.name
+        ))
+        .into());
+    }
+    if let Some(version) = &path.version
+        && served.resolved.version.as_ref() != Some(version)
+    {
+        return Err(ApiError::NotFound(format!(
+            "Version '{version}' of model '{name}' is not served here; the served version is {}.",
+            served
+                .resolved
+                .version
+                .as_deref()
+                .unwrap_or("unversioned (a local model)")
+        ))
+        .into());
+    }
+    Ok((served, name))
+}
+
+/// `GET /v2/models/{name}[/versions/{version}]`: inputs and outputs.
+pub(super) async fn model_metadata(
+    State(state): State<AppState>,
+    Path(path): Path<ModelPath>,
+) -> Result<Json<serde_json::Value>, OipError> {
+    let (served, name) = named(&state, &path)?;
+    let inputs: Vec<serde_json::Value> = served
+        .model
+        .input_features()
+        .iter()
+        .map(|f| serde_json::json!({"name": f, "datatype": "FP64", "shape": [-1]}))
+        .collect();
+    let versions: Vec<&String> = served.resolved.version.iter().collect();
+    Ok(Json(serde_json::json!({
+        "name": name,
+        "versions": versions,
+        "platform": "legendary",
+        "inputs": inputs,
+        "outputs": [
+            {"name": oip::OUTPUTS[0], "datatype": "BOOL", "shape": [-1]},
+            {"name": oip::OUTPUTS[1], "datatype": "FP64", "shape": [-1]},
+        ],
+    })))
+}
+
+/// `GET /v2/models/{name}[/versions/{version}]/ready`.
+pub(super) async fn model_ready(
+    State(state): State<AppState>,
+    Path(path): Path<ModelPath>,
+) -> Result<Json<serde_json::Value>, OipError> {
+    let (_, name) = named(&state, &path)?;
+    Ok(Json(serde_json::json!({ "name": name, "ready": true })))
+}
+
+/// `POST /v2/models/{name}[/versions/{version}]/infer`: as `/invocations`, the body read under
+/// the same permits and limits, a large one parsed and scored off the async workers.
+pub(super) async fn infer(
+    State(state): State<AppState>,
+    Path(path): Path<ModelPath>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, OipError> {
+    let (served, name) = named(&state, &path)?;
+    if served.model.forest().is_none() {
+        return Err(ApiError::BadRequest(
+            "The Open Inference Protocol is served for legendary's own forests; this model is a scikit-learn estimator: use /invocations.".to_owned(),
+        )
+        .into());
+    }
+    let read =
+        crate::http::read_body(&state, body, &headers, state.limits().max_body_bytes).await?;
+    let version = served.resolved.version.clone();
+    let small = read.bytes.len() < SMALL_BODY_BYTES;
+    let work = move || {
+        let _permit = read.permit;
+        answer(&state, &served, &name, version.as_deref(), &read.bytes)
+    };
+    if small {
+        return work();
+    }
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(ApiError::internal)?
+}
+
+/// Parses, scores and renders one request.
+fn answer(
+    state: &AppState,
+    served: &Served,
+    name: &str,
+    version: Option<&str>,
+    body: &[u8],
+) -> Result<Response, OipError> {
+    let request: InferRequest =
+        oip::parse_infer(body, served.model.input_features(), &state.limits().scoring)
+            .map_err(OipError::from)?;
+    let probabilities = served.model.proba_batch(request.batch.values());
+    let decisions: Vec<bool> = probabilities
+        .iter()
+        .map(|&p| served.model.decide(p))
+        .collect();
+    let rows = decisions.len();
+    let body = oip::render_infer(name, version, &request, &decisions, &probabilities);
+    let mut response = (StatusCode::OK, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    response.extensions_mut().insert(ScoredRows(rows));
+    Ok(response)
+}
