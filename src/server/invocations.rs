@@ -112,13 +112,10 @@ fn score(
                 "Invalid input. params.predict_method 'predict_proba' needs a model of the six stats; this one takes other inputs.",
             )));
         }
-        let mut probabilities = Vec::with_capacity(rows);
-        for block in batch.values().chunks(CHUNK_ROWS * n_cols) {
-            if cancel.is_cancelled() {
-                return Err(cancelled());
-            }
-            probabilities.extend(served.model.proba_batch(block));
-        }
+        let probabilities = blockwise(batch.values(), n_cols, cancel, |block| {
+            served.model.proba_batch(block)
+        })
+        .ok_or_else(cancelled)?;
         drop(batch);
         return Ok(json_response(
             legendary_scoring::render_probabilities(&probabilities, parsed.dialect),
@@ -127,13 +124,10 @@ fn score(
     }
     if served.model.sklearn().is_some() {
         // Labels in their own type, or floats: what `mlflow models serve` answers.
-        let mut predictions = Vec::with_capacity(rows);
-        for block in batch.values().chunks(CHUNK_ROWS * n_cols) {
-            if cancel.is_cancelled() {
-                return Err(cancelled());
-            }
-            predictions.extend(served.model.predict_values(block));
-        }
+        let predictions = blockwise(batch.values(), n_cols, cancel, |block| {
+            served.model.predict_values(block)
+        })
+        .ok_or_else(cancelled)?;
         drop(batch);
         return Ok(json_response(
             legendary_scoring::render_values(&predictions, parsed.dialect),
@@ -154,6 +148,24 @@ fn score(
         legendary_scoring::render(&predictions, parsed.dialect),
         rows,
     ))
+}
+
+/// `score` over the rows of `values` ([`CHUNK_ROWS`] at a time), on this thread, looking at
+/// the cancellation token between blocks; `None` once cancelled.
+fn blockwise<T>(
+    values: &[f64],
+    n_cols: usize,
+    cancel: &Cancel,
+    score: impl Fn(&[f64]) -> Vec<T>,
+) -> Option<Vec<T>> {
+    let mut out = Vec::with_capacity(values.len() / n_cols.max(1));
+    for block in values.chunks(CHUNK_ROWS * n_cols.max(1)) {
+        if cancel.is_cancelled() {
+            return None;
+        }
+        out.extend(score(block));
+    }
+    Some(out)
 }
 
 /// Rows scored between two looks at the cancellation token, per parallel task.

@@ -170,9 +170,7 @@ pub fn parse_infer(
         check_tensor(input)?;
     }
     let values = match raw.inputs.as_slice() {
-        [one] if one.shape.len() == 2 && !features.contains(&one.name) => {
-            matrix(one, n_cols)?
-        }
+        [one] if one.shape.len() == 2 && !features.contains(&one.name) => matrix(one, n_cols)?,
         inputs if !inputs.is_empty() => columns(inputs, features)?,
         _ => return Err(ScoringError::bad_request("The request has no inputs.")),
     };
@@ -344,23 +342,22 @@ pub fn render_infer(
         Bool(&'a [bool]),
         Float(&'a [f64]),
     }
-    let mut outputs = Vec::with_capacity(2);
-    if request.outputs[0] {
-        outputs.push(Output {
-            name: OUTPUTS[0],
-            datatype: "BOOL",
-            shape: [decisions.len()],
-            data: Data::Bool(decisions),
-        });
-    }
-    if request.outputs[1] {
-        outputs.push(Output {
-            name: OUTPUTS[1],
-            datatype: "FP64",
-            shape: [probabilities.len()],
-            data: Data::Float(probabilities),
-        });
-    }
+    let all = [
+        ("BOOL", decisions.len(), Data::Bool(decisions)),
+        ("FP64", probabilities.len(), Data::Float(probabilities)),
+    ];
+    let outputs: Vec<Output<'_>> = all
+        .into_iter()
+        .zip(OUTPUTS)
+        .zip(request.outputs)
+        .filter(|(_, wanted)| *wanted)
+        .map(|(((datatype, n, data), name), _)| Output {
+            name,
+            datatype,
+            shape: [n],
+            data,
+        })
+        .collect();
     let answer = Answer {
         model_name,
         model_version,
