@@ -666,6 +666,11 @@ pub(crate) struct ServeArgs {
     /// The data package the web page searches (default: the one bundled in the binary).
     #[arg(long, env = "LEGENDARY_DATA")]
     pub data: Option<PathBuf>,
+    /// The model's name in the Open Inference Protocol's routes (`/v2/models/NAME/…`);
+    /// default: the registry's model name, else the model directory's name. KServe passes
+    /// the InferenceService's name.
+    #[arg(long, env = "LEGENDARY_SERVED_NAME")]
+    pub served_name: Option<String>,
 }
 
 impl ServeArgs {
@@ -717,6 +722,7 @@ impl ServeArgs {
             wait_for_model: self.wait_for_model,
             data: self.data,
             sandbox: self.sandbox.sandbox()?,
+            served_name: self.served_name.filter(|n| !n.trim().is_empty()),
         })
     }
 }

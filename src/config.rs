@@ -219,6 +219,8 @@ pub struct ServeConfig {
     pub data: Option<PathBuf>,
     /// Where models are compiled (start-up and every reload).
     pub sandbox: Sandbox,
+    /// The model's name in the Open Inference Protocol, when not the one it comes with.
+    pub served_name: Option<String>,
 }
 
 /// Where and as whom training runs are logged.

@@ -76,6 +76,8 @@ struct Inner {
     pokedex: Option<Dataset>,
     /// The data catalogue of the same package (`GET /datasets`), set once at start-up.
     catalogue: std::sync::OnceLock<Vec<Entry>>,
+    /// `--served-name`, set once at start-up.
+    served_name: std::sync::OnceLock<String>,
     metrics: Metrics,
     permits: Permits,
     /// Why there is no model yet, while `--wait-for-model` waits.
@@ -96,6 +98,7 @@ impl AppState {
                 limits,
                 pokedex,
                 catalogue: std::sync::OnceLock::new(),
+                served_name: std::sync::OnceLock::new(),
                 permits,
                 waiting: std::sync::Mutex::new(None),
             }),
@@ -174,6 +177,16 @@ impl AppState {
     /// Sets the data catalogue `GET /datasets` searches (the first call wins).
     pub fn set_catalogue(&self, entries: Vec<Entry>) {
         let _ = self.inner.catalogue.set(entries);
+    }
+
+    /// Names the model in the Open Inference Protocol whatever its source (`--served-name`).
+    pub fn set_served_name(&self, name: String) {
+        let _ = self.inner.served_name.set(name);
+    }
+
+    /// `--served-name`, when given.
+    pub(crate) fn served_name(&self) -> Option<&str> {
+        self.inner.served_name.get().map(String::as_str)
     }
 
     /// The data catalogue; empty until [`AppState::set_catalogue`].

@@ -132,6 +132,9 @@ pub async fn start(
     };
     let state = AppState::new(config.limits.clone(), pokedex);
     state.set_catalogue(entries);
+    if let Some(name) = &config.served_name {
+        state.set_served_name(name.clone());
+    }
     state.set_waiting(format!("loading '{}'", config.model));
     let addr = listener.local_addr()?;
     // A URL to click: the unspecified address (0.0.0.0, ::) is reachable as localhost.

@@ -79,8 +79,12 @@ pub(super) struct ModelPath {
     version: Option<String>,
 }
 
-/// The served model's name in this protocol: the registry's, else the directory's.
-fn model_name(served: &Served) -> String {
+/// The served model's name in this protocol: `--served-name`, else the registry's, else the
+/// directory's.
+fn model_name(state: &AppState, served: &Served) -> String {
+    if let Some(name) = state.served_name() {
+        return name.to_owned();
+    }
     if let Some(name) = &served.resolved.name {
         return name.clone();
     }
@@ -94,7 +98,7 @@ fn model_name(served: &Served) -> String {
 /// The live model, when the route names it.
 fn named(state: &AppState, path: &ModelPath) -> Result<(Arc<Served>, String), OipError> {
     let served = state.live_model()?;
-    let name = model_name(&served);
+    let name = model_name(state, &served);
     if path.name != name {
         return Err(ApiError::NotFound(format!(
             "Model '{}' is not served here; this server serves '{name}'.",

@@ -4,7 +4,9 @@
 
 use serde_json::{Value, json};
 
-use crate::support::app::{pokedex, spawn_app};
+use legendary::http::{AppState, ServerLimits};
+
+use crate::support::app::{bundled_model, pokedex, spawn_app, spawn_state, spawn_with_model};
 
 const STATS: [&str; 6] = legendary_forest::FEATURES;
 
@@ -141,5 +143,51 @@ async fn oip_errors_are_4xx_with_an_error_field() {
             "{path}: {answer}"
         );
     }
+    app.shut_down().await;
+}
+
+#[tokio::test]
+async fn a_registry_version_is_served_under_its_name_and_version_or_the_served_name() {
+    let row = json!({"inputs": [{"name": "x", "shape": [1, 6], "datatype": "FP64",
+        "data": [106, 110, 90, 154, 90, 130]}]});
+    // Registry version 7 of `pokemon`.
+    let app = spawn_with_model().await;
+    let (status, meta) = get(&app.client, app.url("/v2/models/pokemon/versions/7")).await;
+    assert_eq!((status, &meta["versions"]), (200, &json!(["7"])), "{meta}");
+    let (status, answer) = post(
+        &app.client,
+        app.url("/v2/models/pokemon/versions/7/infer"),
+        &row,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["model_version"], "7");
+    let (status, _) = post(
+        &app.client,
+        app.url("/v2/models/pokemon/versions/6/infer"),
+        &row,
+    )
+    .await;
+    assert_eq!(status, 404);
+    app.shut_down().await;
+
+    // KServe names it after the InferenceService (`--served-name`).
+    let state = AppState::new(ServerLimits::default(), None);
+    state.set_model(bundled_model());
+    state.set_served_name("legendary-isvc".to_owned());
+    let app = spawn_state(state).await;
+    let (status, answer) = post(
+        &app.client,
+        app.url("/v2/models/legendary-isvc/infer"),
+        &row,
+    )
+    .await;
+    assert_eq!(
+        (status, &answer["model_name"]),
+        (200, &json!("legendary-isvc")),
+        "{answer}"
+    );
+    let (status, _) = get(&app.client, app.url("/v2/models/pokemon")).await;
+    assert_eq!(status, 404);
     app.shut_down().await;
 }

@@ -30,6 +30,7 @@ fn config(grace: Duration) -> ServeConfig {
             env!("CARGO_BIN_EXE_legendary"),
             legendary::sandbox::SandboxLimits::detect(),
         ),
+        served_name: None,
     }
 }
 
