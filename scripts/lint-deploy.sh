@@ -4,8 +4,15 @@
 #   - every Kubernetes manifest under deploy/kubernetes with kubernetes-validate
 #     in strict mode (unknown fields are errors), against the oldest and newest
 #     Kubernetes versions we target. Custom resources that kubernetes-validate
-#     has no schema for (the ServiceMonitor example) are split out first and
-#     checked by scripts/lint_crds.py against a hand-written schema instead;
+#     has no schema for are split out first and checked by scripts/lint_crds.py
+#     instead: the ServiceMonitor example against a hand-written schema, the
+#     KServe runtimes and InferenceServices against KServe's own CRD schemas
+#     (vendored in scripts/testdata/kserve), unknown fields refused too. Each
+#     file's InferenceServices are cross-checked against the runtimes of all
+#     the files (the one they name may live in another);
+#   - first, a self-check: scripts/testdata/kserve/broken.yaml must be refused
+#     with exactly the errors it lists, so a check that silently stopped
+#     catching anything fails the run;
 #   - if kubectl or kustomize is installed: each kustomization (bases and
 #     overlays) is built and its rendered output validated the same way.
 #     Components (kind: Component) are not built on their own: they are
@@ -55,11 +62,12 @@ fi
 # prints WARN), so its output is checked too: any WARN/ERROR/FATAL line fails.
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-kv() { # kv FILE [LABEL]: validate FILE against every version in K8S_VERSIONS
+kv() { # kv FILE [LABEL [lint_crds.py options]]: validate FILE against every version in K8S_VERSIONS
   local file=$1 label=${2:-$1} out rc v args=() core
+  shift $(($# < 2 ? $# : 2))
   core="$scratch/core-$RANDOM.yaml"
   # Custom resources out, checked by hand; the rest goes to kubernetes-validate.
-  if ! "$VENV/bin/python" scripts/lint_crds.py "$file" "$core" "$label"; then
+  if ! "$VENV/bin/python" scripts/lint_crds.py "$file" "$core" "$label" "$@"; then
     fail "custom resources in $label"
   fi
   if [[ ! -s $core ]]; then
@@ -79,6 +87,39 @@ kv() { # kv FILE [LABEL]: validate FILE against every version in K8S_VERSIONS
   fi
 }
 
+# Self-check: every `# expect:` line of the fixture must be in one ERROR line
+# of lint_crds.py, and every ERROR line must be expected.
+FIXTURE=scripts/testdata/kserve/broken.yaml
+echo "==> self-check: scripts/lint_crds.py must refuse $FIXTURE"
+set +e
+"$VENV/bin/python" scripts/lint_crds.py "$FIXTURE" "$scratch/fixture-core.yaml" >"$scratch/fixture.out" 2>&1
+rc=$?
+set -e
+if [[ $rc -ne 1 ]]; then
+  cat "$scratch/fixture.out" >&2
+  fail "lint_crds.py exited $rc on $FIXTURE, not 1"
+elif ! "$VENV/bin/python" - "$FIXTURE" "$scratch/fixture.out" <<'PY'; then
+import sys
+expects = [l[len("# expect: "):].rstrip("\n") for l in open(sys.argv[1]) if l.startswith("# expect: ")]
+errors = [l.rstrip("\n") for l in open(sys.argv[2]) if l.startswith("ERROR ")]
+unmatched, missing = list(errors), []
+for e in expects:
+    hit = next((l for l in unmatched if e in l), None)
+    if hit is None:
+        missing.append(e)
+    else:
+        unmatched.remove(hit)
+for e in missing:
+    print(f"not reported: {e}", file=sys.stderr)
+for l in unmatched:
+    print(f"not expected: {l}", file=sys.stderr)
+if missing or unmatched or not expects:
+    sys.exit(1)
+print(f"ok  refused, with the {len(expects)} errors it expects")
+PY
+  fail "lint_crds.py does not report exactly the errors $FIXTURE expects"
+fi
+
 echo "==> kubernetes-validate $KUBERNETES_VALIDATE_VERSION --strict against ${K8S_VERSIONS[*]}"
 # Every manifest: *.yaml/*.yml under deploy/kubernetes, except kustomization
 # files (kustomize's own config, not a Kubernetes resource). Non-YAML files
@@ -88,7 +129,12 @@ mapfile -t manifests < <(find deploy/kubernetes -type f \( -name '*.yaml' -o -na
 if [[ ${#manifests[@]} -eq 0 ]]; then
   fail "no manifests found under deploy/kubernetes"
 fi
-for f in "${manifests[@]}"; do kv "$f"; done
+# Every KServe runtime, for the InferenceServices of the other files.
+context=()
+while IFS= read -r f; do
+  context+=(--context "$f")
+done < <(grep -lE '^kind: *(Cluster)?ServingRuntime *$' "${manifests[@]}" || true)
+for f in "${manifests[@]}"; do kv "$f" "$f" "${context[@]}"; done
 
 # Rendered kustomizations (optional: needs kubectl or kustomize).
 if command -v kustomize >/dev/null 2>&1; then
