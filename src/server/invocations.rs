@@ -152,7 +152,7 @@ fn score(
 
 /// `score` over the rows of `values` ([`CHUNK_ROWS`] at a time), on this thread, looking at
 /// the cancellation token between blocks; `None` once cancelled.
-fn blockwise<T>(
+pub(super) fn blockwise<T>(
     values: &[f64],
     n_cols: usize,
     cancel: &Cancel,
@@ -172,7 +172,7 @@ fn blockwise<T>(
 const CHUNK_ROWS: usize = 4096;
 
 /// A 200 answer of `rows` scored rows.
-fn json_response(body: Vec<u8>, rows: usize) -> Response {
+pub(super) fn json_response(body: Vec<u8>, rows: usize) -> Response {
     tracing::debug!(rows, "scored");
     let mut response = (StatusCode::OK, body).into_response();
     response.headers_mut().insert(

@@ -11,12 +11,14 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use super::invocations::{blockwise, json_response};
 use crate::acquire::Served;
-use crate::http::{ApiError, AppState, SMALL_BODY_BYTES, ScoredRows};
+use crate::cancel::Cancel;
+use crate::http::{ApiError, AppState, SMALL_BODY_BYTES};
 use legendary_scoring::oip::{self, InferRequest};
 
 /// An error as the protocol writes it: `{"error": "…"}`.
@@ -174,42 +176,58 @@ pub(super) async fn infer(
     let read =
         crate::http::read_body(&state, body, &headers, state.limits().max_body_bytes).await?;
     let version = served.resolved.version.clone();
-    let small = read.bytes.len() < SMALL_BODY_BYTES;
-    let work = move || {
-        let _permit = read.permit;
-        answer(&state, &served, &name, version.as_deref(), &read.bytes)
-    };
-    if small {
-        return work();
+    if read.bytes.len() < SMALL_BODY_BYTES {
+        return answer(
+            &state,
+            &served,
+            &name,
+            version.as_deref(),
+            &read.bytes,
+            &Cancel::never(),
+        );
     }
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(ApiError::internal)?
+    // As `/invocations`: dropped with this future when the request times out, so the scoring
+    // stops at its next look and gives the permit back.
+    let (cancel, _cancel_on_drop) = Cancel::on_drop();
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || {
+        let _enter = span.enter();
+        let _permit = read.permit;
+        answer(
+            &state,
+            &served,
+            &name,
+            version.as_deref(),
+            &read.bytes,
+            &cancel,
+        )
+    })
+    .await
+    .map_err(ApiError::internal)?
 }
 
-/// Parses, scores and renders one request.
+/// Parses, scores (block by block, looking at `cancel` between blocks) and renders one
+/// request.
 fn answer(
     state: &AppState,
     served: &Served,
     name: &str,
     version: Option<&str>,
     body: &[u8],
+    cancel: &Cancel,
 ) -> Result<Response, OipError> {
     let request: InferRequest =
         oip::parse_infer(body, served.model.input_features(), &state.limits().scoring)
             .map_err(OipError::from)?;
-    let probabilities = served.model.proba_batch(request.batch.values());
+    let batch = &request.batch;
+    let probabilities = blockwise(batch.values(), batch.n_cols(), cancel, |block| {
+        served.model.proba_batch(block)
+    })
+    .ok_or(ApiError::Timeout(state.limits().timeout))?;
     let decisions: Vec<bool> = probabilities
         .iter()
         .map(|&p| served.model.decide(p))
         .collect();
-    let rows = decisions.len();
     let body = oip::render_infer(name, version, &request, &decisions, &probabilities);
-    let mut response = (StatusCode::OK, body).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
-    response.extensions_mut().insert(ScoredRows(rows));
-    Ok(response)
+    Ok(json_response(body, decisions.len()))
 }
