@@ -93,7 +93,8 @@ COPY --from=builder /out/app /app
 
 # Numeric, so Kubernetes' runAsNonRoot can verify it (the base's "nonroot").
 USER 65532:65532
-EXPOSE 8080
+# MLflow's scoring protocol, the web page and OIP REST; OIP gRPC.
+EXPOSE 8080 8081
 
 ENTRYPOINT ["/usr/local/bin/legendary"]
 CMD ["serve", "--host", "0.0.0.0"]

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Load-tests `legendary serve` (release build, bundled model) on 127.0.0.1 with wrk:
 # 1-, 5- and 1000-row `dataframe_split` requests at 32 connections, one 100,000-row request,
-# /ping readiness after start and peak RSS. With --vs-mlflow, trains a comparable
+# /ping readiness after start and peak RSS; then the Open Inference Protocol in the same run:
+# 1-row REST `infer` (wrk) and 1000-row gRPC `ModelInfer` with raw_input_contents
+# (examples/oip_grpc_load.rs, the same connections), with their ratios to /invocations. With --vs-mlflow, trains a comparable
 # scikit-learn forest, serves it with `mlflow models serve` from the repo's .venv and runs
 # the same load against it in the same run, then prints the ratios.
 #
@@ -45,6 +47,9 @@ done
 if [ "$build" = 1 ]; then
     cargo build --release --quiet
 fi
+# The gRPC load generator is always this checkout's (it only speaks the protocol).
+cargo build --release --quiet --example oip_grpc_load
+grpc_load="$root/target/release/examples/oip_grpc_load"
 
 work="$(mktemp -d)"
 pids=()
@@ -83,11 +88,14 @@ payloads = {
     "p5": body(p5, [272, 293, 414, 263, 49]),
     "p1000": body(p1000),
     "p100000": body(p100k),
+    # The Open Inference Protocol's 1-row request: one [1, 6] tensor.
+    "oip1": json.dumps({"inputs": [{"name": "stats", "shape": [1, 6], "datatype": "FP64",
+                                    "data": p5[0]}]}, separators=(",", ":")),
 }
 for name, text in payloads.items():
     with open(f"{work}/{name}.json", "w") as f:
         f.write(text)
-    if name != "p100000":
+    if name != "p100000":  # wrk's scripts
         with open(f"{work}/{name}.lua", "w") as f:
             f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n')
             f.write("wrk.body = " + json.dumps(text) + "\n")
@@ -236,13 +244,21 @@ pids+=("$lpid")
 kill -TERM "$lpid"
 for _ in $(seq 100); do kill -0 "$lpid" 2>/dev/null || break; sleep 0.05; done
 port=$(free_port)
+grpc_port=$(free_port)
 read -r lpid ready_ms2 < <(launch "$work/legendary.log" "$port" 30 \
-    "$bin" serve --port "$port" -m models/pokemon --reload-interval 0s)
+    "$bin" serve --port "$port" --grpc-port "$grpc_port" -m models/pokemon --reload-interval 0s)
 pids+=("$lpid")
 [ "$ready_ms2" != failed ] || { cat "$work/legendary.log" >&2; exit 1; }
 echo "  /ping ready after ${ready_ms} ms (first start), ${ready_ms2} ms (second)" >&2
 bench_server legendary "$port" "$lpid"
 hwm=$(awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$lpid/status")
+# The Open Inference Protocol on the same server, right after.
+echo "  OIP REST infer, 1 row: ${duration}s at c=$connections" >&2
+run_wrk "http://127.0.0.1:$port/v2/models/pokemon/infer" "$work/oip1.lua" "$duration" >"$work/oip.rest1"
+echo "    $(cat "$work/oip.rest1")" >&2
+echo "  OIP gRPC ModelInfer, 1000 rows raw: ${duration}s at c=$connections" >&2
+"$grpc_load" "127.0.0.1:$grpc_port" pokemon 1000 "$connections" "$duration" >"$work/oip.grpc1000"
+echo "    $(cat "$work/oip.grpc1000")" >&2
 
 # ---- mlflow ------------------------------------------------------------------------------
 if [ "$vs_mlflow" = 1 ]; then
@@ -292,6 +308,14 @@ for name in legendary mlflow; do
     echo "$name: peak RSS under wrk load $(peak_mb "$work/$name.rss_load") MB, after the 100k requests $(peak_mb "$work/$name.rss_big") MB"
 done
 echo "legendary: VmHWM $hwm MB; /ping ready ${ready_ms} ms (first start), ${ready_ms2} ms (second)"
+read -r or1 or50 or99 oe1 <"$work/oip.rest1"
+read -r og og50 og99 oge <"$work/oip.grpc1000"
+read -r ir1 _ <"$work/legendary.p1"
+read -r ir1000 _ <"$work/legendary.p1000"
+printf '%-9s %-10s %12s %10s %10s %7s\n' legendary "OIP REST 1 row" "$or1" "$or50" "$or99" "$oe1"
+printf '%-9s %-10s %12s %10s %10s %7s\n' legendary "OIP gRPC 1000 rows raw" "$og" "$og50" "$og99" "$oge"
+awk -v a="$or1" -v b="$ir1" -v c="$og" -v d="$ir1000" 'BEGIN {
+    printf "OIP / invocations: REST 1 row x%.2f req/s; gRPC 1000 rows raw / JSON 1000 rows x%.2f\n", a / b, c / d }'
 if [ "$vs_mlflow" = 1 ]; then
     echo "mlflow: /ping ready ${mready_ms} ms"
     echo "ratios (legendary / mlflow; for p99 and RSS, mlflow / legendary):"

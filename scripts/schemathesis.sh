@@ -42,7 +42,7 @@ fi
 mkdir -p "$OUT"
 PORT=$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 BASE="http://127.0.0.1:$PORT"
-"$BIN" serve --host 127.0.0.1 --port "$PORT" --reload-interval 0s \
+"$BIN" serve --host 127.0.0.1 --port "$PORT" --grpc-port 0 --reload-interval 0s \
   >"$OUT/server.log" 2>&1 &
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true' EXIT

@@ -583,6 +583,23 @@ impl DownloadArgs {
     }
 }
 
+/// `--grpc-port`: a port, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GrpcPort {
+    Port(u16),
+    Off,
+}
+
+fn parse_grpc_port(text: &str) -> Result<GrpcPort, String> {
+    match text {
+        "off" => Ok(GrpcPort::Off),
+        port => port
+            .parse()
+            .map(GrpcPort::Port)
+            .map_err(|_| format!("'{port}' is not a port (0 to 65535) or 'off'")),
+    }
+}
+
 /// Flags of `legendary serve`.
 #[derive(Debug, Args, Clone)]
 pub(crate) struct ServeArgs {
@@ -592,6 +609,10 @@ pub(crate) struct ServeArgs {
     /// Port to listen on.
     #[arg(long, env = "LEGENDARY_PORT", default_value_t = 8080)]
     pub port: u16,
+    /// Port of the Open Inference Protocol over gRPC (KServe's default), on the same address;
+    /// `off` serves no gRPC.
+    #[arg(long, env = "LEGENDARY_GRPC_PORT", default_value = "8081", value_parser = parse_grpc_port)]
+    pub grpc_port: GrpcPort,
     /// The model: a local MLflow model directory, `models:/NAME/STAGE`, `models:/NAME/VERSION`,
     /// `models:/NAME@ALIAS`, `models:/NAME/latest`, `runs:/RUN_ID/PATH` or `mlflow-artifacts:/PATH`.
     /// Without it, `MLFLOW_MODEL_NAME` + `MLFLOW_MODEL_STAGE` are used if set, else the model
@@ -697,6 +718,10 @@ impl ServeArgs {
             .max(1);
         Ok(ServeConfig {
             listen: listen_addr(&self.host, self.port)?,
+            grpc_listen: match self.grpc_port {
+                GrpcPort::Off => None,
+                GrpcPort::Port(port) => Some(listen_addr(&self.host, port)?),
+            },
             model,
             tracking,
             reload_interval: self.reload_interval,

@@ -201,6 +201,8 @@ pub(crate) fn listen_addr(host: &str, port: u16) -> anyhow::Result<SocketAddr> {
 pub struct ServeConfig {
     /// Where to listen.
     pub listen: SocketAddr,
+    /// Where to serve the Open Inference Protocol over gRPC; `None`: nowhere.
+    pub grpc_listen: Option<SocketAddr>,
     /// The model to serve.
     pub model: ModelSource,
     /// The registry to fetch it from, when it is remote.

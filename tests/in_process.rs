@@ -18,6 +18,7 @@ mod in_process {
     mod errors;
     mod explain;
     mod foundation;
+    mod grpc;
     mod http_fuzz;
     mod layers;
     mod limits;

@@ -251,6 +251,8 @@ async fn serve(name: &str) -> Server {
             "127.0.0.1",
             "--port",
             &port.to_string(),
+            "--grpc-port",
+            "0",
             "-m",
         ])
         .arg(fixtures().join(name))
@@ -421,6 +423,7 @@ async fn serve_env(envs: &[(&str, &str)]) -> Server {
     let port = free_port();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_legendary"))
         .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--grpc-port", "0"])
         .envs(envs.iter().copied())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -540,6 +543,7 @@ MlflowClient().set_registered_model_alias("swap", "champion", "1")
     let port = free_port();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_legendary"))
         .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--grpc-port", "0"])
         .args([
             "--model-uri",
             "models:/swap@champion",

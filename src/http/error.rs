@@ -182,6 +182,14 @@ impl ApiError {
         out
     }
 
+    /// Logs an internal error's cause, which no answer carries. Every protocol's answer
+    /// (MLflow's JSON, the OIP's `{"error"}`, a gRPC status) calls it once per error.
+    pub(crate) fn log_if_internal(&self) {
+        if let Self::Internal(cause) = self {
+            tracing::error!(error = %chain(cause.as_ref()), "internal error");
+        }
+    }
+
     /// An internal error from any cause.
     pub(crate) fn internal(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
         Self::Internal(Box::new(cause))
@@ -196,9 +204,7 @@ impl From<QueryRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let Self::Internal(cause) = &self {
-            tracing::error!(error = %chain(cause.as_ref()), "internal error");
-        }
+        self.log_if_internal();
         let mut response = (self.wire().status, self.body()).into_response();
         response.headers_mut().insert(
             header::CONTENT_TYPE,

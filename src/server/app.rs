@@ -108,20 +108,13 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
      style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
      base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-/// Longest request id taken from a client (a UUID is 36 characters; W3C trace ids 55).
-const MAX_REQUEST_ID: usize = 128;
-
-/// Removes an `x-request-id` that is too long or holds anything but letters, digits and
-/// `-_.:/+=`, so a fresh one is made for the request.
+/// Removes an `x-request-id` that is not [`usable`](super::telemetry::usable_request_id), so
+/// a fresh one is made for the request.
 async fn drop_unusable_request_id(mut request: Request) -> Request {
-    let usable = request.headers().get("x-request-id").is_none_or(|id| {
-        id.len() <= MAX_REQUEST_ID
-            && !id.is_empty()
-            && id
-                .as_bytes()
-                .iter()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.:/+=".contains(b))
-    });
+    let usable = request
+        .headers()
+        .get("x-request-id")
+        .is_none_or(super::telemetry::usable_request_id);
     if !usable {
         request.headers_mut().remove("x-request-id");
     }

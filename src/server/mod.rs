@@ -5,6 +5,7 @@
 //!   the web page and demo API from [`crate::web`]) and the layers around them.
 //! - `invocations`, `probes`: the scoring protocol and `/ping`, `/health`, `/version`, `/model`.
 //! - `oip`: the Open Inference Protocol v2 over REST (`/v2/…`), on the same model.
+//! - `grpc`: the same protocol over gRPC, on its own port (`--grpc-port`).
 //! - `openapi`: the OpenAPI document, from the real handlers' attributes.
 //! - `reload`: hot reload of a moving model URI.
 //! - `connections`, `slots`: the accept loop and how it shares connection slots out.
@@ -13,6 +14,7 @@
 mod app;
 mod connections;
 mod explain;
+pub mod grpc;
 mod invocations;
 mod oip;
 mod openapi;
@@ -145,6 +147,12 @@ pub async fn start(
     };
     tracing::info!(addr = %addr, url = %url, model = %config.model, "listening");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    // Both servers stop on the one trigger: the HTTP server's fires `stopping`.
+    let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(());
+    let grpc = match config.grpc_listen {
+        Some(addr) => Some(spawn_grpc(addr, state.clone(), stopping_rx).await?),
+        None => None,
+    };
     let mut server = tokio::spawn(shutdown::serve(
         listener,
         app(state.clone()),
@@ -155,6 +163,7 @@ pub async fn start(
                 () = shutdown => {},
                 _ = stop_rx => {},
             }
+            let _ = stopping_tx.send(());
         },
     ));
     let loaded = tokio::select! {
@@ -188,6 +197,31 @@ pub async fn start(
         config.startup_deadline,
     );
     server.await.context("server task")?;
+    if let Some(grpc) = grpc {
+        // The HTTP drain is over; gRPC calls still in flight get what is left of the grace.
+        let _ = tokio::time::timeout(config.drain_grace, grpc).await;
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Binds the gRPC port and serves the Open Inference Protocol there until `stopping` fires
+/// (or its sender is gone).
+async fn spawn_grpc(
+    addr: std::net::SocketAddr,
+    state: AppState,
+    mut stopping: tokio::sync::watch::Receiver<()>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr} (--grpc-port)"))?;
+    tracing::info!(addr = %listener.local_addr()?, "listening (Open Inference Protocol, gRPC)");
+    Ok(tokio::spawn(async move {
+        let stop = async move {
+            let _ = stopping.changed().await;
+        };
+        if let Err(e) = grpc::serve(listener, state, stop).await {
+            tracing::error!(error = %e, "the gRPC server stopped");
+        }
+    }))
 }

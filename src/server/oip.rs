@@ -36,16 +36,11 @@ impl IntoResponse for OipError {
         struct Body {
             error: String,
         }
-        let status = self.0.wire().status;
-        let error = match &self.0 {
-            // The cause goes to the log only, as for every other route.
-            ApiError::Internal(cause) => {
-                tracing::error!(error = %cause, "internal error");
-                "internal error".to_owned()
-            }
-            other => other.to_string(),
+        self.0.log_if_internal();
+        let body = Body {
+            error: self.0.message(),
         };
-        (status, Json(Body { error })).into_response()
+        (self.0.wire().status, Json(body)).into_response()
     }
 }
 
@@ -97,56 +92,97 @@ fn model_name(state: &AppState, served: &Served) -> String {
     path.rsplit('/').next().unwrap_or(path).to_owned()
 }
 
-/// The live model, when the route names it.
-fn named(state: &AppState, path: &ModelPath) -> Result<(Arc<Served>, String), OipError> {
+/// The live model and its name, when a request names it (and its version, when it names
+/// one); 404 otherwise. REST and gRPC alike.
+pub(super) fn named(
+    state: &AppState,
+    name: &str,
+    version: Option<&str>,
+) -> Result<(Arc<Served>, String), ApiError> {
     let served = state.live_model()?;
-    let name = model_name(state, &served);
-    if path.name != name {
+    let served_name = model_name(state, &served);
+    if name != served_name {
         return Err(ApiError::NotFound(format!(
-            "Model '{}' is not served here; this server serves '{name}'.",
-            path.name
-        ))
-        .into());
+            "Model '{name}' is not served here; this server serves '{served_name}'."
+        )));
     }
-    if let Some(version) = &path.version
-        && served.resolved.version.as_ref() != Some(version)
+    if let Some(version) = version
+        && served.resolved.version.as_deref() != Some(version)
     {
         return Err(ApiError::NotFound(format!(
-            "Version '{version}' of model '{name}' is not served here; the served version is {}.",
+            "Version '{version}' of model '{served_name}' is not served here; the served version is {}.",
             served
                 .resolved
                 .version
                 .as_deref()
                 .unwrap_or("unversioned (a local model)")
-        ))
-        .into());
+        )));
     }
-    Ok((served, name))
+    Ok((served, served_name))
+}
+
+/// A tensor as model metadata describes it.
+#[derive(Debug, Serialize)]
+pub(super) struct TensorMetadata {
+    pub(super) name: String,
+    pub(super) datatype: &'static str,
+    pub(super) shape: [i64; 1],
+}
+
+/// What `GET /v2/models/{name}` and gRPC's `ModelMetadata` answer: one FP64 input per
+/// feature, the two outputs.
+#[derive(Debug, Serialize)]
+pub(super) struct ModelMetadata {
+    pub(super) name: String,
+    pub(super) versions: Vec<String>,
+    pub(super) platform: &'static str,
+    pub(super) inputs: Vec<TensorMetadata>,
+    pub(super) outputs: Vec<TensorMetadata>,
+}
+
+impl ModelMetadata {
+    pub(super) fn of(served: &Served, name: String) -> Self {
+        let tensor = |name: &str, datatype| TensorMetadata {
+            name: name.to_owned(),
+            datatype,
+            shape: [-1],
+        };
+        Self {
+            name,
+            versions: served.resolved.version.iter().cloned().collect(),
+            platform: "legendary",
+            inputs: served
+                .model
+                .input_features()
+                .iter()
+                .map(|f| tensor(f, "FP64"))
+                .collect(),
+            outputs: vec![
+                tensor(oip::OUTPUTS[0], "BOOL"),
+                tensor(oip::OUTPUTS[1], "FP64"),
+            ],
+        }
+    }
+}
+
+/// The OIP's answers are for legendary's own forests; a scikit-learn estimator (labels of
+/// its own type, maybe not the six stats) is served through `/invocations` only.
+pub(super) fn forest_only(served: &Served) -> Result<(), ApiError> {
+    match served.model.forest() {
+        Some(_) => Ok(()),
+        None => Err(ApiError::BadRequest(
+            "The Open Inference Protocol is served for legendary's own forests; this model is a scikit-learn estimator: use /invocations.".to_owned(),
+        )),
+    }
 }
 
 /// `GET /v2/models/{name}[/versions/{version}]`: inputs and outputs.
 pub(super) async fn model_metadata(
     State(state): State<AppState>,
     Path(path): Path<ModelPath>,
-) -> Result<Json<serde_json::Value>, OipError> {
-    let (served, name) = named(&state, &path)?;
-    let inputs: Vec<serde_json::Value> = served
-        .model
-        .input_features()
-        .iter()
-        .map(|f| serde_json::json!({"name": f, "datatype": "FP64", "shape": [-1]}))
-        .collect();
-    let versions: Vec<&String> = served.resolved.version.iter().collect();
-    Ok(Json(serde_json::json!({
-        "name": name,
-        "versions": versions,
-        "platform": "legendary",
-        "inputs": inputs,
-        "outputs": [
-            {"name": oip::OUTPUTS[0], "datatype": "BOOL", "shape": [-1]},
-            {"name": oip::OUTPUTS[1], "datatype": "FP64", "shape": [-1]},
-        ],
-    })))
+) -> Result<Json<ModelMetadata>, OipError> {
+    let (served, name) = named(&state, &path.name, path.version.as_deref())?;
+    Ok(Json(ModelMetadata::of(&served, name)))
 }
 
 /// `GET /v2/models/{name}[/versions/{version}]/ready`.
@@ -154,7 +190,7 @@ pub(super) async fn model_ready(
     State(state): State<AppState>,
     Path(path): Path<ModelPath>,
 ) -> Result<Json<serde_json::Value>, OipError> {
-    let (_, name) = named(&state, &path)?;
+    let (_, name) = named(&state, &path.name, path.version.as_deref())?;
     Ok(Json(serde_json::json!({ "name": name, "ready": true })))
 }
 
@@ -166,13 +202,8 @@ pub(super) async fn infer(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, OipError> {
-    let (served, name) = named(&state, &path)?;
-    if served.model.forest().is_none() {
-        return Err(ApiError::BadRequest(
-            "The Open Inference Protocol is served for legendary's own forests; this model is a scikit-learn estimator: use /invocations.".to_owned(),
-        )
-        .into());
-    }
+    let (served, name) = named(&state, &path.name, path.version.as_deref())?;
+    forest_only(&served)?;
     let read =
         crate::http::read_body(&state, body, &headers, state.limits().max_body_bytes).await?;
     let version = served.resolved.version.clone();

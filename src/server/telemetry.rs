@@ -27,6 +27,20 @@ pub(super) fn request_span<B>(request: &Request<B>) -> Span {
     tracing::info_span!("request", %method, route, request_id)
 }
 
+/// Longest request id taken from a client (a UUID is 36 characters; W3C trace ids 55).
+const MAX_REQUEST_ID: usize = 128;
+
+/// A client's request id that may be echoed and logged: at most [`MAX_REQUEST_ID`] letters,
+/// digits and `-_.:/+=`.
+pub(super) fn usable_request_id(id: &axum::http::HeaderValue) -> bool {
+    id.len() <= MAX_REQUEST_ID
+        && !id.is_empty()
+        && id
+            .as_bytes()
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:/+=".contains(b))
+}
+
 /// Longest method name copied into logs and error messages: the standard ones have at most 7
 /// letters, and a client may send tens of kilobytes of one.
 pub(super) const MAX_SHOWN_METHOD: usize = 32;

@@ -450,7 +450,8 @@ print(json.dumps(len(mlflow.search_runs(experiment_names=["pokemon"], filter_str
         .legendary()
         .env("AWS_SECRET_ACCESS_KEY", wrong)
         .env("MLFLOW_MODEL_URI", "models:/pokemon-wrong-secret/latest")
-        .args(["serve", "--port", "0", "--startup-deadline", "5s"])
+        .args(["serve", "--port", "0", "--grpc-port", "0"])
+        .args(["--startup-deadline", "5s"])
         .output()
         .unwrap();
     let all = text(&o);

@@ -70,7 +70,7 @@ impl Serve {
     pub(super) fn start(envs: &[(&str, &str)], args: &[&str]) -> Self {
         let port = free_port();
         let child = legendary()
-            .args(["serve", "--port", &port.to_string()])
+            .args(["serve", "--port", &port.to_string(), "--grpc-port", "0"])
             .args(args)
             .envs(envs.iter().copied())
             .stdout(Stdio::null())

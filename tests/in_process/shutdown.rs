@@ -17,6 +17,7 @@ use crate::support::{repo, wait_until_async};
 /// The bundled model and data, with `grace` to drain.
 fn config(grace: Duration) -> ServeConfig {
     ServeConfig {
+        grpc_listen: None,
         listen: "127.0.0.1:0".parse().unwrap(),
         model: ModelSource::Local(repo().join("models/pokemon")),
         tracking: None,

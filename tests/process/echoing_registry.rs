@@ -195,6 +195,8 @@ async fn echoed_credentials_show_nowhere_when_start_up_fails() {
                 "serve",
                 "--port",
                 "0",
+                "--grpc-port",
+                "0",
                 "--model-uri",
                 "models:/pokemon@champion",
             ])

@@ -64,7 +64,16 @@ pub(super) fn serve_bounded(
         .arg(format!("--as={ADDRESS_SPACE}"))
         .arg("--")
         .arg(env!("CARGO_BIN_EXE_legendary"))
-        .args(["serve", "--host", "127.0.0.1", "--port", "0", "--model-uri"])
+        .args([
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--grpc-port",
+            "0",
+        ])
+        .arg("--model-uri")
         .arg(dir)
         .args(args)
         .current_dir(repo())

@@ -176,7 +176,15 @@ fn serve_capped(addr: SocketAddr, uri: &str) -> Command {
         .args(["--as=100000000", "--", env!("CARGO_BIN_EXE_legendary")])
         .env("TOKIO_WORKER_THREADS", "2")
         .env("RAYON_NUM_THREADS", "2")
-        .args(["serve", "--port", "0", "--model-uri", uri])
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--grpc-port",
+            "0",
+            "--model-uri",
+            uri,
+        ])
         .args(LIMITS)
         .env("MLFLOW_TRACKING_URI", format!("http://{addr}"))
         .env("RUST_LOG", "error")

@@ -69,6 +69,8 @@ impl Server {
                 "127.0.0.1",
                 "--port",
                 "0",
+                "--grpc-port",
+                "0",
             ])
             .args(args)
             .env("RUST_LOG", rust_log)

@@ -45,17 +45,24 @@ pub struct InferRequest {
 struct RawRequest {
     #[serde(default)]
     id: Option<String>,
-    inputs: Vec<RawInput>,
+    inputs: Vec<Tensor>,
     #[serde(default)]
     outputs: Option<Vec<RawOutput>>,
 }
 
-#[derive(Deserialize)]
-struct RawInput {
-    name: String,
-    shape: Vec<i64>,
-    datatype: String,
-    data: Numbers,
+/// One input tensor, whatever the transport (JSON's `data`, gRPC's typed contents or raw
+/// bytes), its values read as f64.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Tensor {
+    /// A feature's name, or any name for one `[N, F]` tensor.
+    pub name: String,
+    /// The dimensions as sent (checked against the values by [`rows`]).
+    pub shape: Vec<i64>,
+    /// The protocol's datatype name (`FP64`, `INT32`, …).
+    pub datatype: String,
+    /// The values, flattened row-major.
+    #[serde(rename = "data", deserialize_with = "flat_numbers")]
+    pub values: Vec<f64>,
 }
 
 #[derive(Deserialize)]
@@ -63,28 +70,23 @@ struct RawOutput {
     name: String,
 }
 
-/// A tensor's `data`, flattened row-major: flat, as clients send it, or nested as the
-/// protocol also allows.
-struct Numbers(Vec<f64>);
-
 /// Most values one request may carry, whatever its shape says: the row limit times the
 /// columns, so the whole request is bounded while it is read, before its shape is checked.
-fn max_values(limits: &Limits, n_cols: usize) -> usize {
+pub fn max_values(limits: &Limits, n_cols: usize) -> usize {
     limits.max_rows.saturating_mul(n_cols.max(1))
 }
 
 thread_local! {
     /// How many more values the request being parsed on this thread may hold. serde's derive
-    /// gives `Numbers` no context, so [`parse_infer`] sets the budget here for the one call.
+    /// gives `flat_numbers` no context, so [`parse_infer`] sets the budget here for the one call.
     static BUDGET: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
-impl<'de> Deserialize<'de> for Numbers {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut out = Vec::new();
-        FlatSeed(&mut out).deserialize(deserializer)?;
-        Ok(Self(out))
-    }
+/// A tensor's `data`: flat, as clients send it, or nested as the protocol also allows.
+fn flat_numbers<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<f64>, D::Error> {
+    let mut out = Vec::new();
+    FlatSeed(&mut out).deserialize(deserializer)?;
+    Ok(out)
 }
 
 /// Appends the numbers of a (nested) JSON list to the vector, within [`BUDGET`].
@@ -165,11 +167,29 @@ pub fn parse_infer(
             ScoringError::bad_request(format!("The body is not an inference request: {e}."))
         }
     })?;
-    let outputs = requested_outputs(raw.outputs.as_deref())?;
-    for input in &raw.inputs {
+    let outputs = requested_outputs(raw.outputs.iter().flatten().map(|o| o.name.as_str()))?;
+    Ok(InferRequest {
+        id: raw.id,
+        batch: rows(&raw.inputs, features, limits)?,
+        outputs,
+    })
+}
+
+/// The rows the input tensors give a model of `features`, in its feature order.
+///
+/// # Errors
+/// 400 for tensors that do not fit the model (the message says which input and why); 413
+/// for more rows than `limits.max_rows`.
+pub fn rows(
+    inputs: &[Tensor],
+    features: &[String],
+    limits: &Limits,
+) -> Result<Batch, ScoringError> {
+    let n_cols = features.len();
+    for input in inputs {
         check_tensor(input)?;
     }
-    let values = match raw.inputs.as_slice() {
+    let values = match inputs {
         [one] if one.shape.len() == 2 && !features.contains(&one.name) => matrix(one, n_cols)?,
         inputs if !inputs.is_empty() => columns(inputs, features)?,
         _ => return Err(ScoringError::bad_request("The request has no inputs.")),
@@ -183,15 +203,11 @@ pub fn parse_infer(
             "Value {at} of the rows is not a finite number."
         )));
     }
-    Ok(InferRequest {
-        id: raw.id,
-        batch: Batch::from_row_major(n_cols, values),
-        outputs,
-    })
+    Ok(Batch::from_row_major(n_cols, values))
 }
 
 /// A numeric tensor whose data has as many values as its shape says.
-fn check_tensor(input: &RawInput) -> Result<(), ScoringError> {
+fn check_tensor(input: &Tensor) -> Result<(), ScoringError> {
     if !NUMERIC.contains(&input.datatype.as_str()) {
         return Err(ScoringError::bad_request(format!(
             "Input '{}' has datatype {}: the model takes numbers ({}).",
@@ -210,31 +226,31 @@ fn check_tensor(input: &RawInput) -> Result<(), ScoringError> {
         })?;
         expected = expected.saturating_mul(dim);
     }
-    if expected != input.data.0.len() {
+    if expected != input.values.len() {
         return Err(ScoringError::bad_request(format!(
             "Input '{}' has shape {:?}, which holds {expected} values, but its data has {}.",
             input.name,
             input.shape,
-            input.data.0.len()
+            input.values.len()
         )));
     }
     Ok(())
 }
 
 /// One `[N, F]` tensor, already row-major in the model's order.
-fn matrix(input: &RawInput, n_cols: usize) -> Result<Vec<f64>, ScoringError> {
+fn matrix(input: &Tensor, n_cols: usize) -> Result<Vec<f64>, ScoringError> {
     if usize::try_from(input.shape[1]) != Ok(n_cols) {
         return Err(ScoringError::bad_request(format!(
             "Input '{}' has shape {:?}: a single input must be [N, {n_cols}], one column per feature in the model's order.",
             input.name, input.shape
         )));
     }
-    Ok(input.data.0.clone())
+    Ok(input.values.clone())
 }
 
 /// One `[N]` or `[N, 1]` tensor per feature, interleaved into rows.
-fn columns(inputs: &[RawInput], features: &[String]) -> Result<Vec<f64>, ScoringError> {
-    let mut by_feature: Vec<Option<&RawInput>> = vec![None; features.len()];
+fn columns(inputs: &[Tensor], features: &[String]) -> Result<Vec<f64>, ScoringError> {
+    let mut by_feature: Vec<Option<&Tensor>> = vec![None; features.len()];
     for input in inputs {
         let Some(col) = features.iter().position(|f| *f == input.name) else {
             return Err(ScoringError::bad_request(format!(
@@ -274,7 +290,7 @@ fn columns(inputs: &[RawInput], features: &[String]) -> Result<Vec<f64>, Scoring
     let columns: Vec<&[f64]> = by_feature
         .iter()
         .flatten()
-        .map(|input| input.data.0.as_slice())
+        .map(|input| input.values.as_slice())
         .collect();
     let n_rows = columns.first().map_or(0, |c| c.len());
     if let Some((col, c)) = columns.iter().enumerate().find(|(_, c)| c.len() != n_rows) {
@@ -292,23 +308,128 @@ fn columns(inputs: &[RawInput], features: &[String]) -> Result<Vec<f64>, Scoring
     Ok(values)
 }
 
-/// The outputs a request names (all of them when it names none).
-fn requested_outputs(outputs: Option<&[RawOutput]>) -> Result<[bool; 2], ScoringError> {
-    let Some(outputs) = outputs.filter(|o| !o.is_empty()) else {
-        return Ok([true; 2]);
-    };
+/// Which of [`OUTPUTS`] a request names (all of them when it names none).
+///
+/// # Errors
+/// 400 for a name that is not an output of the model.
+pub fn requested_outputs<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+) -> Result<[bool; 2], ScoringError> {
     let mut wanted = [false; 2];
-    for output in outputs {
-        let Some(at) = OUTPUTS.iter().position(|o| *o == output.name) else {
+    for name in names {
+        let Some(at) = OUTPUTS.iter().position(|o| *o == name) else {
             return Err(ScoringError::bad_request(format!(
-                "Output '{}' does not exist: the model answers {}.",
-                output.name,
+                "Output '{name}' does not exist: the model answers {}.",
                 OUTPUTS.join(" and ")
             )));
         };
         wanted[at] = true;
     }
-    Ok(wanted)
+    Ok(if wanted == [false; 2] {
+        [true; 2]
+    } else {
+        wanted
+    })
+}
+
+/// The values of one input sent as raw bytes (gRPC's `raw_input_contents`): flattened
+/// row-major, little-endian, as many as `datatype`'s width divides the bytes into.
+///
+/// # Errors
+/// 400 for a datatype that is not a number, or bytes that are not a whole number of values;
+/// 413 for more values than `max` (checked before anything is decoded).
+pub fn decode_raw(
+    name: &str,
+    datatype: &str,
+    bytes: &[u8],
+    max: usize,
+    max_rows: usize,
+) -> Result<Vec<f64>, ScoringError> {
+    let width = match datatype {
+        "INT8" | "UINT8" => 1,
+        "FP16" | "INT16" | "UINT16" => 2,
+        "FP32" | "INT32" | "UINT32" => 4,
+        "FP64" | "INT64" | "UINT64" => 8,
+        _ => {
+            return Err(ScoringError::bad_request(format!(
+                "Input '{name}' has datatype {datatype}: the model takes numbers ({}).",
+                NUMERIC.join(", ")
+            )));
+        }
+    };
+    if !bytes.len().is_multiple_of(width) {
+        return Err(ScoringError::bad_request(format!(
+            "Input '{name}' has {} raw bytes, not a whole number of {width}-byte {datatype} values.",
+            bytes.len()
+        )));
+    }
+    if bytes.len() / width > max {
+        return Err(ScoringError::too_many_rows(max_rows));
+    }
+    let chunks = bytes.chunks_exact(width);
+    #[allow(
+        clippy::cast_precision_loss,
+        reason = "64-bit integers are read as JSON numbers are"
+    )]
+    let values = match datatype {
+        "INT8" => chunks
+            .map(|b| f64::from(i8::from_le_bytes([b[0]])))
+            .collect(),
+        "UINT8" => chunks.map(|b| f64::from(b[0])).collect(),
+        "FP16" => chunks
+            .map(|b| f16_to_f64(u16::from_le_bytes([b[0], b[1]])))
+            .collect(),
+        "INT16" => chunks
+            .map(|b| f64::from(i16::from_le_bytes([b[0], b[1]])))
+            .collect(),
+        "UINT16" => chunks
+            .map(|b| f64::from(u16::from_le_bytes([b[0], b[1]])))
+            .collect(),
+        "FP32" => chunks
+            .map(|b| f64::from(f32::from_le_bytes(word(b))))
+            .collect(),
+        "INT32" => chunks
+            .map(|b| f64::from(i32::from_le_bytes(word(b))))
+            .collect(),
+        "UINT32" => chunks
+            .map(|b| f64::from(u32::from_le_bytes(word(b))))
+            .collect(),
+        "FP64" => chunks.map(|b| f64::from_le_bytes(dword(b))).collect(),
+        "INT64" => chunks
+            .map(|b| i64::from_le_bytes(dword(b)) as f64)
+            .collect(),
+        _ => chunks
+            .map(|b| u64::from_le_bytes(dword(b)) as f64)
+            .collect(),
+    };
+    Ok(values)
+}
+
+/// The first 4 bytes of a chunk of at least 4 (zeros past its end: never, by construction).
+fn word(b: &[u8]) -> [u8; 4] {
+    let mut out = [0; 4];
+    out.iter_mut().zip(b).for_each(|(o, b)| *o = *b);
+    out
+}
+
+/// The first 8 bytes of a chunk of at least 8.
+fn dword(b: &[u8]) -> [u8; 8] {
+    let mut out = [0; 8];
+    out.iter_mut().zip(b).for_each(|(o, b)| *o = *b);
+    out
+}
+
+/// An IEEE 754 half-precision value (sign, 5 exponent bits, 10 fraction bits), exactly.
+fn f16_to_f64(bits: u16) -> f64 {
+    let sign = if bits & 0x8000 == 0 { 1.0 } else { -1.0 };
+    let exponent = i32::from((bits >> 10) & 0x1f);
+    let fraction = f64::from(bits & 0x3ff);
+    match exponent {
+        0 => sign * fraction * 2f64.powi(-24),
+        0x1f if fraction == 0.0 => sign * f64::INFINITY,
+        0x1f => f64::NAN,
+        _ => sign * (1.0 + fraction / 1024.0) * 2f64.powi(exponent - 15),
+    }
 }
 
 /// The answer to an `infer` request: `model_name`, `model_version` when known, the request's
@@ -465,6 +586,53 @@ mod tests {
         let limits = Limits { max_rows: 1 };
         let body = r#"{"inputs": [{"name": "x", "shape": [2, 2], "datatype": "FP64", "data": [1, 2, 3, 4]}]}"#;
         let error = parse_infer(body.as_bytes(), &features(), &limits).unwrap_err();
+        assert_eq!(error.kind(), ScoringErrorKind::TooManyRows);
+    }
+
+    #[test]
+    fn raw_bytes_are_read_little_endian_in_every_numeric_datatype() {
+        let decode = |datatype: &str, bytes: &[u8]| decode_raw("x", datatype, bytes, 100, 10);
+        assert_eq!(decode("FP64", &1.5f64.to_le_bytes()).unwrap(), [1.5]);
+        assert_eq!(decode("FP32", &(-2.25f32).to_le_bytes()).unwrap(), [-2.25]);
+        assert_eq!(decode("INT8", &[0xff, 7]).unwrap(), [-1.0, 7.0]);
+        assert_eq!(decode("UINT8", &[0xff]).unwrap(), [255.0]);
+        assert_eq!(decode("INT16", &(-300i16).to_le_bytes()).unwrap(), [-300.0]);
+        assert_eq!(
+            decode("UINT16", &60_000u16.to_le_bytes()).unwrap(),
+            [60_000.0]
+        );
+        assert_eq!(decode("INT32", &(-5i32).to_le_bytes()).unwrap(), [-5.0]);
+        assert_eq!(
+            decode("UINT32", &4_000_000_000u32.to_le_bytes()).unwrap(),
+            [4e9]
+        );
+        assert_eq!(decode("INT64", &(-7i64).to_le_bytes()).unwrap(), [-7.0]);
+        assert_eq!(decode("UINT64", &9u64.to_le_bytes()).unwrap(), [9.0]);
+        // 1.0, -2.0, 65504 (the largest half), the smallest subnormal, +infinity.
+        let halves = [0x3c00u16, 0xc000, 0x7bff, 0x0001, 0x7c00];
+        let bytes: Vec<u8> = halves.iter().flat_map(|h| h.to_le_bytes()).collect();
+        assert_eq!(
+            decode("FP16", &bytes).unwrap(),
+            [1.0, -2.0, 65504.0, 2f64.powi(-24), f64::INFINITY]
+        );
+        assert!(decode("FP16", &0x7e00u16.to_le_bytes()).unwrap()[0].is_nan());
+    }
+
+    #[test]
+    fn raw_bytes_that_do_not_fit_are_refused_before_they_are_decoded() {
+        let error = decode_raw("hp", "FP64", &[0; 12], 100, 10).unwrap_err();
+        assert!(
+            error.message().contains("12 raw bytes"),
+            "{}",
+            error.message()
+        );
+        let error = decode_raw("hp", "BOOL", &[1], 100, 10).unwrap_err();
+        assert!(
+            error.message().contains("datatype BOOL"),
+            "{}",
+            error.message()
+        );
+        let error = decode_raw("hp", "FP32", &[0; 12], 2, 10).unwrap_err();
         assert_eq!(error.kind(), ScoringErrorKind::TooManyRows);
     }
 

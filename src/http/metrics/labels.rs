@@ -94,21 +94,28 @@ impl From<&http::Method> for Method {
     }
 }
 
-/// The route template a request matched, or `unmatched`. Only axum's [`MatchedPath`] makes
-/// one, so the values are the router's table: bounded, and never a client's raw path. Not an
-/// enum because the router is where routes are declared; a second list would drift from it.
+/// The route template a request matched, or `unmatched`; or a gRPC method. Only axum's
+/// [`MatchedPath`] makes an HTTP one, so the values are the router's table: bounded, and never
+/// a client's raw path (a list of routes here would drift from the router); gRPC's are the
+/// service's method paths, written by `server::grpc`.
 #[derive(Debug, Clone)]
-pub(crate) struct Route(Option<MatchedPath>);
+pub(crate) enum Route {
+    /// An HTTP route's template, or none.
+    Http(Option<MatchedPath>),
+    /// A gRPC method's path (`/inference.GRPCInferenceService/ModelInfer`).
+    Grpc(&'static str),
+}
 
 impl Route {
-    /// The route of a request, from the template axum matched (none: `unmatched`).
     fn new(matched: Option<&MatchedPath>) -> Self {
-        Self(matched.cloned())
+        Self::Http(matched.cloned())
     }
 
-    /// The label value.
     fn as_str(&self) -> &str {
-        self.0.as_ref().map_or(UNMATCHED, MatchedPath::as_str)
+        match self {
+            Self::Http(matched) => matched.as_ref().map_or(UNMATCHED, MatchedPath::as_str),
+            Self::Grpc(path) => path,
+        }
     }
 }
 
@@ -151,6 +158,15 @@ impl RouteLabels {
         Self {
             method: method.into(),
             route: Route::new(matched),
+        }
+    }
+
+    /// The labels of a gRPC call (an HTTP/2 POST to the method's path): one per method of
+    /// the service, so as bounded as the router's table.
+    pub fn grpc(path: &'static str) -> Self {
+        Self {
+            method: Method::Post,
+            route: Route::Grpc(path),
         }
     }
 }
