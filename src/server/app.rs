@@ -38,17 +38,17 @@ pub fn app(state: AppState) -> Router {
         .route("/v2/models/{name}", get(oip::model_metadata))
         .route(
             "/v2/models/{name}/versions/{version}",
-            get(oip::model_metadata),
+            get(oip::version_metadata),
         )
         .route("/v2/models/{name}/ready", get(oip::model_ready))
         .route(
             "/v2/models/{name}/versions/{version}/ready",
-            get(oip::model_ready),
+            get(oip::version_ready),
         )
         .route("/v2/models/{name}/infer", post(oip::infer))
         .route(
             "/v2/models/{name}/versions/{version}/infer",
-            post(oip::infer),
+            post(oip::version_infer),
         )
         .merge(crate::web::routes())
         .fallback(not_found)

@@ -32,33 +32,82 @@ impl<E: Into<ApiError>> From<E> for OipError {
 
 impl IntoResponse for OipError {
     fn into_response(self) -> Response {
-        #[derive(Serialize)]
-        struct Body {
-            error: String,
-        }
         self.0.log_if_internal();
-        let body = Body {
+        let body = OipErrorBody {
             error: self.0.message(),
         };
         (self.0.wire().status, Json(body)).into_response()
     }
 }
 
-/// `GET /v2`: the server's metadata.
-pub(super) async fn server_metadata() -> Json<serde_json::Value> {
-    Json(serde_json::json!({
-        "name": env!("CARGO_PKG_NAME"),
-        "version": env!("CARGO_PKG_VERSION"),
-        "extensions": [],
-    }))
+/// The body of every error of these routes, as the protocol writes it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct OipErrorBody {
+    /// What went wrong, for a person; REST's message for the same failure of `/invocations`.
+    error: String,
 }
 
-/// `GET /v2/health/live`: the process answers.
-pub(super) async fn live() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "live": true }))
+/// The server's metadata.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct ServerMetadata {
+    /// `legendary`.
+    name: &'static str,
+    /// This build's version.
+    version: &'static str,
+    /// Protocol extensions served: none.
+    extensions: Vec<String>,
 }
 
-/// `GET /v2/health/ready`: ready as `/ping` is (a model loaded, not draining).
+/// The server's metadata (the Open Inference Protocol's `GET /v2`).
+#[utoipa::path(
+    get,
+    path = "/v2",
+    tag = "oip",
+    responses((status = 200, description = "Name, version and extensions", body = ServerMetadata))
+)]
+pub(super) async fn server_metadata() -> Json<ServerMetadata> {
+    Json(ServerMetadata {
+        name: env!("CARGO_PKG_NAME"),
+        version: env!("CARGO_PKG_VERSION"),
+        extensions: Vec::new(),
+    })
+}
+
+/// Whether the process answers.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct ServerLive {
+    /// Always true: an answer is the proof.
+    live: bool,
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(
+    get,
+    path = "/v2/health/live",
+    tag = "oip",
+    responses((status = 200, description = "Live", body = ServerLive))
+)]
+pub(super) async fn live() -> Json<ServerLive> {
+    Json(ServerLive { live: true })
+}
+
+/// Whether the server scores.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct ServerReady {
+    /// A model is loaded and the server is not draining.
+    ready: bool,
+}
+
+/// Readiness, as `/ping`: a model loaded, not draining.
+#[utoipa::path(
+    get,
+    path = "/v2/health/ready",
+    tag = "oip",
+    responses(
+        (status = 200, description = "Ready", body = ServerReady),
+        (status = 503, description = "No model yet, or shutting down", body = ServerReady),
+    )
+)]
 pub(super) async fn ready(State(state): State<AppState>) -> Response {
     let is_ready = !state.is_draining() && state.live_model().is_ok();
     let status = if is_ready {
@@ -66,13 +115,17 @@ pub(super) async fn ready(State(state): State<AppState>) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (status, Json(serde_json::json!({ "ready": is_ready }))).into_response()
+    (status, Json(ServerReady { ready: is_ready })).into_response()
 }
 
 /// The model a route names: `/v2/models/{name}` or `/v2/models/{name}/versions/{version}`.
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
 pub(super) struct ModelPath {
+    /// The served model's name: the registry's, `--served-name`, or the directory's.
+    #[param(example = "pokemon")]
     name: String,
+    /// The registry version served.
     version: Option<String>,
 }
 
@@ -122,7 +175,7 @@ pub(super) fn named(
 }
 
 /// A tensor as model metadata describes it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct TensorMetadata {
     pub(super) name: String,
     pub(super) datatype: &'static str,
@@ -131,7 +184,7 @@ pub(super) struct TensorMetadata {
 
 /// What `GET /v2/models/{name}` and gRPC's `ModelMetadata` answer: one FP64 input per
 /// feature, the two outputs.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct ModelMetadata {
     pub(super) name: String,
     pub(super) versions: Vec<String>,
@@ -176,7 +229,18 @@ pub(super) fn forest_only(served: &Served) -> Result<(), ApiError> {
     }
 }
 
-/// `GET /v2/models/{name}[/versions/{version}]`: inputs and outputs.
+/// A model's inputs and outputs.
+#[utoipa::path(
+    get,
+    path = "/v2/models/{name}",
+    tag = "oip",
+    params(("name" = String, Path, description = "The served model's name", example = "pokemon")),
+    responses(
+        (status = 200, description = "Inputs and outputs", body = ModelMetadata),
+        (status = 404, description = "Another model", body = OipErrorBody),
+        (status = 503, description = "No model yet", body = OipErrorBody),
+    )
+)]
 pub(super) async fn model_metadata(
     State(state): State<AppState>,
     Path(path): Path<ModelPath>,
@@ -185,17 +249,94 @@ pub(super) async fn model_metadata(
     Ok(Json(ModelMetadata::of(&served, name)))
 }
 
-/// `GET /v2/models/{name}[/versions/{version}]/ready`.
+/// Whether a model is ready.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct ModelReady {
+    /// The served model's name.
+    name: String,
+    /// True: only the served model is named here.
+    ready: bool,
+}
+
+/// Whether the model is served and ready.
+#[utoipa::path(
+    get,
+    path = "/v2/models/{name}/ready",
+    tag = "oip",
+    params(("name" = String, Path, description = "The served model's name", example = "pokemon")),
+    responses(
+        (status = 200, description = "Ready", body = ModelReady),
+        (status = 404, description = "Another model", body = OipErrorBody),
+        (status = 503, description = "No model yet", body = OipErrorBody),
+    )
+)]
 pub(super) async fn model_ready(
     State(state): State<AppState>,
     Path(path): Path<ModelPath>,
-) -> Result<Json<serde_json::Value>, OipError> {
+) -> Result<Json<ModelReady>, OipError> {
     let (_, name) = named(&state, &path.name, path.version.as_deref())?;
-    Ok(Json(serde_json::json!({ "name": name, "ready": true })))
+    Ok(Json(ModelReady { name, ready: true }))
 }
 
-/// `POST /v2/models/{name}[/versions/{version}]/infer`: as `/invocations`, the body read under
-/// the same permits and limits, a large one parsed and scored off the async workers.
+/// A version's inputs and outputs.
+#[utoipa::path(
+    get,
+    path = "/v2/models/{name}/versions/{version}",
+    tag = "oip",
+    params(ModelPath),
+    responses(
+        (status = 200, description = "Inputs and outputs", body = ModelMetadata),
+        (status = 404, description = "Another model or version", body = OipErrorBody),
+        (status = 503, description = "No model yet", body = OipErrorBody),
+    )
+)]
+pub(super) async fn version_metadata(
+    state: State<AppState>,
+    path: Path<ModelPath>,
+) -> Result<Json<ModelMetadata>, OipError> {
+    model_metadata(state, path).await
+}
+
+/// Whether the version is served and ready.
+#[utoipa::path(
+    get,
+    path = "/v2/models/{name}/versions/{version}/ready",
+    tag = "oip",
+    params(ModelPath),
+    responses(
+        (status = 200, description = "Ready", body = ModelReady),
+        (status = 404, description = "Another model or version", body = OipErrorBody),
+        (status = 503, description = "No model yet", body = OipErrorBody),
+    )
+)]
+pub(super) async fn version_ready(
+    state: State<AppState>,
+    path: Path<ModelPath>,
+) -> Result<Json<ModelReady>, OipError> {
+    model_ready(state, path).await
+}
+
+/// Score rows with the Open Inference Protocol: one `[N, 6]` tensor, or one `[N]` tensor per
+/// stat; answers `predict` (BOOL) and `predict_proba` (FP64), or the outputs named.
+///
+/// As `/invocations`: the body read under the same permits and limits, a large one parsed and
+/// scored off the async workers.
+#[utoipa::path(
+    post,
+    path = "/v2/models/{name}/infer",
+    tag = "oip",
+    params(("name" = String, Path, description = "The served model's name", example = "pokemon")),
+    request_body(content = super::openapi::InferRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The outputs, one value per row", body = super::openapi::InferResponse),
+        (status = 400, description = "The body cannot be scored; the message says why", body = OipErrorBody),
+        (status = 404, description = "Another model", body = OipErrorBody),
+        (status = 408, description = "The body did not arrive in time", body = OipErrorBody),
+        (status = 413, description = "Too large a body, or too many rows", body = OipErrorBody),
+        (status = 503, description = "No model yet", body = OipErrorBody),
+        (status = 504, description = "Longer than the server's timeout", body = OipErrorBody),
+    )
+)]
 pub(super) async fn infer(
     State(state): State<AppState>,
     Path(path): Path<ModelPath>,
@@ -235,6 +376,32 @@ pub(super) async fn infer(
     })
     .await
     .map_err(ApiError::internal)?
+}
+
+/// Score rows with a given version of the model.
+#[utoipa::path(
+    post,
+    path = "/v2/models/{name}/versions/{version}/infer",
+    tag = "oip",
+    params(ModelPath),
+    request_body(content = super::openapi::InferRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The outputs, one value per row", body = super::openapi::InferResponse),
+        (status = 400, description = "The body cannot be scored; the message says why", body = OipErrorBody),
+        (status = 404, description = "Another model or version", body = OipErrorBody),
+        (status = 408, description = "The body did not arrive in time", body = OipErrorBody),
+        (status = 413, description = "Too large a body, or too many rows", body = OipErrorBody),
+        (status = 503, description = "No model yet", body = OipErrorBody),
+        (status = 504, description = "Longer than the server's timeout", body = OipErrorBody),
+    )
+)]
+pub(super) async fn version_infer(
+    state: State<AppState>,
+    path: Path<ModelPath>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, OipError> {
+    infer(state, path, headers, body).await
 }
 
 /// Parses, scores (block by block, looking at `cancel` between blocks) and renders one

@@ -25,6 +25,15 @@ use utoipa::{OpenApi, ToSchema};
         super::probes::version,
         super::probes::model_card,
         crate::http::metrics::metrics_handler,
+        super::oip::server_metadata,
+        super::oip::live,
+        super::oip::ready,
+        super::oip::model_metadata,
+        super::oip::version_metadata,
+        super::oip::model_ready,
+        super::oip::version_ready,
+        super::oip::infer,
+        super::oip::version_infer,
         crate::web::demo::pokemon_type_query,
         crate::web::demo::pokemon_type_json,
         crate::web::demo::pokemon_types,
@@ -45,6 +54,7 @@ use utoipa::{OpenApi, ToSchema};
     ),
     tags(
         (name = "scoring", description = "MLflow's scoring protocol and the server's probes"),
+        (name = "oip", description = "The Open Inference Protocol v2 (KServe, Triton, MLServer) over REST; over gRPC on --grpc-port"),
         (name = "demo", description = "The original demo's API: one answer with its probability per Pokémon"),
         (name = "web", description = "The web page, its search and this documentation"),
     )
@@ -153,6 +163,68 @@ pub(super) enum Predictions {
     BareProbabilities(Vec<f64>),
 }
 
+/// An Open Inference Protocol request.
+#[derive(Serialize, ToSchema)]
+pub(super) struct InferRequest {
+    /// Echoed in the answer.
+    id: Option<String>,
+    /// One `[N, 6]` tensor, or one `[N]` (or `[N, 1]`) tensor per stat, named as the stat.
+    #[schema(min_items = 1)]
+    inputs: Vec<InputTensor>,
+    /// The outputs wanted (default: both).
+    outputs: Option<Vec<RequestedOutput>>,
+}
+
+/// An input tensor.
+#[derive(Serialize, ToSchema)]
+pub(super) struct InputTensor {
+    /// A stat's name, or any name for one `[N, 6]` tensor.
+    name: String,
+    /// Its dimensions.
+    shape: Vec<u64>,
+    /// A numeric datatype: FP16, FP32, FP64, INT8 to INT64, UINT8 to UINT64.
+    #[schema(pattern = "^(FP(16|32|64)|U?INT(8|16|32|64))$")]
+    datatype: String,
+    /// The values, flattened row-major (or nested).
+    #[schema(value_type = Vec<Value>)]
+    data: Vec<f64>,
+}
+
+/// An output asked for by name.
+#[derive(Serialize, ToSchema)]
+pub(super) struct RequestedOutput {
+    /// `predict` or `predict_proba`.
+    #[schema(pattern = "^predict(_proba)?$")]
+    name: String,
+}
+
+/// An Open Inference Protocol answer.
+#[derive(Serialize, ToSchema)]
+pub(super) struct InferResponse {
+    /// The served model's name.
+    model_name: String,
+    /// Its registry version, when it has one.
+    model_version: Option<String>,
+    /// The request's `id`, when it had one.
+    id: Option<String>,
+    /// The outputs asked for.
+    outputs: Vec<OutputTensor>,
+}
+
+/// An output tensor: `predict` (BOOL) or `predict_proba` (FP64), shape `[N]`.
+#[derive(Serialize, ToSchema)]
+pub(super) struct OutputTensor {
+    /// `predict` or `predict_proba`.
+    name: String,
+    /// `BOOL` or `FP64`.
+    datatype: String,
+    /// `[N]`.
+    shape: Vec<u64>,
+    /// One value per row.
+    #[schema(value_type = Vec<Value>)]
+    data: Vec<f64>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,6 +248,9 @@ mod tests {
             "/",
             "/docs",
             "/openapi.json",
+            "/v2",
+            "/v2/models/{name}/infer",
+            "/v2/models/{name}/versions/{version}/infer",
         ] {
             assert!(doc["paths"][path].is_object(), "{path} missing");
         }
