@@ -15,6 +15,17 @@ cd "$(dirname "$0")/.."
 # Every package of the workspace (the same as the one package when there is no workspace).
 WS=(--workspace --locked)
 
+# Compiled dependencies are a slow install like the venvs: the lint and test builds go to a
+# target directory cached outside the repository (CARGO_TARGET_DIR, when set, wins), so a fresh
+# clone compiles only this workspace's crates. Stale dependency versions pile up there as the
+# lock file moves, so past 20 GB it starts over.
+: "${CARGO_TARGET_DIR:=${XDG_CACHE_HOME:-$HOME/.cache}/legendary/cargo-target}"
+if [[ -d $CARGO_TARGET_DIR ]] && (($(du -sm "$CARGO_TARGET_DIR" | cut -f1) > 20480)); then
+  echo "==> $CARGO_TARGET_DIR is over 20 GB: starting it over"
+  rm -rf "$CARGO_TARGET_DIR"
+fi
+export CARGO_TARGET_DIR
+
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
