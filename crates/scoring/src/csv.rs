@@ -55,11 +55,9 @@ pub(crate) fn parse(
             "{PREFIX} 'No columns to parse from file'"
         )));
     }
-    if rows.n_rows() == 0 {
-        return Err(ScoringError::bad_request(
-            "Encountered an unexpected error while evaluating the model. The CSV body has a header but no rows.",
-        ));
-    }
+    // A header naming every column and no rows is an empty frame: no predictions, as
+    // `mlflow models serve` answers on legendary's own model (and as an empty
+    // `dataframe_split` is answered).
     Ok(rows.finish())
 }
 
@@ -230,9 +228,10 @@ mod tests {
     }
 
     #[test]
-    fn empty_body_header_only_and_ragged_rows_are_400() {
+    fn empty_body_and_ragged_rows_are_400_a_header_alone_no_rows() {
         assert_eq!(csv("").unwrap_err().kind(), ScoringErrorKind::Invalid);
-        assert_eq!(csv("a,b\n").unwrap_err().kind(), ScoringErrorKind::Invalid);
+        assert_eq!(csv("a,b\n").unwrap().n_rows(), 0);
+        assert_eq!(csv("a\n").unwrap_err().kind(), ScoringErrorKind::Schema);
         assert_eq!(
             csv("a,b\n1,2,3\n").unwrap_err().kind(),
             ScoringErrorKind::Invalid
