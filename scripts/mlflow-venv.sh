@@ -10,12 +10,22 @@
 #                               tests that depend on the server generation run a second time
 #                               (LEGENDARY_TEST_MLFLOW_VENV=.venv-mlflow2; tests/end_to_end.rs
 #                               says which)
+#   scripts/mlflow-venv.sh oip  `.venv-oip`: Open Inference Protocol clients nobody here wrote,
+#                               tritonclient (HTTP and gRPC) and the KServe SDK, which
+#                               tests/end_to_end/oip_clients.rs points at `legendary serve`
+#   scripts/mlflow-venv.sh mlserver
+#                               `.venv-mlserver`: MLServer with its scikit-learn runtime, the
+#                               reference server the same test compares legendary with. Its own
+#                               venv because kserve 0.21 and mlserver 1.7 pin incompatible
+#                               FastAPI ranges.
 #
 # Only PyPI needs to be reachable. Override the interpreter with PYTHON=python3.11.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 py="${PYTHON:-python3}"
+# The executable whose presence says the venv was made (then `satisfied` checks the versions).
+probe=mlflow
 case "${1:-3}" in
 3)
     venv="$root/.venv"
@@ -28,13 +38,24 @@ case "${1:-3}" in
     # serve`) uses `app.route`, which Starlette 1.0 (FastAPI 0.116) removed.
     reqs=("mlflow[auth]==2.22.5" "flask-wtf" "sqlalchemy<2.1" "fastapi<0.116" "boto3==1.44.5")
     ;;
+oip)
+    venv="$root/.venv-oip"
+    probe=python
+    reqs=("tritonclient[http,grpc]==2.73.0" "kserve==0.21.0" "packaging")
+    ;;
+mlserver)
+    venv="$root/.venv-mlserver"
+    probe=mlserver
+    reqs=("mlserver==1.7.1" "mlserver-sklearn==1.7.1" "scikit-learn==1.9.1" "packaging")
+    ;;
 *)
-    echo "usage: $0 [3|2]" >&2
+    echo "usage: $0 [3|2|oip|mlserver]" >&2
     exit 2
     ;;
 esac
 
-# Every requirement installed at a version it allows (packaging comes with MLflow).
+# Every requirement installed at a version it allows (packaging comes with MLflow; the other
+# venvs ask for it).
 satisfied() {
     "$venv/bin/python" - "${reqs[@]}" 2>/dev/null <<'PY'
 import sys
@@ -45,7 +66,7 @@ sys.exit(0 if ok else 1)
 PY
 }
 
-if [ -x "$venv/bin/mlflow" ] && satisfied; then
+if [ -x "$venv/bin/$probe" ] && satisfied; then
     echo "$venv/bin/python"
     exit 0
 fi
@@ -57,5 +78,7 @@ echo "==> installing ${reqs[*]} into $venv" >&2
 # pip's own output goes to a log; a heartbeat line every 30 s says what it is fetching.
 "$root/scripts/heartbeat.sh" "pip install into $(basename "$venv")" -- \
     "$venv/bin/python" -m pip install --disable-pip-version-check --progress-bar off "${reqs[@]}"
-"$venv/bin/mlflow" --version >&2
+if [ "$probe" = mlflow ]; then
+    "$venv/bin/mlflow" --version >&2
+fi
 echo "$venv/bin/python"

@@ -2,7 +2,8 @@
 # Runs every check and every test, installing what the tests need on a fresh machine:
 # a Python venv with a pinned mlflow and boto3 (real tracking server), another with the newest
 # MLflow 2.x (the end-to-end tests whose behaviour depends on the server generation run against
-# both), a pinned Garage built once into a cache outside the repository (real S3 server),
+# both), two for the Open Inference Protocol clients (tritonclient and the KServe SDK) and the
+# MLServer they compare legendary with, a pinned Garage built once into a cache outside the repository (real S3 server),
 # Chromium + ChromeDriver (browser test), hadolint + kubernetes-validate (deploy lint),
 # bubblewrap + the Python docker SDK (the Dockerfile replay of scripts/docker-build-test.sh) and
 # schemathesis (API contract).
@@ -118,6 +119,8 @@ summary() {
 external_tools() {
   scripts/mlflow-venv.sh
   scripts/mlflow-venv.sh 2
+  scripts/mlflow-venv.sh oip
+  scripts/mlflow-venv.sh mlserver
   scripts/install-garage.sh >"$scratch/garage-bin"
   cat "$scratch/garage-bin"
   scripts/install-browser.sh
