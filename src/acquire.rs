@@ -222,6 +222,11 @@ pub struct Served {
     /// The explanation background stored with it; `None`: the bundled data's
     /// ([`crate::explain::background_of`]).
     pub background: Option<crate::model::Background>,
+    /// The monitoring reference stored with it, if any.
+    pub profile: Option<std::sync::Arc<crate::monitor::Profile>>,
+    /// What it has seen and said against its profile (set by `AppState::set_model` when
+    /// monitoring is on and there is a profile).
+    pub monitor: Option<crate::monitor::Monitor>,
 }
 
 /// Where the live model came from, as `/version`, `/model` and the web page's model card show it.
@@ -261,6 +266,27 @@ impl Served {
             resolved,
             loaded_at: SystemTime::now(),
             background: dir.background,
+            profile: dir.profile.map(std::sync::Arc::new),
+            monitor: None,
+        }
+    }
+
+    /// Counts scored rows (`values` row-major in the model's input order) in the model's
+    /// monitor, when it has one.
+    pub(crate) fn monitor_scored(&self, values: &[f64], probabilities: &[f64], decisions: &[bool]) {
+        if let Some(monitor) = &self.monitor {
+            monitor.record(values, probabilities, decisions);
+        }
+    }
+
+    /// As [`Served::monitor_scored`], the decisions taken on the probabilities here.
+    pub(crate) fn monitor_probabilities(&self, values: &[f64], probabilities: &[f64]) {
+        if let Some(monitor) = &self.monitor {
+            let decisions: Vec<bool> = probabilities
+                .iter()
+                .map(|&p| self.model.decide(p))
+                .collect();
+            monitor.record(values, probabilities, &decisions);
         }
     }
 

@@ -84,9 +84,70 @@ pub(crate) enum Command {
     Predict(PredictArgs),
     /// The data catalogue: search the data sets of a data package, or show one.
     Data(data::DataArgs),
+    /// Monitoring: build a model's reference profile from a data package.
+    Monitor(MonitorArgs),
     /// Internal: the sandboxed model compiler that `serve`, `predict` and the gate run.
     #[command(hide = true)]
     Model(ModelArgs),
+}
+
+/// `legendary monitor`.
+#[derive(Debug, Args)]
+pub(crate) struct MonitorArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: MonitorAction,
+}
+
+/// `legendary monitor …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum MonitorAction {
+    /// Build the monitoring profile of a model that has none (a scikit-learn model logged
+    /// from Python) from the rows it was trained on, for `serve --monitoring-profile`.
+    Profile(ProfileArgs),
+}
+
+/// Flags of `legendary monitor profile`.
+#[derive(Debug, Args)]
+pub(crate) struct ProfileArgs {
+    /// The model: a local MLflow model directory or an MLflow model URI (default: the model
+    /// bundled in the binary).
+    #[arg(long, short = 'm', env = "MLFLOW_MODEL_URI")]
+    pub model_uri: Option<String>,
+    /// The data package (a directory) or CSV file of the reference rows: the model's
+    /// training rows, or rows like them.
+    #[arg(long, env = "LEGENDARY_DATA", default_value = "data/pokemon")]
+    pub data: PathBuf,
+    /// Generations to use, e.g. `1-8`.
+    #[arg(long, env = "LEGENDARY_GENERATIONS", default_value = "1-9")]
+    pub generations: Generations,
+    /// Where to write the profile (standard output when absent).
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    /// Transfer limits of the model download.
+    #[command(flatten)]
+    pub download: DownloadArgs,
+    /// Limits of the model compiler.
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
+}
+
+impl ProfileArgs {
+    /// The profile job these flags describe: the same model resolution as `predict`.
+    ///
+    /// # Errors
+    /// A malformed model URI or bad tracking settings.
+    pub(crate) fn into_job(self, env: &Env) -> anyhow::Result<crate::config::ProfileJob> {
+        let model = ModelSource::choose(self.model_uri.as_deref(), None, None)?;
+        Ok(crate::config::ProfileJob {
+            model,
+            tracking: self.download.apply(env.tracking(None)?),
+            data: self.data,
+            generations: self.generations,
+            output: self.output,
+            sandbox: self.sandbox.sandbox()?,
+        })
+    }
 }
 
 /// `legendary model`: internal tools.
@@ -583,6 +644,14 @@ impl DownloadArgs {
     }
 }
 
+/// A monitoring profile file, checked.
+fn read_profile(path: &std::path::Path) -> anyhow::Result<crate::monitor::Profile> {
+    use anyhow::Context as _;
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    crate::monitor::Profile::from_json(&bytes)
+        .map_err(|e| anyhow::anyhow!("{} (--monitoring-profile): {e}", path.display()))
+}
+
 /// `--grpc-port`: a port, or `off`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum GrpcPort {
@@ -692,6 +761,20 @@ pub(crate) struct ServeArgs {
     /// the InferenceService's name.
     #[arg(long, env = "LEGENDARY_SERVED_NAME")]
     pub served_name: Option<String>,
+    /// Rows in the monitoring window of the last rows (drift, answer rate and expected
+    /// quality at `/monitoring` and on `/metrics`).
+    #[arg(long, env = "LEGENDARY_MONITOR_ROWS", default_value_t = 1000)]
+    pub monitor_rows: usize,
+    /// Time in the monitoring window of the last minutes.
+    #[arg(long, env = "LEGENDARY_MONITOR_WINDOW", default_value = "1h", value_parser = parse_duration)]
+    pub monitor_window: Duration,
+    /// The monitoring reference for a model without one of its own (a scikit-learn model
+    /// logged from Python), made by `legendary monitor profile`; it replaces the model's own.
+    #[arg(long, env = "LEGENDARY_MONITORING_PROFILE")]
+    pub monitoring_profile: Option<PathBuf>,
+    /// Count nothing: no monitoring windows, no drift metrics.
+    #[arg(long, env = "LEGENDARY_NO_MONITORING")]
+    pub no_monitoring: bool,
 }
 
 impl ServeArgs {
@@ -748,6 +831,15 @@ impl ServeArgs {
             data: self.data,
             sandbox: self.sandbox.sandbox()?,
             served_name: self.served_name.filter(|n| !n.trim().is_empty()),
+            monitoring: crate::http::MonitorSettings {
+                enabled: !self.no_monitoring,
+                window_rows: self.monitor_rows.max(1),
+                window: self.monitor_window.max(Duration::from_secs(60)),
+                profile: match &self.monitoring_profile {
+                    Some(path) => Some(std::sync::Arc::new(read_profile(path)?)),
+                    None => None,
+                },
+            },
         })
     }
 }

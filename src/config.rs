@@ -223,6 +223,8 @@ pub struct ServeConfig {
     pub sandbox: Sandbox,
     /// The model's name in the Open Inference Protocol, when not the one it comes with.
     pub served_name: Option<String>,
+    /// How the served model is monitored.
+    pub monitoring: crate::http::MonitorSettings,
 }
 
 /// Where and as whom training runs are logged.
@@ -330,6 +332,23 @@ pub struct PredictJob {
     /// The CSV to score.
     pub input: PathBuf,
     /// Where to write the scored CSV (standard output when absent).
+    pub output: Option<PathBuf>,
+    /// Where the model is compiled.
+    pub sandbox: Sandbox,
+}
+
+/// `legendary monitor profile`.
+#[derive(Debug, Clone)]
+pub struct ProfileJob {
+    /// The model.
+    pub model: ModelSource,
+    /// The registry, when the model is remote.
+    pub tracking: Option<TrackingConfig>,
+    /// The reference rows' data package or CSV.
+    pub data: PathBuf,
+    /// Which generations of it.
+    pub generations: crate::dataset::Generations,
+    /// Where to write the profile (standard output when absent).
     pub output: Option<PathBuf>,
     /// Where the model is compiled.
     pub sandbox: Sandbox,

@@ -28,6 +28,10 @@ const MODEL: &[File] = &[
         "feature_importance.json",
         include_bytes!("../models/pokemon/feature_importance.json"),
     ),
+    (
+        "monitoring_profile.json",
+        include_bytes!("../models/pokemon/monitoring_profile.json"),
+    ),
 ];
 
 /// The bundled data package.

@@ -34,6 +34,7 @@ mod embedded;
 pub mod explain;
 pub mod http;
 pub mod model;
+pub mod monitor;
 pub mod plot;
 mod predict;
 mod report;

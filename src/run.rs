@@ -40,6 +40,10 @@ fn dispatch(cli: Cli) -> ExitCode {
         }),
         Command::Predict(args) => args.into_job(&env).and_then(|job| predict(&job)),
         Command::Data(args) => args.into_job(&env).and_then(|job| data(&job)),
+        Command::Monitor(args) => {
+            let crate::cli::MonitorAction::Profile(profile) = args.action;
+            profile.into_job(&env).and_then(|job| monitor_profile(&job))
+        }
         // Answered above, before logging starts.
         Command::Model(_) => Ok(ExitCode::FAILURE),
     };
@@ -206,6 +210,61 @@ fn data(job: &DataJob) -> anyhow::Result<ExitCode> {
         }
     };
     print!("{out}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Builds a model's monitoring profile from reference rows, with the model's own answers on
+/// them (in-sample when they are its training rows: `train`'s out-of-fold ones are better).
+fn monitor_profile(job: &crate::config::ProfileJob) -> anyhow::Result<ExitCode> {
+    let fetcher = Fetcher::new(
+        job.model.clone(),
+        job.tracking.as_ref(),
+        job.sandbox.clone(),
+    )?;
+    let served = runtime()?
+        .block_on(fetcher.load(tokio::time::Instant::now() + DOWNLOAD_TIMEOUT))
+        .with_context(|| format!("loading the model {}", job.model))?;
+    anyhow::ensure!(
+        served.model.takes_demo_stats(),
+        "the model does not take the six stats (it takes {:?}): they cannot be monitored",
+        served.model.input_features()
+    );
+    let dataset = crate::dataset::load(&job.data, &job.generations)
+        .with_context(|| format!("reading {}", job.data.display()))?;
+    let rows: Vec<[f64; 6]> = dataset.rows.iter().map(|p| p.stats).collect();
+    let probabilities = served.model.proba_rows(&rows);
+    let decisions: Vec<bool> = probabilities
+        .iter()
+        .map(|&p| served.model.decide(p))
+        .collect();
+    let profile = crate::monitor::Profile::build(
+        format!(
+            "{} rows of {} (generations {})",
+            rows.len(),
+            dataset.source,
+            job.generations
+        ),
+        &rows,
+        &crate::monitor::Answers {
+            source: format!(
+                "the model's own probabilities on those rows ({})",
+                job.model
+            ),
+            probabilities: &probabilities,
+            decisions: &decisions,
+            fold_rates: Vec::new(),
+        },
+    );
+    let json = profile.to_json();
+    match &job.output {
+        Some(path) => {
+            std::fs::write(path, &json).with_context(|| format!("writing {}", path.display()))?
+        }
+        None => {
+            use std::io::Write as _;
+            std::io::stdout().write_all(&json)?;
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

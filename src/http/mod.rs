@@ -22,4 +22,4 @@ pub use metrics::{
 pub(crate) use metrics::{ConnectionResult, ScoredRows, UNMATCHED, metrics_handler, track};
 pub(crate) use permits::SMALL_BODY_BYTES;
 pub(crate) use process::max_open_files;
-pub use state::{AppState, ServerLimits};
+pub use state::{AppState, MonitorSettings, ServerLimits};

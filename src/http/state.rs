@@ -62,6 +62,32 @@ impl Default for ServerLimits {
     }
 }
 
+/// How a served model is monitored (`--monitor-rows`, `--monitor-window`, `--no-monitoring`,
+/// `--monitoring-profile`).
+#[derive(Debug, Clone)]
+pub struct MonitorSettings {
+    /// Off: no counts, no `/monitoring` windows.
+    pub enabled: bool,
+    /// Rows in the rows window.
+    pub window_rows: usize,
+    /// Time in the time window.
+    pub window: Duration,
+    /// The reference for a model that has none of its own (or to use instead of its own).
+    pub profile: Option<Arc<crate::monitor::Profile>>,
+}
+
+impl Default for MonitorSettings {
+    /// The documented defaults of `legendary serve`.
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            window_rows: 1000,
+            window: Duration::from_secs(3600),
+            profile: None,
+        }
+    }
+}
+
 /// Everything handlers share; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -78,6 +104,8 @@ struct Inner {
     catalogue: std::sync::OnceLock<Vec<Entry>>,
     /// `--served-name`, set once at start-up.
     served_name: std::sync::OnceLock<String>,
+    /// How models are monitored, set once at start-up (else the defaults).
+    monitoring: std::sync::OnceLock<MonitorSettings>,
     metrics: Metrics,
     permits: Permits,
     /// Why there is no model yet, while `--wait-for-model` waits.
@@ -99,6 +127,7 @@ impl AppState {
                 pokedex,
                 catalogue: std::sync::OnceLock::new(),
                 served_name: std::sync::OnceLock::new(),
+                monitoring: std::sync::OnceLock::new(),
                 permits,
                 waiting: std::sync::Mutex::new(None),
             }),
@@ -139,9 +168,31 @@ impl AppState {
         })
     }
 
-    /// Atomically replaces the live model.
-    pub fn set_model(&self, served: Served) {
+    /// Atomically replaces the live model, with a fresh monitor when it is monitored: its
+    /// windows start empty, and its counters carry its own version label.
+    pub fn set_model(&self, mut served: Served) {
+        let settings = self.monitoring();
+        let profile = settings.profile.clone().or_else(|| served.profile.clone());
+        served.monitor = profile.filter(|_| settings.enabled).and_then(|profile| {
+            crate::monitor::Monitor::new(
+                profile,
+                served.resolved.version.clone().unwrap_or_default(),
+                served.model.input_features(),
+                settings.window_rows,
+                settings.window,
+            )
+        });
         self.inner.model.store(Some(Arc::new(served)));
+    }
+
+    /// Sets how models are monitored (the first call wins; before the first model is set).
+    pub fn set_monitoring(&self, settings: MonitorSettings) {
+        let _ = self.inner.monitoring.set(settings);
+    }
+
+    /// How models are monitored.
+    pub(crate) fn monitoring(&self) -> &MonitorSettings {
+        self.inner.monitoring.get_or_init(MonitorSettings::default)
     }
 
     /// Marks the server as draining: `/ping` turns 503 so load balancers stop sending.

@@ -111,6 +111,8 @@ pub struct ModelDir {
     pub input_example: Vec<[f64; 6]>,
     /// The explanation background stored with the model ([`super::BACKGROUND_FILE`]), if any.
     pub background: Option<super::Background>,
+    /// The monitoring reference stored with the model ([`crate::monitor::PROFILE_FILE`]), if any.
+    pub profile: Option<crate::monitor::Profile>,
 }
 
 /// What `write_dir` needs beyond the model.
@@ -297,6 +299,7 @@ pub fn read_dir_with(dir: &Path, limits: &ReadLimits) -> Result<ModelDir, Artifa
         info,
         input_example,
         background: read_background(dir, small)?,
+        profile: read_profile(dir, small)?,
     })
 }
 
@@ -355,6 +358,7 @@ fn read_sklearn(
         info,
         input_example: Vec::new(),
         background: read_background(dir, limits.max_file_bytes)?,
+        profile: read_profile(dir, limits.max_file_bytes)?,
     })
 }
 
@@ -411,6 +415,17 @@ fn read_optional_json(path: &Path, limit: u64) -> Result<Option<serde_json::Valu
             path: path.to_path_buf(),
             message: format!("not JSON: {e}"),
         })
+}
+
+/// The stored monitoring profile, when the directory has one.
+fn read_profile(dir: &Path, limit: u64) -> Result<Option<crate::monitor::Profile>, ArtifactError> {
+    let path = dir.join(crate::monitor::PROFILE_FILE);
+    let Some(bytes) = read_capped(&path, limit, "max_file_bytes")? else {
+        return Ok(None);
+    };
+    crate::monitor::Profile::from_json(&bytes)
+        .map(Some)
+        .map_err(|message| ArtifactError::MlModel { path, message })
 }
 
 /// The stored explanation background, when the directory has one.

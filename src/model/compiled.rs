@@ -27,6 +27,8 @@ struct Compiled<F> {
     info: ModelInfo,
     input_example: Vec<[f64; 6]>,
     background: Option<Background>,
+    #[serde(default)]
+    profile: Option<crate::monitor::Profile>,
     model: F,
 }
 
@@ -59,6 +61,7 @@ pub fn to_compiled(dir: &ModelDir) -> Result<Vec<u8>, ModelError> {
         info: dir.info.clone(),
         input_example: dir.input_example.clone(),
         background: dir.background.clone(),
+        profile: dir.profile.clone(),
         model: estimator,
     };
     Ok(serde_json::to_vec(&compiled).map_err(serde)?)
@@ -81,6 +84,11 @@ pub fn from_compiled(bytes: &[u8], limits: &ReadLimits) -> Result<ModelDir, Mode
         }
         .into());
     }
+    if let Some(profile) = &compiled.profile {
+        profile
+            .check()
+            .map_err(|m| bad(format!("monitoring profile: {m}")))?;
+    }
     let model = match compiled.model {
         Estimator::Smartcore(envelope) => {
             let forest = ForestModel::from_json(envelope.get().as_bytes(), limits)?;
@@ -96,6 +104,7 @@ pub fn from_compiled(bytes: &[u8], limits: &ReadLimits) -> Result<ModelDir, Mode
         info: compiled.info,
         input_example: compiled.input_example,
         background: compiled.background,
+        profile: compiled.profile,
     })
 }
 

@@ -30,6 +30,7 @@ pub fn app(state: AppState) -> Router {
         .route("/version", get(version))
         .route("/model", get(model_card))
         .route("/metrics", get(metrics_handler))
+        .route("/monitoring", get(super::monitoring::monitoring))
         .route("/openapi.json", get(super::openapi::openapi_json))
         // The Open Inference Protocol v2 (KServe, Triton, MLServer).
         .route("/v2", get(oip::server_metadata))

@@ -240,10 +240,11 @@ fn score(
     let probabilities = blockwise(values, n_cols, cancel, |block| {
         served.model.proba_batch(block)
     })?;
-    let decisions = probabilities
+    let decisions: Vec<bool> = probabilities
         .iter()
         .map(|&p| served.model.decide(p))
         .collect();
+    served.monitor_scored(values, &probabilities, &decisions);
     Some((decisions, probabilities))
 }
 

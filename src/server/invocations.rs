@@ -116,6 +116,7 @@ fn score(
             served.model.proba_batch(block)
         })
         .ok_or_else(cancelled)?;
+        served.monitor_probabilities(batch.values(), &probabilities);
         drop(batch);
         return Ok(json_response(
             legendary_scoring::render_probabilities(&probabilities, parsed.dialect),
@@ -128,22 +129,32 @@ fn score(
             served.model.predict_values(block)
         })
         .ok_or_else(cancelled)?;
+        if served.monitor.is_some() {
+            // A monitored scikit-learn model takes the six stats: it has a probability.
+            let probabilities = served.model.proba_batch(batch.values());
+            served.monitor_probabilities(batch.values(), &probabilities);
+        }
         drop(batch);
         return Ok(json_response(
             legendary_scoring::render_values(&predictions, parsed.dialect),
             rows,
         ));
     }
-    let predictions = match offloaded {
+    let probabilities = match offloaded {
         Some(cancel) if rows >= state.limits().parallel_rows => {
-            predict_parallel(served, batch.values(), n_cols, cancel)
+            proba_parallel(served, batch.values(), n_cols, cancel)
         }
-        _ => served.model.predict_batch(batch.values()),
+        _ => served.model.proba_batch(batch.values()),
     };
-    drop(batch);
     if cancel.is_cancelled() {
         return Err(cancelled());
     }
+    let predictions: Vec<bool> = probabilities
+        .iter()
+        .map(|&p| served.model.decide(p))
+        .collect();
+    served.monitor_scored(batch.values(), &probabilities, &predictions);
+    drop(batch);
     Ok(json_response(
         legendary_scoring::render(&predictions, parsed.dialect),
         rows,
@@ -185,13 +196,13 @@ pub(super) fn json_response(body: Vec<u8>, rows: usize) -> Response {
 
 /// Splits a large batch across the cores (rayon); each chunk is scored in blocks as usual,
 /// and skipped once `cancel` is set (the caller then answers nothing with what is left).
-fn predict_parallel(served: &Served, values: &[f64], n_cols: usize, cancel: &Cancel) -> Vec<bool> {
+fn proba_parallel(served: &Served, values: &[f64], n_cols: usize, cancel: &Cancel) -> Vec<f64> {
     use rayon::prelude::*;
     values
         .par_chunks(CHUNK_ROWS * n_cols)
         .flat_map_iter(|chunk| match cancel.is_cancelled() {
             true => Vec::new(),
-            false => served.model.predict_batch(chunk),
+            false => served.model.proba_batch(chunk),
         })
         .collect()
 }

@@ -16,6 +16,7 @@ mod connections;
 mod explain;
 pub mod grpc;
 mod invocations;
+mod monitoring;
 mod oip;
 mod openapi;
 mod probes;
@@ -137,6 +138,7 @@ pub async fn start(
     if let Some(name) = &config.served_name {
         state.set_served_name(name.clone());
     }
+    state.set_monitoring(config.monitoring.clone());
     state.set_waiting(format!("loading '{}'", config.model));
     let addr = listener.local_addr()?;
     // A URL to click: the unspecified address (0.0.0.0, ::) is reachable as localhost.

@@ -126,6 +126,7 @@ pub(super) struct ModelPath {
     #[param(example = "pokemon")]
     name: String,
     /// The registry version served.
+    #[param(example = "7")]
     version: Option<String>,
 }
 
@@ -426,6 +427,7 @@ fn answer(
         .iter()
         .map(|&p| served.model.decide(p))
         .collect();
+    served.monitor_scored(batch.values(), &probabilities, &decisions);
     let body = oip::render_infer(name, version, &request, &decisions, &probabilities);
     Ok(json_response(body, decisions.len()))
 }

@@ -233,6 +233,9 @@ pub struct Outcome {
     /// The explanation background: a seeded, stratified sample of the training rows, written
     /// into the model directory so the served model is explained against it.
     pub background: Background,
+    /// The monitoring reference, written into the model directory so the server can tell
+    /// when what it scores moves away from the training rows.
+    pub profile: crate::monitor::Profile,
     /// When each part of the training finished, for the run's metric timestamps.
     pub timing: Timing,
 }
@@ -313,15 +316,18 @@ pub fn train(config: &ValidConfig) -> Result<Outcome, TrainError> {
         }
     };
     let generations = by_generation::evaluate(&dataset, config)?;
-    let (model, evaluated, background) = if config.refit_all {
+    let oof = cv_rows.as_ref().or(cv.as_ref());
+    let (model, evaluated, background, profile) = if config.refit_all {
         let model = fit_config(config, &rows, &labels)?;
         let what = format!("rows of {}", dataset.source);
         let background = crate::explain::sample(&rows, &labels, seed, &what);
-        (model, Some(evaluated), background)
+        let profile = monitoring_profile(what, &rows, oof, (&proba, evaluated.threshold()));
+        (model, Some(evaluated), background, profile)
     } else {
         let what = format!("training rows of {}", dataset.source);
         let background = crate::explain::sample(&train_rows, &train_labels, seed, &what);
-        (evaluated, None, background)
+        let profile = monitoring_profile(what, &train_rows, oof, (&proba, evaluated.threshold()));
+        (evaluated, None, background, profile)
     };
     let timing = Timing {
         started_ms,
@@ -342,8 +348,66 @@ pub fn train(config: &ValidConfig) -> Result<Outcome, TrainError> {
         importances,
         roc,
         background,
+        profile,
         timing,
     })
+}
+
+/// The monitoring reference of a model fitted on `rows`: their features' decile bins, and
+/// the answers of models that had not seen them (out of fold when there was a
+/// cross-validation, else the evaluation fit's on the held-out rows, `holdout`), since the
+/// shipped model's answers on its own training rows are more confident than on any new row.
+fn monitoring_profile(
+    source: String,
+    rows: &[[f64; 6]],
+    oof: Option<&CvSummary>,
+    holdout: (&[f64], f64),
+) -> crate::monitor::Profile {
+    let (probabilities, decisions, fold_rates, what): (Vec<f64>, Vec<bool>, Vec<f64>, String) =
+        match oof {
+            Some(cv) => {
+                let probabilities = cv.out_of_fold.iter().map(|o| o.proba).collect();
+                let decisions: Vec<bool> = cv
+                    .out_of_fold
+                    .iter()
+                    .map(|o| o.proba > o.threshold)
+                    .collect();
+                let mut per_fold = vec![(0usize, 0usize); cv.folds];
+                for (o, &d) in cv.out_of_fold.iter().zip(&decisions) {
+                    if let Some(f) = per_fold.get_mut(o.fold) {
+                        f.0 += usize::from(d);
+                        f.1 += 1;
+                    }
+                }
+                #[allow(clippy::cast_precision_loss, reason = "counts of rows")]
+                let rates = per_fold
+                    .iter()
+                    .filter(|f| f.1 > 0)
+                    .map(|&(pos, n)| pos as f64 / n as f64)
+                    .collect();
+                let what = format!(
+                    "out-of-fold probabilities of {}-fold cross-validation",
+                    cv.folds
+                );
+                (probabilities, decisions, rates, what)
+            }
+            None => {
+                let (probabilities, threshold) = holdout;
+                let decisions = probabilities.iter().map(|&p| p > threshold).collect();
+                let what = "the evaluation fit's probabilities on the held-out rows".to_owned();
+                (probabilities.to_vec(), decisions, Vec::new(), what)
+            }
+        };
+    crate::monitor::Profile::build(
+        source,
+        rows,
+        &crate::monitor::Answers {
+            source: what,
+            probabilities: &probabilities,
+            decisions: &decisions,
+            fold_rates,
+        },
+    )
 }
 
 /// Fits one forest the way every fit of a training does: its parameters and threshold rule.
@@ -636,6 +700,10 @@ impl Outcome {
         let mut plots = self.plots()?;
         plots.extend(self.evaluation_tables());
         plots.push((model::BACKGROUND_FILE.to_owned(), self.background.to_json()));
+        plots.push((
+            crate::monitor::PROFILE_FILE.to_owned(),
+            self.profile.to_json(),
+        ));
         model::write_dir(
             dir,
             &self.model,

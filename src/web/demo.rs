@@ -254,13 +254,25 @@ async fn answers(
         contributions: explained.map(|e| e.2),
     };
     if !explained {
-        return Ok(stats
-            .iter()
-            .map(|s| answer(served.model.proba_row(&s.row()), None))
-            .collect());
+        let rows: Vec<[f64; 6]> = stats.iter().map(PokemonStats::row).collect();
+        let probabilities: Vec<f64> = rows.iter().map(|r| served.model.proba_row(r)).collect();
+        let answers: Vec<Answer> = probabilities.iter().map(|&p| answer(p, None)).collect();
+        if let Some(monitor) = &served.monitor {
+            let decisions: Vec<bool> = answers.iter().map(|a| a.is_legendary).collect();
+            monitor.record_stats(&rows, &probabilities, &decisions);
+        }
+        return Ok(answers);
     }
-    let rows = stats.iter().map(PokemonStats::row).collect();
-    let e = explain_rows(state, Arc::clone(&served), rows).await?;
+    let rows: Vec<[f64; 6]> = stats.iter().map(PokemonStats::row).collect();
+    let e = explain_rows(state, Arc::clone(&served), rows.clone()).await?;
+    if let Some(monitor) = &served.monitor {
+        let decisions: Vec<bool> = e
+            .probabilities
+            .iter()
+            .map(|&p| served.model.decide(p))
+            .collect();
+        monitor.record_stats(&rows, &e.probabilities, &decisions);
+    }
     Ok(e.probabilities
         .iter()
         .zip(&e.vote_fractions)

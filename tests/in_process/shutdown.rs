@@ -18,6 +18,7 @@ use crate::support::{repo, wait_until_async};
 fn config(grace: Duration) -> ServeConfig {
     ServeConfig {
         grpc_listen: None,
+        monitoring: Default::default(),
         listen: "127.0.0.1:0".parse().unwrap(),
         model: ModelSource::Local(repo().join("models/pokemon")),
         tracking: None,

@@ -8,6 +8,7 @@
 
 mod labels;
 mod live;
+mod monitor;
 mod reload;
 mod track;
 
@@ -216,6 +217,9 @@ impl Metrics {
             "Models the sandboxed compiler did not turn into a served model, by cause (oom, cpu, deadline, invalid, crash)",
             self.compile_failures.clone(),
         );
+        ours.register_collector(Box::new(monitor::MonitorMetrics {
+            model: Arc::clone(&model),
+        }));
         ours.register_collector(Box::new(live::Live {
             model,
             last_reload: Arc::clone(&self.last_reload),
