@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Write the promtool unit tests of the drift rules from the real data package.
 
-    drift-rules-tests.py [--out DIR] [--rules FILE] [--quiet]
+    drift-rules-tests.py [--out DIR] [--rules NAME] [--source FILE] [--quiet]
 
-The rules are deploy/kubernetes/components/drift-monitoring/prometheusrule.yaml;
-scripts/check-drift-rules.sh extracts their `spec` to a plain rule file,
-rules.yaml, that the tests name beside themselves (--rules only changes the
-name written into the tests).
+The rules are deploy/kubernetes/components/drift-monitoring/prometheusrule.yaml
+(--source; the alerts' annotation templates are read from it).
+scripts/check-drift-rules.sh extracts its `spec` to a plain rule file,
+rules.yaml, that the tests name beside themselves (--rules changes that name).
+Without --quiet, prints PSI and JS per feature and replay, and the alerts.
 
 Reference: generations 1-8 of data/pokemon (the rows a model is trained on).
 Bin edges per feature, as the server computes them: e_k = sorted values[ceil(k
@@ -15,25 +16,28 @@ edges < v". PSI and the Jensen-Shannon distance are computed here with NumPy
 and asserted in the tests, rounded to 1e-6 on both sides (promtool 2.42
 compares sample values exactly), so the PromQL and this script must agree.
 
-Replays (each minute, the fleet scores the replay's rows once, odd rows on
-pod a, even rows on pod b, so the fleet-wide sums are tested):
+Replays (each minute the fleet scores the replay's rows, alternate rows on
+pod a and pod b, so the fleet-wide sums are tested):
   A  half of each of generations 1-8 (seeded sample): training proportions;
-     no alert, PSI far under 0.2. The same file checks that a version whose
-     counters stand still (no traffic) has no PSI and no alert, and that a
-     canary version with fewer rows than the alerts need has a PSI but no alert.
-  B  generation 9 alone, after an hour of replay A.
-  C  generations 1-8 with special_attack x 1.25 (total follows), after an
-     hour of replay A.
-B and C are asserted at the end of the hour of A (no alert), and an hour
-later, when the window holds only the replay: PSI and JS of each feature, and
-exactly the alerts whose condition has held for their `for:` by then (this
-script replays the hour minute by minute to find them).
+     two hours, no alert, PSI far under 0.2. The same test checks that a
+     version whose counters stand still (no traffic) has no PSI and no alert,
+     and that a canary version with fewer rows than the alerts need has a PSI
+     but no alert.
+  B  an hour of A, then generation 9 alone (four times a minute, about A's
+     rate).
+  C  an hour of A, then generations 1-8 with special_attack x 1.25 (total is
+     the sum of the six stats, so it moves too).
+B and C are asserted at 60m (window all A), 120m (window all replay: the PSI
+and JS of the replay itself) and 135m (the alerts' `for:` later): PSI and JS
+of every feature, prediction PSI, positive rate, and exactly the alerts whose
+condition has held for their `for:` by then (this script replays the minutes
+to find them).
 
 Predictions: the test cannot run the forest, so a stand-in model answers:
 p = 1 / (1 + exp(-(total - 580) / 25)), "legendary" when p >= 0.5. Its
-reference mix and positive rate are taken on generations 1-8, like the server
-does on the training rows; the rate's interval is the binomial 99.9 % band for
-500 rows (the alerts' minimum) around it.
+reference mix and positive rate are taken on generations 1-8, as the server
+does on the training rows; the rate's interval (a number the server exports,
+made up here) is the binomial 99.9 % band for 2,000 rows around it.
 """
 
 from __future__ import annotations
@@ -65,13 +69,12 @@ PODS = [("legendary-7f9c6d-a", "10.0.0.11:8080"), ("legendary-7f9c6d-b", "10.0.0
 
 
 def load(generations) -> dict[str, np.ndarray]:
-    cols = {k: [] for k in STATS + ["legendary"]}
+    cols = {k: [] for k in STATS}
     for g in generations:
         with open(DATA / f"generation-{g}.csv", newline="") as f:
             for row in csv.DictReader(f):
                 for k in STATS:
                     cols[k].append(float(row[k]))
-                cols["legendary"].append(row["legendary"] == "True")
     data = {k: np.array(v) for k, v in cols.items()}
     data["total"] = sum(data[k] for k in STATS)
     return data
@@ -255,7 +258,7 @@ def window_counts(phases, t: int, fn):
     return acc
 
 
-def firing(phases, ref: Reference, at: int) -> list[tuple[str, dict, float]]:
+def firing(phases, ref: Reference, at: int) -> list[tuple[str, str | None, float]]:
     """The alerts firing at minute `at`: condition true at every evaluation of the last FOR_MINUTES."""
     def conditions(t):
         out = {}
@@ -477,6 +480,13 @@ def main() -> int:
             for at, fired in test.fired.items():
                 print(f"{k} firing at {at}m: " + (", ".join(
                     f"{a}{'(' + f + ')' if f else ''} {v:.3f}" for a, f, v in fired) or "none"))
+            if k != "A":
+                first = {}
+                for t in range(60, 136):
+                    for a, f, _ in firing(test.phases, ref, t):
+                        first.setdefault((a, f), t)
+                print(f"{k} first firing (minutes after the change at 60m): " + ", ".join(
+                    f"{a}{'(' + f + ')' if f else ''} +{t - 60}" for (a, f), t in sorted(first.items(), key=lambda x: x[1])))
     return 0
 
 
