@@ -28,7 +28,7 @@ pod a and pod b, so the fleet-wide sums are tested):
   C  an hour of A, then generations 1-8 with special_attack x 1.25 (total is
      the sum of the six stats, so it moves too).
 B and C are asserted at 60m (window all A), 120m (window all replay: the PSI
-and JS of the replay itself) and 135m (the alerts' `for:` later): PSI and JS
+and JS of the replay itself) and 135m (15 minutes later): PSI and JS
 of every feature, prediction PSI, positive rate, and exactly the alerts whose
 condition has held for their `for:` by then (this script replays the minutes
 to find them).
@@ -60,7 +60,7 @@ FLOOR = 1e-4
 ROUND = 1e-6                 # assertions are on round(value, ROUND)
 PSI_ALERT, JS_ALERT = 0.2, 0.1
 MIN_ROWS = 500               # the alerts' minimum rows per window
-FOR_MINUTES = 15             # the alerts' `for:`
+FOR_MINUTES = 5              # the alerts' `for:`
 WINDOW = 60                  # minutes, the rules' [1h]
 SEED = 34
 TARGET = {"namespace": "legendary", "job": "legendary"}
@@ -455,7 +455,7 @@ def main() -> int:
 
     # --- B and C: an hour of A, then the replay. Checked at 60m (window all
     # A), 120m (window all replay: the PSI of the replay itself) and 135m
-    # (the alerts' `for:` later).
+    # (15 minutes later).
     for key, replay, title in [
             ("B", replay_b, "Replay B: an hour of replay A, then generation 9 alone."),
             ("C", replay_c, "Replay C: an hour of replay A, then generations 1-8 with special_attack x 1.25.")]:
