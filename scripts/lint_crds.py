@@ -18,6 +18,11 @@ The schema is not the CRD's own (that ships with the operator, not with any
 package reachable here): it is narrower, so it can reject a valid field this
 project does not use, never the other way round for the fields it lists.
 
+- PrometheusRule (monitoring.coreos.com/v1): against a hand-written subset of
+  its CRD schema too (groups of recording and alerting rules, each rule either
+  `record` or `alert`, names unique); the PromQL itself is checked by promtool
+  in scripts/check-drift-rules.sh.
+
 - ServingRuntime, ClusterServingRuntime (serving.kserve.io/v1alpha1) and
   InferenceService (serving.kserve.io/v1beta1): against KServe's own CRD
   schemas, vendored in testdata/kserve (see its README for the version), made
@@ -157,6 +162,69 @@ SERVICE_MONITOR = {
         },
     },
 }
+
+RULE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["expr"],
+    "oneOf": [{"required": ["record"]}, {"required": ["alert"]}],
+    "properties": {
+        "record": {"type": "string", "pattern": r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},
+        "alert": {"type": "string", "minLength": 1},
+        "expr": {"type": ["string", "integer"], "minLength": 1},
+        "for": {"type": "string", "pattern": DURATION},
+        "keep_firing_for": {"type": "string", "pattern": DURATION},
+        "labels": STRING_MAP,
+        "annotations": STRING_MAP,
+    },
+}
+PROMETHEUS_RULE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "properties": {
+        "apiVersion": {"const": "monitoring.coreos.com/v1"},
+        "kind": {"const": "PrometheusRule"},
+        "metadata": SERVICE_MONITOR["properties"]["metadata"],
+        "spec": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["groups"],
+            "properties": {
+                "groups": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["name", "rules"],
+                        "properties": {
+                            "name": {"type": "string", "minLength": 1},
+                            "interval": {"type": "string", "pattern": DURATION},
+                            "limit": {"type": "integer", "minimum": 0},
+                            "partial_response_strategy": {"type": "string"},
+                            "rules": {"type": "array", "items": RULE},
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+def check_prometheus_rule(doc: dict) -> list[str]:
+    name = (doc.get("metadata") or {}).get("name", "?")
+    errors = [f"PrometheusRule {name}: {'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
+              for e in jsonschema.Draft202012Validator(PROMETHEUS_RULE).iter_errors(doc)]
+    if errors:
+        return errors
+    groups = [g["name"] for g in doc["spec"]["groups"]]
+    errors += [f"PrometheusRule {name}: group {g!r} twice" for g in sorted(set(groups)) if groups.count(g) > 1]
+    for g in doc["spec"]["groups"]:
+        if any("record" in r and "for" in r for r in g["rules"]):
+            errors.append(f"PrometheusRule {name}: group {g['name']!r}: `for` on a recording rule")
+    return errors
 
 
 def seconds(duration: str) -> float:
@@ -448,6 +516,9 @@ def main() -> int:
         if doc.get("kind") == "ServiceMonitor" and str(doc.get("apiVersion", "")).startswith("monitoring.coreos.com/"):
             errors += check_service_monitor(doc, services)
             monitors.append(f"ServiceMonitor {(doc.get('metadata') or {}).get('name', '?')}")
+        elif doc.get("kind") == "PrometheusRule" and str(doc.get("apiVersion", "")).startswith("monitoring.coreos.com/"):
+            errors += check_prometheus_rule(doc)
+            monitors.append(f"PrometheusRule {(doc.get('metadata') or {}).get('name', '?')}")
         elif is_kserve(doc):
             found, made = check_kserve(doc, runtimes)
             errors += found

@@ -4,7 +4,7 @@
 # MLflow 2.x (the end-to-end tests whose behaviour depends on the server generation run against
 # both), two for the Open Inference Protocol clients (tritonclient and the KServe SDK) and the
 # MLServer they compare legendary with, a pinned Garage built once into a cache outside the repository (real S3 server),
-# Chromium + ChromeDriver (browser test), hadolint + kubernetes-validate (deploy lint),
+# Chromium + ChromeDriver (browser test), hadolint + kubernetes-validate + promtool (deploy lint),
 # bubblewrap + the Python docker SDK (the Dockerfile replay of scripts/docker-build-test.sh) and
 # schemathesis (API contract).
 #
