@@ -39,6 +39,7 @@ mod end_to_end {
     mod explain;
     mod mlflow;
     mod models;
+    mod monitoring;
     mod oip_clients;
     mod s3;
     mod sweep;
