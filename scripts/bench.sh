@@ -3,7 +3,8 @@
 # 1-, 5- and 1000-row `dataframe_split` requests at 32 connections, one 100,000-row request,
 # /ping readiness after start and peak RSS; then the Open Inference Protocol in the same run:
 # 1-row REST `infer` (wrk) and 1000-row gRPC `ModelInfer` with raw_input_contents
-# (examples/oip_grpc_load.rs, the same connections), with their ratios to /invocations. With --vs-mlflow, trains a comparable
+# (examples/oip_grpc_load.rs, the same connections), with their ratios to /invocations; and
+# monitoring on vs off (a second server with --no-monitoring), 1 and 1000 rows, alternated. With --vs-mlflow, trains a comparable
 # scikit-learn forest, serves it with `mlflow models serve` from the repo's .venv and runs
 # the same load against it in the same run, then prints the ratios.
 #
@@ -260,6 +261,25 @@ echo "  OIP gRPC ModelInfer, 1000 rows raw: ${duration}s at c=$connections" >&2
 "$grpc_load" "127.0.0.1:$grpc_port" pokemon 1000 "$connections" "$duration" >"$work/oip.grpc1000"
 echo "    $(cat "$work/oip.grpc1000")" >&2
 
+# ---- monitoring on vs off ----------------------------------------------------------------
+# The same build and model with --no-monitoring beside the server above (monitored: the bundled
+# model has a profile), 1-row and 1000-row requests alternated on, off, on, off.
+off_port=$(free_port)
+read -r opid off_ready < <(launch "$work/legendary-off.log" "$off_port" 30 \
+    "$bin" serve --port "$off_port" --grpc-port off -m models/pokemon --reload-interval 0s --no-monitoring)
+pids+=("$opid")
+[ "$off_ready" != failed ] || { cat "$work/legendary-off.log" >&2; exit 1; }
+for p in p1 p1000; do
+    for round in 1 2; do
+        for side in on off; do
+            sport=$port; [ "$side" = off ] && sport=$off_port
+            echo "  monitoring $side, $p, round $round: ${duration}s at c=$connections" >&2
+            run_wrk "http://127.0.0.1:$sport/invocations" "$work/$p.lua" "$duration" >"$work/mon.$side.$p.$round"
+            echo "    $(cat "$work/mon.$side.$p.$round")" >&2
+        done
+    done
+done
+
 # ---- mlflow ------------------------------------------------------------------------------
 if [ "$vs_mlflow" = 1 ]; then
     py=$("$root/scripts/mlflow-venv.sh")
@@ -316,6 +336,14 @@ printf '%-9s %-10s %12s %10s %10s %7s\n' legendary "OIP REST 1 row" "$or1" "$or5
 printf '%-9s %-10s %12s %10s %10s %7s\n' legendary "OIP gRPC 1000 rows raw" "$og" "$og50" "$og99" "$oge"
 awk -v a="$or1" -v b="$ir1" -v c="$og" -v d="$ir1000" 'BEGIN {
     printf "OIP / invocations: REST 1 row x%.2f req/s; gRPC 1000 rows raw / JSON 1000 rows x%.2f\n", a / b, c / d }'
+echo "monitoring on / off (same run, alternated; req/s and p99 summed over two rounds each):"
+for p in p1 p1000; do
+    cat "$work/mon.on.$p.1" "$work/mon.on.$p.2" >"$work/mon.on.$p"
+    cat "$work/mon.off.$p.1" "$work/mon.off.$p.2" >"$work/mon.off.$p"
+    awk -v p="${p#p}" 'FNR == NR { on += $1; onp += $3; n++; next } { off += $1; offp += $3 }
+        END { printf "  %s rows: req/s on %.0f, off %.0f: x%.3f; p99 on %.3f ms, off %.3f ms\n", p, on / n, off / n, on / off, onp / n, offp / n }' \
+        "$work/mon.on.$p" "$work/mon.off.$p"
+done
 if [ "$vs_mlflow" = 1 ]; then
     echo "mlflow: /ping ready ${mready_ms} ms"
     echo "ratios (legendary / mlflow; for p99 and RSS, mlflow / legendary):"

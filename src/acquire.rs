@@ -271,25 +271,6 @@ impl Served {
         }
     }
 
-    /// Counts scored rows (`values` row-major in the model's input order) in the model's
-    /// monitor, when it has one.
-    pub(crate) fn monitor_scored(&self, values: &[f64], probabilities: &[f64], decisions: &[bool]) {
-        if let Some(monitor) = &self.monitor {
-            monitor.record(values, probabilities, decisions);
-        }
-    }
-
-    /// As [`Served::monitor_scored`], the decisions taken on the probabilities here.
-    pub(crate) fn monitor_probabilities(&self, values: &[f64], probabilities: &[f64]) {
-        if let Some(monitor) = &self.monitor {
-            let decisions: Vec<bool> = probabilities
-                .iter()
-                .map(|&p| self.model.decide(p))
-                .collect();
-            monitor.record(values, probabilities, &decisions);
-        }
-    }
-
     /// Identity of the files it was read from: equal fingerprints, same model.
     pub(crate) fn fingerprint(&self) -> String {
         self.resolved.fingerprint()

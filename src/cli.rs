@@ -775,6 +775,18 @@ pub(crate) struct ServeArgs {
     /// Count nothing: no monitoring windows, no drift metrics.
     #[arg(long, env = "LEGENDARY_NO_MONITORING")]
     pub no_monitoring: bool,
+    /// A challenger that scores a sampled copy of live rows after the champion has answered
+    /// (`models:/NAME@challenger`, or any model URI): agreement, answer rates and its
+    /// expected quality at `/monitoring` and on `/metrics`. Hot-reloaded like the champion.
+    #[arg(long, env = "LEGENDARY_SHADOW_MODEL_URI")]
+    pub shadow: Option<String>,
+    /// The share of rows copied to the shadow challenger, 0 to 1.
+    #[arg(long, env = "LEGENDARY_SHADOW_SAMPLE", default_value_t = 1.0)]
+    pub shadow_sample: f64,
+    /// The share of one core the shadow challenger's worker may use, 0.01 to 1; rows it
+    /// cannot keep up with are dropped and counted, never waited for.
+    #[arg(long, env = "LEGENDARY_SHADOW_CPU", default_value_t = 0.5)]
+    pub shadow_cpu: f64,
 }
 
 impl ServeArgs {
@@ -831,6 +843,32 @@ impl ServeArgs {
             data: self.data,
             sandbox: self.sandbox.sandbox()?,
             served_name: self.served_name.filter(|n| !n.trim().is_empty()),
+            shadow: match &self.shadow {
+                Some(uri) => {
+                    anyhow::ensure!(
+                        (0.0..=1.0).contains(&self.shadow_sample),
+                        "--shadow-sample must be between 0 and 1, not {}",
+                        self.shadow_sample
+                    );
+                    anyhow::ensure!(
+                        (0.01..=1.0).contains(&self.shadow_cpu),
+                        "--shadow-cpu must be between 0.01 and 1, not {}",
+                        self.shadow_cpu
+                    );
+                    let model = ModelSource::choose(Some(uri), None, None)?;
+                    if matches!(model, ModelSource::Remote(_)) && env.tracking(None)?.is_none() {
+                        anyhow::bail!(
+                            "the shadow '{model}' needs MLFLOW_TRACKING_URI (the MLflow server to fetch it from)"
+                        );
+                    }
+                    Some(crate::config::ShadowConfig {
+                        model,
+                        sample: self.shadow_sample,
+                        cpu: self.shadow_cpu,
+                    })
+                }
+                None => None,
+            },
             monitoring: crate::http::MonitorSettings {
                 enabled: !self.no_monitoring,
                 window_rows: self.monitor_rows.max(1),

@@ -225,6 +225,19 @@ pub struct ServeConfig {
     pub served_name: Option<String>,
     /// How the served model is monitored.
     pub monitoring: crate::http::MonitorSettings,
+    /// The shadow challenger, if any.
+    pub shadow: Option<ShadowConfig>,
+}
+
+/// `--shadow`: a challenger scoring a sample of live rows after the champion answered.
+#[derive(Debug, Clone)]
+pub struct ShadowConfig {
+    /// The challenger (hot-reloaded like the champion when the URI moves).
+    pub model: ModelSource,
+    /// The share of rows copied to it.
+    pub sample: f64,
+    /// The share of one core its worker may use.
+    pub cpu: f64,
 }
 
 /// Where and as whom training runs are logged.

@@ -23,6 +23,7 @@ mod in_process {
     mod layers;
     mod limits;
     mod metrics;
+    mod monitoring;
     mod oip;
     mod readiness;
     mod scoring_props;

@@ -106,6 +106,8 @@ struct Inner {
     served_name: std::sync::OnceLock<String>,
     /// How models are monitored, set once at start-up (else the defaults).
     monitoring: std::sync::OnceLock<MonitorSettings>,
+    /// The shadow challenger (`--shadow`), set once at start-up; shared with the metrics.
+    shadow: Arc<std::sync::OnceLock<Arc<crate::monitor::Shadow>>>,
     metrics: Metrics,
     permits: Permits,
     /// Why there is no model yet, while `--wait-for-model` waits.
@@ -118,9 +120,11 @@ impl AppState {
     pub fn new(limits: ServerLimits, pokedex: Option<Dataset>) -> Self {
         let permits = Permits::new(&limits);
         let model = LiveModel::default();
+        let shadow = Arc::new(std::sync::OnceLock::new());
         Self {
             inner: Arc::new(Inner {
-                metrics: Metrics::new(Arc::clone(&model)),
+                metrics: Metrics::new(Arc::clone(&model), Arc::clone(&shadow)),
+                shadow,
                 model,
                 draining: AtomicBool::new(false),
                 limits,
@@ -171,8 +175,16 @@ impl AppState {
     /// Atomically replaces the live model, with a fresh monitor when it is monitored: its
     /// windows start empty, and its counters carry its own version label.
     pub fn set_model(&self, mut served: Served) {
+        self.attach_monitor(&mut served, true);
+        self.inner.model.store(Some(Arc::new(served)));
+    }
+
+    /// Gives `served` a fresh monitor when monitoring is on and it has a profile (the
+    /// champion may take `--monitoring-profile`'s instead; a challenger keeps its own).
+    fn attach_monitor(&self, served: &mut Served, champion: bool) {
         let settings = self.monitoring();
-        let profile = settings.profile.clone().or_else(|| served.profile.clone());
+        let given = settings.profile.clone().filter(|_| champion);
+        let profile = given.or_else(|| served.profile.clone());
         served.monitor = profile.filter(|_| settings.enabled).and_then(|profile| {
             crate::monitor::Monitor::new(
                 profile,
@@ -182,7 +194,78 @@ impl AppState {
                 settings.window,
             )
         });
-        self.inner.model.store(Some(Arc::new(served)));
+    }
+
+    /// Sets the shadow challenger (the first call wins).
+    pub fn set_shadow(&self, shadow: Arc<crate::monitor::Shadow>) {
+        let _ = self.inner.shadow.set(shadow);
+    }
+
+    /// The shadow challenger, when `--shadow` is set.
+    pub fn shadow(&self) -> Option<&Arc<crate::monitor::Shadow>> {
+        self.inner.shadow.get()
+    }
+
+    /// Swaps in a (new version of the) challenger, with its own monitor.
+    pub fn set_shadow_model(&self, mut served: Served) {
+        if let Some(shadow) = self.shadow() {
+            self.attach_monitor(&mut served, false);
+            shadow.set_model(served);
+        }
+    }
+
+    /// What every scoring route does once the champion has answered rows (`values` row-major
+    /// in its input order): count them in its monitor, and offer a sample to the shadow.
+    pub(crate) fn scored(
+        &self,
+        served: &Served,
+        values: &[f64],
+        probabilities: &[f64],
+        decisions: &[bool],
+    ) {
+        if let Some(monitor) = &served.monitor {
+            monitor.record(values, probabilities, decisions);
+        }
+        if let Some(shadow) = self.shadow() {
+            let features: Arc<[String]> = served.model.input_features().into();
+            shadow.offer(values, &features, decisions);
+        }
+    }
+
+    /// As [`AppState::scored`], the decisions taken on the probabilities here.
+    pub(crate) fn scored_probabilities(
+        &self,
+        served: &Served,
+        values: &[f64],
+        probabilities: &[f64],
+    ) {
+        if served.monitor.is_none() && self.shadow().is_none() {
+            return;
+        }
+        let decisions: Vec<bool> = probabilities
+            .iter()
+            .map(|&p| served.model.decide(p))
+            .collect();
+        self.scored(served, values, probabilities, &decisions);
+    }
+
+    /// As [`AppState::scored`], for rows of the six stats in their usual order (the demo API).
+    pub(crate) fn scored_stats(
+        &self,
+        served: &Served,
+        rows: &[[f64; 6]],
+        probabilities: &[f64],
+        decisions: &[bool],
+    ) {
+        if let Some(monitor) = &served.monitor {
+            monitor.record_stats(rows, probabilities, decisions);
+        }
+        if let Some(shadow) = self.shadow()
+            && served.model.input_features() == legendary_forest::FEATURES
+        {
+            let features: Arc<[String]> = served.model.input_features().into();
+            shadow.offer(rows.as_flattened(), &features, decisions);
+        }
     }
 
     /// Sets how models are monitored (the first call wins; before the first model is set).

@@ -11,10 +11,13 @@
 //! - `live`: the counts a served model keeps as it scores (totals for Prometheus, and two
 //!   sliding windows: the last rows and the last minutes), read at scrape time and by
 //!   `GET /monitoring`.
+//! - `shadow`: a challenger scoring a sampled copy of live rows after the champion answered,
+//!   on a budgeted worker thread.
 
 mod drift;
 mod live;
 mod profile;
+mod shadow;
 
 pub use drift::{Expected, expected_quality, js_distance, psi};
 pub use live::{
@@ -25,3 +28,4 @@ pub use profile::{
     Answers, FeatureProfile, MONITORED, PROBABILITY_BINS, PROFILE_FILE, PredictionProfile, Profile,
     monitored_values, probability_bin,
 };
+pub use shadow::{MAX_QUEUED_ROWS, Shadow, ShadowReport};

@@ -204,16 +204,23 @@ impl Inference {
         drop(tensors);
         let version = served.resolved.version.clone().unwrap_or_default();
         let scored = if batch.values().len() < OFFLOAD_VALUES {
-            score(&served, batch.values(), batch.n_cols(), &Cancel::never())
+            score(
+                state,
+                &served,
+                batch.values(),
+                batch.n_cols(),
+                &Cancel::never(),
+            )
         } else {
             // Dropped with this future when the call times out (`model_infer`): the scoring
             // stops at its next look, and the permit goes back.
             let (cancel, _cancel_on_drop) = Cancel::on_drop();
             let span = tracing::Span::current();
             let served = Arc::clone(&served);
+            let state = state.clone();
             tokio::task::spawn_blocking(move || {
                 let _enter = span.enter();
-                score(&served, batch.values(), batch.n_cols(), &cancel)
+                score(&state, &served, batch.values(), batch.n_cols(), &cancel)
             })
             .await
             .map_err(ApiError::internal)?
@@ -232,6 +239,7 @@ impl Inference {
 
 /// The decisions and probabilities of the rows; `None` once cancelled.
 fn score(
+    state: &AppState,
     served: &Served,
     values: &[f64],
     n_cols: usize,
@@ -244,7 +252,7 @@ fn score(
         .iter()
         .map(|&p| served.model.decide(p))
         .collect();
-    served.monitor_scored(values, &probabilities, &decisions);
+    state.scored(served, values, &probabilities, &decisions);
     Some((decisions, probabilities))
 }
 

@@ -116,7 +116,7 @@ fn score(
             served.model.proba_batch(block)
         })
         .ok_or_else(cancelled)?;
-        served.monitor_probabilities(batch.values(), &probabilities);
+        state.scored_probabilities(served, batch.values(), &probabilities);
         drop(batch);
         return Ok(json_response(
             legendary_scoring::render_probabilities(&probabilities, parsed.dialect),
@@ -129,10 +129,10 @@ fn score(
             served.model.predict_values(block)
         })
         .ok_or_else(cancelled)?;
-        if served.monitor.is_some() {
-            // A monitored scikit-learn model takes the six stats: it has a probability.
+        if served.monitor.is_some() || state.shadow().is_some() {
+            // Its probabilities (NaN for a model of other inputs, which the monitor skips).
             let probabilities = served.model.proba_batch(batch.values());
-            served.monitor_probabilities(batch.values(), &probabilities);
+            state.scored_probabilities(served, batch.values(), &probabilities);
         }
         drop(batch);
         return Ok(json_response(
@@ -153,7 +153,7 @@ fn score(
         .iter()
         .map(|&p| served.model.decide(p))
         .collect();
-    served.monitor_scored(batch.values(), &probabilities, &predictions);
+    state.scored(served, batch.values(), &probabilities, &predictions);
     drop(batch);
     Ok(json_response(
         legendary_scoring::render(&predictions, parsed.dialect),

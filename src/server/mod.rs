@@ -197,7 +197,12 @@ pub async fn start(
         fetcher,
         config.reload_interval,
         config.startup_deadline,
+        reload::Target::Champion,
     );
+    let _shadow = match &config.shadow {
+        Some(shadow) => Some(spawn_shadow(&state, shadow, &config)?),
+        None => None,
+    };
     server.await.context("server task")?;
     if let Some(grpc) = grpc {
         // The HTTP drain is over; gRPC calls still in flight get what is left of the grace.
@@ -205,6 +210,52 @@ pub async fn start(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Starts the shadow challenger: its worker at once; its model loaded in the background
+/// (tried again at the reload interval until it loads: a challenger that does not exist yet
+/// delays nothing), then kept up to date like the champion.
+fn spawn_shadow(
+    state: &AppState,
+    shadow: &crate::config::ShadowConfig,
+    config: &ServeConfig,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let fetcher = Fetcher::new(
+        shadow.model.clone(),
+        config.tracking.as_ref(),
+        config.sandbox.clone(),
+    )?;
+    state.set_shadow(crate::monitor::Shadow::start(
+        shadow.model.to_string(),
+        shadow.sample,
+        shadow.cpu,
+    ));
+    let (state, interval, deadline) = (
+        state.clone(),
+        config.reload_interval,
+        config.startup_deadline,
+    );
+    let pause = interval.max(std::time::Duration::from_secs(1));
+    Ok(tokio::spawn(async move {
+        loop {
+            match fetcher.load_with_retry(deadline).await {
+                Ok(served) => {
+                    tracing::info!(shadow = %fetcher.source(), version = served.resolved.version.as_deref().unwrap_or(""), "shadow challenger loaded");
+                    state.set_shadow_model(served);
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(shadow = %fetcher.source(), error = %format!("{e:#}"), retry_in = %humantime::format_duration(pause), "the shadow challenger could not be loaded; the champion serves alone");
+                    tokio::time::sleep(pause).await;
+                }
+            }
+        }
+        if let Some(poller) =
+            reload::spawn(state, fetcher, interval, deadline, reload::Target::Shadow)
+        {
+            let _ = poller.await;
+        }
+    }))
 }
 
 /// Binds the gRPC port and serves the Open Inference Protocol there until `stopping` fires

@@ -4,8 +4,19 @@
 use axum::Json;
 use axum::extract::State;
 
+use serde::Serialize;
+
 use crate::http::{ApiError, AppState};
-use crate::monitor::MonitorReport;
+use crate::monitor::{MonitorReport, ShadowReport};
+
+/// The champion's monitor, and the shadow challenger's, when there is one.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct Monitoring {
+    #[serde(flatten)]
+    report: MonitorReport,
+    /// The shadow challenger (`--shadow`) against the champion on the same rows.
+    shadow: Option<ShadowReport>,
+}
 
 /// Drift of each feature and of the probabilities (population stability index,
 /// Jensen–Shannon distance), the share of legendary answers and the expected precision,
@@ -15,17 +26,20 @@ use crate::monitor::MonitorReport;
     path = "/monitoring",
     tag = "scoring",
     responses(
-        (status = 200, description = "Both windows against the reference", body = MonitorReport),
+        (status = 200, description = "Both windows against the reference, and the shadow challenger", body = Monitoring),
         (status = 404, description = "The served model is not monitored (no profile, or --no-monitoring)", body = crate::http::ErrorBody),
         (status = 503, description = "No model is loaded yet", body = crate::http::ErrorBody),
     )
 )]
 pub(super) async fn monitoring(
     State(state): State<AppState>,
-) -> Result<Json<MonitorReport>, ApiError> {
+) -> Result<Json<Monitoring>, ApiError> {
     let served = state.live_model()?;
     match &served.monitor {
-        Some(monitor) => Ok(Json(monitor.report())),
+        Some(monitor) => Ok(Json(Monitoring {
+            report: monitor.report(),
+            shadow: state.shadow().map(|s| s.report()),
+        })),
         None if !state.monitoring().enabled => Err(ApiError::NotFound(
             "Monitoring is off (--no-monitoring).".to_owned(),
         )),

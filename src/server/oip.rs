@@ -427,7 +427,7 @@ fn answer(
         .iter()
         .map(|&p| served.model.decide(p))
         .collect();
-    served.monitor_scored(batch.values(), &probabilities, &decisions);
+    state.scored(served, batch.values(), &probabilities, &decisions);
     let body = oip::render_infer(name, version, &request, &decisions, &probabilities);
     Ok(json_response(body, decisions.len()))
 }

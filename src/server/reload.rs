@@ -13,6 +13,32 @@ use tokio::time::Instant;
 use crate::acquire::{Fetcher, LoadError};
 use crate::http::{AppState, PollFailure, ReloadAttempt, Verdict};
 
+/// Which model a poller keeps up to date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Target {
+    /// The served model: its polls are in `/version` and `/metrics`.
+    Champion,
+    /// The shadow challenger (`--shadow`): its polls are logged.
+    Shadow,
+}
+
+impl Target {
+    fn current(self, state: &AppState) -> String {
+        let served = match self {
+            Self::Champion => state.model(),
+            Self::Shadow => state.shadow().and_then(|s| s.model()),
+        };
+        served.map(|s| s.fingerprint()).unwrap_or_default()
+    }
+
+    fn swap(self, state: &AppState, served: crate::acquire::Served) {
+        match self {
+            Self::Champion => state.set_model(served),
+            Self::Shadow => state.set_shadow_model(served),
+        }
+    }
+}
+
 /// Starts the poller when the source can move and the interval is not zero; each poll may
 /// take at most `poll_deadline`.
 pub(super) fn spawn(
@@ -20,6 +46,7 @@ pub(super) fn spawn(
     fetcher: Fetcher,
     interval: Duration,
     poll_deadline: Duration,
+    target: Target,
 ) -> Option<tokio::task::JoinHandle<()>> {
     if !fetcher.source().is_moving() || interval.is_zero() {
         return None;
@@ -32,14 +59,20 @@ pub(super) fn spawn(
                 return;
             }
             let deadline = Instant::now() + poll_deadline;
-            let poll = poll_once(&state, &fetcher, &mut refused, deadline);
+            let poll = poll_once(&state, &fetcher, &mut refused, deadline, target);
             // A backstop a little after the download's own deadline: that one fires first and
             // its error names the version and the file (timers of the same instant race).
             if tokio::time::timeout_at(deadline + BACKSTOP_GRACE, poll)
                 .await
                 .is_err()
             {
-                record(&state, None, Verdict::Failed(PollFailure::Timeout), None);
+                record(
+                    &state,
+                    target,
+                    None,
+                    Verdict::Failed(PollFailure::Timeout),
+                    None,
+                );
                 tracing::warn!(model = %fetcher.source(), deadline = %humantime::format_duration(poll_deadline), "reload poll timed out; keeping the current model");
             }
         }
@@ -49,7 +82,16 @@ pub(super) fn spawn(
 /// How long after a poll's deadline its backstop timeout fires.
 const BACKSTOP_GRACE: Duration = Duration::from_millis(250);
 
-fn record(state: &AppState, version: Option<String>, verdict: Verdict, error: Option<&LoadError>) {
+fn record(
+    state: &AppState,
+    target: Target,
+    version: Option<String>,
+    verdict: Verdict,
+    error: Option<&LoadError>,
+) {
+    if target == Target::Shadow {
+        return;
+    }
     let attempt = ReloadAttempt::new(verdict, version, error.and_then(LoadError::registry_status));
     state.metrics().record_reload_attempt(attempt);
 }
@@ -61,6 +103,7 @@ async fn poll_once(
     fetcher: &Fetcher,
     refused: &mut Option<String>,
     deadline: Instant,
+    target: Target,
 ) {
     let source = fetcher.source();
     let resolved = match fetcher.resolve().await {
@@ -69,6 +112,7 @@ async fn poll_once(
             tracing::warn!(model = %source, error = %format!("{e:#}"), "reload poll failed; keeping the current model");
             record(
                 state,
+                target,
                 None,
                 Verdict::Failed(PollFailure::Registry),
                 Some(&e),
@@ -77,7 +121,7 @@ async fn poll_once(
         }
     };
     let fingerprint = resolved.fingerprint();
-    let current = state.model().map(|s| s.fingerprint()).unwrap_or_default();
+    let current = target.current(state);
     if fingerprint == current || refused.as_deref() == Some(fingerprint.as_str()) {
         return;
     }
@@ -85,8 +129,8 @@ async fn poll_once(
     match fetcher.fetch(resolved, deadline).await {
         Ok(served) => {
             tracing::info!(model = %source, from = %current, to = %fingerprint, version = version.as_deref().unwrap_or(""), "new model version swapped in");
-            state.set_model(served);
-            record(state, version, Verdict::Swapped, None);
+            target.swap(state, served);
+            record(state, target, version, Verdict::Swapped, None);
             *refused = None;
         }
         // The files could not be had now: try again at the next poll.
@@ -94,6 +138,7 @@ async fn poll_once(
             tracing::warn!(model = %source, version = version.as_deref().unwrap_or(""), error = %format!("{e:#}"), "new model version could not be downloaded; the current one keeps serving");
             record(
                 state,
+                target,
                 version,
                 Verdict::Failed(PollFailure::Download),
                 Some(&e),
@@ -101,11 +146,13 @@ async fn poll_once(
         }
         // The files are there but are not a servable model: not tried again.
         Err(e) => {
-            if let Some(failure) = e.compile_failure() {
+            if let Some(failure) = e.compile_failure()
+                && target == Target::Champion
+            {
                 state.metrics().record_compile_failure(failure.cause);
             }
             tracing::error!(model = %source, version = version.as_deref().unwrap_or(""), error = %format!("{e:#}"), "new model version refused; the current one keeps serving");
-            record(state, version, Verdict::Refused, Some(&e));
+            record(state, target, version, Verdict::Refused, Some(&e));
             *refused = Some(fingerprint);
         }
     }

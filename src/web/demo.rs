@@ -257,22 +257,18 @@ async fn answers(
         let rows: Vec<[f64; 6]> = stats.iter().map(PokemonStats::row).collect();
         let probabilities: Vec<f64> = rows.iter().map(|r| served.model.proba_row(r)).collect();
         let answers: Vec<Answer> = probabilities.iter().map(|&p| answer(p, None)).collect();
-        if let Some(monitor) = &served.monitor {
-            let decisions: Vec<bool> = answers.iter().map(|a| a.is_legendary).collect();
-            monitor.record_stats(&rows, &probabilities, &decisions);
-        }
+        let decisions: Vec<bool> = answers.iter().map(|a| a.is_legendary).collect();
+        state.scored_stats(&served, &rows, &probabilities, &decisions);
         return Ok(answers);
     }
     let rows: Vec<[f64; 6]> = stats.iter().map(PokemonStats::row).collect();
     let e = explain_rows(state, Arc::clone(&served), rows.clone()).await?;
-    if let Some(monitor) = &served.monitor {
-        let decisions: Vec<bool> = e
-            .probabilities
-            .iter()
-            .map(|&p| served.model.decide(p))
-            .collect();
-        monitor.record_stats(&rows, &e.probabilities, &decisions);
-    }
+    let decisions: Vec<bool> = e
+        .probabilities
+        .iter()
+        .map(|&p| served.model.decide(p))
+        .collect();
+    state.scored_stats(&served, &rows, &e.probabilities, &decisions);
     Ok(e.probabilities
         .iter()
         .zip(&e.vote_fractions)

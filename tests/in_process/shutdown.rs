@@ -19,6 +19,7 @@ fn config(grace: Duration) -> ServeConfig {
     ServeConfig {
         grpc_listen: None,
         monitoring: Default::default(),
+        shadow: None,
         listen: "127.0.0.1:0".parse().unwrap(),
         model: ModelSource::Local(repo().join("models/pokemon")),
         tracking: None,

@@ -126,7 +126,7 @@ impl std::fmt::Debug for Metrics {
 
 impl Metrics {
     /// The metrics of a server whose live model is in `model`.
-    pub(crate) fn new(model: LiveModel) -> Self {
+    pub(crate) fn new(model: LiveModel, shadow: monitor::ShadowSlot) -> Self {
         let metrics = Self {
             registry: Registry::default(),
             requests: Family::default(),
@@ -158,11 +158,11 @@ impl Metrics {
             &metrics.compile_failures,
             Cause::ALL.map(|cause| CompileFailureLabels { cause }),
         );
-        metrics.register(model)
+        metrics.register(model, shadow)
     }
 
     /// Names every metric: the registry holds clones (handles to the same cells).
-    fn register(mut self, model: LiveModel) -> Self {
+    fn register(mut self, model: LiveModel, shadow: monitor::ShadowSlot) -> Self {
         let mut registry = Registry::default();
         registry.register_collector(Box::new(Process));
         let ours = registry.sub_registry_with_prefix("legendary");
@@ -219,6 +219,7 @@ impl Metrics {
         );
         ours.register_collector(Box::new(monitor::MonitorMetrics {
             model: Arc::clone(&model),
+            shadow,
         }));
         ours.register_collector(Box::new(live::Live {
             model,

@@ -12,10 +12,15 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use super::live::LiveModel;
 use crate::monitor::{MONITORED, Monitor};
 
-/// Reads the live model's monitor at each scrape.
+/// The shadow challenger, once `--shadow` sets it.
+pub(crate) type ShadowSlot =
+    std::sync::Arc<std::sync::OnceLock<std::sync::Arc<crate::monitor::Shadow>>>;
+
+/// Reads the live model's monitor, and the shadow's counts, at each scrape.
 #[derive(Debug)]
 pub(crate) struct MonitorMetrics {
     pub(crate) model: LiveModel,
+    pub(crate) shadow: ShadowSlot,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
@@ -70,12 +75,96 @@ fn family<L: EncodeLabelSet + std::fmt::Debug>(
 
 impl Collector for MonitorMetrics {
     fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        if let Some(shadow) = self.shadow.get() {
+            encode_shadow(shadow, &mut encoder)?;
+        }
         let served = self.model.load_full();
         let Some(monitor) = served.as_ref().and_then(|s| s.monitor.as_ref()) else {
             return Ok(());
         };
         encode(monitor, &mut encoder)
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct Challenger {
+    version: String,
+}
+
+#[allow(
+    clippy::cast_precision_loss,
+    reason = "counts of rows, exact below 2^53"
+)]
+fn encode_shadow(
+    shadow: &crate::monitor::Shadow,
+    encoder: &mut DescriptorEncoder<'_>,
+) -> Result<(), std::fmt::Error> {
+    let report = shadow.report();
+    let labels = || Challenger {
+        version: report.version.clone().unwrap_or_default(),
+    };
+    let counters = [
+        (
+            "shadow_offered_rows",
+            "Rows sampled for the shadow challenger",
+            report.offered_rows,
+        ),
+        (
+            "shadow_scored_rows",
+            "Rows the shadow challenger scored",
+            report.scored_rows,
+        ),
+        (
+            "shadow_dropped_rows",
+            "Rows dropped before the shadow challenger scored them (its queue full, or not loaded)",
+            report.dropped_rows,
+        ),
+    ];
+    for (name, help, value) in counters {
+        family(
+            encoder,
+            name,
+            help,
+            MetricType::Counter,
+            [(labels(), value as f64)],
+        )?;
+    }
+    let gauges = [
+        (
+            "shadow_agreement_ratio",
+            "The share of scored rows on which the challenger and the champion agree",
+            report.agreement,
+        ),
+        (
+            "shadow_positive_ratio",
+            "The challenger's share of legendary answers",
+            report.challenger_positive_rate,
+        ),
+        (
+            "shadow_champion_positive_ratio",
+            "The champion's share of legendary answers on the rows the challenger scored",
+            report.champion_positive_rate,
+        ),
+        (
+            "shadow_expected_f1",
+            "The challenger's expected F1 over its rows window (CBPE)",
+            report
+                .monitor
+                .as_ref()
+                .and_then(|m| m.windows.first())
+                .and_then(|w| w.expected.f1),
+        ),
+    ];
+    for (name, help, value) in gauges {
+        family(
+            encoder,
+            name,
+            help,
+            MetricType::Gauge,
+            value.map(|v| (labels(), v)),
+        )?;
+    }
+    Ok(())
 }
 
 #[allow(
