@@ -46,6 +46,8 @@ use utoipa::{OpenApi, ToSchema};
         crate::web::page::why_js,
         crate::web::page::share_js,
         crate::web::page::card_js,
+        crate::web::page::monitoring,
+        crate::web::page::monitor_js,
         crate::web::page::docs,
         crate::web::page::docs_js,
         crate::web::page::docs_css,

@@ -3,7 +3,7 @@
 //!
 //! Layout:
 //! - `page`: the embedded page and its assets (`GET /`, `/assets/*`, `/favicon.svg`, `/docs`
-//!   with the vendored API explorer).
+//!   with the vendored API explorer, `/monitoring.html`).
 //! - `pokedex`: `GET /pokedex`, name search over the bundled data set.
 //! - `names`: how typed names are folded and compared for that search.
 //! - `datasets`: `GET /datasets`, the data catalogue of the same package.
@@ -31,6 +31,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/assets/why.js", get(page::why_js))
         .route("/assets/share.js", get(page::share_js))
         .route("/assets/card.js", get(page::card_js))
+        .route("/monitoring.html", get(page::monitoring))
+        .route("/assets/monitor.js", get(page::monitor_js))
         .route("/docs", get(page::docs))
         .route("/assets/docs.js", get(page::docs_js))
         .route("/assets/docs.css", get(page::docs_css))

@@ -14,6 +14,8 @@ const JS: &str = include_str!("assets/app.js");
 const WHY_JS: &str = include_str!("assets/why.js");
 const SHARE_JS: &str = include_str!("assets/share.js");
 const CARD_JS: &str = include_str!("assets/card.js");
+const MONITOR: &str = include_str!("assets/monitoring.html");
+const MONITOR_JS: &str = include_str!("assets/monitor.js");
 const DOCS: &str = include_str!("assets/docs.html");
 const DOCS_JS: &str = include_str!("assets/docs.js");
 const DOCS_CSS: &str = include_str!("assets/docs.css");
@@ -76,6 +78,21 @@ pub(crate) async fn share_js() -> impl IntoResponse {
     responses((status = 200, description = "JavaScript", content_type = "text/javascript", body = String)))]
 pub(crate) async fn card_js() -> impl IntoResponse {
     script(CARD_JS)
+}
+
+/// The monitoring view: drift per feature, the answers against the reference, the expected
+/// quality and a short history, read from `GET /monitoring` every few seconds.
+#[utoipa::path(get, path = "/monitoring.html", tag = "web",
+    responses((status = 200, description = "The monitoring view", content_type = "text/html", body = String)))]
+pub(crate) async fn monitoring() -> Html<&'static str> {
+    Html(MONITOR)
+}
+
+/// The monitoring view's script: polls `/monitoring` and draws it.
+#[utoipa::path(get, path = "/assets/monitor.js", tag = "web",
+    responses((status = 200, description = "JavaScript", content_type = "text/javascript", body = String)))]
+pub(crate) async fn monitor_js() -> impl IntoResponse {
+    script(MONITOR_JS)
 }
 
 /// The API explorer (Swagger UI) over `/openapi.json`, with "Try it out".

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 
 use crate::support::app::{TestApp, spawn_app};
 use crate::support::browser::{
-    Driver, axe_serious, csp_violations, horizontal_overflow, js, open_browser, screenshot,
-    start_driver, wait_for,
+    Driver, axe_all, axe_serious, csp_violations, horizontal_overflow, js, open_browser,
+    screenshot, start_driver, wait_for,
 };
 
 const MEWTWO: [(&str, u32); 6] = [
@@ -133,5 +133,6 @@ fn mewtwo() -> Value {
 mod answer;
 mod calibrated;
 mod docs;
+mod monitoring;
 mod phone;
 mod share;

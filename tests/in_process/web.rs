@@ -217,6 +217,7 @@ async fn openapi_json_is_3_1_and_lists_every_route_the_server_answers() {
         ("post", "/pokemon-types"),
         ("get", "/"),
         ("get", "/docs"),
+        ("get", "/monitoring.html"),
         ("get", "/favicon.svg"),
         ("get", "/assets/vendor/{file}"),
         ("get", "/openapi.json"),

@@ -141,15 +141,27 @@ fn axe_source() -> String {
 /// Runs axe-core on the page as it is now and returns its serious and critical violations,
 /// each as `id (impact): help, on: selectors`.
 pub async fn axe_serious(client: &Client) -> Vec<String> {
+    axe(client, "v.impact === 'serious' || v.impact === 'critical'").await
+}
+
+/// Runs axe-core on the page as it is now and returns every violation, whatever its impact.
+pub async fn axe_all(client: &Client) -> Vec<String> {
+    axe(client, "true").await
+}
+
+/// axe-core's violations that pass `filter` (a JS expression of `v`).
+async fn axe(client: &Client, filter: &str) -> Vec<String> {
     client.execute(&axe_source(), vec![]).await.unwrap();
     let found = client
         .execute_async(
-            "const done = arguments[arguments.length - 1];
-             axe.run(document, { resultTypes: ['violations'] })
+            &format!(
+                "const done = arguments[arguments.length - 1];
+             axe.run(document, {{ resultTypes: ['violations'] }})
                .then((r) => done(r.violations
-                 .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-                 .map((v) => `${v.id} (${v.impact}): ${v.help}, on: ${v.nodes.map((n) => n.target.join(' ')).join('; ')}`)))
-               .catch((e) => done([`axe failed: ${e}`]));",
+                 .filter((v) => {filter})
+                 .map((v) => `${{v.id}} (${{v.impact}}): ${{v.help}}, on: ${{v.nodes.map((n) => n.target.join(' ')).join('; ')}}`)))
+               .catch((e) => done([`axe failed: ${{e}}`]));"
+            ),
             vec![],
         )
         .await

@@ -11,6 +11,8 @@ async fn the_page_and_the_docs_are_html_with_their_assets() {
     for (path, content_type, needle) in [
         ("/", "text/html", "<form id=\"stats\""),
         ("/docs", "text/html", "/assets/docs.js"),
+        ("/monitoring.html", "text/html", "/assets/monitor.js"),
+        ("/assets/monitor.js", "text/javascript", "/monitoring"),
         ("/assets/card.js", "text/javascript", "/model"),
         ("/assets/why.js", "text/javascript", "contributions"),
         ("/assets/share.js", "text/javascript", "replaceState"),
