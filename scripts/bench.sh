@@ -4,7 +4,8 @@
 # /ping readiness after start and peak RSS; then the Open Inference Protocol in the same run:
 # 1-row REST `infer` (wrk) and 1000-row gRPC `ModelInfer` with raw_input_contents
 # (examples/oip_grpc_load.rs, the same connections), with their ratios to /invocations; and
-# monitoring on vs off (a second server with --no-monitoring), 1 and 1000 rows, alternated. With --vs-mlflow, trains a comparable
+# monitoring on vs off (a second server with --no-monitoring) and with a shadow challenger at
+# 100 % sampling (a third), 1 and 1000 rows, alternated. With --vs-mlflow, trains a comparable
 # scikit-learn forest, serves it with `mlflow models serve` from the repo's .venv and runs
 # the same load against it in the same run, then prints the ratios.
 #
@@ -269,10 +270,19 @@ read -r opid off_ready < <(launch "$work/legendary-off.log" "$off_port" 30 \
     "$bin" serve --port "$off_port" --grpc-port off -m models/pokemon --reload-interval 0s --no-monitoring)
 pids+=("$opid")
 [ "$off_ready" != failed ] || { cat "$work/legendary-off.log" >&2; exit 1; }
+# And a third with a shadow challenger (the same model) at 100 % sampling.
+shadow_port=$(free_port)
+read -r spid shadow_ready < <(launch "$work/legendary-shadow.log" "$shadow_port" 30 \
+    "$bin" serve --port "$shadow_port" --grpc-port off -m models/pokemon --reload-interval 0s \
+    --shadow models/pokemon --shadow-sample 1)
+pids+=("$spid")
+[ "$shadow_ready" != failed ] || { cat "$work/legendary-shadow.log" >&2; exit 1; }
 for p in p1 p1000; do
     for round in 1 2; do
-        for side in on off; do
-            sport=$port; [ "$side" = off ] && sport=$off_port
+        for side in on off shadow; do
+            sport=$port
+            [ "$side" = off ] && sport=$off_port
+            [ "$side" = shadow ] && sport=$shadow_port
             echo "  monitoring $side, $p, round $round: ${duration}s at c=$connections" >&2
             run_wrk "http://127.0.0.1:$sport/invocations" "$work/$p.lua" "$duration" >"$work/mon.$side.$p.$round"
             echo "    $(cat "$work/mon.$side.$p.$round")" >&2
@@ -343,7 +353,13 @@ for p in p1 p1000; do
     awk -v p="${p#p}" 'FNR == NR { on += $1; onp += $3; n++; next } { off += $1; offp += $3 }
         END { printf "  %s rows: req/s on %.0f, off %.0f: x%.3f; p99 on %.3f ms, off %.3f ms\n", p, on / n, off / n, on / off, onp / n, offp / n }' \
         "$work/mon.on.$p" "$work/mon.off.$p"
+    cat "$work/mon.shadow.$p.1" "$work/mon.shadow.$p.2" >"$work/mon.shadow.$p"
+    awk -v p="${p#p}" 'FNR == NR { on += $1; onp += $3; n++; next } { sh += $1; shp += $3 }
+        END { printf "  %s rows with a shadow at 100%%: req/s %.0f (x%.3f), p99 %.3f ms (x%.3f of without)\n", p, sh / n, sh / on, shp / n, shp / onp }' \
+        "$work/mon.on.$p" "$work/mon.shadow.$p"
 done
+shadow_json=$(curl -s "http://127.0.0.1:$shadow_port/monitoring")
+"$py3" -c 'import json, sys; s = json.loads(sys.argv[1])["shadow"]; print("  shadow: %d rows offered, %d scored, %d dropped, agreement %s" % (s["offered_rows"], s["scored_rows"], s["dropped_rows"], s["agreement"]))' "$shadow_json"
 if [ "$vs_mlflow" = 1 ]; then
     echo "mlflow: /ping ready ${mready_ms} ms"
     echo "ratios (legendary / mlflow; for p99 and RSS, mlflow / legendary):"
