@@ -51,10 +51,16 @@ async fn main() {
     let deadline = Instant::now() + Duration::from_secs_f64(secs);
     let mut tasks = Vec::new();
     for _ in 0..connections {
-        let mut client = GrpcInferenceServiceClient::connect(format!("http://{addr}"))
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+            .expect("an address")
+            .initial_stream_window_size(Some(4 * 1024 * 1024))
+            .initial_connection_window_size(Some(16 * 1024 * 1024))
+            .tcp_nodelay(true)
+            .connect()
             .await
-            .expect("connecting")
-            .max_decoding_message_size(usize::MAX);
+            .expect("connecting");
+        let mut client =
+            GrpcInferenceServiceClient::new(channel).max_decoding_message_size(usize::MAX);
         let request = request.clone();
         tasks.push(tokio::spawn(async move {
             let (mut latencies, mut errors) = (Vec::new(), 0u64);

@@ -121,6 +121,19 @@ impl Shadow {
         if n_cols == 0 || decisions.is_empty() || self.sample <= 0.0 {
             return;
         }
+        // A full queue drops the rows before anything is copied.
+        if self.queued_rows.load(Relaxed) >= MAX_QUEUED_ROWS {
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                clippy::cast_precision_loss,
+                reason = "an estimate of the sampled rows, for the count"
+            )]
+            let rows = (decisions.len() as f64 * self.sample).round() as u64;
+            self.counts.offered.fetch_add(rows, Relaxed);
+            self.counts.dropped.fetch_add(rows, Relaxed);
+            return;
+        }
         let (values, decisions) = self.sampled(values, n_cols, decisions);
         let rows = decisions.len();
         if rows == 0 {
@@ -236,6 +249,9 @@ impl Shadow {
 /// The worker: scores jobs as they come, sleeping after each so that its busy time is at most
 /// `cpu` of the wall time; ends when the shadow is gone.
 fn work(shadow: &std::sync::Weak<Shadow>, jobs: &Receiver<Job>, cpu: f64) {
+    // The lowest priority for this thread (Linux: per thread), so that under load the
+    // scheduler gives the requests' threads the cores first; best effort.
+    let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 19);
     while let Ok(job) = jobs.recv() {
         let Some(shadow) = shadow.upgrade() else {
             return;

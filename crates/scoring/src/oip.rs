@@ -170,7 +170,7 @@ pub fn parse_infer(
     let outputs = requested_outputs(raw.outputs.iter().flatten().map(|o| o.name.as_str()))?;
     Ok(InferRequest {
         id: raw.id,
-        batch: rows(&raw.inputs, features, limits)?,
+        batch: rows(raw.inputs, features, limits)?,
         outputs,
     })
 }
@@ -181,18 +181,19 @@ pub fn parse_infer(
 /// 400 for tensors that do not fit the model (the message says which input and why); 413
 /// for more rows than `limits.max_rows`.
 pub fn rows(
-    inputs: &[Tensor],
+    inputs: Vec<Tensor>,
     features: &[String],
     limits: &Limits,
 ) -> Result<Batch, ScoringError> {
     let n_cols = features.len();
-    for input in inputs {
+    for input in &inputs {
         check_tensor(input)?;
     }
-    let values = match inputs {
-        [one] if one.shape.len() == 2 && !features.contains(&one.name) => matrix(one, n_cols)?,
-        inputs if !inputs.is_empty() => columns(inputs, features)?,
-        _ => return Err(ScoringError::bad_request("The request has no inputs.")),
+    let values = match <[Tensor; 1]>::try_from(inputs) {
+        Ok([one]) if one.shape.len() == 2 && !features.contains(&one.name) => matrix(one, n_cols)?,
+        Ok(one) => columns(&one, features)?,
+        Err(inputs) if !inputs.is_empty() => columns(&inputs, features)?,
+        Err(_) => return Err(ScoringError::bad_request("The request has no inputs.")),
     };
     let n_rows = values.len() / n_cols.max(1);
     if n_rows > limits.max_rows {
@@ -238,14 +239,14 @@ fn check_tensor(input: &Tensor) -> Result<(), ScoringError> {
 }
 
 /// One `[N, F]` tensor, already row-major in the model's order.
-fn matrix(input: &Tensor, n_cols: usize) -> Result<Vec<f64>, ScoringError> {
+fn matrix(input: Tensor, n_cols: usize) -> Result<Vec<f64>, ScoringError> {
     if usize::try_from(input.shape[1]) != Ok(n_cols) {
         return Err(ScoringError::bad_request(format!(
             "Input '{}' has shape {:?}: a single input must be [N, {n_cols}], one column per feature in the model's order.",
             input.name, input.shape
         )));
     }
-    Ok(input.values.clone())
+    Ok(input.values)
 }
 
 /// One `[N]` or `[N, 1]` tensor per feature, interleaved into rows.
