@@ -18,47 +18,208 @@ STATS = ["hp", "attack", "defense", "special_attack", "special_defense", "speed"
 MAX_KNOTS = 10_001
 
 
-class _Tree:
-    """One tree as flat arrays; a leaf points at itself, so extra steps stay put."""
+# Leaves per bitvector word: a tree's leaves are the bits of one or more uint64 words.
+_WORD = 64
+_ALL = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
+# Rows scored per pass of the bitvector stage, so that its buffers (rows x words of 8 bytes:
+# 1 MiB for the default 200 trees) stay in the cache.
+_PASS_ROWS = 640
+# Rows whose forest columns and threshold ranks are computed at once: bounds the memory a large
+# batch takes (about 300 bytes a row) without paying NumPy's per-call cost on small slices.
+_BATCH_ROWS = 65_536
+# Most bytes of one block's lookup tables (per feature, one row of words per distinct threshold,
+# 1.7 MiB for the default forest): a forest whose tables would be larger is scored in blocks
+# of consecutive trees, each with its own tables.
+_BLOCK_TABLE_BYTES = 16 << 20
+# ``np.bitwise_count`` (NumPy 2.0+) finds a word's lowest bit in three operations; without it
+# the float exponent does (any NumPy). Both give the same leaf; the tests run both.
+_popcount = getattr(np, "bitwise_count", None)
 
-    def __init__(self, tree, positive, width):
+
+def _leaf_proba(node, positive):
+    """The fraction of legendary samples in a leaf, recovered from its Gini impurity: for two
+    classes ``g = 2p(1-p)``, so the majority share is ``(1 + sqrt(1 - 2g)) / 2`` and ``output``
+    says which class holds it (``leaf_probability`` in legendary, the same operations)."""
+    g = min(max(node.get("impurity") or 0.0, 0.0), 0.5)
+    majority = (1.0 + np.sqrt(1.0 - 2.0 * g)) / 2.0
+    return float(majority if node["output"] == positive else 1.0 - majority)
+
+
+class _Tree:
+    """One tree, checked as legendary checks it (one tree rooted at node 0: links in range,
+    every node reached exactly once, splits on existing columns with a value, leaves voting for
+    existing classes), with its leaves numbered left to right (true child first).
+
+    ``leaves`` holds their probabilities in that order; ``splits`` holds, for every split, its
+    column, its threshold and the range ``[first, end)`` of the leaves under its true child:
+    the leaves a row cannot reach when ``x <= threshold`` is false."""
+
+    def __init__(self, tree, t, positive, n_classes, width):
         nodes = tree["nodes"]
         n = len(nodes)
         if n == 0:
-            raise ValueError("a tree has no nodes")
-        self.feature = np.zeros(n, dtype=np.int64)
-        self.threshold = np.full(n, np.inf)
-        self.true_child = np.arange(n, dtype=np.int64)
-        self.false_child = np.arange(n, dtype=np.int64)
-        self.proba = np.zeros(n)
-        for i, node in enumerate(nodes):
-            t, f = node.get("true_child"), node.get("false_child")
-            if t is not None and f is not None:
-                if not (0 <= t < n and 0 <= f < n and 0 <= node["split_feature"] < width):
-                    raise ValueError(f"node {i} links outside its tree")
-                self.feature[i] = node["split_feature"]
-                split = node.get("split_value")
-                self.threshold[i] = np.nan if split is None else split
-                self.true_child[i] = t
-                self.false_child[i] = f
-            else:
-                g = min(max(node.get("impurity") or 0.0, 0.0), 0.5)
-                majority = (1.0 + np.sqrt(1.0 - 2.0 * g)) / 2.0
-                self.proba[i] = majority if node["output"] == positive else 1.0 - majority
-        # A walk of n steps reaches a leaf of any tree of n nodes.
-        self.depth = int(tree.get("depth") or n)
+            raise ValueError(f"tree {t} has no nodes")
+        self.leaves, self.splits = [], []
+        first, end = [0] * n, [0] * n
+        reached = [False] * n
+        reached[0] = True
+        # Depth first without recursion (a tree may be as deep as it has nodes): a split is
+        # entered (its children pushed, true child on top), then left once both are done.
+        stack = [(0, True)]
+        while stack:
+            i, entering = stack.pop()
+            node = nodes[i]
+            t_child, f_child = node.get("true_child"), node.get("false_child")
+            if not entering:
+                end[i] = len(self.leaves)
+                self.splits.append(
+                    (node["split_feature"], float(node["split_value"]),
+                     first[t_child], end[t_child])
+                )
+                continue
+            first[i] = len(self.leaves)
+            if t_child is None and f_child is None:
+                if not 0 <= node["output"] < n_classes:
+                    raise ValueError(f"tree {t}, node {i}: a leaf voting for an unknown class")
+                self.leaves.append(_leaf_proba(node, positive))
+                end[i] = len(self.leaves)
+                continue
+            if t_child is None or f_child is None:
+                raise ValueError(f"tree {t}, node {i}: a split with one child")
+            if not 0 <= node["split_feature"] < width:
+                raise ValueError(f"tree {t}, node {i}: split feature out of range")
+            value = node.get("split_value")
+            if value is None or value != value:  # legendary refuses a split without a value
+                raise ValueError(f"tree {t}, node {i}: split without value")
+            for c in (t_child, f_child):
+                if not 0 <= c < n:
+                    raise ValueError(f"tree {t}, node {i}: child {c} is out of range")
+                if reached[c]:
+                    raise ValueError(f"tree {t}, node {c}: reached twice (a cycle or a shared child)")
+                reached[c] = True
+            stack += [(i, False), (f_child, True), (t_child, True)]
+        if not all(reached):
+            raise ValueError(f"tree {t}, node {reached.index(False)}: not reachable from the root")
 
-    def leaf_proba(self, x):
-        at = np.zeros(len(x), dtype=np.int64)
-        rows = np.arange(len(x))
-        for _ in range(self.depth):
-            value = x[rows, self.feature[at]]
-            go_true = value <= self.threshold[at]  # NaN compares false: goes right
-            nxt = np.where(go_true, self.true_child[at], self.false_child[at])
-            if np.array_equal(nxt, at):
-                break
-            at = nxt
-        return self.proba[at]
+
+class _Block:
+    """Consecutive trees compiled for a QuickScorer evaluation (Lucchese et al., SIGIR 2015),
+    which replaces the walk down each tree by lookups and bitwise ANDs that NumPy does for many
+    rows at once.
+
+    Each tree's leaves are bits of its words, left to right. A split whose test ``x <= t`` is
+    false rules out the leaves under its true child; the leaf a row reaches is the leftmost one
+    that no false test ruled out, i.e. the lowest bit left set. On one column, the tests that
+    are false for a value ``x`` are exactly those with ``t < x``: with the column's distinct
+    thresholds sorted, that is a prefix of them, whose length is ``searchsorted(thresholds, x)``
+    (NaN sorts after every threshold, so every test is false and NaN goes right, as in
+    legendary). So each column has a table whose row ``r`` is, for every word, the AND of the
+    masks of the tests on the ``r`` smallest thresholds; a row's words are the AND, over the
+    columns, of the table rows its values select."""
+
+    def __init__(self, trees):
+        sizes = [-(-len(tree.leaves) // _WORD) for tree in trees]
+        self.first_word = np.cumsum([0] + sizes[:-1]).tolist()
+        self.n_words = n_words = sum(sizes)
+        self.sizes = sizes
+        leaf_proba = np.zeros((n_words, _WORD))
+        valid = [0] * n_words  # the bits that are leaves
+        entries = {}  # column -> [(threshold, word, mask)]
+        for tree, w0 in zip(trees, self.first_word):
+            for k, p in enumerate(tree.leaves):
+                leaf_proba[w0 + k // _WORD, k % _WORD] = p
+                valid[w0 + k // _WORD] |= 1 << (k % _WORD)
+            for column, threshold, lo, hi in tree.splits:
+                for w in range(lo // _WORD, (hi - 1) // _WORD + 1):
+                    a, b = max(lo - w * _WORD, 0), min(hi - w * _WORD, _WORD)
+                    ruled_out = (1 << b) - (1 << a)
+                    entries.setdefault(column, []).append((threshold, w0 + w, ~ruled_out & int(_ALL)))
+        self.tables = []  # (column, sorted distinct thresholds, table)
+        for column in sorted(entries):
+            thresholds, words, masks = zip(*entries[column])
+            distinct = np.unique(np.array(thresholds, dtype=np.float64))
+            rows = np.searchsorted(distinct, thresholds) + 1
+            table = np.full((len(distinct) + 1, n_words), _ALL, dtype=np.uint64)
+            np.bitwise_and.at(table, (rows, np.array(words)), np.array(masks, dtype=np.uint64))
+            # Row r: every test on the r smallest thresholds false.
+            self.tables.append((column, distinct, np.bitwise_and.accumulate(table, axis=0)))
+        self.valid = np.array(valid, dtype=np.uint64)
+        if self.tables:  # the bits past a tree's last leaf are never its answer
+            self.tables[0][2][:] &= self.valid
+        # The leaf probability of word w's lowest bit b sits at w * 64 + b; the lowest-bit step
+        # gives b + 1, hence the -1 here.
+        self.offsets = (np.arange(n_words, dtype=np.intp) * _WORD - 1)[:, None]
+        self.leaf_proba = leaf_proba.ravel()
+
+    def ranks(self, x):
+        """For each table, each row's count of thresholds below its value (``x`` Fortran
+        ordered, so that a column is contiguous)."""
+        return [np.searchsorted(distinct, x[:, column]) for column, distinct, _ in self.tables]
+
+    def add_votes(self, ranks, total):
+        """Adds each tree's leaf probability to ``total`` (one per row), tree by tree in order."""
+        m = len(total)
+        words = np.empty((m, self.n_words), dtype=np.uint64)
+        scratch = np.empty_like(words)
+        if not self.tables:
+            words[:] = self.valid
+        for k, ((_, _, table), rank) in enumerate(zip(self.tables, ranks)):
+            # 'clip' does not buffer the output; every rank is in range anyway.
+            if k == 0:
+                np.take(table, rank, axis=0, out=words, mode="clip")
+            else:
+                np.take(table, rank, axis=0, out=scratch, mode="clip")
+                np.bitwise_and(words, scratch, out=words)
+        # b + 1 for each word's lowest set bit b: the bits up to it are those that change when
+        # 1 is subtracted (an empty word, ruled out in favour of a later word, gives 64).
+        np.subtract(words, np.uint64(1), out=scratch)
+        np.bitwise_xor(scratch, words, out=scratch)
+        lowest = np.empty((m, self.n_words), dtype=np.uint8)
+        if _popcount is not None:
+            _popcount(scratch, out=lowest)
+        else:
+            # The highest bit of 2^(b+1) - 1 is b: 2^(b+1) - 1 >> 1, plus 1, is 2^b, whose float
+            # exponent is 1023 + b; (1023 + b + 2) mod 128 is b + 1.
+            np.right_shift(scratch, np.uint64(1), out=scratch)
+            np.add(scratch, np.uint64(1), out=scratch)
+            exponent = scratch.astype(np.float64).view(np.uint64) >> np.uint64(52)
+            np.bitwise_and(exponent + np.uint64(2), np.uint64(127), out=lowest, casting="unsafe")
+        # Trees along the first axis, so each tree's probabilities are contiguous to add.
+        at = np.add(lowest.T, self.offsets)
+        proba = np.take(self.leaf_proba, at, mode="clip")
+        for w0, size in zip(self.first_word, self.sizes):
+            p = proba[w0]
+            # A tree of more than 64 leaves: its leaf is in its first word that has a bit left.
+            for w in range(w0 + size - 2, w0 - 1, -1):
+                p = np.where(words[:, w] != 0, proba[w], p)
+            np.add(total, p, out=total)
+
+
+def _blocks(trees):
+    """The trees in blocks of consecutive trees whose tables take at most
+    ``_BLOCK_TABLE_BYTES`` (one block for the forests legendary trains by default)."""
+
+    def novel(tree, distinct):
+        """The tree's thresholds not yet in ``distinct``, and the table rows they add."""
+        new = {}
+        for column, threshold, _, _ in tree.splits:
+            if threshold not in distinct.get(column, ()):
+                new.setdefault(column, set()).add(threshold)
+        return new, sum(len(s) + (c not in distinct) for c, s in new.items())
+
+    blocks, start, words, rows, distinct = [], 0, 0, 0, {}
+    for i, tree in enumerate(trees):
+        size = -(-len(tree.leaves) // _WORD)
+        new, more = novel(tree, distinct)
+        if i > start and (rows + more) * (words + size) * 8 > _BLOCK_TABLE_BYTES:
+            blocks.append(_Block(trees[start:i]))
+            start, words, rows, distinct = i, 0, 0, {}
+            new, more = novel(tree, distinct)
+        for column, thresholds in new.items():
+            distinct.setdefault(column, set()).update(thresholds)
+        words, rows = words + size, rows + more
+    blocks.append(_Block(trees[start:]))
+    return blocks
 
 
 def _is_multiple(v, of):
@@ -135,13 +296,18 @@ class LegendaryForest:
         if envelope["input_features"] != STATS:
             raise ValueError(f"inputs must be {STATS}")
         forest = envelope["forest"]
-        positive = forest["classes"].index(1)
+        classes = forest["classes"]
+        positive = classes.index(1)
         self.feature_set = envelope["feature_set"]
         self.threshold = float(envelope["decision_threshold"])
         knots = envelope.get("calibration")
         self.calibration = None if knots is None else _Calibration(knots)
         width = len(envelope["forest_features"])
-        self.trees = [_Tree(t, positive, width) for t in forest["trees"]]
+        trees = [_Tree(t, i, positive, len(classes), width) for i, t in enumerate(forest["trees"])]
+        if not trees:
+            raise ValueError("the forest has no trees")
+        self.n_trees = len(trees)
+        self.blocks = _blocks(trees)
 
     def _stats(self, model_input):
         if hasattr(model_input, "columns"):
@@ -155,12 +321,19 @@ class LegendaryForest:
         return x
 
     def vote_fraction(self, model_input):
-        """The share of the trees' votes, before calibration."""
-        x = _columns(self._stats(model_input), self.feature_set)
-        total = np.zeros(len(x))
-        for tree in self.trees:
-            total = total + tree.leaf_proba(x)  # tree by tree, as legendary sums
-        return total / len(self.trees)
+        """The share of the trees' votes, before calibration: each tree's leaf probability
+        summed tree by tree in file order (float addition is not associative: this is the
+        order legendary sums in), divided by the number of trees."""
+        stats = self._stats(model_input)
+        total = np.zeros(len(stats))
+        for start in range(0, len(stats), _BATCH_ROWS):
+            x = np.asfortranarray(_columns(stats[start:start + _BATCH_ROWS], self.feature_set))
+            ranks = [block.ranks(x) for block in self.blocks]
+            for s in range(0, len(x), _PASS_ROWS):
+                e = min(s + _PASS_ROWS, len(x))
+                for block, block_ranks in zip(self.blocks, ranks):
+                    block.add_votes([r[s:e] for r in block_ranks], total[start + s:start + e])
+        return total / self.n_trees
 
     def predict_proba(self, model_input):
         votes = self.vote_fraction(model_input)
