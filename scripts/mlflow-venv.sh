@@ -10,6 +10,12 @@
 #                               tests that depend on the server generation run a second time
 #                               (LEGENDARY_TEST_MLFLOW_VENV=.venv-mlflow2; tests/end_to_end.rs
 #                               says which)
+#   scripts/mlflow-venv.sh spark  PySpark 4 and the same MLflow client, for the Spark test
+#                               (tests/end_to_end/spark.rs, `mlflow.pyfunc.spark_udf`) and
+#                               scripts/bench-spark.sh; PySpark is a 450 MB install, so this venv
+#                               lives outside the repository, made once per machine:
+#                               ${LEGENDARY_SPARK_VENV:-${XDG_CACHE_HOME:-~/.cache}/legendary-spark-venv}.
+#                               It needs Java 17 or later (`java` on PATH, or JAVA_HOME).
 #
 # Only PyPI needs to be reachable. Override the interpreter with PYTHON=python3.11.
 set -euo pipefail
@@ -28,8 +34,18 @@ case "${1:-3}" in
     # serve`) uses `app.route`, which Starlette 1.0 (FastAPI 0.116) removed.
     reqs=("mlflow[auth]==2.22.5" "flask-wtf" "sqlalchemy<2.1" "fastapi<0.116" "boto3==1.44.5")
     ;;
+spark)
+    venv="${LEGENDARY_SPARK_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/legendary-spark-venv}"
+    # The client only (mlflow-skinny: no server), NumPy and pandas as in `.venv`; pyarrow for
+    # Spark's pandas UDFs, below 26 as MLflow wants.
+    reqs=("mlflow-skinny==3.17.2" "pyspark==4.3.0" "numpy==2.4.6" "pandas==3.1.1" "pyarrow==25.0.1")
+    if ! command -v java >/dev/null && [ -z "${JAVA_HOME:-}" ]; then
+        echo "PySpark needs Java 17 or later: apt-get install openjdk-17-jre-headless" >&2
+        exit 1
+    fi
+    ;;
 *)
-    echo "usage: $0 [3|2]" >&2
+    echo "usage: $0 [3|2|spark]" >&2
     exit 2
     ;;
 esac

@@ -2,7 +2,8 @@
 # Runs every check and every test, installing what the tests need on a fresh machine:
 # a Python venv with a pinned mlflow and boto3 (real tracking server), another with the newest
 # MLflow 2.x (the end-to-end tests whose behaviour depends on the server generation run against
-# both), a pinned Garage built once into a cache outside the repository (real S3 server),
+# both), a third with PySpark made once into a cache outside the repository (Spark's MLflow
+# client), a pinned Garage built once into a cache outside the repository (real S3 server),
 # Chromium + ChromeDriver (browser test), hadolint + kubernetes-validate (deploy lint),
 # bubblewrap + the Python docker SDK (the Dockerfile replay of scripts/docker-build-test.sh) and
 # schemathesis (API contract).
@@ -107,6 +108,8 @@ summary() {
 external_tools() {
   scripts/mlflow-venv.sh
   scripts/mlflow-venv.sh 2
+  scripts/mlflow-venv.sh spark >"$scratch/spark-python"
+  cat "$scratch/spark-python"
   scripts/install-garage.sh >"$scratch/garage-bin"
   cat "$scratch/garage-bin"
   scripts/install-browser.sh
@@ -152,6 +155,10 @@ join "external tools"
 if [[ -s $scratch/garage-bin ]]; then
   LEGENDARY_GARAGE_BIN=$(cat "$scratch/garage-bin")
   export LEGENDARY_GARAGE_BIN
+fi
+if [[ -s $scratch/spark-python ]]; then
+  LEGENDARY_TEST_SPARK_PYTHON=$(cat "$scratch/spark-python")
+  export LEGENDARY_TEST_SPARK_PYTHON
 fi
 step "deploy lint" scripts/lint-deploy.sh
 step "docker build context (release build)" docker_build
