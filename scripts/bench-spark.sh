@@ -48,9 +48,16 @@ env -u MLFLOW_TRACKING_URI "$bin" train --cv-folds 0 --output "$work/model" >"$w
     { cat "$work/train.log" >&2; exit 1; }
 models=("$work/model")
 if [ -n "$loader" ]; then
-    cp -r "$work/model" "$work/model-other"
-    cp "$loader" "$work/model-other/code/legendary_pyfunc.py"
-    models+=("$work/model-other")
+    # Under a module name of its own: Python imports a module once per process, and both
+    # models are loaded in the same processes (the driver, Spark's reused workers).
+    other="$work/model-other"
+    cp -r "$work/model" "$other"
+    rm "$other/code/legendary_pyfunc.py"
+    cp "$loader" "$other/code/legendary_pyfunc_other.py"
+    sed -i 's/^    loader_module: legendary_pyfunc$/    loader_module: legendary_pyfunc_other/' \
+        "$other/MLmodel"
+    grep -q 'loader_module: legendary_pyfunc_other$' "$other/MLmodel"
+    models+=("$other")
 fi
 "$python" - "$work/rows.csv" "$rows" <<'PY'
 import sys

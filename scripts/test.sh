@@ -165,7 +165,7 @@ step "docker build context (release build)" docker_build
 step "API contract (schemathesis)" api_contract
 step "tests: all but end_to_end (unit, in_process with Chromium, process, sklearn, doc)" \
   cargo test "${WS[@]}" --no-fail-fast -- --include-ignored --skip end_to_end::
-step "tests: end_to_end against MLflow 3 and Garage" \
+step "tests: end_to_end against MLflow 3, Garage and Spark" \
   cargo test --locked -p legendary --test end_to_end --no-fail-fast -- --include-ignored
 step "tests: end_to_end, the generation-dependent ones against MLflow 2.x" mlflow2
 summary
