@@ -12,7 +12,7 @@
 #                               says which)
 #   scripts/mlflow-venv.sh spark  PySpark 4 and the same MLflow client, for the Spark test
 #                               (tests/end_to_end/spark.rs, `mlflow.pyfunc.spark_udf`) and
-#                               scripts/bench-spark.sh; PySpark is a 450 MB install, so this venv
+#                               scripts/bench-spark.sh; PySpark alone is 500 MB, so this venv
 #                               lives outside the repository, made once per machine:
 #                               ${LEGENDARY_SPARK_VENV:-${XDG_CACHE_HOME:-~/.cache}/legendary-spark-venv}.
 #                               It needs Java 17 or later (`java` on PATH, or JAVA_HOME).
