@@ -18,6 +18,12 @@
 #                               reference server the same test compares legendary with. Its own
 #                               venv because kserve 0.21 and mlserver 1.7 pin incompatible
 #                               FastAPI ranges.
+#   scripts/mlflow-venv.sh spark  PySpark 4 and the same MLflow client, for the Spark test
+#                               (tests/end_to_end/spark.rs, `mlflow.pyfunc.spark_udf`) and
+#                               scripts/bench-spark.sh; PySpark alone is 500 MB, so this venv
+#                               lives outside the repository, made once per machine:
+#                               ${LEGENDARY_SPARK_VENV:-${XDG_CACHE_HOME:-~/.cache}/legendary-spark-venv}.
+#                               It needs Java 17 or later (`java` on PATH, or JAVA_HOME).
 #
 # Only PyPI needs to be reachable. Override the interpreter with PYTHON=python3.11.
 set -euo pipefail
@@ -48,8 +54,19 @@ mlserver)
     probe=mlserver
     reqs=("mlserver==1.7.1" "mlserver-sklearn==1.7.1" "scikit-learn==1.9.1" "packaging")
     ;;
+spark)
+    probe=python
+    venv="${LEGENDARY_SPARK_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/legendary-spark-venv}"
+    # The client only (mlflow-skinny: no server), NumPy and pandas as in `.venv`; pyarrow for
+    # Spark's pandas UDFs, below 26 as MLflow wants.
+    reqs=("mlflow-skinny==3.17.2" "pyspark==4.3.0" "numpy==2.4.6" "pandas==3.1.1" "pyarrow==25.0.1")
+    if ! command -v java >/dev/null && [ -z "${JAVA_HOME:-}" ]; then
+        echo "PySpark needs Java 17 or later: apt-get install openjdk-17-jre-headless" >&2
+        exit 1
+    fi
+    ;;
 *)
-    echo "usage: $0 [3|2|oip|mlserver]" >&2
+    echo "usage: $0 [3|2|oip|mlserver|spark]" >&2
     exit 2
     ;;
 esac

@@ -42,7 +42,7 @@ class Forest:
         return node.get("true_child") is not None and node.get("false_child") is not None
 
     def leaf_proba(self, node):
-        # The same formula as FlatForest's leaf_probability and legendary_pyfunc._Tree.
+        # The same formula as FlatForest's leaf_probability and legendary_pyfunc._leaf_proba.
         g = min(max(node.get("impurity") or 0.0, 0.0), 0.5)
         majority = (1.0 + np.sqrt(1.0 - 2.0 * g)) / 2.0
         return float(majority if node["output"] == self.positive else 1.0 - majority)

@@ -3,8 +3,10 @@
 # a Python venv with a pinned mlflow and boto3 (real tracking server), another with the newest
 # MLflow 2.x (the end-to-end tests whose behaviour depends on the server generation run against
 # both), two for the Open Inference Protocol clients (tritonclient and the KServe SDK) and the
-# MLServer they compare legendary with, a pinned Garage built once into a cache outside the repository (real S3 server),
-# Chromium + ChromeDriver (browser test), hadolint + kubernetes-validate + promtool (deploy lint),
+# MLServer they compare legendary with, a third with PySpark made once into a cache outside the
+# repository (Spark's MLflow client), a pinned Garage built once into a cache outside the
+# repository (real S3 server), Chromium + ChromeDriver (browser test), hadolint +
+# kubernetes-validate + promtool (deploy lint),
 # bubblewrap + the Python docker SDK (the Dockerfile replay of scripts/docker-build-test.sh) and
 # schemathesis (API contract).
 #
@@ -121,6 +123,8 @@ external_tools() {
   scripts/mlflow-venv.sh 2
   scripts/mlflow-venv.sh oip
   scripts/mlflow-venv.sh mlserver
+  scripts/mlflow-venv.sh spark >"$scratch/spark-python"
+  cat "$scratch/spark-python"
   scripts/install-garage.sh >"$scratch/garage-bin"
   cat "$scratch/garage-bin"
   scripts/install-browser.sh
@@ -167,12 +171,16 @@ if [[ -s $scratch/garage-bin ]]; then
   LEGENDARY_GARAGE_BIN=$(cat "$scratch/garage-bin")
   export LEGENDARY_GARAGE_BIN
 fi
+if [[ -s $scratch/spark-python ]]; then
+  LEGENDARY_TEST_SPARK_PYTHON=$(cat "$scratch/spark-python")
+  export LEGENDARY_TEST_SPARK_PYTHON
+fi
 step "deploy lint" scripts/lint-deploy.sh
 step "docker build context (release build)" docker_build
 step "API contract (schemathesis)" api_contract
 step "tests: all but end_to_end (unit, in_process with Chromium, process, sklearn, doc)" \
   cargo test "${WS[@]}" --no-fail-fast -- --include-ignored --skip end_to_end::
-step "tests: end_to_end against MLflow 3 and Garage" \
+step "tests: end_to_end against MLflow 3, Garage and Spark" \
   cargo test --locked -p legendary --test end_to_end --no-fail-fast -- --include-ignored
 step "tests: end_to_end, the generation-dependent ones against MLflow 2.x" mlflow2
 summary

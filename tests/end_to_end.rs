@@ -1,8 +1,10 @@
 //! End to end against a REAL `mlflow server` 3.17.2 (from `.venv`, made by
 //! `scripts/mlflow-venv.sh`): the MLflow client on its own, then the whole loop through the
 //! `legendary` binary (train, register, promote, serve from the registry, the gate, sweeps,
-//! hot reload under load); then artifacts on a real S3 server (Garage), proxied or not.
-//! Ignored by plain `cargo test`; `scripts/test.sh` runs them.
+//! hot reload under load); then artifacts on a real S3 server (Garage), proxied or not; and
+//! MLflow's Spark client scoring a registered model (PySpark from the venv
+//! `scripts/mlflow-venv.sh spark` makes). Ignored by plain `cargo test`; `scripts/test.sh` runs
+//! them.
 //!
 //! # Which tests also run against MLflow 2.x
 //!
@@ -17,8 +19,8 @@
 //!   stages, aliases and the errors for missing ones, which the two generations word
 //!   differently).
 //!
-//! The rest (artifacts on S3, data sources, sweeps, explanations, hot reload under load) make the
-//! same MLflow calls as those and test legendary's side of them. A new test that depends on the
+//! The rest (artifacts on S3, data sources, sweeps, explanations, hot reload under load, Spark)
+//! make the same MLflow calls as those and test legendary's side of them. A new test that depends on the
 //! server generation goes in `mlflow` or `models`, or says `registry` in its name. The filter
 //! (`MLFLOW2_FILTER` in `scripts/test.sh`), to run by hand:
 //!
@@ -42,6 +44,7 @@ mod end_to_end {
     mod monitoring;
     mod oip_clients;
     mod s3;
+    mod spark;
     mod sweep;
     mod train_serve;
 }

@@ -55,7 +55,7 @@ fn trained() -> &'static Trained {
 }
 
 /// Every Pokémon of the bundled data set as a CSV of the six stats.
-fn data_set_csv(path: &Path) -> usize {
+pub(super) fn data_set_csv(path: &Path) -> usize {
     let mut out = legendary_forest::FEATURES.join(",") + "\n";
     let mut rows = 0;
     for generation in 1..=9 {
@@ -511,9 +511,12 @@ print(json.dumps({"status": run.info.status, "tags": run.data.tags, "login": pwd
 
 /// The NumPy loader (`code/legendary_pyfunc.py`) against `legendary predict` on every Pokémon
 /// and 3,000 stat lines no Pokémon has, for every feature set and with and without
-/// calibration; and, for the calibrated model, `legendary serve` too: the demo API's
-/// probabilities and `/invocations`' decisions for the same rows. One probability everywhere,
-/// to the bit.
+/// calibration, and for a forest fitted to random labels, whose trees have over 64 leaves
+/// (several bitvector words each); each under the loader's default layout and under its
+/// other one (no `np.bitwise_count`, sums by a loop, small blocks of trees, no shared tables,
+/// ranks by search only, odd passes); and, for the calibrated model, `legendary serve` too:
+/// the demo API's probabilities and `/invocations`' decisions for the same rows. One
+/// probability everywhere, to the bit.
 #[tokio::test]
 #[ignore = "needs the .venv (NumPy): scripts/test.sh runs it"]
 async fn the_numpy_loader_predict_and_serve_agree_to_the_bit_for_every_feature_set_and_any_numbers()
@@ -536,18 +539,30 @@ async fn the_numpy_loader_predict_and_serve_agree_to_the_bit_for_every_feature_s
         rows.push('\n');
     }
     std::fs::write(&csv, &rows).unwrap();
-    for (features, calibration) in [
-        ("raw", "centred-isotonic"),
-        ("derived", "isotonic"),
-        ("regularity", "centred-isotonic"),
-        ("regularity", "isotonic"),
-        ("regularity", "none"),
+    let noise = work.path().join("random-labels.csv");
+    random_labels_csv(&noise);
+    let noise = noise.to_str().unwrap();
+    for (features, calibration, extra) in [
+        ("raw", "centred-isotonic", &[][..]),
+        ("derived", "isotonic", &[]),
+        ("regularity", "centred-isotonic", &[]),
+        ("regularity", "isotonic", &[]),
+        ("regularity", "none", &[]),
+        (
+            "regularity",
+            "none",
+            &["--data", noise, "--min-samples-leaf", "1"],
+        ),
     ] {
-        let case = format!("{features}, calibration {calibration}");
-        let dir = work.path().join(format!("{features}-{calibration}"));
+        let large = !extra.is_empty();
+        let case = format!("{features}, calibration {calibration}, random labels {large}");
+        let dir = work
+            .path()
+            .join(format!("{features}-{calibration}-{large}"));
         let trained = legendary()
             .args(["train", "--n-trees", "25", "--cv-folds", "0"])
             .args(["--features", features, "--calibration", calibration])
+            .args(extra)
             .arg("--output")
             .arg(&dir)
             .env_remove("MLFLOW_TRACKING_URI")
@@ -573,23 +588,55 @@ async fn the_numpy_loader_predict_and_serve_agree_to_the_bit_for_every_feature_s
             .collect();
         let theirs = python(&format!(
             r#"
-import json, sys, pandas as pd
+import itertools, json, sys, numpy as np, pandas as pd
 sys.path.insert(0, "{dir}/code")
-import legendary_pyfunc
-m = legendary_pyfunc._load_pyfunc("{dir}/model.json")
+import legendary_pyfunc as L
+m = L._load_pyfunc("{dir}/model.json")
 df = pd.read_csv("{csv}")
-print(json.dumps({{"proba": [float(p) for p in m.predict_proba(df)],
-  "votes": [float(p) for p in m.vote_fraction(df)], "calibrated": m.calibration is not None}}))
+out = {{"proba": [float(p) for p in m.predict_proba(df)],
+  "votes": [float(p) for p in m.vote_fraction(df)], "calibrated": m.calibration is not None,
+  "large_trees": sum(len(b.large) for b in m.blocks)}}
+# The other layout: every fallback and every split of the work the constants allow.
+L._popcount, L._ROWS_ADD_IN_ORDER, L._BLOCK_TABLE_BYTES = None, False, 1 << 14
+L._MERGED_ROWS, L._DENSE_RANKS, L._PASS_ROWS, L._BATCH_ROWS = 1, 0, 77, 1000
+other = L._load_pyfunc("{dir}/model.json")
+out["other"] = [float(p) for p in other.predict_proba(df)]
+out["other_blocks"] = len(other.blocks)
+# The sorting network sorts every arrangement of six values, ties included.
+rows = np.array(list(itertools.product([0.0, 1.0, 2.0], repeat=6))
+    + list(itertools.permutations(range(6))), dtype=float)
+out["sorted"] = bool(np.array_equal(L._sorted_rows(np.ascontiguousarray(rows.T)).T,
+    np.sort(rows, axis=1)))
+print(json.dumps(out))
 "#,
             dir = dir.display(),
             csv = csv.display()
         ));
         let proba: Vec<f64> = serde_json::from_value(theirs["proba"].clone()).unwrap();
+        let other: Vec<f64> = serde_json::from_value(theirs["other"].clone()).unwrap();
         let votes: Vec<f64> = serde_json::from_value(theirs["votes"].clone()).unwrap();
         assert_eq!(ours.len(), n + 3000);
         assert_eq!(proba.len(), ours.len());
-        for (i, ((_, a), b)) in ours.iter().zip(&proba).enumerate() {
+        assert_eq!(other.len(), ours.len());
+        for (i, (((_, a), b), c)) in ours.iter().zip(&proba).zip(&other).enumerate() {
             assert_eq!(a.to_bits(), b.to_bits(), "{case}, row {i}: {a} vs {b}");
+            assert_eq!(
+                a.to_bits(),
+                c.to_bits(),
+                "{case}, other layout, row {i}: {a} vs {c}"
+            );
+        }
+        assert_eq!(theirs["sorted"], true, "{case}");
+        assert!(
+            theirs["other_blocks"].as_u64().unwrap() > 1,
+            "{case}: {theirs}"
+        );
+        // The trees fitted to random labels have over 64 leaves (as some of the raw set's do).
+        if large {
+            assert!(
+                theirs["large_trees"].as_u64().unwrap() > 0,
+                "{case}: {theirs}"
+            );
         }
         assert_eq!(theirs["calibrated"], calibration != "none", "{case}");
         assert_eq!(proba != votes, calibration != "none", "{case}");
@@ -597,6 +644,36 @@ print(json.dumps({{"proba": [float(p) for p in m.predict_proba(df)],
             served_answers_agree(&dir, &rows, &ours).await;
         }
     }
+}
+
+/// The bundled data set in the demo's CSV shape with every label drawn at random (seeded): a
+/// forest fitted to it with leaves of one sample grows trees of hundreds of leaves.
+fn random_labels_csv(path: &Path) {
+    let mut out =
+        String::from("#,Name,HP,Attack,Defense,Sp_Atk,Sp_Def,Speed,Generation,Legendary\n");
+    let mut rng = legendary_forest::SplitMix64::new(5);
+    let mut number = 0;
+    for generation in 1..=9 {
+        let file = repo().join(format!("data/pokemon/generation-{generation}.csv"));
+        let text = std::fs::read_to_string(&file).unwrap();
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let at: Vec<usize> = legendary_forest::FEATURES
+            .iter()
+            .map(|s| header.iter().position(|h| h == s).unwrap())
+            .collect();
+        for line in lines {
+            let cells: Vec<&str> = line.split(',').collect();
+            let stats: Vec<&str> = at.iter().map(|&i| cells[i]).collect();
+            number += 1;
+            let legendary = if rng.below(2) == 0 { "True" } else { "False" };
+            out.push_str(&format!(
+                "{number},p{number},{},{generation},{legendary}\n",
+                stats.join(",")
+            ));
+        }
+    }
+    std::fs::write(path, out).unwrap();
 }
 
 /// `legendary serve --model-uri DIR` answers `ours` (`legendary predict`'s decision and
