@@ -16,7 +16,9 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use super::drift::{Confusion, Expected, expected_of, js_distance, psi};
-use super::profile::{MONITORED, PROBABILITY_BINS, Profile, monitored_values, probability_bin};
+use super::profile::{
+    MAX_BINS, MONITORED, PROBABILITY_BINS, Profile, monitored_values, probability_bin,
+};
 
 /// A population stability index at or over this is drift (the customary reading).
 pub const PSI_ALERT: f64 = 0.2;
@@ -30,27 +32,21 @@ pub const MIN_VERDICT_ROWS: u64 = 500;
 /// Buckets of the time window.
 const BUCKETS: u32 = 60;
 
-/// Counts of rows by bin: per monitored feature, and of the probabilities.
+/// Counts of rows by bin: per monitored feature, and of the probabilities. Fixed arrays (a
+/// feature has at most ten bins; the unused ones stay zero), so a batch's counts cost no
+/// allocation on the request path.
 #[derive(Debug, Clone, Default)]
 struct Counts {
-    features: Vec<Vec<u64>>,
-    prediction: Vec<u64>,
+    features: [[u64; MAX_BINS]; MONITORED.len()],
+    prediction: [u64; PROBABILITY_BINS],
     rows: u64,
     positives: u64,
     confusion: Confusion,
 }
 
 impl Counts {
-    fn empty(profile: &Profile) -> Self {
-        Self {
-            features: profile
-                .features
-                .iter()
-                .map(|f| vec![0; f.reference.len()])
-                .collect(),
-            prediction: vec![0; PROBABILITY_BINS],
-            ..Self::default()
-        }
+    fn empty() -> Self {
+        Self::default()
     }
 
     fn add(&mut self, row: &Row) {
@@ -198,7 +194,7 @@ impl Monitor {
         if probabilities.is_empty() || n_cols == 0 {
             return;
         }
-        let mut batch = Counts::empty(&self.profile);
+        let mut batch = Counts::empty();
         // Only the newest rows stay in the rows window.
         let keep_from = probabilities.len().saturating_sub(self.window_rows);
         let mut kept = Vec::with_capacity(probabilities.len() - keep_from);
@@ -293,9 +289,9 @@ impl Monitor {
         let (rows_window, time_window) = {
             let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
             Self::expire(&mut windows.buckets, self.bucket_of(now));
-            let mut by_rows = Counts::empty(&self.profile);
+            let mut by_rows = Counts::empty();
             windows.rows.iter().for_each(|r| by_rows.add(r));
-            let mut by_time = Counts::empty(&self.profile);
+            let mut by_time = Counts::empty();
             windows.buckets.iter().for_each(|(_, c)| by_time.merge(c));
             (by_rows, by_time)
         };
@@ -353,7 +349,7 @@ impl Monitor {
             .features
             .iter()
             .zip(&counts.features)
-            .map(|(f, c)| drift(&f.name, c, &f.reference))
+            .map(|(f, c)| drift(&f.name, &c[..f.reference.len()], &f.reference))
             .collect();
         #[allow(clippy::cast_precision_loss, reason = "counts of rows")]
         let positive_rate = (counts.rows > 0).then(|| counts.positives as f64 / counts.rows as f64);

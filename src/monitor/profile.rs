@@ -32,7 +32,7 @@ pub const MONITORED: [&str; 7] = [
 pub const PROBABILITY_BINS: usize = 10;
 
 /// Bins per feature at most: the nine decile edges give ten.
-const MAX_BINS: usize = 10;
+pub(super) const MAX_BINS: usize = 10;
 
 /// The monitored values of one row of the six stats, in [`MONITORED`] order.
 pub fn monitored_values(stats: &[f64]) -> [f64; 7] {
