@@ -29,6 +29,25 @@ pub const JS_ALERT: f64 = 0.1;
 /// near `9 / n` (0.09 at 100 rows, 0.018 at 500).
 pub const MIN_VERDICT_ROWS: u64 = 500;
 
+/// The largest whole value binned by table lookup (a total of six stats stays under it).
+const TABLE_MAX: u16 = 2048;
+
+/// The bin of `v`: by the feature's table for a whole value in its range, else by comparing
+/// with the edges (the same answer, tested below). At most ten bins: fits a byte.
+fn bin_of(feature: &super::FeatureProfile, table: &[u8], v: f64) -> u8 {
+    if v >= 0.0 && v <= f64::from(TABLE_MAX) && v.fract() == 0.0 {
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a whole number in 0..=TABLE_MAX"
+        )]
+        if let Some(&bin) = table.get(v as usize) {
+            return bin;
+        }
+    }
+    u8::try_from(feature.bin(v)).unwrap_or(u8::MAX)
+}
+
 /// Buckets of the time window.
 const BUCKETS: u32 = 60;
 
@@ -106,6 +125,9 @@ pub struct Monitor {
     version: String,
     /// Where each of the six stats is among the model's inputs.
     positions: [usize; 6],
+    /// Per feature, the bin of every whole value from 0 to [`TABLE_MAX`] (stats are small
+    /// integers), so most rows are binned by one lookup instead of up to nine comparisons.
+    tables: Vec<Vec<u8>>,
     totals: Totals,
     windows: Mutex<Windows>,
     window_rows: usize,
@@ -137,7 +159,17 @@ impl Monitor {
             rows: AtomicU64::new(0),
             positives: AtomicU64::new(0),
         };
+        let tables = profile
+            .features
+            .iter()
+            .map(|f| {
+                (0..=TABLE_MAX)
+                    .map(|v| u8::try_from(f.bin(f64::from(v))).unwrap_or(u8::MAX))
+                    .collect()
+            })
+            .collect();
         Some(Self {
+            tables,
             totals,
             windows: Mutex::new(Windows {
                 rows: VecDeque::with_capacity(window_rows.min(1 << 16)),
@@ -210,9 +242,13 @@ impl Monitor {
             let stats = self.positions.map(|at| raw[at]);
             let monitored = monitored_values(&stats);
             let mut bins = [0u8; MONITORED.len()];
-            for ((bin, feature), v) in bins.iter_mut().zip(&self.profile.features).zip(monitored) {
-                // At most ten bins: fits a byte.
-                *bin = u8::try_from(feature.bin(v)).unwrap_or(u8::MAX);
+            for (((bin, feature), table), v) in bins
+                .iter_mut()
+                .zip(&self.profile.features)
+                .zip(&self.tables)
+                .zip(monitored)
+            {
+                *bin = bin_of(feature, table, v);
             }
             let row = Row {
                 bins,
@@ -537,6 +573,31 @@ mod tests {
         let report = few.report();
         assert!(report.windows[0].features[0].psi.unwrap() > 1.0);
         assert!(!report.windows[0].features[0].drifted);
+    }
+
+    #[test]
+    fn a_table_lookup_bins_as_the_edges_do() {
+        let profile = profile();
+        let monitor = Monitor::new(
+            Arc::clone(&profile),
+            String::new(),
+            &stats(),
+            10,
+            Duration::from_secs(60),
+        )
+        .unwrap();
+        for (feature, table) in profile.features.iter().zip(&monitor.tables) {
+            for v in (-10..3000)
+                .map(f64::from)
+                .chain([0.5, 99.5, -0.0, 1e9, f64::from(TABLE_MAX)])
+            {
+                assert_eq!(
+                    usize::from(bin_of(feature, table, v)),
+                    feature.bin(v),
+                    "{v}"
+                );
+            }
+        }
     }
 
     #[test]
