@@ -3,6 +3,7 @@
 //! configs of [`crate::config`]. No other module sees clap.
 
 mod data;
+mod retrain;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -20,7 +21,7 @@ use crate::http::ServerLimits;
 use crate::model::{FeatureSet, ForestParams};
 use crate::sandbox::{Sandbox, SandboxLimits};
 use crate::telemetry::LogFormat;
-use crate::track::{GateConfig, Placement, PublishConfig};
+use crate::track::{GateConfig, GateRules, Placement, PublishConfig};
 use crate::train::{CalibrationMethod, GenerationEval, MetricName, Threshold, TrainConfig};
 use legendary_mlflow::{Stage, TrackingConfig};
 use legendary_scoring::Limits;
@@ -80,6 +81,9 @@ pub(crate) enum Command {
     Train(TrainArgs),
     /// Train every configuration of a TOML grid in parallel and report the best.
     Sweep(SweepArgs),
+    /// Retrain when the data changed (the fleet's drift recorded beside it), gate, promote:
+    /// one step of the loop, made to run as a CronJob.
+    Retrain(retrain::RetrainArgs),
     /// Score a CSV file with a model, like `mlflow models predict`.
     Predict(PredictArgs),
     /// The data catalogue: search the data sets of a data package, or show one.
@@ -260,9 +264,35 @@ pub(crate) struct TrackingArgs {
     /// `champion`) only if it beats the current champion on the same held-out rows.
     #[arg(long, env = "LEGENDARY_PROMOTE", requires = "register_as")]
     pub promote: bool,
-    /// The margin the challenger must win by.
+    /// The margin the challenger must win by: the lower end of the paired bootstrap interval
+    /// of its gain over the champion must be above it.
     #[arg(long, env = "LEGENDARY_MIN_IMPROVEMENT", default_value_t = 0.001)]
     pub min_improvement: f64,
+    /// Confidence of the gain's interval (two-sided; 0.95 means the challenger's gain is
+    /// above the margin with 97.5 % confidence).
+    #[arg(long, env = "LEGENDARY_GATE_CONFIDENCE", default_value_t = 0.95, value_parser = confidence)]
+    pub gate_confidence: f64,
+    /// Bootstrap resamples of the gain's interval.
+    #[arg(long, env = "LEGENDARY_GATE_RESAMPLES", default_value_t = 2000, value_parser = clap::value_parser!(u32).range(100..=100_000))]
+    pub gate_resamples: u32,
+    /// An absolute floor on a challenger metric, `METRIC=VALUE` (at most VALUE for log_loss,
+    /// brier, ece); repeat for more, or separate with commas.
+    #[arg(long, env = "LEGENDARY_GATE_FLOOR", value_delimiter = ',', value_parser = floor)]
+    pub gate_floor: Vec<(MetricName, f64)>,
+    /// The metric compared on each generation of the held-out rows (a smooth one: a
+    /// generation holds a few dozen rows).
+    #[arg(long, env = "LEGENDARY_GATE_SLICE_METRIC", default_value = "brier")]
+    pub gate_slice_metric: MetricName,
+    /// How much worse than the champion the challenger may be on any one generation.
+    #[arg(
+        long,
+        env = "LEGENDARY_GATE_MAX_SLICE_REGRESSION",
+        default_value_t = 0.02
+    )]
+    pub gate_max_slice_regression: f64,
+    /// Generations with fewer held-out rows are shown but not checked.
+    #[arg(long, env = "LEGENDARY_GATE_MIN_SLICE_ROWS", default_value_t = 10)]
+    pub gate_min_slice_rows: usize,
     /// Metric the gate compares (log_loss, brier, ece: lower is better; the others: higher).
     #[arg(long, env = "LEGENDARY_GATE_METRIC", default_value = "roc_auc")]
     pub gate_metric: MetricName,
@@ -270,6 +300,31 @@ pub(crate) struct TrackingArgs {
     /// a normal outcome there, and a failed pod would be retried and register again.
     #[arg(long, env = "LEGENDARY_NOT_PROMOTED_EXIT_CODE", default_value_t = crate::track::EXIT_NOT_PROMOTED)]
     pub not_promoted_exit_code: u8,
+}
+
+/// Parses `--gate-confidence`: strictly between 0 and 1.
+fn confidence(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(c) if c > 0.0 && c < 1.0 => Ok(c),
+        _ => Err(format!(
+            "'{text}' is not a confidence between 0 and 1 (e.g. 0.95)"
+        )),
+    }
+}
+
+/// Parses one `--gate-floor METRIC=VALUE`.
+fn floor(text: &str) -> Result<(MetricName, f64), String> {
+    let (metric, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("'{text}' is not METRIC=VALUE (e.g. roc_auc=0.95)"))?;
+    let metric: MetricName = metric.trim().parse().map_err(|e| format!("{e}"))?;
+    let value: f64 = value
+        .trim()
+        .parse()
+        .ok()
+        .filter(|v: &f64| v.is_finite())
+        .ok_or_else(|| format!("'{value}' in '{text}' is not a number"))?;
+    Ok((metric, value))
 }
 
 /// Parses `--stage`, refusing the stages a new version cannot be moved to while the previous
@@ -309,6 +364,14 @@ impl TrackingArgs {
                 stage: self.stage.unwrap_or(Stage::Production),
                 metric: self.gate_metric,
                 min_improvement: self.min_improvement,
+                rules: GateRules {
+                    confidence: self.gate_confidence,
+                    resamples: self.gate_resamples as usize,
+                    floors: self.gate_floor.clone(),
+                    slice_metric: self.gate_slice_metric,
+                    max_slice_regression: self.gate_max_slice_regression,
+                    min_slice_rows: self.gate_min_slice_rows,
+                },
             })
         } else {
             Placement::Direct {

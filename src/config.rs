@@ -268,6 +268,15 @@ pub struct TrainJob {
     pub stores: StoreConfig,
 }
 
+/// `legendary retrain`.
+#[derive(Debug, Clone)]
+pub struct RetrainJob {
+    /// The training it runs when it retrains (tracking and a gated publish, both present).
+    pub train: TrainJob,
+    /// Where it looks for a reason.
+    pub watch: crate::retrain::Watch,
+}
+
 /// `legendary sweep`.
 #[derive(Debug, Clone)]
 pub struct SweepJob {

@@ -38,6 +38,7 @@ pub mod monitor;
 pub mod plot;
 mod predict;
 mod report;
+mod retrain;
 mod run;
 pub mod sandbox;
 pub mod server;

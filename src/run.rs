@@ -7,9 +7,10 @@ use anyhow::Context as _;
 
 use crate::acquire::Fetcher;
 use crate::cli::{Cli, Command};
-use crate::config::{DataAction, DataJob, Env, PredictJob, TrainJob};
+use crate::config::{DataAction, DataJob, Env, PredictJob, RetrainJob, TrainJob};
 use crate::track::{EXIT_NOT_PROMOTED, PublishConfig, Published, RunContext, Session};
 use crate::train::ValidConfig;
+use legendary_mlflow::wire::KeyValue;
 
 /// How long `predict` may take to fetch its model.
 const DOWNLOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
@@ -33,7 +34,8 @@ fn dispatch(cli: Cli) -> ExitCode {
             .into_config(&env)
             .and_then(crate::server::serve)
             .map(|()| ExitCode::SUCCESS),
-        Command::Train(args) => args.into_job(&env).and_then(|job| train(&job)),
+        Command::Train(args) => args.into_job(&env).and_then(|job| train(&job, Vec::new())),
+        Command::Retrain(args) => args.into_job(&env).and_then(|job| retrain(&job)),
         Command::Sweep(args) => args.into_job(&env).and_then(|job| {
             crate::sweep::session::sweep(&job)
                 .map(|published| exit_code(published.as_ref(), job.publish.as_ref()))
@@ -81,7 +83,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// Trains, writes the model directory, and with a tracking server logs it all into a run that
 /// was started before the fit: its duration is the training's, and a training that fails
 /// leaves a FAILED run saying why.
-fn train(job: &TrainJob) -> anyhow::Result<ExitCode> {
+fn train(job: &TrainJob, tags: Vec<KeyValue>) -> anyhow::Result<ExitCode> {
     let runtime = runtime()?;
     let (config, _fetched) = local_data(job)?;
     let started = match &job.tracking {
@@ -97,6 +99,7 @@ fn train(job: &TrainJob) -> anyhow::Result<ExitCode> {
             client.check_artifact_root(&root).await?;
             let ctx = RunContext {
                 run_name: target.run_name.clone(),
+                tags,
                 ..RunContext::default()
             };
             let run = session.start_run(&ctx).await?;
@@ -153,6 +156,51 @@ fn train(job: &TrainJob) -> anyhow::Result<ExitCode> {
         }
     })?;
     Ok(exit_code(published.as_ref(), job.publish.as_ref()))
+}
+
+/// `legendary retrain`: gathers the signals, decides (see [`crate::retrain`]), says why, and
+/// when it retrains runs `train` with the reasons as run tags.
+fn retrain(job: &RetrainJob) -> anyhow::Result<ExitCode> {
+    let (Some(target), Some(publish)) = (&job.train.tracking, &job.train.publish) else {
+        anyhow::bail!("retrain needs a tracking server and --register-as");
+    };
+    let crate::track::Placement::Gate(gate) = &publish.placement else {
+        anyhow::bail!("retrain always gates its model");
+    };
+    let (config, _fetched) = local_data(&job.train)?;
+    let data = crate::dataset::load(&config.get().data, &config.get().generations)
+        .context("reading the catalogue's data")?
+        .sha256;
+    let plan = runtime()?.block_on(async {
+        let session =
+            Session::open(&target.tracking, &target.experiment, target.user.as_deref()).await?;
+        let signals = crate::retrain::gather(
+            session.client(),
+            session.experiment_id(),
+            gate,
+            data,
+            &job.watch,
+        )
+        .await?;
+        anyhow::Ok(crate::retrain::decide(&signals, &job.watch))
+    })?;
+    if !plan.retrain {
+        tracing::info!(reasons = %plan.why(), "not retraining");
+        println!("not retraining: {}", plan.why());
+        return Ok(ExitCode::SUCCESS);
+    }
+    tracing::info!(reasons = %plan.why(), "retraining");
+    println!("retraining: {}", plan.why());
+    let tags = vec![
+        KeyValue::new(crate::retrain::RETRAIN_TAG, "true"),
+        KeyValue::new(crate::retrain::REASON_TAG, truncate_tag(&plan.why())),
+    ];
+    train(&job.train, tags)
+}
+
+/// MLflow keeps at most 8000 characters of a tag value.
+fn truncate_tag(text: &str) -> String {
+    text.chars().take(8000).collect()
 }
 
 /// The training config with its data local: as given, or downloaded from the object store or

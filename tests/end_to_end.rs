@@ -43,6 +43,7 @@ mod end_to_end {
     mod models;
     mod monitoring;
     mod oip_clients;
+    mod retrain;
     mod s3;
     mod spark;
     mod sweep;

@@ -45,6 +45,83 @@ pub(crate) fn stratified_split(labels: &[bool], test_size: f64, seed: u64) -> Sp
     Split { train, test }
 }
 
+/// The gate's hold-out: a row is held out when the hash of its six stats falls under
+/// `test_size`, so the choice is a function of the stat line alone.
+///
+/// Why not a seeded shuffle: the gate compares the challenger with the champion on rows
+/// *neither* has seen, and the two are trained with different seeds, and often on different
+/// data (a new generation added). With a hash, every training of any seed holds out the same
+/// rows, and rows added later never move the old ones, so a champion's logged hold-out
+/// predictions pair with a challenger's row by row. Identical stat lines (18 Arceus formes,
+/// Glalie and Phione) land on the same side, as grouped cross-validation keeps them together.
+///
+/// Each class keeps about its share (a binomial draw, not an exact count); a class with two or
+/// more rows always has at least one on each side: the missing side takes the class's row
+/// whose hash is nearest the cut, which keeps the choice stable as data grows.
+pub(crate) fn holdout_split(rows: &[[f64; 6]], labels: &[bool], test_size: f64) -> Split {
+    let position: Vec<f64> = rows.iter().map(stat_line_position).collect();
+    let mut test: Vec<bool> = position.iter().map(|&u| u < test_size).collect();
+    for class in [false, true] {
+        let members: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == class).collect();
+        if members.len() < 2 {
+            continue;
+        }
+        let held = members.iter().filter(|&&i| test[i]).count();
+        let by_distance = |&i: &usize| (position[i] - test_size).abs();
+        if held == 0 {
+            if let Some(&i) = members
+                .iter()
+                .min_by(|a, b| by_distance(a).total_cmp(&by_distance(b)))
+            {
+                // Every row of this stat line moves with it (the pairing relies on it).
+                let line = rows[i].map(f64::to_bits);
+                for &j in &members {
+                    if rows[j].map(f64::to_bits) == line {
+                        test[j] = true;
+                    }
+                }
+            }
+        } else if held == members.len() {
+            if let Some(&i) = members
+                .iter()
+                .min_by(|a, b| by_distance(a).total_cmp(&by_distance(b)))
+            {
+                let line = rows[i].map(f64::to_bits);
+                for &j in &members {
+                    if rows[j].map(f64::to_bits) == line {
+                        test[j] = false;
+                    }
+                }
+            }
+        }
+    }
+    let (test, train) = (0..rows.len()).partition(|&i| test[i]);
+    Split { train, test }
+}
+
+/// Where a stat line falls in [0, 1): the first 8 bytes of the SHA-256 of its six values (as
+/// little-endian f64 bits, after a fixed domain prefix), over 2^64. The same on every platform
+/// and in every version.
+pub(crate) fn stat_line_position(stats: &[f64; 6]) -> f64 {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(b"legendary-holdout-v1");
+    for v in stats {
+        // -0.0 and 0.0 are one stat value.
+        let v = if *v == 0.0 { 0.0f64 } else { *v };
+        hasher.update(v.to_bits().to_le_bytes());
+    }
+    let digest = hasher.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    #[allow(
+        clippy::cast_precision_loss,
+        reason = "a position in [0, 1), 53 bits are plenty"
+    )]
+    let u = (u64::from_le_bytes(first) >> 11) as f64 / (1u64 << 53) as f64;
+    u
+}
+
 /// Stratified k-fold: `k` splits whose test parts partition the rows, each class spread
 /// evenly over the folds.
 pub(crate) fn kfold(labels: &[bool], k: usize, seed: u64) -> Vec<Split> {
@@ -142,6 +219,79 @@ mod tests {
 
     fn labels() -> Vec<bool> {
         (0..100).map(|i| i % 10 == 0).collect()
+    }
+
+    /// Distinct stat lines, one in ten legendary, with a few repeated lines.
+    fn stat_lines(n: usize) -> (Vec<[f64; 6]>, Vec<bool>) {
+        let rows = (0..n)
+            .map(|i| {
+                let v = (i % (n - 5)) as f64; // the last five repeat the first five
+                [v, v + 1.0, 50.0, 60.0, 70.0, 80.0]
+            })
+            .collect();
+        let labels = (0..n).map(|i| i % 10 == 0).collect();
+        (rows, labels)
+    }
+
+    #[test]
+    fn the_holdout_depends_on_the_stat_line_alone_and_survives_new_rows() {
+        let (rows, labels) = stat_lines(400);
+        let before = holdout_split(&rows, &labels, 0.2);
+        let share = before.test.len() as f64 / rows.len() as f64;
+        assert!((0.12..0.28).contains(&share), "{share}");
+        // Adding rows (a new generation) moves none of the old ones.
+        let (mut more, mut more_labels) = (rows.clone(), labels.clone());
+        for i in 0..100 {
+            more.push([1000.0 + f64::from(i), 1.0, 2.0, 3.0, 4.0, 5.0]);
+            more_labels.push(i % 3 == 0);
+        }
+        let after = holdout_split(&more, &more_labels, 0.2);
+        let old: Vec<usize> = after.test.iter().copied().filter(|&i| i < 400).collect();
+        assert_eq!(old, before.test);
+        assert!(after.test.iter().any(|&i| i >= 400));
+        // Disjoint and complete.
+        let mut all: Vec<usize> = after.train.iter().chain(&after.test).copied().collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..500).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn identical_stat_lines_are_held_out_together() {
+        let (rows, labels) = stat_lines(200);
+        let s = holdout_split(&rows, &labels, 0.3);
+        for i in 0..5 {
+            assert_eq!(s.test.contains(&i), s.test.contains(&(195 + i)), "line {i}");
+        }
+    }
+
+    #[test]
+    fn each_class_with_two_rows_has_one_on_each_side() {
+        // Two legendaries: whatever their hashes, one is held out and one is trained on.
+        let rows: Vec<[f64; 6]> = (0..30)
+            .map(|i| [f64::from(i), 0.0, 0.0, 0.0, 0.0, 0.0])
+            .collect();
+        let labels: Vec<bool> = (0..30).map(|i| i < 2).collect();
+        for test_size in [0.01, 0.2, 0.99] {
+            let s = holdout_split(&rows, &labels, test_size);
+            assert_eq!(
+                s.test.iter().filter(|&&i| labels[i]).count(),
+                1,
+                "{test_size}"
+            );
+            assert!(s.train.iter().any(|&i| !labels[i]), "{test_size}");
+            assert!(s.test.iter().any(|&i| !labels[i]), "{test_size}");
+        }
+    }
+
+    #[test]
+    fn a_stat_line_position_is_pinned() {
+        // Pinned so that a change of hashing (which would silently change every hold-out and
+        // unpair every champion's logged predictions) fails here first.
+        let p = stat_line_position(&[45.0, 49.0, 49.0, 65.0, 65.0, 45.0]);
+        assert!((0.0..1.0).contains(&p));
+        assert_eq!(p, stat_line_position(&[45.0, 49.0, 49.0, 65.0, 65.0, 45.0]));
+        // The same figure from Python's hashlib and struct, computed independently.
+        assert_eq!(format!("{p:.12}"), "0.387835513129");
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub(super) async fn upload(
         .map_err(|e| MlflowError::io(dir.path(), std::io::Error::other(e)))?;
     for (name, bytes) in files {
         let path = dir.path().join(&name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| MlflowError::io(parent, e))?;
+        }
         tokio::fs::write(&path, bytes)
             .await
             .map_err(|e| MlflowError::io(&path, e))?;

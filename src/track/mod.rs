@@ -7,8 +7,8 @@
 
 mod dataset;
 mod files;
+pub(crate) mod gate;
 mod model;
-mod promote;
 mod publish;
 mod session;
 
@@ -18,7 +18,7 @@ use crate::train::{Outcome, Scheme};
 use legendary_mlflow::wire::{self, KeyValue, Metric, ModelVersion};
 use legendary_mlflow::{MlflowClient, MlflowError, Stage};
 
-pub(crate) use promote::GateConfig;
+pub(crate) use gate::{GATE_DIR, GateConfig, GateRules};
 pub use publish::EXIT_NOT_PROMOTED;
 pub(crate) use publish::{Placement, PublishConfig, Published};
 pub(crate) use session::Session;

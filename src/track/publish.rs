@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::promote::{Decision, GateConfig, Reason, promote};
+use super::gate::{GateConfig, Verdict, promote};
 use super::{LoggedRun, place, register};
 use crate::model::Model;
 use crate::train::HeldOut;
@@ -63,12 +63,8 @@ pub(crate) enum PublishResult {
     Gated {
         /// How it decided.
         gate: GateConfig,
-        /// What it decided.
-        decision: Decision,
-        /// Why.
-        reason: Reason,
-        /// Rows both models were scored on.
-        rows: usize,
+        /// What it decided, and on what.
+        verdict: Verdict,
     },
 }
 
@@ -76,11 +72,8 @@ impl Published {
     /// False only when the gate refused the version.
     pub(crate) fn accepted(&self) -> bool {
         !matches!(
-            self.result,
-            PublishResult::Gated {
-                decision: Decision::Refused { .. },
-                ..
-            }
+            &self.result,
+            PublishResult::Gated { verdict, .. } if !verdict.promoted
         )
     }
 }
@@ -103,49 +96,30 @@ impl fmt::Display for Published {
                 }
                 Ok(())
             }
-            PublishResult::Gated {
-                gate,
-                decision:
-                    Decision::Promoted {
-                        champion,
-                        challenger,
-                    },
-                rows,
-                ..
-            } => {
-                let before = champion.as_ref().map_or_else(
+            PublishResult::Gated { gate, verdict } => {
+                let against = verdict.champion.as_ref().map_or_else(
                     || "there was no champion".to_owned(),
-                    |(v, s)| format!("champion version {v} scored {s:.4}"),
+                    |v| format!("against champion version {v}"),
                 );
-                writeln!(
-                    f,
-                    "promoted: version {version} scored {} {challenger:.4} on {rows} held-out rows; {before}. {name}@{} and stage {} now point to it.",
-                    gate.metric,
-                    gate.alias,
-                    gate.stage.as_str()
-                )
-            }
-            PublishResult::Gated {
-                gate,
-                decision:
-                    Decision::Refused {
-                        champion: (v, s),
-                        challenger,
-                    },
-                reason,
-                ..
-            } => {
-                let why = match reason {
-                    Reason::FellShort { .. } => {
-                        format!("{reason} and must win by at least {}", gate.min_improvement)
-                    }
-                    _ => reason.to_string(),
-                };
-                writeln!(
-                    f,
-                    "not promoted: version {version} scored {} {challenger:.4}, champion version {v} scored {s:.4}; {why}. The champion keeps serving.",
-                    gate.metric
-                )
+                if verdict.promoted {
+                    writeln!(
+                        f,
+                        "promoted: version {version} passed every check of the gate on {} held-out rows, {against}. {name}@{} and stage {} now point to it.",
+                        verdict.rows,
+                        gate.alias,
+                        gate.stage.as_str()
+                    )?;
+                } else {
+                    writeln!(
+                        f,
+                        "not promoted: version {version} failed {} {against}. The champion keeps serving.",
+                        verdict.failed().join(", ")
+                    )?;
+                }
+                if !verdict.checks.is_empty() {
+                    write!(f, "{verdict}")?;
+                }
+                Ok(())
             }
         }
     }
@@ -183,12 +157,10 @@ pub(super) async fn publish(
             }
         }
         Placement::Gate(gate) => {
-            let (decision, reason) = promote(client, gate, &version, model, held_out).await?;
+            let verdict = promote(client, gate, &version, model, held_out).await?;
             PublishResult::Gated {
                 gate: gate.clone(),
-                decision,
-                reason,
-                rows: held_out.rows.len(),
+                verdict,
             }
         }
     };
@@ -202,10 +174,30 @@ pub(super) async fn publish(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::track::GateRules;
+    use crate::track::gate::Check;
     use crate::train::MetricName;
 
-    fn refused(reason: Reason) -> Published {
-        Published {
+    #[test]
+    fn a_refusal_names_the_failed_checks_and_shows_the_table() {
+        let verdict = Verdict {
+            promoted: false,
+            champion: Some("1".to_owned()),
+            champion_source: "240 rows from its run's evaluation fit".to_owned(),
+            rows: 240,
+            checks: vec![Check {
+                kind: "gain",
+                scope: "240 paired rows".to_owned(),
+                metric: MetricName::RocAuc,
+                challenger: 0.94,
+                champion: Some(0.95),
+                gain: Some(-0.01),
+                interval: None,
+                rule: "95 % interval above 0.001".to_owned(),
+                passed: false,
+            }],
+        };
+        let published = Published {
             name: "pokemon".to_owned(),
             version: "2".to_owned(),
             result: PublishResult::Gated {
@@ -215,33 +207,21 @@ mod tests {
                     stage: Stage::Production,
                     metric: MetricName::RocAuc,
                     min_improvement: 0.001,
+                    rules: GateRules::default(),
                 },
-                decision: Decision::Refused {
-                    champion: ("1".to_owned(), 0.95),
-                    challenger: 0.94,
-                },
-                reason,
-                rows: 300,
+                verdict,
             },
-        }
-    }
-
-    #[test]
-    fn a_refusal_says_how_far_the_challenger_fell_short_of_the_margin() {
-        let published = refused(Reason::FellShort { by: -0.01 });
+        };
         assert!(!published.accepted());
-        assert_eq!(
-            published.to_string(),
-            "registered pokemon version 2\nnot promoted: version 2 scored roc_auc 0.9400, champion version 1 scored 0.9500; the challenger is worse by 0.0100 and must win by at least 0.001. The champion keeps serving.\n"
-        );
-    }
-
-    #[test]
-    fn a_refusal_over_a_score_that_is_not_a_number_says_so() {
-        let text = refused(Reason::NotComparable).to_string();
+        let text = published.to_string();
         assert!(
-            text.contains("; a score that is not a number cannot be compared. The champion"),
+            text.starts_with("registered pokemon version 2\nnot promoted: version 2 failed gain 240 paired rows (roc_auc) against champion version 1. The champion keeps serving.\n"),
             "{text}"
         );
+        assert!(
+            text.contains("240 rows from its run's evaluation fit"),
+            "{text}"
+        );
+        assert!(text.contains("FAIL"), "{text}");
     }
 }

@@ -32,9 +32,16 @@ impl Metrics {
     /// Evaluates probabilities `proba` (what the model reports, calibrated if it is) against
     /// `labels`, calling legendary when `p > threshold`.
     pub(crate) fn compute(labels: &[bool], proba: &[f64], threshold: f64) -> Self {
+        let decided: Vec<bool> = proba.iter().map(|&p| p > threshold).collect();
+        Self::of_decisions(labels, proba, &decided)
+    }
+
+    /// Evaluates probabilities and the decisions taken on them (a model's own threshold
+    /// rule, which can differ row by row between two models the gate pairs).
+    pub(crate) fn of_decisions(labels: &[bool], proba: &[f64], decided: &[bool]) -> Self {
         let mut cm = [[0u64; 2]; 2];
-        for (&y, &p) in labels.iter().zip(proba) {
-            cm[usize::from(y)][usize::from(p > threshold)] += 1;
+        for (&y, &d) in labels.iter().zip(decided) {
+            cm[usize::from(y)][usize::from(d)] += 1;
         }
         let [[tn, _], [_, tp]] = cm;
         let [precision, recall, f1] = precision_recall_f1(cm);

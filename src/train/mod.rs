@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::dataset::{
-    self, Dataset, Generations, Split, grouped_kfold, identical_groups, kfold, stratified_split,
+    self, Dataset, Generations, Split, grouped_kfold, holdout_split, identical_groups, kfold,
 };
 use crate::model::{self, Background, FeatureSet, ForestParams, Model, ModelError};
 use legendary_mlflow::tracking::now_ms;
@@ -414,7 +414,7 @@ fn monitoring_profile(
 ///
 /// # Errors
 /// A failed fit.
-fn fit_config(
+pub(crate) fn fit_config(
     config: &TrainConfig,
     rows: &[[f64; 6]],
     labels: &[bool],
@@ -423,11 +423,13 @@ fn fit_config(
 }
 
 /// The rows `config` selects and their train/test split: the same for every call with the
-/// same config and data, which is what lets a later step (the gate of a collected sweep)
-/// evaluate on exactly the rows a model was held out from.
+/// same data, whatever the seed (see [`holdout_split`]), which is what lets a later step (the
+/// gate of a collected sweep, or of a retraining against a champion trained with another seed
+/// or on fewer generations) evaluate on exactly the rows a model was held out from.
 fn select(config: &TrainConfig) -> Result<(Dataset, Split), TrainError> {
     let dataset = dataset::load(&config.data, &config.generations)?;
-    let split = stratified_split(&dataset.labels(), config.test_size, config.params.seed);
+    let stats: Vec<[f64; 6]> = dataset.rows.iter().map(|p| p.stats).collect();
+    let split = holdout_split(&stats, &dataset.labels(), config.test_size);
     Ok((dataset, split))
 }
 
@@ -441,6 +443,13 @@ pub(crate) fn held_out(config: &ValidConfig) -> Result<HeldOut, TrainError> {
     Ok(HeldOut::of(&dataset, &split))
 }
 
+/// The run artifact with the evaluation fit's answers on the held-out rows.
+pub(crate) const HOLDOUT_FILE: &str = "holdout_predictions.csv";
+
+/// Its header: the six stats in [`legendary_forest::FEATURES`] order, then the generation, the label,
+/// and the evaluation fit's probability, decision and threshold.
+pub(crate) const HOLDOUT_HEADER: &str = "hp,attack,defense,special_attack,special_defense,speed,generation,legendary,probability,decision,threshold";
+
 /// What a model is judged on: the rows its training held out.
 #[derive(Debug, Clone)]
 pub(crate) struct HeldOut {
@@ -448,6 +457,8 @@ pub(crate) struct HeldOut {
     pub rows: Vec<[f64; 6]>,
     /// Whether each is legendary.
     pub labels: Vec<bool>,
+    /// Each row's generation: the gate's slices.
+    pub generations: Vec<u8>,
     /// The SHA-256 of the data the rows were selected from.
     pub data_sha256: String,
 }
@@ -462,6 +473,11 @@ impl HeldOut {
         Self {
             rows,
             labels,
+            generations: split
+                .test
+                .iter()
+                .map(|&i| dataset.rows[i].generation)
+                .collect(),
             data_sha256: dataset.sha256.clone(),
         }
     }
@@ -601,6 +617,35 @@ impl Outcome {
         Some(out)
     }
 
+    /// `holdout_predictions.csv`: each held-out row's six stats, generation and label, with the
+    /// evaluation fit's probability and decision. A later gate pairs a challenger with this
+    /// run's model row by row on these (the shipped model may be refitted on every row, so
+    /// only its evaluation fit's answers are fair), see `crate::track::gate`.
+    pub fn holdout_predictions_csv(&self) -> String {
+        let model = self.evaluated_model();
+        let held = self.held_out();
+        let proba = model.proba_rows(&held.rows);
+        let mut out = String::from(HOLDOUT_HEADER);
+        out.push('\n');
+        for (((stats, &label), &generation), &p) in held
+            .rows
+            .iter()
+            .zip(&held.labels)
+            .zip(&held.generations)
+            .zip(&proba)
+        {
+            for v in stats {
+                out.push_str(&format!("{v},"));
+            }
+            out.push_str(&format!(
+                "{generation},{label},{p},{},{}\n",
+                model.decide(p),
+                model.threshold()
+            ));
+        }
+        out
+    }
+
     /// The evaluation's tables, in the model directory and beside the run's plots:
     /// out-of-fold predictions, and the next-generation results with their misses named.
     fn evaluation_tables(&self) -> Vec<(String, Vec<u8>)> {
@@ -685,6 +730,10 @@ impl Outcome {
             self.importances.csv().into_bytes(),
         ));
         files.extend(self.evaluation_tables());
+        files.push((
+            format!("{}/{HOLDOUT_FILE}", crate::track::GATE_DIR),
+            self.holdout_predictions_csv().into_bytes(),
+        ));
         Ok(files)
     }
 

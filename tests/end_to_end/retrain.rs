@@ -1,0 +1,276 @@
+//! The closed loop on this machine, with a real MLflow, the real server and the data
+//! package: a champion trained on generations 1–8 serves under steady load; traffic like
+//! its training rows changes nothing; generation 9 is published to the catalogue and its
+//! traffic replayed; `retrain` retrains because the data changed (the fleet's drift recorded
+//! beside it), the gate shows its slices and interval, the new version is promoted and the
+//! server reloads it; a second `retrain` right after is a no-op; a much worse challenger is
+//! refused, naming what failed. Not one request fails along the way.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::train_serve::{Serve, legendary, python, text};
+use crate::support::load::Load;
+use crate::support::repo;
+
+const STATS: [&str; 6] = legendary_forest::FEATURES;
+
+/// A catalogue of the bundled data package holding `generations` only.
+fn publish(catalogue: &Path, generations: std::ops::RangeInclusive<u8>) {
+    let source = repo().join("data/pokemon");
+    std::fs::create_dir_all(catalogue).unwrap();
+    std::fs::copy(
+        source.join("pokemon.schema.json"),
+        catalogue.join("pokemon.schema.json"),
+    )
+    .unwrap();
+    let mut package: Value =
+        serde_json::from_slice(&std::fs::read(source.join("datapackage.json")).unwrap()).unwrap();
+    let resources: Vec<Value> = package["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| generations.contains(&(r["generation"].as_u64().unwrap() as u8)))
+        .cloned()
+        .collect();
+    for r in &resources {
+        let file = r["path"].as_str().unwrap();
+        std::fs::copy(source.join(file), catalogue.join(file)).unwrap();
+    }
+    package["resources"] = Value::Array(resources);
+    std::fs::write(
+        catalogue.join("datapackage.json"),
+        serde_json::to_vec_pretty(&package).unwrap(),
+    )
+    .unwrap();
+}
+
+/// The six stats of every row of the bundled generations `generations`.
+fn rows_of(generations: std::ops::RangeInclusive<u8>) -> Vec<[f64; 6]> {
+    let mut rows = Vec::new();
+    for g in generations {
+        let text = std::fs::read_to_string(repo().join(format!("data/pokemon/generation-{g}.csv")))
+            .unwrap();
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let at = STATS.map(|s| header.iter().position(|h| *h == s).unwrap());
+        for line in lines.filter(|l| !l.trim().is_empty()) {
+            let cells: Vec<&str> = line.split(',').collect();
+            rows.push(at.map(|i| cells[i].parse().unwrap()));
+        }
+    }
+    rows
+}
+
+async fn replay(client: &reqwest::Client, base: &str, rows: &[[f64; 6]]) {
+    for chunk in rows.chunks(100) {
+        let body = json!({"dataframe_split": {"columns": STATS, "data": chunk}});
+        let r = client
+            .post(format!("{base}/invocations"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+}
+
+async fn monitoring(client: &reqwest::Client, base: &str) -> Value {
+    client
+        .get(format!("{base}/monitoring"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Runs in the experiment, as (run id, tags).
+fn runs(experiment: &str) -> Vec<(String, Value)> {
+    let seen = python(&format!(
+        r#"
+import json
+from mlflow import MlflowClient
+c = MlflowClient()
+e = c.get_experiment_by_name("{experiment}")
+runs = [] if e is None else c.search_runs([e.experiment_id])
+print(json.dumps([[r.info.run_id, r.data.tags] for r in runs]))
+"#
+    ));
+    seen.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r[0].as_str().unwrap().to_owned(), r[1].clone()))
+        .collect()
+}
+
+/// `legendary retrain` of the loop's registered model on `catalogue`: a fast recipe.
+fn retrain(catalogue: &Path, extra: &[&str]) -> std::process::Output {
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    legendary()
+        .args([
+            "retrain",
+            "--experiment",
+            "loop",
+            "--register-as",
+            "loop",
+            "--n-trees",
+            "60",
+            "--cv-folds",
+            "0",
+            "--generation-eval",
+            "none",
+            "--cooldown",
+            "1h",
+        ])
+        .arg("--data")
+        .arg(catalogue)
+        .arg("--output")
+        .arg(catalogue.with_extension(format!("model-{call}")))
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+#[ignore = "needs a real mlflow server: scripts/test.sh runs it"]
+async fn the_loop_retrains_on_new_data_gates_promotes_and_reloads_without_losing_a_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalogue = dir.path().join("catalogue");
+    publish(&catalogue, 1..=8);
+
+    // No champion yet: the first retrain trains one and promotes it.
+    let o = retrain(&catalogue, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("retraining: there is no champion yet"),
+        "{}",
+        text(&o)
+    );
+    assert!(text(&o).contains("promoted: version 1"), "{}", text(&o));
+
+    let mut serve = Serve::start(
+        &[],
+        &[
+            "--model-uri",
+            "models:/loop@champion",
+            "--reload-interval",
+            "1s",
+            "--monitor-rows",
+            "1000",
+        ],
+    );
+    let client = reqwest::Client::new();
+    serve.wait_ready(&client).await;
+    let watch = format!("{}/monitoring", serve.base);
+    let load = Load::start(
+        &serve.base,
+        json!({"dataframe_split": {"columns": STATS, "data": [[80, 82, 83, 100, 100, 80]]}})
+            .to_string(),
+    );
+
+    // Traffic like the training rows: nothing to do, and no run is created.
+    replay(&client, &serve.base, &rows_of(1..=8)).await;
+    let before = runs("loop").len();
+    let o = retrain(&catalogue, &["--monitoring-url", &watch]);
+    let said = text(&o);
+    assert!(o.status.success(), "{said}");
+    assert!(
+        said.contains("not retraining: the data is what champion version 1 was trained on"),
+        "{said}"
+    );
+    assert!(said.contains("the fleet shows no drift"), "{said}");
+    assert_eq!(runs("loop").len(), before, "no run for a no-op");
+
+    // Generation 9 arrives: in the catalogue, and in the traffic.
+    publish(&catalogue, 1..=9);
+    let new: Vec<[f64; 6]> = rows_of(9..=9).into_iter().cycle().take(1000).collect();
+    replay(&client, &serve.base, &new).await;
+    let report = monitoring(&client, &serve.base).await;
+    assert_eq!(report["version"], "1", "{report}");
+
+    let o = retrain(&catalogue, &["--monitoring-url", &watch]);
+    let said = text(&o);
+    println!("{said}");
+    assert!(o.status.success(), "{said}");
+    assert!(said.contains("retraining: the data changed"), "{said}");
+    assert!(said.contains("the fleet drifted"), "{said}");
+    assert!(said.contains("promoted: version 2"), "{said}");
+    for shown in ["gain", "interval", "generation 9 (newest)", "pass"] {
+        assert!(
+            said.contains(shown),
+            "the gate's table shows {shown}: {said}"
+        );
+    }
+    let retrained: Vec<(String, Value)> = runs("loop")
+        .into_iter()
+        .filter(|(_, t)| t["legendary.retrain"] == "true")
+        .collect();
+    let reason = retrained
+        .iter()
+        .filter_map(|(_, t)| t["legendary.retrain.reason"].as_str())
+        .find(|r| r.contains("data changed"))
+        .unwrap_or_else(|| panic!("no run says why: {retrained:?}"));
+    assert!(reason.contains("fleet drifted"), "{reason}");
+
+    // Every replica reloads the new champion by itself.
+    let started = Instant::now();
+    loop {
+        let report = monitoring(&client, &serve.base).await;
+        if report["version"] == "2" {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "never reloaded: {report}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Right after: nothing new, nothing done.
+    let before = runs("loop").len();
+    let o = retrain(&catalogue, &["--monitoring-url", &watch]);
+    let said = text(&o);
+    assert!(o.status.success(), "{said}");
+    assert!(said.contains("not retraining"), "{said}");
+    assert_eq!(runs("loop").len(), before, "no run for a no-op");
+
+    // A much worse challenger, forced past the cool-down: refused, naming what failed.
+    let o = retrain(
+        &catalogue,
+        &[
+            "--force",
+            "--n-trees",
+            "1",
+            "--max-depth",
+            "1",
+            "--features",
+            "raw",
+        ],
+    );
+    let said = text(&o);
+    println!("{said}");
+    assert_eq!(o.status.code(), Some(3), "{said}");
+    assert!(
+        said.contains("not promoted: version 3 failed gain"),
+        "{said}"
+    );
+    assert!(said.contains("FAIL"), "{said}");
+
+    let (answered, failed) = load.stop().await;
+    println!("under load: {answered} answered, {failed} failed");
+    assert!(answered > 0);
+    assert_eq!(failed, 0, "no request fails across the whole loop");
+    let champion = python(
+        r#"
+import json
+from mlflow import MlflowClient
+print(json.dumps(MlflowClient().get_model_version_by_alias("loop", "champion").version))
+"#,
+    );
+    assert_eq!(champion, "2");
+}
