@@ -74,8 +74,9 @@ impl ValueEnum for MetricName {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    // Boxed: its flags outweigh every other command's.
     /// Serve a model over MLflow's scoring protocol, with a web page.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Train and evaluate a forest; write an MLflow model directory.
     Train(TrainArgs),
     /// Train every configuration of a TOML grid in parallel and report the best.
