@@ -75,8 +75,9 @@ impl ValueEnum for MetricName {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    // Boxed: its flags outweigh every other command's.
     /// Serve a model over MLflow's scoring protocol, with a web page.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Train and evaluate a forest; write an MLflow model directory.
     Train(TrainArgs),
     /// Train every configuration of a TOML grid in parallel and report the best.
@@ -850,6 +851,71 @@ pub(crate) struct ServeArgs {
     /// cannot keep up with are dropped and counted, never waited for.
     #[arg(long, env = "LEGENDARY_SHADOW_CPU", default_value_t = 0.5)]
     pub shadow_cpu: f64,
+    /// Write a sample of the scored rows (the six stats, the answer, its probability, the
+    /// model version, the time and the request id) in batches as CSV resources of a data
+    /// package in this directory or object-store prefix (`s3://bucket/prefix/`, `gs://…`,
+    /// `wasbs://…`, with MLflow's client variables). Fill in its `legendary` column and
+    /// `legendary train --data` trains on the labelled rows.
+    #[arg(long, env = "LEGENDARY_LOG_PAYLOADS", value_parser = parse_payload_target)]
+    pub log_payloads: Option<String>,
+    /// The share of scored rows the payload log keeps, 0 to 1.
+    #[arg(long, env = "LEGENDARY_LOG_PAYLOADS_SAMPLE", default_value = "1", value_parser = parse_share)]
+    pub log_payloads_sample: f64,
+    /// Most bytes of rows the payload log holds while its sink writes (64KiB or more); rows
+    /// past it are dropped and counted, never waited for.
+    #[arg(long, env = "LEGENDARY_LOG_PAYLOADS_MAX_BYTES", default_value = "16MiB", value_parser = parse_queue_bytes)]
+    pub log_payloads_max_bytes: usize,
+    /// How often the payload log writes a batch (sooner when half its bound is waiting),
+    /// 100ms to 1h.
+    #[arg(long, env = "LEGENDARY_LOG_PAYLOADS_INTERVAL", default_value = "10s", value_parser = parse_flush_interval)]
+    pub log_payloads_interval: Duration,
+}
+
+/// `--log-payloads`: a directory, or an object-store URI; anything else that looks like a URL
+/// (`http://`, `file://`) is refused rather than taken for a directory of that name.
+fn parse_payload_target(s: &str) -> Result<String, String> {
+    let target = s.trim();
+    if target.is_empty() {
+        return Err("an empty path: give a directory or s3://bucket/prefix/".to_owned());
+    }
+    match legendary_mlflow::store::ObjectUri::parse(target) {
+        Err(e) => Err(e.to_string()),
+        Ok(Some(_)) => Ok(target.to_owned()),
+        Ok(None) if target.contains("://") => Err(format!(
+            "'{target}' is neither a directory nor an object-store URI (s3://, gs://, wasbs://, abfss://)"
+        )),
+        Ok(None) => Ok(target.to_owned()),
+    }
+}
+
+/// A share from 0 to 1 (`--log-payloads-sample`).
+fn parse_share(s: &str) -> Result<f64, String> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| (0.0..=1.0).contains(v))
+        .ok_or_else(|| format!("'{s}' is not a share from 0 to 1 (e.g. 0.1)"))
+}
+
+/// The smallest payload-log bound: a few hundred rows.
+const MIN_QUEUE_BYTES: u64 = 64 * 1024;
+
+/// `--log-payloads-max-bytes`: a size of at least [`MIN_QUEUE_BYTES`].
+fn parse_queue_bytes(s: &str) -> Result<usize, String> {
+    let bytes = parse_bytes(s)?;
+    if bytes < MIN_QUEUE_BYTES {
+        return Err(format!("'{s}' is under the smallest bound, 64KiB"));
+    }
+    usize::try_from(bytes).map_err(|_| format!("'{s}' is too large"))
+}
+
+/// `--log-payloads-interval`: from 100 ms to an hour.
+fn parse_flush_interval(s: &str) -> Result<Duration, String> {
+    let interval = parse_duration(s)?;
+    if !(Duration::from_millis(100)..=Duration::from_secs(3600)).contains(&interval) {
+        return Err(format!("'{s}' is not from 100ms to 1h"));
+    }
+    Ok(interval)
 }
 
 impl ServeArgs {
@@ -930,6 +996,21 @@ impl ServeArgs {
                         cpu: self.shadow_cpu,
                     })
                 }
+                None => None,
+            },
+            payload_log: match self.log_payloads {
+                Some(target) => Some(crate::config::PayloadLogConfig {
+                    stores: match legendary_mlflow::store::ObjectUri::parse(&target) {
+                        Ok(Some(_)) => env.stores()?,
+                        _ => legendary_mlflow::store::StoreConfig::default(),
+                    },
+                    target,
+                    settings: crate::monitor::payload_log::PayloadLogSettings {
+                        sample: self.log_payloads_sample,
+                        max_bytes: self.log_payloads_max_bytes,
+                        interval: self.log_payloads_interval,
+                    },
+                }),
                 None => None,
             },
             monitoring: crate::http::MonitorSettings {
@@ -1103,5 +1184,67 @@ mod tests {
         assert_eq!(config.limits.timeout, Duration::from_secs(7));
         assert!(config.model.is_moving());
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+    }
+
+    fn serve(args: &[&str]) -> Result<ServeConfig, String> {
+        let cli = Cli::try_parse_from(["legendary", "serve"].iter().chain(args))
+            .map_err(|e| e.to_string())?;
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        args.into_config(&Env::from_pairs(&[]))
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_payload_log_flags_have_their_defaults_and_bad_values_are_named() {
+        assert!(serve(&[]).unwrap().payload_log.is_none());
+        let config = serve(&["--log-payloads", "/tmp/payloads"]).unwrap();
+        let log = config.payload_log.unwrap();
+        assert_eq!(log.target, "/tmp/payloads");
+        assert_eq!(
+            log.settings,
+            crate::monitor::payload_log::PayloadLogSettings::default()
+        );
+        let config = serve(&[
+            "--log-payloads",
+            "s3://bucket/payloads/",
+            "--log-payloads-sample",
+            "0.1",
+            "--log-payloads-max-bytes",
+            "1MiB",
+            "--log-payloads-interval",
+            "2s",
+        ])
+        .unwrap();
+        let settings = config.payload_log.unwrap().settings;
+        assert_eq!(
+            (settings.sample, settings.max_bytes, settings.interval),
+            (0.1, 1 << 20, Duration::from_secs(2))
+        );
+        for (flag, value, says) in [
+            ("--log-payloads-sample", "1.5", "not a share from 0 to 1"),
+            ("--log-payloads-sample", "NaN", "not a share from 0 to 1"),
+            (
+                "--log-payloads-max-bytes",
+                "1KiB",
+                "under the smallest bound",
+            ),
+            ("--log-payloads-max-bytes", "lots", "not a size"),
+            ("--log-payloads-interval", "10ms", "not from 100ms to 1h"),
+            (
+                "--log-payloads",
+                "https://example.com/x",
+                "neither a directory",
+            ),
+            ("--log-payloads", " ", "an empty path"),
+        ] {
+            let args = match flag {
+                "--log-payloads" => vec![flag, value],
+                _ => vec!["--log-payloads", "/tmp/p", flag, value],
+            };
+            let error = serve(&args).unwrap_err();
+            assert!(error.contains(says), "{flag} {value}: {error}");
+        }
     }
 }

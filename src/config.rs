@@ -227,6 +227,19 @@ pub struct ServeConfig {
     pub monitoring: crate::http::MonitorSettings,
     /// The shadow challenger, if any.
     pub shadow: Option<ShadowConfig>,
+    /// The payload log (`--log-payloads`), if any.
+    pub payload_log: Option<PayloadLogConfig>,
+}
+
+/// `--log-payloads`: sampled rows written in batches as a data package.
+#[derive(Debug, Clone)]
+pub struct PayloadLogConfig {
+    /// A local directory or an object-store URI (`s3://bucket/prefix/`, `gs://…`, Azure).
+    pub target: String,
+    /// Sampling and batching.
+    pub settings: crate::monitor::payload_log::PayloadLogSettings,
+    /// How to reach the object store `target` may name.
+    pub stores: StoreConfig,
 }
 
 /// `--shadow`: a challenger scoring a sample of live rows after the champion answered.

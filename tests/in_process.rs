@@ -25,6 +25,7 @@ mod in_process {
     mod metrics;
     mod monitoring;
     mod oip;
+    mod payload_log;
     mod readiness;
     mod scoring_props;
     mod security;

@@ -2,6 +2,12 @@
 //!
 //! Every cell is checked against the schema before it is used, and a bad file is reported
 //! as `path:line: what is wrong`, so a broken data set never trains a model silently.
+//!
+//! A resource without a `generation` (the batches of `serve --log-payloads`) holds rows of
+//! any generation, each naming its own in its `generation` column (a missing value: unknown,
+//! kept whatever the selection, as a single CSV without the column is). A schema that lists
+//! `""` among its `missingValues` lets `legendary` be missing: such a row is not labelled
+//! yet, and is skipped (the count is logged); a package with no labelled row is refused.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -99,7 +105,8 @@ struct Descriptor {
 #[derive(Deserialize)]
 struct Resource {
     path: String,
-    generation: u8,
+    /// `None`: rows of any generation, each naming its own.
+    generation: Option<u8>,
     hash: Option<String>,
     rows: Option<usize>,
     schema: String,
@@ -108,6 +115,9 @@ struct Resource {
 #[derive(Deserialize)]
 struct Schema {
     fields: Vec<Field>,
+    /// Cells that mean "no value" (Table Schema's `missingValues`; none unless given).
+    #[serde(rename = "missingValues", default)]
+    missing_values: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -130,9 +140,7 @@ struct Constraints {
 }
 
 /// Columns the loader needs; the schema may hold more.
-const REQUIRED: [&str; 11] = [
-    "number",
-    "name",
+const REQUIRED: [&str; 8] = [
     "hp",
     "attack",
     "defense",
@@ -141,8 +149,11 @@ const REQUIRED: [&str; 11] = [
     "speed",
     "generation",
     "legendary",
-    "category",
 ];
+
+/// Columns the loader reads when the schema has them: else a row's number is its place in the
+/// data set, its name `#number`, its category what its label says.
+const OPTIONAL: [&str; 4] = ["number", "name", "category", "total"];
 
 /// Loads the selected generations of the data package in `root`.
 ///
@@ -152,13 +163,16 @@ pub(crate) fn load_package(root: &Path, generations: &Generations) -> Result<Dat
     let descriptor_path = root.join("datapackage.json");
     let descriptor: Descriptor = read_json(&descriptor_path)?;
     let mut rows = Vec::new();
+    let mut unlabelled = 0;
     let mut hasher = Sha256::new();
     let mut found = Vec::new();
     for resource in &descriptor.resources {
-        if !generations.contains(resource.generation) {
-            continue;
+        if let Some(generation) = resource.generation {
+            if !generations.contains(generation) {
+                continue;
+            }
+            found.push(generation);
         }
-        found.push(resource.generation);
         let schema: Schema = read_json(&root.join(&resource.schema))?;
         check_schema(&root.join(&resource.schema), &schema)?;
         let path = root.join(&resource.path);
@@ -166,16 +180,33 @@ pub(crate) fn load_package(root: &Path, generations: &Generations) -> Result<Dat
             path: path.clone(),
             source,
         })?;
-        let file_rows = parse_csv(&path, &bytes, &schema, resource.generation)?;
-        check_resource(&path, &bytes, resource, file_rows.len())?;
+        let file = parse_csv(&path, &bytes, &schema, resource.generation, rows.len())?;
+        check_resource(&path, &bytes, resource, file.rows.len() + file.unlabelled)?;
         hasher.update(&bytes);
-        rows.extend(file_rows);
+        unlabelled += file.unlabelled;
+        rows.extend(
+            file.rows
+                .into_iter()
+                .filter(|p| p.generation == 0 || generations.contains(p.generation)),
+        );
     }
+    // A package of per-generation files must have every selected one; rows that name their
+    // own generation are only filtered.
+    let mixed = descriptor.resources.iter().any(|r| r.generation.is_none());
     let missing: Vec<String> = generations
         .iter()
-        .filter(|g| !found.contains(g))
+        .filter(|g| !mixed && !found.contains(g))
         .map(|g| g.to_string())
         .collect();
+    if unlabelled > 0 {
+        tracing::warn!(root = %root.display(), unlabelled, labelled = rows.len(), "rows whose `legendary` is not filled in are skipped");
+    }
+    if rows.is_empty() && unlabelled > 0 {
+        return Err(DataError::Empty(format!(
+            "{}: none of its {unlabelled} rows is labelled yet: fill in the `legendary` column (true or false) of the rows to train on",
+            root.display()
+        )));
+    }
     if !missing.is_empty() {
         return Err(DataError::Package {
             path: descriptor_path,
@@ -250,12 +281,21 @@ fn check_resource(
     Ok(())
 }
 
+/// The rows of one file: the labelled ones, and how many are not labelled yet.
+struct FileRows {
+    rows: Vec<Pokemon>,
+    unlabelled: usize,
+}
+
+/// Reads one resource's CSV (of `generation`, or of any when `None`); rows without a
+/// `number` column are numbered on from `before`, the rows read before it.
 fn parse_csv(
     path: &Path,
     bytes: &[u8],
     schema: &Schema,
-    generation: u8,
-) -> Result<Vec<Pokemon>, DataError> {
+    generation: Option<u8>,
+    before: usize,
+) -> Result<FileRows, DataError> {
     let row_error = |line: u64, message: String| DataError::Row {
         path: path.to_path_buf(),
         line,
@@ -282,6 +322,7 @@ fn parse_csv(
         ));
     }
     let mut rows = Vec::new();
+    let mut unlabelled = 0;
     for record in reader.records() {
         let record = record.map_err(|e| {
             let line = e.position().map_or(0, |p| p.line());
@@ -299,13 +340,17 @@ fn parse_csv(
             ));
         }
         let cells = check_cells(schema, &record).map_err(|m| row_error(line, m))?;
-        let pokemon = to_pokemon(&cells, generation).map_err(|m| row_error(line, m))?;
-        rows.push(pokemon);
+        let index = before + rows.len() + unlabelled;
+        match to_pokemon(&cells, generation, index).map_err(|m| row_error(line, m))? {
+            Some(pokemon) => rows.push(pokemon),
+            None => unlabelled += 1,
+        }
     }
-    Ok(rows)
+    Ok(FileRows { rows, unlabelled })
 }
 
-/// Checks each cell against its field and returns the row keyed by field name.
+/// Checks each cell against its field and returns the row keyed by field name; a missing
+/// value (one of the schema's `missingValues`) is left out of it.
 fn check_cells<'r>(
     schema: &Schema,
     record: &'r csv::StringRecord,
@@ -318,6 +363,9 @@ where
             .iter()
             .zip(schema.fields.iter().map(|f| f.name.as_str())),
     ) {
+        if schema.missing_values.iter().any(|m| m == value) {
+            continue;
+        }
         match field.kind.as_str() {
             "integer" => {
                 value
@@ -346,10 +394,8 @@ where
         }
         // Field names come from the schema, which outlives the record only by borrow; the
         // loader only needs the names it knows, so key by the static list below.
-        if let Some(known) = REQUIRED.iter().find(|k| **k == name) {
+        if let Some(known) = REQUIRED.iter().chain(&OPTIONAL).find(|k| **k == name) {
             cells.insert(*known, value);
-        } else if name == "total" {
-            cells.insert("total", value);
         }
     }
     let trues = schema
@@ -371,7 +417,13 @@ where
     Ok(cells)
 }
 
-fn to_pokemon(cells: &BTreeMap<&str, &str>, generation: u8) -> Result<Pokemon, String> {
+/// The Pokémon of a checked row (of the resource's `generation`, or of its own when `None`;
+/// the `index`-th of the data set); `None` when its label is missing.
+fn to_pokemon(
+    cells: &BTreeMap<&str, &str>,
+    generation: Option<u8>,
+    index: usize,
+) -> Result<Option<Pokemon>, String> {
     let int = |name: &str| -> Result<i64, String> {
         cells
             .get(name)
@@ -398,28 +450,47 @@ fn to_pokemon(cells: &BTreeMap<&str, &str>, generation: u8) -> Result<Pokemon, S
             ));
         }
     }
-    let row_generation = int("generation")?;
-    if row_generation != i64::from(generation) {
-        return Err(format!(
-            "generation is {row_generation} in the file of generation {generation}"
-        ));
-    }
-    let name = cells.get("name").copied().unwrap_or_default();
-    if name.is_empty() {
-        return Err("name is empty".to_owned());
-    }
-    Ok(Pokemon {
-        number: u32::try_from(int("number")?).map_err(|_| "number is negative".to_owned())?,
-        name: name.to_owned(),
+    let generation = match generation {
+        Some(generation) => {
+            let row_generation = int("generation")?;
+            if row_generation != i64::from(generation) {
+                return Err(format!(
+                    "generation is {row_generation} in the file of generation {generation}"
+                ));
+            }
+            generation
+        }
+        None if cells.contains_key("generation") => u8::try_from(int("generation")?)
+            .ok()
+            .filter(|g| (1..=9).contains(g))
+            .ok_or_else(|| "generation is not 1-9".to_owned())?,
+        None => 0,
+    };
+    let Some(&label) = cells.get("legendary") else {
+        return Ok(None);
+    };
+    let legendary = label == "true";
+    let number = match cells.get("number") {
+        Some(_) => u32::try_from(int("number")?).map_err(|_| "number is negative".to_owned())?,
+        None => u32::try_from(index + 1).unwrap_or(u32::MAX),
+    };
+    let name = match cells.get("name") {
+        Some(&"") => return Err("name is empty".to_owned()),
+        Some(name) => (*name).to_owned(),
+        None => format!("#{number}"),
+    };
+    let category = match cells.get("category") {
+        Some(category) => (*category).to_owned(),
+        None => if legendary { "legendary" } else { "ordinary" }.to_owned(),
+    };
+    Ok(Some(Pokemon {
+        number,
+        name,
         stats,
         generation,
-        legendary: cells.get("legendary") == Some(&"true"),
-        category: cells
-            .get("category")
-            .copied()
-            .unwrap_or_default()
-            .to_owned(),
-    })
+        legendary,
+        category,
+    }))
 }
 
 /// Lower-case hex of a digest.

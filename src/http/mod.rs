@@ -22,4 +22,5 @@ pub use metrics::{
 pub(crate) use metrics::{ConnectionResult, ScoredRows, UNMATCHED, metrics_handler, track};
 pub(crate) use permits::SMALL_BODY_BYTES;
 pub(crate) use process::max_open_files;
+pub(crate) use state::request_id;
 pub use state::{AppState, MonitorSettings, ServerLimits};

@@ -11,6 +11,7 @@ use super::permits::Permits;
 use crate::acquire::Served;
 use crate::dataset::Dataset;
 use crate::dataset::catalogue::Entry;
+use crate::monitor::payload_log::{Answered, PayloadLog};
 use legendary_scoring::Limits;
 
 /// Request-path limits.
@@ -108,6 +109,8 @@ struct Inner {
     monitoring: std::sync::OnceLock<MonitorSettings>,
     /// The shadow challenger (`--shadow`), set once at start-up; shared with the metrics.
     shadow: Arc<std::sync::OnceLock<Arc<crate::monitor::Shadow>>>,
+    /// The payload log (`--log-payloads`), set once at start-up; shared with the metrics.
+    payload_log: Arc<std::sync::OnceLock<Arc<PayloadLog>>>,
     metrics: Metrics,
     permits: Permits,
     /// Why there is no model yet, while `--wait-for-model` waits.
@@ -121,10 +124,16 @@ impl AppState {
         let permits = Permits::new(&limits);
         let model = LiveModel::default();
         let shadow = Arc::new(std::sync::OnceLock::new());
+        let payload_log = Arc::new(std::sync::OnceLock::new());
         Self {
             inner: Arc::new(Inner {
-                metrics: Metrics::new(Arc::clone(&model), Arc::clone(&shadow)),
+                metrics: Metrics::new(
+                    Arc::clone(&model),
+                    Arc::clone(&shadow),
+                    Arc::clone(&payload_log),
+                ),
                 shadow,
+                payload_log,
                 model,
                 draining: AtomicBool::new(false),
                 limits,
@@ -214,14 +223,32 @@ impl AppState {
         }
     }
 
+    /// Sets the payload log (the first call wins).
+    pub fn set_payload_log(&self, log: Arc<PayloadLog>) {
+        let _ = self.inner.payload_log.set(log);
+    }
+
+    /// The payload log, when `--log-payloads` is set.
+    pub fn payload_log(&self) -> Option<&Arc<PayloadLog>> {
+        self.inner.payload_log.get()
+    }
+
+    /// True when anything looks at scored rows: the model's monitor, the shadow or the
+    /// payload log (else a route need not compute what only they read).
+    pub(crate) fn watches(&self, served: &Served) -> bool {
+        served.monitor.is_some() || self.shadow().is_some() || self.payload_log().is_some()
+    }
+
     /// What every scoring route does once the champion has answered rows (`values` row-major
-    /// in its input order): count them in its monitor, and offer a sample to the shadow.
+    /// in its input order) to the request `request_id` (its `x-request-id`, or empty): count
+    /// them in its monitor, offer a sample to the shadow, and one to the payload log.
     pub(crate) fn scored(
         &self,
         served: &Served,
         values: &[f64],
         probabilities: &[f64],
         decisions: &[bool],
+        request_id: &str,
     ) {
         if let Some(monitor) = &served.monitor {
             monitor.record(values, probabilities, decisions);
@@ -229,6 +256,10 @@ impl AppState {
         if let Some(shadow) = self.shadow() {
             let features: Arc<[String]> = served.model.input_features().into();
             shadow.offer(values, &features, decisions);
+        }
+        if let Some(log) = self.payload_log() {
+            let answered = answered(served, probabilities, decisions, request_id);
+            log.offer_values(values, served.model.input_features(), &answered);
         }
     }
 
@@ -238,15 +269,16 @@ impl AppState {
         served: &Served,
         values: &[f64],
         probabilities: &[f64],
+        request_id: &str,
     ) {
-        if served.monitor.is_none() && self.shadow().is_none() {
+        if !self.watches(served) {
             return;
         }
         let decisions: Vec<bool> = probabilities
             .iter()
             .map(|&p| served.model.decide(p))
             .collect();
-        self.scored(served, values, probabilities, &decisions);
+        self.scored(served, values, probabilities, &decisions, request_id);
     }
 
     /// As [`AppState::scored`], for rows of the six stats in their usual order (the demo API).
@@ -256,6 +288,7 @@ impl AppState {
         rows: &[[f64; 6]],
         probabilities: &[f64],
         decisions: &[bool],
+        request_id: &str,
     ) {
         if let Some(monitor) = &served.monitor {
             monitor.record_stats(rows, probabilities, decisions);
@@ -265,6 +298,12 @@ impl AppState {
         {
             let features: Arc<[String]> = served.model.input_features().into();
             shadow.offer(rows.as_flattened(), &features, decisions);
+        }
+        if let Some(log) = self.payload_log() {
+            log.offer_stats(
+                rows,
+                &answered(served, probabilities, decisions, request_id),
+            );
         }
     }
 
@@ -327,4 +366,28 @@ impl AppState {
     pub(crate) fn catalogue(&self) -> &[Entry] {
         self.inner.catalogue.get().map_or(&[], Vec::as_slice)
     }
+}
+
+/// What the payload log records of one answered request besides its rows.
+fn answered<'a>(
+    served: &'a Served,
+    probabilities: &'a [f64],
+    decisions: &'a [bool],
+    request_id: &'a str,
+) -> Answered<'a> {
+    Answered {
+        model_version: served.resolved.version.as_deref().unwrap_or(""),
+        request_id,
+        probabilities,
+        decisions,
+    }
+}
+
+/// The request id of a request's headers: `x-request-id`, which the HTTP server sets on every
+/// request (taken from the client when usable, else made); empty when there is none.
+pub(crate) fn request_id(headers: &axum::http::HeaderMap) -> &str {
+    headers
+        .get("x-request-id")
+        .and_then(|id| id.to_str().ok())
+        .unwrap_or("")
 }

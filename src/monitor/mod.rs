@@ -13,10 +13,15 @@
 //!   `GET /monitoring`.
 //! - `shadow`: a challenger scoring a sampled copy of live rows after the champion answered,
 //!   on a budgeted worker thread.
+//! - `payload_log`: a sampled copy of the answered rows, written in batches as a data package
+//!   to label and train on (`--log-payloads`), through a queue bounded in bytes.
+//! - `sample`: which rows a sampling share keeps (the shadow's and the payload log's).
 
 mod drift;
 mod live;
+pub mod payload_log;
 mod profile;
+mod sample;
 mod shadow;
 
 pub use drift::{Expected, expected_quality, js_distance, psi};

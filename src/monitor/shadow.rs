@@ -18,6 +18,7 @@ use arc_swap::ArcSwapOption;
 use serde::Serialize;
 
 use super::live::MonitorReport;
+use super::sample::Sampler;
 use crate::acquire::Served;
 
 /// Most rows waiting for the challenger: 100,000 rows of six stats is 4.8 MB.
@@ -45,12 +46,11 @@ struct Counts {
 /// The challenger and its worker's inbox.
 pub struct Shadow {
     challenger: ArcSwapOption<Served>,
-    sample: f64,
+    /// Picks the sampled rows.
+    sample: Sampler,
     sender: Mutex<Option<SyncSender<Job>>>,
     queued_rows: AtomicUsize,
     counts: Counts,
-    /// Picks the sampled rows (a SplitMix64 stream).
-    draws: AtomicU64,
     uri: String,
 }
 
@@ -58,7 +58,7 @@ impl std::fmt::Debug for Shadow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Shadow")
             .field("uri", &self.uri)
-            .field("sample", &self.sample)
+            .field("sample", &self.sample.share())
             .finish_non_exhaustive()
     }
 }
@@ -72,11 +72,10 @@ impl Shadow {
         let (sender, receiver) = std::sync::mpsc::sync_channel(1024);
         let shadow = Arc::new(Self {
             challenger: ArcSwapOption::empty(),
-            sample: sample.clamp(0.0, 1.0),
+            sample: Sampler::new(sample),
             sender: Mutex::new(Some(sender)),
             queued_rows: AtomicUsize::new(0),
             counts: Counts::default(),
-            draws: AtomicU64::new(0),
             uri,
         });
         let worker = Arc::downgrade(&shadow);
@@ -118,7 +117,7 @@ impl Shadow {
     /// and counted when the queue is full. Never blocks.
     pub fn offer(&self, values: &[f64], features: &Arc<[String]>, decisions: &[bool]) {
         let n_cols = features.len();
-        if n_cols == 0 || decisions.is_empty() || self.sample <= 0.0 {
+        if n_cols == 0 || decisions.is_empty() || self.sample.share() <= 0.0 {
             return;
         }
         // A full queue drops the rows before anything is copied.
@@ -129,7 +128,7 @@ impl Shadow {
                 clippy::cast_precision_loss,
                 reason = "an estimate of the sampled rows, for the count"
             )]
-            let rows = (decisions.len() as f64 * self.sample).round() as u64;
+            let rows = (decisions.len() as f64 * self.sample.share()).round() as u64;
             self.counts.offered.fetch_add(rows, Relaxed);
             self.counts.dropped.fetch_add(rows, Relaxed);
             return;
@@ -163,21 +162,13 @@ impl Shadow {
 
     /// The rows of the sample: all of them at 1, else each with probability `sample`.
     fn sampled(&self, values: &[f64], n_cols: usize, decisions: &[bool]) -> (Vec<f64>, Vec<bool>) {
-        if self.sample >= 1.0 {
+        if self.sample.share() >= 1.0 {
             return (values.to_vec(), decisions.to_vec());
         }
-        let start = self.draws.fetch_add(decisions.len() as u64, Relaxed);
-        #[allow(
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss,
-            clippy::cast_precision_loss,
-            reason = "a share of 2^64"
-        )]
-        let cut = (self.sample * u64::MAX as f64) as u64;
         let mut out = (Vec::new(), Vec::new());
-        for (i, (row, &d)) in values.chunks_exact(n_cols).zip(decisions).enumerate() {
-            let mut rng = legendary_forest::SplitMix64::new(start.wrapping_add(i as u64));
-            if rng.next_u64() <= cut {
+        let picks = self.sample.picks(decisions.len());
+        for ((row, &d), kept) in values.chunks_exact(n_cols).zip(decisions).zip(picks) {
+            if kept {
                 out.0.extend_from_slice(row);
                 out.1.push(d);
             }
@@ -196,7 +187,7 @@ impl Shadow {
             uri: self.uri.clone(),
             version: challenger.as_ref().and_then(|s| s.resolved.version.clone()),
             loaded: challenger.is_some(),
-            sample: self.sample,
+            sample: self.sample.share(),
             offered_rows: c.offered.load(Relaxed),
             scored_rows: scored,
             dropped_rows: c.dropped.load(Relaxed),

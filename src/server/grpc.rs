@@ -196,7 +196,11 @@ impl Inference {
 
     /// `ModelInfer`, as REST's `infer`: parsed into a batch, scored (a large one off the
     /// async workers, under the timeout), answered as raw bytes.
-    async fn infer(&self, request: ModelInferRequest) -> Result<ModelInferResponse, ApiError> {
+    async fn infer(
+        &self,
+        request: ModelInferRequest,
+        request_id: String,
+    ) -> Result<ModelInferResponse, ApiError> {
         let state = &self.state;
         let (served, name) = named(state, &request.model_name, version(&request.model_version))?;
         forest_only(&served)?;
@@ -214,8 +218,8 @@ impl Inference {
             score(
                 state,
                 &served,
-                batch.values(),
-                batch.n_cols(),
+                (batch.values(), batch.n_cols()),
+                &request_id,
                 &Cancel::never(),
             )
         } else {
@@ -227,7 +231,13 @@ impl Inference {
             let state = state.clone();
             tokio::task::spawn_blocking(move || {
                 let _enter = span.enter();
-                score(&state, &served, batch.values(), batch.n_cols(), &cancel)
+                score(
+                    &state,
+                    &served,
+                    (batch.values(), batch.n_cols()),
+                    &request_id,
+                    &cancel,
+                )
             })
             .await
             .map_err(ApiError::internal)?
@@ -244,12 +254,13 @@ impl Inference {
     }
 }
 
-/// The decisions and probabilities of the rows; `None` once cancelled.
+/// The decisions and probabilities of the rows (`values` row-major, `n_cols` a row); `None`
+/// once cancelled.
 fn score(
     state: &AppState,
     served: &Served,
-    values: &[f64],
-    n_cols: usize,
+    (values, n_cols): (&[f64], usize),
+    request_id: &str,
     cancel: &Cancel,
 ) -> Option<(Vec<bool>, Vec<f64>)> {
     let probabilities = blockwise(values, n_cols, cancel, |block| {
@@ -259,7 +270,7 @@ fn score(
         .iter()
         .map(|&p| served.model.decide(p))
         .collect();
-    state.scored(served, values, &probabilities, &decisions);
+    state.scored(served, values, &probabilities, &decisions, request_id);
     Some((decisions, probabilities))
 }
 
@@ -498,7 +509,21 @@ impl GrpcInferenceService for Inference {
         let started = Instant::now();
         let _in_flight = self.state.metrics().enter();
         let timeout = self.state.limits().timeout;
-        let result = match tokio::time::timeout(timeout, self.infer(request.into_inner())).await {
+        // The payload log's request id: the `x-request-id` metadata, else the OIP request's
+        // own `id`, else a fresh one (as the HTTP server makes one).
+        let header = request
+            .metadata()
+            .get("x-request-id")
+            .and_then(|id| id.to_str().ok())
+            .filter(|id| super::telemetry::usable_id(id.as_bytes()))
+            .map(str::to_owned);
+        let request = request.into_inner();
+        let request_id = header
+            .or_else(|| {
+                super::telemetry::usable_id(request.id.as_bytes()).then(|| request.id.clone())
+            })
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let result = match tokio::time::timeout(timeout, self.infer(request, request_id)).await {
             Ok(result) => result,
             Err(_) => Err(ApiError::Timeout(timeout)),
         };

@@ -51,7 +51,7 @@ pub(super) async fn invocations(
     let read =
         crate::http::read_body(&state, body, &headers, state.limits().max_body_bytes).await?;
     if read.bytes.len() < SMALL_BODY_BYTES {
-        return score(&state, &served, content_type(&headers), &read.bytes, None);
+        return score(&state, &served, &headers, &read.bytes, None);
     }
     // Dropped with this future when the request times out: the scoring stops at its next look
     // and gives the permit back.
@@ -60,13 +60,7 @@ pub(super) async fn invocations(
     tokio::task::spawn_blocking(move || {
         let _enter = span.enter();
         let _permit = read.permit;
-        score(
-            &state,
-            &served,
-            content_type(&headers),
-            &read.bytes,
-            Some(&cancel),
-        )
+        score(&state, &served, &headers, &read.bytes, Some(&cancel))
     })
     .await
     .map_err(ApiError::internal)?
@@ -79,18 +73,19 @@ pub(super) fn content_type(headers: &HeaderMap) -> Option<&str> {
         .map(|v| v.to_str().unwrap_or("\u{fffd}"))
 }
 
-/// Parses `body`, scores it on `served` and renders the answer in the request's dialect.
-/// Only an `offloaded` call (off the async workers, with the request's cancellation token)
+/// Parses `body` (of the content type in `headers`), scores it on `served` and renders the
+/// answer in the request's dialect. Only an `offloaded` call (off the async workers, with the request's cancellation token)
 /// splits a large batch across the cores, and stops between blocks once cancelled.
 fn score(
     state: &AppState,
     served: &Served,
-    content_type: Option<&str>,
+    headers: &HeaderMap,
     body: &[u8],
     offloaded: Option<&Cancel>,
 ) -> Result<Response, ApiError> {
+    let request_id = crate::http::request_id(headers);
     let parsed = legendary_scoring::parse(
-        content_type,
+        content_type(headers),
         body,
         served.model.input_features(),
         &state.limits().scoring,
@@ -116,7 +111,7 @@ fn score(
             served.model.proba_batch(block)
         })
         .ok_or_else(cancelled)?;
-        state.scored_probabilities(served, batch.values(), &probabilities);
+        state.scored_probabilities(served, batch.values(), &probabilities, request_id);
         drop(batch);
         return Ok(json_response(
             legendary_scoring::render_probabilities(&probabilities, parsed.dialect),
@@ -129,10 +124,10 @@ fn score(
             served.model.predict_values(block)
         })
         .ok_or_else(cancelled)?;
-        if served.monitor.is_some() || state.shadow().is_some() {
+        if state.watches(served) {
             // Its probabilities (NaN for a model of other inputs, which the monitor skips).
             let probabilities = served.model.proba_batch(batch.values());
-            state.scored_probabilities(served, batch.values(), &probabilities);
+            state.scored_probabilities(served, batch.values(), &probabilities, request_id);
         }
         drop(batch);
         return Ok(json_response(
@@ -153,7 +148,13 @@ fn score(
         .iter()
         .map(|&p| served.model.decide(p))
         .collect();
-    state.scored(served, batch.values(), &probabilities, &predictions);
+    state.scored(
+        served,
+        batch.values(),
+        &probabilities,
+        &predictions,
+        request_id,
+    );
     drop(batch);
     Ok(json_response(
         legendary_scoring::render(&predictions, parsed.dialect),

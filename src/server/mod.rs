@@ -139,6 +139,13 @@ pub async fn start(
         state.set_served_name(name.clone());
     }
     state.set_monitoring(config.monitoring.clone());
+    if let Some(log) = &config.payload_log {
+        let sink = crate::monitor::payload_log::open(&log.target, &log.stores)?;
+        state.set_payload_log(
+            crate::monitor::payload_log::PayloadLog::start(sink, &log.settings)
+                .context("starting the payload log's writer")?,
+        );
+    }
     state.set_waiting(format!("loading '{}'", config.model));
     let addr = listener.local_addr()?;
     // A URL to click: the unspecified address (0.0.0.0, ::) is reachable as localhost.
@@ -207,6 +214,11 @@ pub async fn start(
     if let Some(grpc) = grpc {
         // The HTTP drain is over; gRPC calls still in flight get what is left of the grace.
         let _ = tokio::time::timeout(config.drain_grace, grpc).await;
+    }
+    if let Some(log) = state.payload_log().cloned() {
+        // What is queued gets the drain's grace to be written.
+        let grace = config.drain_grace.max(Duration::from_secs(1));
+        let _ = tokio::task::spawn_blocking(move || log.close(grace)).await;
     }
     tracing::info!("stopped");
     Ok(())

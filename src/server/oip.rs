@@ -349,13 +349,14 @@ pub(super) async fn infer(
     let read =
         crate::http::read_body(&state, body, &headers, state.limits().max_body_bytes).await?;
     let version = served.resolved.version.clone();
+    let request_id = crate::http::request_id(&headers).to_owned();
     if read.bytes.len() < SMALL_BODY_BYTES {
         return answer(
             &state,
             &served,
-            &name,
-            version.as_deref(),
+            (&name, version.as_deref()),
             &read.bytes,
+            &request_id,
             &Cancel::never(),
         );
     }
@@ -369,9 +370,9 @@ pub(super) async fn infer(
         answer(
             &state,
             &served,
-            &name,
-            version.as_deref(),
+            (&name, version.as_deref()),
             &read.bytes,
+            &request_id,
             &cancel,
         )
     })
@@ -406,13 +407,13 @@ pub(super) async fn version_infer(
 }
 
 /// Parses, scores (block by block, looking at `cancel` between blocks) and renders one
-/// request.
+/// request to the model `(name, version)`.
 fn answer(
     state: &AppState,
     served: &Served,
-    name: &str,
-    version: Option<&str>,
+    (name, version): (&str, Option<&str>),
     body: &[u8],
+    request_id: &str,
     cancel: &Cancel,
 ) -> Result<Response, OipError> {
     let request: InferRequest =
@@ -427,7 +428,13 @@ fn answer(
         .iter()
         .map(|&p| served.model.decide(p))
         .collect();
-    state.scored(served, batch.values(), &probabilities, &decisions);
+    state.scored(
+        served,
+        batch.values(),
+        &probabilities,
+        &decisions,
+        request_id,
+    );
     let body = oip::render_infer(name, version, &request, &decisions, &probabilities);
     Ok(json_response(body, decisions.len()))
 }

@@ -33,10 +33,14 @@ const MAX_REQUEST_ID: usize = 128;
 /// A client's request id that may be echoed and logged: at most [`MAX_REQUEST_ID`] letters,
 /// digits and `-_.:/+=`.
 pub(super) fn usable_request_id(id: &axum::http::HeaderValue) -> bool {
+    usable_id(id.as_bytes())
+}
+
+/// As [`usable_request_id`], for an id from elsewhere (gRPC metadata, an OIP request's `id`).
+pub(super) fn usable_id(id: &[u8]) -> bool {
     id.len() <= MAX_REQUEST_ID
         && !id.is_empty()
         && id
-            .as_bytes()
             .iter()
             .all(|b| b.is_ascii_alphanumeric() || b"-_.:/+=".contains(b))
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use serde::Serialize;
 use serde::de;
 use utoipa::ToSchema;
@@ -18,7 +19,8 @@ use legendary_forest::Stats;
 
 use crate::explain;
 use crate::http::{
-    ApiError, AppState, Body, ExplainFlag, Query, background_of, explain_rows, too_many_to_explain,
+    ApiError, AppState, Body, ExplainFlag, Query, background_of, explain_rows, request_id,
+    too_many_to_explain,
 };
 
 /// Most Pokémon in one `/pokemon-types` list: far more than the Pokédex holds (1,025 species
@@ -78,6 +80,7 @@ struct ExplainParam {
 )]
 pub(crate) async fn pokemon_type_query(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Query(raw): Query<RawStats>,
     Query(flag): Query<ExplainFlag>,
 ) -> Result<Json<Answer>, ApiError> {
@@ -85,7 +88,7 @@ pub(crate) async fn pokemon_type_query(
     takes_stats(&served)?;
     let explained = flag.wanted()?;
     let stats = raw.check().map_err(ApiError::BadRequest)?;
-    one(answers(&state, served, &[stats], explained).await?)
+    one(answers(&state, served, &[stats], (explained, request_id(&headers))).await?)
 }
 
 /// Is a Pokémon with these stats legendary? (JSON object)
@@ -104,6 +107,7 @@ pub(crate) async fn pokemon_type_query(
 )]
 pub(crate) async fn pokemon_type_json(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Query(flag): Query<ExplainFlag>,
     body: Body<DEMO_MAX_BODY_BYTES>,
 ) -> Result<Json<Answer>, ApiError> {
@@ -112,7 +116,7 @@ pub(crate) async fn pokemon_type_json(
     let explained = flag.wanted()?;
     let raw: RawStats = body.json("a JSON object of the six stats")?;
     let stats = raw.check().map_err(ApiError::BadRequest)?;
-    one(answers(&state, served, &[stats], explained).await?)
+    one(answers(&state, served, &[stats], (explained, request_id(&headers))).await?)
 }
 
 /// Which of these Pokémon are legendary? (JSON list; the answers keep its order)
@@ -131,6 +135,7 @@ pub(crate) async fn pokemon_type_json(
 )]
 pub(crate) async fn pokemon_types(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Query(flag): Query<ExplainFlag>,
     body: Body<DEMO_MAX_BODY_BYTES>,
 ) -> Result<Json<Vec<Answer>>, ApiError> {
@@ -164,7 +169,9 @@ pub(crate) async fn pokemon_types(
             )));
         }
     };
-    Ok(Json(answers(&state, served, &rows, explained).await?))
+    Ok(Json(
+        answers(&state, served, &rows, (explained, request_id(&headers))).await?,
+    ))
 }
 
 /// Reads a JSON list of stats objects, checking each item as it is read and the count against
@@ -239,12 +246,12 @@ pub(crate) fn takes_stats(served: &Served) -> Result<(), ApiError> {
 }
 
 /// The answers for `stats`, explained when asked (off the async workers, see
-/// [`explain_rows`]).
+/// [`explain_rows`]), to the request `request_id`.
 async fn answers(
     state: &AppState,
     served: Arc<Served>,
     stats: &[PokemonStats],
-    explained: bool,
+    (explained, request_id): (bool, &str),
 ) -> Result<Vec<Answer>, ApiError> {
     let answer = |probability: f64, explained: Option<(f64, f64, Stats)>| Answer {
         is_legendary: served.model.decide(probability),
@@ -258,7 +265,7 @@ async fn answers(
         let probabilities: Vec<f64> = rows.iter().map(|r| served.model.proba_row(r)).collect();
         let answers: Vec<Answer> = probabilities.iter().map(|&p| answer(p, None)).collect();
         let decisions: Vec<bool> = answers.iter().map(|a| a.is_legendary).collect();
-        state.scored_stats(&served, &rows, &probabilities, &decisions);
+        state.scored_stats(&served, &rows, &probabilities, &decisions, request_id);
         return Ok(answers);
     }
     let rows: Vec<[f64; 6]> = stats.iter().map(PokemonStats::row).collect();
@@ -268,7 +275,7 @@ async fn answers(
         .iter()
         .map(|&p| served.model.decide(p))
         .collect();
-    state.scored_stats(&served, &rows, &e.probabilities, &decisions);
+    state.scored_stats(&served, &rows, &e.probabilities, &decisions, request_id);
     Ok(e.probabilities
         .iter()
         .zip(&e.vote_fractions)

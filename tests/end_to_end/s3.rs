@@ -617,3 +617,57 @@ print(json.dumps({"status": r.info.status, "error": r.data.tags.get("legendary.e
     assert!(reason.contains("access denied (check AWS_"), "{reason}");
     assert!(!reason.contains(&secret), "{reason}");
 }
+
+/// The payload log on a real S3 server: its batches, schema and descriptor land under the
+/// prefix, and the package fetched back (as `train --data s3://…` fetches it) is what the
+/// catalogue lists and what the loader reads, refusing it while no row is labelled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs garage (scripts/install-garage.sh)"]
+async fn the_payload_log_writes_a_package_to_garage_that_fetches_back_and_loads() {
+    use legendary::monitor::payload_log::{PayloadLog, PayloadLogSettings, open};
+    let garage = Garage::start();
+    let env = garage.env();
+    let lookup = |key: &str| env.iter().find_map(|(k, v)| (k == key).then(|| v.clone()));
+    let config = legendary_mlflow::store::StoreConfig::from_lookup(lookup).unwrap();
+    let uri = format!("s3://{}/payloads/", garage.bucket);
+    let settings = PayloadLogSettings {
+        interval: Duration::from_millis(100),
+        ..PayloadLogSettings::default()
+    };
+    let log = PayloadLog::start(open(&uri, &config).unwrap(), &settings).unwrap();
+    let state = legendary::http::AppState::new(legendary::http::ServerLimits::default(), None);
+    state.set_model(crate::support::app::bundled_model());
+    state.set_payload_log(std::sync::Arc::clone(&log));
+    let app = crate::support::app::spawn_state(state).await;
+    for _ in 0..2 {
+        assert_eq!(app.score(crate::support::app::body(50)).await.status(), 200);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(log.close(Duration::from_secs(30)));
+    let report = log.report();
+    assert_eq!(
+        (report.written_rows, report.write_errors),
+        (100, 0),
+        "{report:?}"
+    );
+    app.shut_down().await;
+
+    let dest = tempfile::tempdir().unwrap();
+    assert!(
+        legendary::dataset::fetch(&uri, &config, dest.path())
+            .await
+            .unwrap()
+    );
+    let entries = legendary::dataset::catalogue::read(dest.path(), &uri).unwrap();
+    assert_eq!(entries.iter().filter_map(|e| e.rows).sum::<u64>(), 100);
+    assert!(
+        entries.iter().all(|e| e.location.starts_with(&uri)),
+        "{entries:?}"
+    );
+    let refused =
+        legendary::dataset::load(dest.path(), &legendary::dataset::Generations::all()).unwrap_err();
+    assert!(
+        refused.to_string().contains("none of its 100 rows"),
+        "{refused}"
+    );
+}

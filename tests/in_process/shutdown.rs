@@ -15,11 +15,12 @@ use crate::support::prometheus::{parse, value};
 use crate::support::{repo, wait_until_async};
 
 /// The bundled model and data, with `grace` to drain.
-fn config(grace: Duration) -> ServeConfig {
+pub(crate) fn config(grace: Duration) -> ServeConfig {
     ServeConfig {
         grpc_listen: None,
         monitoring: Default::default(),
         shadow: None,
+        payload_log: None,
         listen: "127.0.0.1:0".parse().unwrap(),
         model: ModelSource::Local(repo().join("models/pokemon")),
         tracking: None,
@@ -38,7 +39,7 @@ fn config(grace: Duration) -> ServeConfig {
 }
 
 /// Waits until `/ping` answers 200.
-async fn ready(client: &reqwest::Client, addr: std::net::SocketAddr) {
+pub(crate) async fn ready(client: &reqwest::Client, addr: std::net::SocketAddr) {
     wait_until_async(
         "/ping 200",
         Duration::from_secs(30),

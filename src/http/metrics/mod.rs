@@ -9,6 +9,7 @@
 mod labels;
 mod live;
 mod monitor;
+mod payload;
 mod reload;
 mod track;
 
@@ -126,7 +127,11 @@ impl std::fmt::Debug for Metrics {
 
 impl Metrics {
     /// The metrics of a server whose live model is in `model`.
-    pub(crate) fn new(model: LiveModel, shadow: monitor::ShadowSlot) -> Self {
+    pub(crate) fn new(
+        model: LiveModel,
+        shadow: monitor::ShadowSlot,
+        payload_log: payload::PayloadSlot,
+    ) -> Self {
         let metrics = Self {
             registry: Registry::default(),
             requests: Family::default(),
@@ -158,11 +163,16 @@ impl Metrics {
             &metrics.compile_failures,
             Cause::ALL.map(|cause| CompileFailureLabels { cause }),
         );
-        metrics.register(model, shadow)
+        metrics.register(model, shadow, payload_log)
     }
 
     /// Names every metric: the registry holds clones (handles to the same cells).
-    fn register(mut self, model: LiveModel, shadow: monitor::ShadowSlot) -> Self {
+    fn register(
+        mut self,
+        model: LiveModel,
+        shadow: monitor::ShadowSlot,
+        payload_log: payload::PayloadSlot,
+    ) -> Self {
         let mut registry = Registry::default();
         registry.register_collector(Box::new(Process));
         let ours = registry.sub_registry_with_prefix("legendary");
@@ -221,6 +231,7 @@ impl Metrics {
             model: Arc::clone(&model),
             shadow,
         }));
+        ours.register_collector(Box::new(payload::PayloadMetrics { log: payload_log }));
         ours.register_collector(Box::new(live::Live {
             model,
             last_reload: Arc::clone(&self.last_reload),

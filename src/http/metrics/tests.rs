@@ -1,7 +1,7 @@
 use super::*;
 
 fn metrics() -> Metrics {
-    Metrics::new(LiveModel::default(), Default::default())
+    Metrics::new(LiveModel::default(), Default::default(), Default::default())
 }
 
 fn rendered(metrics: &Metrics) -> String {

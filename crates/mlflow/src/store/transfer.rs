@@ -123,6 +123,69 @@ impl Store {
         Ok(written)
     }
 
+    /// Writes `parts`, one after the other, as the object `<location>/<relative>` in one PUT
+    /// (the parts are not copied into one buffer): for small files written whole, such as the
+    /// batches of a log.
+    ///
+    /// # Errors
+    /// [`StoreError::UnsafePath`] for a name that would leave the location, and the store's
+    /// refusals ([`StoreError::Denied`], [`StoreError::NoBucket`], …).
+    pub async fn put(&self, relative: &str, parts: Vec<bytes::Bytes>) -> Result<(), StoreError> {
+        let key = self.key(relative)?;
+        let uri = self.uri_of(&key);
+        self.client
+            .put(&key, object_store::PutPayload::from_iter(parts))
+            .await
+            .map(|_| ())
+            .map_err(|error| self.error(error, &uri))
+    }
+
+    /// The object `<location>/<relative>`, read whole when it is at most `max_bytes`;
+    /// `None` when there is none.
+    ///
+    /// # Errors
+    /// An object larger than `max_bytes` ([`StoreError::Other`]), an unsafe name, and the
+    /// store's refusals.
+    pub async fn get_small(
+        &self,
+        relative: &str,
+        max_bytes: u64,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = self.key(relative)?;
+        let uri = self.uri_of(&key);
+        let answer = match self.client.get(&key).await {
+            Ok(answer) => answer,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(error) => {
+                return match self.error(error, &uri) {
+                    StoreError::NotFound { .. } => Ok(None),
+                    other => Err(other),
+                };
+            }
+        };
+        if answer.meta.size > max_bytes {
+            return Err(StoreError::Other {
+                uri,
+                message: format!(
+                    "{} bytes, more than the {max_bytes} read here",
+                    answer.meta.size
+                ),
+            });
+        }
+        let bytes = answer
+            .bytes()
+            .await
+            .map_err(|error| self.error(error, &uri))?;
+        Ok(Some(bytes.to_vec()))
+    }
+
+    /// The key of `relative` under the location, each part checked.
+    fn key(&self, relative: &str) -> Result<Key, StoreError> {
+        let mut parts = self.prefix_parts();
+        parts.extend(safe_components(relative)?.into_iter().map(str::to_owned));
+        Ok(parts.iter().map(String::as_str).collect())
+    }
+
     /// The location itself as one object (`runs:/…/model.json`-style URIs name a file).
     async fn download_single(
         &self,
