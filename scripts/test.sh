@@ -3,9 +3,10 @@
 # a Python venv with a pinned mlflow and boto3 (real tracking server), another with the newest
 # MLflow 2.x (the end-to-end tests whose behaviour depends on the server generation run against
 # both), two for the Open Inference Protocol clients (tritonclient and the KServe SDK) and the
-# MLServer they compare legendary with, a third with PySpark made once into a cache outside the
-# repository (Spark's MLflow client), a pinned Garage built once into a cache outside the
-# repository (real S3 server), Chromium + ChromeDriver (browser test), hadolint +
+# MLServer they compare legendary with, one with Evidently (the monitoring test compares
+# legendary's drift verdicts with its default drift tests), one with PySpark made once into a
+# cache outside the repository (Spark's MLflow client), a pinned Garage built once into a cache
+# outside the repository (real S3 server), Chromium + ChromeDriver (browser test), hadolint +
 # kubernetes-validate + promtool (deploy lint),
 # bubblewrap + the Python docker SDK (the Dockerfile replay of scripts/docker-build-test.sh) and
 # schemathesis (API contract).
@@ -123,6 +124,7 @@ external_tools() {
   scripts/mlflow-venv.sh 2
   scripts/mlflow-venv.sh oip
   scripts/mlflow-venv.sh mlserver
+  scripts/mlflow-venv.sh evidently
   scripts/mlflow-venv.sh spark >"$scratch/spark-python"
   cat "$scratch/spark-python"
   scripts/install-garage.sh >"$scratch/garage-bin"
