@@ -19,7 +19,8 @@ order given (several windows in one run spare Evidently's import, several second
 `drifted` and `dataset_drift` are Evidently's own verdicts (the status of the tests its
 `DataDriftPreset` includes), not recomputed here.
 
-What the default is (read in Evidently 0.7.23's source, the version this venv pins):
+What the default is, as read in the source of Evidently 0.7.23 (the version
+scripts/mlflow-venv.sh pins):
 
 - `DataDriftPreset()` makes one `ValueDrift` metric per column and a `DriftedColumnsCount`
   (evidently/presets/drift.py). With no method given, `ValueDrift` picks the test with
@@ -38,7 +39,8 @@ What the default is (read in Evidently 0.7.23's source, the version this venv pi
 
 The report is asked for its tests (`Report([DataDriftPreset()], include_tests=True)`: without
 it there are the scores but no verdicts) and the columns are declared numerical
-(`DataDefinition(numerical_columns=...)`), which they are; the rest is Evidently's default. `DO_NOT_TRACK` is set: nothing is sent anywhere.
+(`DataDefinition(numerical_columns=...)`), which they are; the rest is Evidently's default.
+`DO_NOT_TRACK` is set, which turns Evidently's usage telemetry off (evidently/telemetry.py).
 """
 
 import json

@@ -3,7 +3,7 @@
 //! the true one) and then generation 9 alone (drift). The server's PSI and Jensen–Shannon
 //! figures are recomputed with NumPy from the profile file and the same rows. A third window,
 //! the other half with special_attack × 1.25, is a shift of one stat. Evidently's default drift
-//! tests (`scripts/evidently-drift.py`, from the venv `scripts/mlflow-venv.sh evidently` makes)
+//! tests (`scripts/evidently-drift.py`, in the venv `scripts/mlflow-venv.sh evidently` makes)
 //! judge the same three windows against the training rows, and its verdicts are compared with
 //! the server's (docs/monitoring.md, "Against Evidently").
 
@@ -62,22 +62,37 @@ fn write_rows(path: &Path, rows: &[[f64; 6]]) {
     std::fs::write(path, csv).unwrap();
 }
 
+/// The Python of the Evidently venv: `LEGENDARY_TEST_EVIDENTLY_PYTHON` (`scripts/test.sh` sets
+/// it), else what `scripts/mlflow-venv.sh evidently` prints, which makes the venv first if it is
+/// missing.
+fn evidently_python() -> PathBuf {
+    if let Some(path) = std::env::var_os("LEGENDARY_TEST_EVIDENTLY_PYTHON") {
+        return PathBuf::from(path);
+    }
+    let out = Command::new(repo().join("scripts/mlflow-venv.sh"))
+        .arg("evidently")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "scripts/mlflow-venv.sh evidently: {}",
+        text(&out)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout);
+    PathBuf::from(printed.lines().last().unwrap().trim())
+}
+
 /// Evidently's default drift tests of each window against the reference rows (CSV files), one
 /// JSON object per window (see `scripts/evidently-drift.py`).
 fn evidently(reference: &Path, windows: &[PathBuf]) -> Vec<Value> {
-    let python = repo().join(".venv-evidently/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run `scripts/mlflow-venv.sh evidently` first",
-        python.display()
-    );
-    let out = Command::new(python)
+    let python = evidently_python();
+    let out = Command::new(&python)
         .args(["-W", "ignore"])
         .arg(repo().join("scripts/evidently-drift.py"))
         .arg(reference)
         .args(windows)
         .output()
-        .unwrap();
+        .unwrap_or_else(|e| panic!("{}: {e}", python.display()));
     assert!(
         out.status.success(),
         "evidently-drift.py failed: {}",
@@ -130,7 +145,7 @@ async fn rows_window(client: &reqwest::Client, base: &str) -> Value {
 }
 
 #[tokio::test]
-#[ignore = "needs a real mlflow server: scripts/test.sh runs it"]
+#[ignore = "needs a real mlflow server and Evidently's venv: scripts/test.sh runs it"]
 async fn a_new_generation_drifts_rows_like_the_training_ones_do_not_and_f1_is_estimated() {
     let dir = tempfile::tempdir().unwrap();
     // Generations 1–8 split in two by a seeded shuffle: one half trains, the other replays.
