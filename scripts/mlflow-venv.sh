@@ -18,6 +18,15 @@
 #                               reference server the same test compares legendary with. Its own
 #                               venv because kserve 0.21 and mlserver 1.7 pin incompatible
 #                               FastAPI ranges.
+#   scripts/mlflow-venv.sh evidently
+#                               Evidently, whose default data drift tests
+#                               tests/end_to_end/monitoring.rs compares legendary's drift
+#                               verdicts with (scripts/evidently-drift.py). A venv of its own:
+#                               Evidently 0.7.23 does not import with pandas 3, which `.venv` has
+#                               (pandas 2 there would change what every MLflow test runs on). It
+#                               is 1 GB (plotly, pyarrow, SciPy, statsmodels), so it lives outside
+#                               the repository, made once per machine:
+#                               ${LEGENDARY_EVIDENTLY_VENV:-${XDG_CACHE_HOME:-~/.cache}/legendary-evidently-venv}.
 #   scripts/mlflow-venv.sh spark  PySpark 4 and the same MLflow client, for the Spark test
 #                               (tests/end_to_end/spark.rs, `mlflow.pyfunc.spark_udf`) and
 #                               scripts/bench-spark.sh; PySpark alone is 500 MB, so this venv
@@ -54,6 +63,12 @@ mlserver)
     probe=mlserver
     reqs=("mlserver==1.7.1" "mlserver-sklearn==1.7.1" "scikit-learn==1.9.1" "packaging")
     ;;
+evidently)
+    venv="${LEGENDARY_EVIDENTLY_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/legendary-evidently-venv}"
+    probe=python
+    # Evidently 0.7.23 imports pandas internals that pandas 3 removed (infer_dtype_from_object).
+    reqs=("evidently==0.7.23" "pandas==2.3.3" "packaging")
+    ;;
 spark)
     probe=python
     venv="${LEGENDARY_SPARK_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/legendary-spark-venv}"
@@ -66,7 +81,7 @@ spark)
     fi
     ;;
 *)
-    echo "usage: $0 [3|2|oip|mlserver|spark]" >&2
+    echo "usage: $0 [3|2|oip|mlserver|evidently|spark]" >&2
     exit 2
     ;;
 esac

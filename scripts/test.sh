@@ -3,9 +3,10 @@
 # a Python venv with a pinned mlflow and boto3 (real tracking server), another with the newest
 # MLflow 2.x (the end-to-end tests whose behaviour depends on the server generation run against
 # both), two for the Open Inference Protocol clients (tritonclient and the KServe SDK) and the
-# MLServer they compare legendary with, a third with PySpark made once into a cache outside the
-# repository (Spark's MLflow client), a pinned Garage built once into a cache outside the
-# repository (real S3 server), Chromium + ChromeDriver (browser test), hadolint +
+# MLServer they compare legendary with, two made once into a cache outside the repository: one
+# with Evidently (the monitoring test compares legendary's drift verdicts with its default drift
+# tests) and one with PySpark (Spark's MLflow client); a pinned Garage built once into a cache
+# outside the repository (real S3 server), Chromium + ChromeDriver (browser test), hadolint +
 # kubernetes-validate + promtool (deploy lint),
 # bubblewrap + the Python docker SDK (the Dockerfile replay of scripts/docker-build-test.sh) and
 # schemathesis (API contract).
@@ -123,6 +124,8 @@ external_tools() {
   scripts/mlflow-venv.sh 2
   scripts/mlflow-venv.sh oip
   scripts/mlflow-venv.sh mlserver
+  scripts/mlflow-venv.sh evidently >"$scratch/evidently-python"
+  cat "$scratch/evidently-python"
   scripts/mlflow-venv.sh spark >"$scratch/spark-python"
   cat "$scratch/spark-python"
   scripts/install-garage.sh >"$scratch/garage-bin"
@@ -170,6 +173,10 @@ join "external tools"
 if [[ -s $scratch/garage-bin ]]; then
   LEGENDARY_GARAGE_BIN=$(cat "$scratch/garage-bin")
   export LEGENDARY_GARAGE_BIN
+fi
+if [[ -s $scratch/evidently-python ]]; then
+  LEGENDARY_TEST_EVIDENTLY_PYTHON=$(cat "$scratch/evidently-python")
+  export LEGENDARY_TEST_EVIDENTLY_PYTHON
 fi
 if [[ -s $scratch/spark-python ]]; then
   LEGENDARY_TEST_SPARK_PYTHON=$(cat "$scratch/spark-python")
