@@ -294,6 +294,15 @@ pub(crate) struct TrackingArgs {
     /// Generations with fewer held-out rows are shown but not checked.
     #[arg(long, env = "LEGENDARY_GATE_MIN_SLICE_ROWS", default_value_t = 10)]
     pub gate_min_slice_rows: usize,
+    /// When the challenger's data differs from the champion's (a new generation, new labelled
+    /// rows), the lower end of the gain's interval need only be above minus this: a challenger
+    /// that is not worse replaces a champion that never saw the new data.
+    #[arg(
+        long,
+        env = "LEGENDARY_GATE_NEW_DATA_TOLERANCE",
+        default_value_t = 0.02
+    )]
+    pub gate_new_data_tolerance: f64,
     /// Metric the gate compares (log_loss, brier, ece: lower is better; the others: higher).
     #[arg(long, env = "LEGENDARY_GATE_METRIC", default_value = "roc_auc")]
     pub gate_metric: MetricName,
@@ -372,6 +381,7 @@ impl TrackingArgs {
                     slice_metric: self.gate_slice_metric,
                     max_slice_regression: self.gate_max_slice_regression,
                     min_slice_rows: self.gate_min_slice_rows,
+                    new_data_tolerance: self.gate_new_data_tolerance,
                 },
             })
         } else {
@@ -516,8 +526,8 @@ pub(crate) struct TrainArgs {
     /// (`s3://bucket/pokemon/`, `gs://…`, `wasbs://…`, with MLflow's client variables).
     #[arg(long, env = "LEGENDARY_DATA", default_value = "data/pokemon")]
     pub data: PathBuf,
-    /// Generations to use, e.g. `1-6,9`.
-    #[arg(long, env = "LEGENDARY_GENERATIONS", default_value = "1-9")]
+    /// Generations to use, e.g. `1-6,9`, or `all` (every generation the data package has).
+    #[arg(long, env = "LEGENDARY_GENERATIONS", default_value = "all")]
     pub generations: Generations,
     /// Forest hyperparameters.
     #[command(flatten)]

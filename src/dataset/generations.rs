@@ -4,14 +4,26 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
-/// The generations a run trains on: a non-empty set of numbers in `1..=9`.
+/// The generations a run trains on: a non-empty set of numbers in `1..=9`, or `all`: every
+/// generation the data package has, whichever they are (a catalogue that gains a generation
+/// file is trained on it without a changed flag, which is what the retraining loop needs).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Generations(BTreeSet<u8>);
+pub struct Generations(BTreeSet<u8>, bool);
 
 impl Generations {
-    /// Every generation of the bundled data set, 1 to 9.
+    /// `all`: every generation the data has (1 to 9 at most).
     pub fn all() -> Self {
-        Self((1..=9).collect())
+        Self((1..=9).collect(), true)
+    }
+
+    /// Exactly these generations (the ones a package was found to hold).
+    pub(crate) fn exactly(generations: impl IntoIterator<Item = u8>) -> Self {
+        Self(generations.into_iter().collect(), false)
+    }
+
+    /// True for `all`: a generation the data does not have is not missing.
+    pub fn is_all(&self) -> bool {
+        self.1
     }
 
     /// True when `generation` is selected.
@@ -30,6 +42,9 @@ impl FromStr for Generations {
 
     /// Parses comma-separated numbers and inclusive ranges: `1-6,9`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim().eq_ignore_ascii_case("all") {
+            return Ok(Self::all());
+        }
         let mut set = BTreeSet::new();
         for part in s.split(',').map(str::trim) {
             let (lo, hi) = match part.split_once('-') {
@@ -44,7 +59,7 @@ impl FromStr for Generations {
             }
             set.extend(lo..=hi);
         }
-        Ok(Self(set))
+        Ok(Self(set, false))
     }
 }
 
@@ -60,6 +75,9 @@ fn parse_one(s: &str) -> Result<u8, String> {
 impl fmt::Display for Generations {
     /// Writes the selection back in its compact form, e.g. `1-6,9`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.1 {
+            return f.write_str("all");
+        }
         let gens: Vec<u8> = self.iter().collect();
         let mut parts = Vec::new();
         let mut i = 0;

@@ -195,7 +195,7 @@ pub(crate) fn load_package(root: &Path, generations: &Generations) -> Result<Dat
     let mixed = descriptor.resources.iter().any(|r| r.generation.is_none());
     let missing: Vec<String> = generations
         .iter()
-        .filter(|g| !mixed && !found.contains(g))
+        .filter(|g| !mixed && !generations.is_all() && !found.contains(g))
         .map(|g| g.to_string())
         .collect();
     if unlabelled > 0 {
@@ -213,9 +213,22 @@ pub(crate) fn load_package(root: &Path, generations: &Generations) -> Result<Dat
             message: format!("no resource for generation(s) {}", missing.join(", ")),
         });
     }
+    // What was selected, as the generations the rows really have: a run logs them, and the
+    // gate reads them back to know which generations a champion never trained on.
+    let mut held: Vec<u8> = rows
+        .iter()
+        .map(|p| p.generation)
+        .filter(|&g| g > 0)
+        .collect();
+    held.sort_unstable();
+    held.dedup();
     let dataset = Dataset {
+        generations: if generations.is_all() && !held.is_empty() {
+            Generations::exactly(held)
+        } else {
+            generations.clone()
+        },
         rows,
-        generations: generations.clone(),
         root: root.to_path_buf(),
         source: root.display().to_string(),
         sha256: hex(&hasher.finalize()),

@@ -149,15 +149,20 @@ fn short(digest: &str) -> &str {
     digest.get(..12).unwrap_or(digest)
 }
 
-/// The champion of `name`: `@alias` first, else the latest version in `stage`.
+/// The champion of `name`: `@alias` first, else the latest version in `stage`; `None` when
+/// there is none, or no such registered model yet.
 async fn champion(
     client: &MlflowClient,
     name: &str,
     alias: &str,
     stage: legendary_mlflow::Stage,
 ) -> anyhow::Result<Option<ModelVersion>> {
-    if let Some(v) = client.version_by_alias(name, alias).await? {
-        return Ok(Some(v));
+    match client.version_by_alias(name, alias).await {
+        Ok(Some(v)) => return Ok(Some(v)),
+        Ok(None) => {}
+        // Not registered yet: the first retraining makes the first champion.
+        Err(legendary_mlflow::MlflowError::ModelNotFound { .. }) => return Ok(None),
+        Err(e) => return Err(e.into()),
     }
     Ok(client.latest_version(name, stage).await?)
 }

@@ -120,7 +120,7 @@ fn params_and_metrics(o: &Outcome) -> (Vec<KeyValue>, Vec<Metric>) {
         KeyValue::new("threshold_rule", c.threshold.to_string()),
         KeyValue::new("decision_threshold", o.model.threshold().to_string()),
         KeyValue::new("calibration", c.calibration.to_string()),
-        KeyValue::new("generations", c.generations.to_string()),
+        KeyValue::new("generations", o.dataset.generations.to_string()),
         KeyValue::new("test_size", c.test_size.to_string()),
         KeyValue::new("cv_folds", c.cv_folds.to_string()),
         KeyValue::new("cv_groups", "identical stats".to_owned()),

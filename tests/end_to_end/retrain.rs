@@ -107,7 +107,10 @@ print(json.dumps([[r.info.run_id, r.data.tags] for r in runs]))
         .collect()
 }
 
-/// `legendary retrain` of the loop's registered model on `catalogue`: a fast recipe.
+/// The loop's recipe: the default one with fewer trees, to be quick.
+const RECIPE: [&str; 2] = ["--n-trees", "60"];
+
+/// `legendary retrain` of the loop's registered model on `catalogue`, no cross-validation.
 fn retrain(catalogue: &Path, extra: &[&str]) -> std::process::Output {
     static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -118,14 +121,14 @@ fn retrain(catalogue: &Path, extra: &[&str]) -> std::process::Output {
             "loop",
             "--register-as",
             "loop",
-            "--n-trees",
-            "60",
             "--cv-folds",
             "0",
             "--generation-eval",
             "none",
+            // Short, so that the retraining on new data a few seconds after the first champion
+            // is not held back (the cool-down itself is tested in `retrain`'s unit tests).
             "--cooldown",
-            "1h",
+            "2s",
         ])
         .arg("--data")
         .arg(catalogue)
@@ -144,7 +147,7 @@ async fn the_loop_retrains_on_new_data_gates_promotes_and_reloads_without_losing
     publish(&catalogue, 1..=8);
 
     // No champion yet: the first retrain trains one and promotes it.
-    let o = retrain(&catalogue, &[]);
+    let o = retrain(&catalogue, &RECIPE);
     assert!(o.status.success(), "{}", text(&o));
     assert!(
         text(&o).contains("retraining: there is no champion yet"),
@@ -153,22 +156,29 @@ async fn the_loop_retrains_on_new_data_gates_promotes_and_reloads_without_losing
     );
     assert!(text(&o).contains("promoted: version 1"), "{}", text(&o));
 
-    let mut serve = Serve::start(
-        &[],
-        &[
-            "--model-uri",
-            "models:/loop@champion",
-            "--reload-interval",
-            "1s",
-            "--monitor-rows",
-            "1000",
-        ],
-    );
+    // Two replicas of the champion: one under steady load through the whole loop (what must
+    // not lose a request), one receiving the replayed traffic (what the fleet's monitoring
+    // shows; the load's one repeated row would be a distribution of its own).
+    let replica = || {
+        Serve::start(
+            &[],
+            &[
+                "--model-uri",
+                "models:/loop@champion",
+                "--reload-interval",
+                "1s",
+                "--monitor-rows",
+                "1000",
+            ],
+        )
+    };
+    let (mut loaded, mut serve) = (replica(), replica());
     let client = reqwest::Client::new();
+    loaded.wait_ready(&client).await;
     serve.wait_ready(&client).await;
     let watch = format!("{}/monitoring", serve.base);
     let load = Load::start(
-        &serve.base,
+        &loaded.base,
         json!({"dataframe_split": {"columns": STATS, "data": [[80, 82, 83, 100, 100, 80]]}})
             .to_string(),
     );
@@ -176,24 +186,34 @@ async fn the_loop_retrains_on_new_data_gates_promotes_and_reloads_without_losing
     // Traffic like the training rows: nothing to do, and no run is created.
     replay(&client, &serve.base, &rows_of(1..=8)).await;
     let before = runs("loop").len();
-    let o = retrain(&catalogue, &["--monitoring-url", &watch]);
+    let o = retrain(
+        &catalogue,
+        &[&RECIPE[..], &["--monitoring-url", &watch]].concat(),
+    );
     let said = text(&o);
     assert!(o.status.success(), "{said}");
     assert!(
         said.contains("not retraining: the data is what champion version 1 was trained on"),
         "{said}"
     );
-    assert!(said.contains("the fleet shows no drift"), "{said}");
+    // No feature drifted. (The share of legendary answers may be flagged: these are the
+    // champion's own training rows, which it answers in sample, more often legendary than
+    // its out-of-fold reference; drift alone does not retrain, which is what this checks.)
+    assert!(!said.contains(" drifted (PSI"), "{said}");
     assert_eq!(runs("loop").len(), before, "no run for a no-op");
 
     // Generation 9 arrives: in the catalogue, and in the traffic.
     publish(&catalogue, 1..=9);
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let new: Vec<[f64; 6]> = rows_of(9..=9).into_iter().cycle().take(1000).collect();
     replay(&client, &serve.base, &new).await;
     let report = monitoring(&client, &serve.base).await;
     assert_eq!(report["version"], "1", "{report}");
 
-    let o = retrain(&catalogue, &["--monitoring-url", &watch]);
+    let o = retrain(
+        &catalogue,
+        &[&RECIPE[..], &["--monitoring-url", &watch]].concat(),
+    );
     let said = text(&o);
     println!("{said}");
     assert!(o.status.success(), "{said}");
@@ -219,21 +239,26 @@ async fn the_loop_retrains_on_new_data_gates_promotes_and_reloads_without_losing
 
     // Every replica reloads the new champion by itself.
     let started = Instant::now();
-    loop {
-        let report = monitoring(&client, &serve.base).await;
-        if report["version"] == "2" {
-            break;
+    for replica in [&serve.base, &loaded.base] {
+        loop {
+            let report = monitoring(&client, replica).await;
+            if report["version"] == "2" {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "{replica} never reloaded: {report}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "never reloaded: {report}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
     // Right after: nothing new, nothing done.
     let before = runs("loop").len();
-    let o = retrain(&catalogue, &["--monitoring-url", &watch]);
+    let o = retrain(
+        &catalogue,
+        &[&RECIPE[..], &["--monitoring-url", &watch]].concat(),
+    );
     let said = text(&o);
     assert!(o.status.success(), "{said}");
     assert!(said.contains("not retraining"), "{said}");

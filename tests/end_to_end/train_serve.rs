@@ -432,11 +432,23 @@ print(json.dumps({{"models": models, "versions": versions, "experiment": c.get_e
 #[ignore = "needs a real mlflow server: scripts/test.sh runs it"]
 async fn the_quality_gate_promotes_better_registry_versions_and_refuses_worse_ones() {
     let out = tempfile::tempdir().unwrap();
-    // First model: no champion yet, so it is promoted.
-    let o = train(
-        &out.path().join("a"),
-        &["--register-as", "pokemon-gate", "--promote"],
-    );
+    // First model (three trees, generations 1-2 only: a champion from long ago): no champion
+    // yet, so it is promoted.
+    let o = legendary()
+        .args([
+            "train",
+            "--n-trees",
+            "3",
+            "--generations",
+            "1-2",
+            "--cv-folds",
+            "0",
+            "--output",
+        ])
+        .arg(out.path().join("a"))
+        .args(["--register-as", "pokemon-gate", "--promote"])
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("promoted"), "{}", text(&o));
     // A much worse model (one shallow tree on raw stats) is refused with exit code 3.
@@ -461,7 +473,8 @@ async fn the_quality_gate_promotes_better_registry_versions_and_refuses_worse_on
         .unwrap();
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     assert!(text(&o).contains("not promoted"), "{}", text(&o));
-    // A better model (more trees, the default columns, tuned threshold) is promoted.
+    // A better model by a real margin (150 trees) is promoted: the lower end of the gain's
+    // interval is above zero, and the table says so.
     let o = legendary()
         .args(["train", "--n-trees", "150", "--cv-folds", "0", "--output"])
         .arg(out.path().join("c"))
@@ -475,6 +488,14 @@ async fn the_quality_gate_promotes_better_registry_versions_and_refuses_worse_on
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", text(&o));
+    for shown in [
+        "promoted: version 3",
+        "paired rows",
+        "interval",
+        "generation 9 (newest)",
+    ] {
+        assert!(text(&o).contains(shown), "{shown}: {}", text(&o));
+    }
     let seen = python(
         r#"
 import json
@@ -494,6 +515,12 @@ print(json.dumps({"versions": vs, "champion": champ}))
         "refused"
     );
     assert!(seen["versions"]["2"][1]["legendary.gate.champion_score"].is_string());
+    assert!(
+        seen["versions"]["3"][1]["legendary.gate.gain_interval"]
+            .as_str()
+            .is_some_and(|i| i.starts_with('[')),
+        "{seen}"
+    );
     assert_eq!(seen["versions"]["3"][0], "Production");
     assert_eq!(seen["versions"]["1"][0], "Archived");
     assert_eq!(seen["champion"], "3");

@@ -108,6 +108,8 @@ pub(crate) struct ChampionRecord {
     pub generations: Option<Generations>,
     /// Whether the registered model was refitted on every row of its data (`refit_all`).
     pub refitted: bool,
+    /// The digest of the data its run trained on, when the run says.
+    pub data_sha256: Option<String>,
 }
 
 /// The rows both models are judged on.
@@ -235,6 +237,7 @@ mod tests {
             logged: Some(LoggedHoldout::parse(LOG).unwrap()),
             generations: Some("1-8".parse().unwrap()),
             refitted: true,
+            data_sha256: None,
         };
         let p = pair(
             &held_out(),
@@ -258,6 +261,7 @@ mod tests {
             logged: None,
             generations: Some("1-9".parse().unwrap()),
             refitted: true,
+            data_sha256: None,
         };
         let none = pair(
             &held_out(),

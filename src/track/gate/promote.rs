@@ -54,6 +54,7 @@ async fn record_of(
     };
     record.refitted = param("refit_all") == Some("true");
     record.generations = param("generations").and_then(|g| g.parse().ok());
+    record.data_sha256 = param("data_sha256").map(str::to_owned);
     let score = run
         .data
         .metrics
@@ -152,10 +153,16 @@ pub(crate) async fn promote(
             let (record, score) = record_of(client, c, gate).await;
             let champion_answers = Answers::of(&loaded.model, &held_out.rows);
             let paired = pair(held_out, &answers, &champion_answers, &record);
+            // Other data than the champion's: a champion that logged its digest, and another one.
+            let new_data = record
+                .data_sha256
+                .as_ref()
+                .is_some_and(|d| *d != held_out.data_sha256);
             let evidence = match (&paired, score) {
                 (Some(paired), _) => Evidence::Paired {
                     version: &c.version,
                     paired,
+                    new_data,
                 },
                 (None, Some(score)) => Evidence::Score {
                     version: &c.version,

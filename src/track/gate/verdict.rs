@@ -4,14 +4,16 @@
 //! The challenger is promoted only when every check passes:
 //! - **gain**: the paired bootstrap interval of its gain over the champion (in the gate
 //!   metric's own direction) lies above the minimum improvement, so a lucky split cannot
-//!   promote a model that is only as good;
+//!   promote a model that is only as good; when the challenger was trained on other data
+//!   (the catalogue moved), above minus the new-data tolerance: the champion has not seen the
+//!   new rows, so a challenger that is not worse replaces it;
 //! - **floors**: each floored metric of the challenger, on all its held-out rows, is at
 //!   least (lower-is-better metrics: at most) its floor;
 //! - **slices**: on each generation of the paired rows, and so on the newest one on its own,
-//!   the challenger is not worse than the champion on the slice metric by more than the
-//!   allowed regression, unless the slice's own paired interval still reaches zero (a few
-//!   dozen rows move a score by chance), so a model better on average but really worse on the
-//!   generation that just arrived is refused.
+//!   the slice's own paired interval of the gain does not lie wholly below minus the allowed
+//!   regression, so a model better on average but clearly worse on the generation that just
+//!   arrived is refused, and a slice that a few rows move by chance does not refuse a better
+//!   one.
 
 use std::fmt;
 
@@ -35,6 +37,11 @@ pub struct GateRules {
     pub max_slice_regression: f64,
     /// Generations with fewer paired rows are shown but not checked.
     pub min_slice_rows: usize,
+    /// When the challenger was trained on other data than the champion (the catalogue moved:
+    /// a new generation, newly labelled rows), the lower end of its gain's interval need only
+    /// be above minus this: the champion has not seen the new data, so a challenger that is
+    /// not worse replaces it (non-inferiority), while on the same data it must be better.
+    pub new_data_tolerance: f64,
 }
 
 impl Default for GateRules {
@@ -46,6 +53,7 @@ impl Default for GateRules {
             slice_metric: MetricName::Brier,
             max_slice_regression: 0.02,
             min_slice_rows: 10,
+            new_data_tolerance: 0.02,
         }
     }
 }
@@ -114,6 +122,8 @@ pub(crate) enum Evidence<'a> {
         version: &'a str,
         /// The rows and answers.
         paired: &'a Paired,
+        /// The challenger was trained on other data than the champion.
+        new_data: bool,
     },
     /// No row could be paired fairly: the champion's score from its own run (a refitted
     /// champion without a logged hold-out), compared point to point.
@@ -139,8 +149,17 @@ pub(crate) fn judge(
     let mut checks = Vec::new();
     let (champion, champion_source, rows) = match evidence {
         Evidence::NoChampion => (None, String::new(), challenger.rows as usize),
-        Evidence::Paired { version, paired } => {
-            checks.push(gain_check(metric, min_improvement, rules, paired));
+        Evidence::Paired {
+            version,
+            paired,
+            new_data,
+        } => {
+            let (bar, why) = if *new_data {
+                (-rules.new_data_tolerance, " (new data: not worse)")
+            } else {
+                (min_improvement, "")
+            };
+            checks.push(gain_check(metric, bar, why, rules, paired));
             checks.extend(slice_checks(rules, paired));
             (
                 Some((*version).to_owned()),
@@ -205,9 +224,11 @@ fn metrics_of(labels: &[bool], a: &super::pairing::Answers) -> Metrics {
     Metrics::of_decisions(labels, &a.proba, &a.decided)
 }
 
+/// The gain check: the lower end of the gain's interval above `bar` (`why` says which bar).
 fn gain_check(
     metric: MetricName,
-    min_improvement: f64,
+    bar: f64,
+    why: &str,
     rules: &GateRules,
     paired: &Paired,
 ) -> Check {
@@ -230,10 +251,10 @@ fn gain_check(
         gain: Some(metric.improvement(champion, challenger)),
         interval,
         rule: format!(
-            "{:.0} % interval above {min_improvement}",
+            "{:.0} % interval above {bar}{why}",
             rules.confidence * 100.0
         ),
-        passed: interval.is_some_and(|i| i.low > min_improvement),
+        passed: interval.is_some_and(|i| i.low > bar),
     }
 }
 
@@ -282,18 +303,18 @@ fn slice_checks(rules: &GateRules, paired: &Paired) -> Vec<Check> {
                 gain: Some(gain),
                 interval,
                 rule: if checked {
-                    format!("regression ≤ {} or not real", rules.max_slice_regression)
+                    format!("interval not all below -{}", rules.max_slice_regression)
                 } else {
                     format!("not checked (under {} rows)", rules.min_slice_rows)
                 },
-                // Refused only for a regression both larger than allowed and real (the whole
-                // interval below zero): a few dozen rows move a slice's score by chance, and
-                // one unlucky slice must not keep a better model out. A slice metric that is
-                // not a number (no row of a class) is not a regression.
+                // Refused only when the whole interval shows a regression larger than allowed:
+                // a generation holds a few dozen rows (the newest, 18 with 2 legendaries in
+                // the bundled data), a few of them move its score, and one unlucky slice must
+                // not keep a better model out. A slice metric that is not a number (no row of
+                // a class) is not a regression.
                 passed: !checked
                     || gain.is_nan()
-                    || -gain <= rules.max_slice_regression
-                    || interval.is_none_or(|i| i.high >= 0.0),
+                    || interval.is_none_or(|i| i.high >= -rules.max_slice_regression),
             }
         })
         .collect()
@@ -404,6 +425,7 @@ mod tests {
             &Evidence::Paired {
                 version: "3",
                 paired: &p,
+                new_data: false,
             },
         );
         assert!(!v.promoted);
@@ -421,6 +443,7 @@ mod tests {
         let evidence = Evidence::Paired {
             version: "3",
             paired: &p,
+            new_data: false,
         };
         let v = judge(MetricName::Brier, 0.0, &GateRules::default(), &m, &evidence);
         assert!(v.promoted, "{v}");
@@ -431,6 +454,7 @@ mod tests {
         let evidence = Evidence::Paired {
             version: "3",
             paired: &p,
+            new_data: false,
         };
         let v = judge(MetricName::Brier, 0.0, &GateRules::default(), &m, &evidence);
         let gain = v.gain().unwrap();
@@ -440,6 +464,45 @@ mod tests {
             v.failed(),
             vec!["slice generation 9 (newest), 20 rows (brier)"]
         );
+    }
+
+    #[test]
+    fn on_new_data_a_challenger_not_worse_is_promoted_and_a_worse_one_is_not() {
+        // Equal answers: refused on the same data, promoted on new data.
+        let p = paired([(0.8, 0.2), (0.6, 0.3)], [(0.8, 0.2), (0.6, 0.3)]);
+        let m = metrics(&p.labels, &p.challenger);
+        let judged = |new_data| {
+            judge(
+                MetricName::Brier,
+                0.0,
+                &GateRules::default(),
+                &m,
+                &Evidence::Paired {
+                    version: "3",
+                    paired: &p,
+                    new_data,
+                },
+            )
+        };
+        assert!(!judged(false).promoted);
+        let v = judged(true);
+        assert!(v.promoted, "{v}");
+        assert!(v.to_string().contains("(new data: not worse)"), "{v}");
+        // Clearly worse everywhere: refused even on new data.
+        let p = paired([(0.9, 0.1), (0.8, 0.2)], [(0.6, 0.4), (0.55, 0.45)]);
+        let m = metrics(&p.labels, &p.challenger);
+        let v = judge(
+            MetricName::Brier,
+            0.0,
+            &GateRules::default(),
+            &m,
+            &Evidence::Paired {
+                version: "3",
+                paired: &p,
+                new_data: true,
+            },
+        );
+        assert!(!v.promoted, "{v}");
     }
 
     #[test]
@@ -453,6 +516,7 @@ mod tests {
         let evidence = Evidence::Paired {
             version: "3",
             paired: &p,
+            new_data: false,
         };
         let v = judge(MetricName::Brier, 0.0, &rules, &m, &evidence);
         assert!(v.promoted, "{v}");
