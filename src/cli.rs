@@ -327,7 +327,7 @@ fn floor(text: &str) -> Result<(MetricName, f64), String> {
     let (metric, value) = text
         .split_once('=')
         .ok_or_else(|| format!("'{text}' is not METRIC=VALUE (e.g. roc_auc=0.95)"))?;
-    let metric: MetricName = metric.trim().parse().map_err(|e| format!("{e}"))?;
+    let metric = metric.trim().parse::<MetricName>()?;
     let value: f64 = value
         .trim()
         .parse()

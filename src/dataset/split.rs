@@ -67,30 +67,22 @@ pub(crate) fn holdout_split(rows: &[[f64; 6]], labels: &[bool], test_size: f64) 
             continue;
         }
         let held = members.iter().filter(|&&i| test[i]).count();
+        // The side this class has no row on, if any.
+        let empty_side = match held {
+            0 => true,
+            h if h == members.len() => false,
+            _ => continue,
+        };
         let by_distance = |&i: &usize| (position[i] - test_size).abs();
-        if held == 0 {
-            if let Some(&i) = members
-                .iter()
-                .min_by(|a, b| by_distance(a).total_cmp(&by_distance(b)))
-            {
-                // Every row of this stat line moves with it (the pairing relies on it).
-                let line = rows[i].map(f64::to_bits);
-                for &j in &members {
-                    if rows[j].map(f64::to_bits) == line {
-                        test[j] = true;
-                    }
-                }
-            }
-        } else if held == members.len() {
-            if let Some(&i) = members
-                .iter()
-                .min_by(|a, b| by_distance(a).total_cmp(&by_distance(b)))
-            {
-                let line = rows[i].map(f64::to_bits);
-                for &j in &members {
-                    if rows[j].map(f64::to_bits) == line {
-                        test[j] = false;
-                    }
+        if let Some(&i) = members
+            .iter()
+            .min_by(|a, b| by_distance(a).total_cmp(&by_distance(b)))
+        {
+            // Every row of this stat line moves with it (the pairing relies on it).
+            let line = rows[i].map(f64::to_bits);
+            for &j in &members {
+                if rows[j].map(f64::to_bits) == line {
+                    test[j] = empty_side;
                 }
             }
         }
@@ -240,7 +232,7 @@ mod tests {
         let share = before.test.len() as f64 / rows.len() as f64;
         assert!((0.12..0.28).contains(&share), "{share}");
         // Adding rows (a new generation) moves none of the old ones.
-        let (mut more, mut more_labels) = (rows.clone(), labels.clone());
+        let (mut more, mut more_labels) = (rows, labels);
         for i in 0..100 {
             more.push([1000.0 + f64::from(i), 1.0, 2.0, 3.0, 4.0, 5.0]);
             more_labels.push(i % 3 == 0);
