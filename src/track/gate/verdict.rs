@@ -325,7 +325,7 @@ impl fmt::Display for Verdict {
         let num = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v:.4}"));
         writeln!(
             f,
-            "  {:<6} {:<28} {:<8} {:>10} {:>10} {:>8} {:>20}  {:<32} result",
+            "  {:<6} {:<34} {:<8} {:>10} {:>10} {:>8} {:>20}  {:<32} result",
             "check", "rows", "metric", "challenger", "champion", "gain", "interval", "rule"
         )?;
         for c in &self.checks {
@@ -334,7 +334,7 @@ impl fmt::Display for Verdict {
                 .map_or_else(String::new, |i| format!("[{:.4}, {:.4}]", i.low, i.high));
             writeln!(
                 f,
-                "  {:<6} {:<28} {:<8} {:>10} {:>10} {:>8} {:>20}  {:<32} {}",
+                "  {:<6} {:<34} {:<8} {:>10} {:>10} {:>8} {:>20}  {:<32} {}",
                 c.kind,
                 c.scope,
                 c.metric.as_str(),
