@@ -1182,6 +1182,32 @@ def run_training(img: Image, training: Path, mlflow_bin: Path, work: Path) -> No
         log(f"  registered {name} version {newest['version']} from run {newest['run_id']}; gate: {decision} "
             f"(challenger {tags.get('legendary.gate.challenger_score')}, "
             f"champion {tags.get('legendary.gate.champion_score', 'none')})")
+
+        # The retrain CronJob: the champion was trained on the image's own data package, so it
+        # says there is nothing to do and exits 0 without a run (the Service it watches does
+        # not exist here: it is named in the reasons, not fatal).
+        manifest = training / "retrain-cronjob.yaml"
+        _, pod = job_pod(manifest, img, cluster)
+        log(f"==> run as {manifest} runs it: {shlex.join(pod.argv)}")
+        started = time.monotonic()
+        experiment = server.api("experiments/get-by-name?experiment_name=pokemon")["experiment"]["experiment_id"]
+
+        def runs() -> int:
+            found = server.api("runs/search", {"experiment_ids": [experiment], "max_results": 1000})
+            return len(found.get("runs") or [])
+
+        runs_before = runs()
+        proc, handle = start_pod(img, pod, work / "retrain.log")
+        code, out = finish_pod(proc, handle, work / "retrain.log", 600)
+        if code != 0:
+            raise Failure(f"the retrain CronJob's command exited with {code}:\n{tail_of(work / 'retrain.log')}")
+        said = next((line for line in out.splitlines() if "retraining" in line), "")
+        if "not retraining: the data is what champion version" not in said:
+            raise Failure(f"the retrain CronJob did not find the champion's data unchanged:\n{out[-2000:]}")
+        runs_after = runs()
+        if runs_after != runs_before:
+            raise Failure(f"the retrain CronJob created a run with nothing to do ({runs_before} -> {runs_after})")
+        log(f"  exit 0 in {time.monotonic() - started:.0f} s, no run created: {said[:300]}")
     finally:
         server.stop()
 
