@@ -1201,7 +1201,8 @@ def run_training(img: Image, training: Path, mlflow_bin: Path, work: Path) -> No
         code, out = finish_pod(proc, handle, work / "retrain.log", 600)
         if code != 0:
             raise Failure(f"the retrain CronJob's command exited with {code}:\n{tail_of(work / 'retrain.log')}")
-        said = next((line for line in out.splitlines() if "retraining" in line), "")
+        # The line the command prints (its JSON log says the same in fields).
+        said = next((line for line in out.splitlines() if line.startswith(("retraining", "not retraining"))), "")
         if "not retraining: the data is what champion version" not in said:
             raise Failure(f"the retrain CronJob did not find the champion's data unchanged:\n{out[-2000:]}")
         runs_after = runs()
