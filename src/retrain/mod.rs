@@ -108,8 +108,12 @@ pub(crate) fn decide(signals: &Signals, watch: &Watch) -> Plan {
             "the fleet drifted: {}",
             signals.fleet.alarms.join(", ")
         ));
-    } else if !watch.monitoring.is_empty() || watch.prometheus.is_some() {
-        reasons.push("the fleet shows no drift".to_owned());
+    } else {
+        // Said only when some source was read: an unreachable fleet shows nothing.
+        let sources = watch.monitoring.len() + usize::from(watch.prometheus.is_some());
+        if sources > signals.fleet.unreadable.len() {
+            reasons.push("the fleet shows no drift".to_owned());
+        }
     }
     for e in &signals.fleet.unreadable {
         reasons.push(format!("could not read {e}"));
@@ -256,6 +260,18 @@ mod tests {
         assert_eq!(
             plan.why(),
             "the data changed: champion version 4 was trained on 0000…, the catalogue is now abcdef012345…; the fleet drifted: a: hp drifted"
+        );
+    }
+
+    #[test]
+    fn an_unreadable_fleet_is_named_and_not_called_quiet() {
+        let mut s = signals(Some("abcdef0123456789"), &[]);
+        s.fleet.unreadable = vec!["http://a/monitoring: connection refused".to_owned()];
+        let plan = decide(&s, &watch());
+        assert!(!plan.retrain);
+        assert_eq!(
+            plan.why(),
+            "the data is what champion version 4 was trained on (abcdef012345…); could not read http://a/monitoring: connection refused"
         );
     }
 

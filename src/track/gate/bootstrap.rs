@@ -87,13 +87,6 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 mod tests {
     use super::*;
 
-    fn answers(proba: &[f64]) -> Answers {
-        Answers {
-            proba: proba.to_vec(),
-            decided: proba.iter().map(|&p| p > 0.5).collect(),
-        }
-    }
-
     /// 200 rows, one in four legendary, and a model whose probability separates them with
     /// `noise` mixed in (a fixed pseudo-random pattern).
     fn model(labels: &[bool], noise: f64, seed: u64) -> Answers {
@@ -107,7 +100,7 @@ mod tests {
                 (base + noise * (u - 0.5)).clamp(0.0, 1.0)
             })
             .collect();
-        answers(&proba)
+        Answers::at_half(&proba)
     }
 
     fn labels() -> Vec<bool> {
@@ -163,7 +156,7 @@ mod tests {
     fn an_undefined_metric_gives_no_interval() {
         // One class only: ROC AUC is not a number on any resample.
         let y = vec![false; 50];
-        let m = answers(&[0.2; 50]);
+        let m = Answers::at_half(&[0.2; 50]);
         assert_eq!(
             gain_interval(&y, &m, &m, MetricName::RocAuc, 100, 0.95),
             None

@@ -32,6 +32,15 @@ impl Answers {
         Self { proba, decided }
     }
 
+    /// Answers deciding at 0.5, for tests.
+    #[cfg(test)]
+    pub(crate) fn at_half(proba: &[f64]) -> Self {
+        Self {
+            proba: proba.to_vec(),
+            decided: proba.iter().map(|&p| p > 0.5).collect(),
+        }
+    }
+
     fn push(&mut self, proba: f64, decided: bool) {
         self.proba.push(proba);
         self.decided.push(decided);
@@ -221,13 +230,6 @@ mod tests {
         }
     }
 
-    fn answers(proba: &[f64]) -> Answers {
-        Answers {
-            proba: proba.to_vec(),
-            decided: proba.iter().map(|&p| p > 0.5).collect(),
-        }
-    }
-
     const LOG: &str = "hp,attack,defense,special_attack,special_defense,speed,generation,legendary,probability,decision,threshold\n\
         1,2,3,4,5,6,1,true,0.9,true,0.5\n";
 
@@ -241,15 +243,15 @@ mod tests {
         };
         let p = pair(
             &held_out(),
-            &answers(&[0.8, 0.1, 0.2]),
-            &answers(&[0.99, 0.01, 0.3]),
+            &Answers::at_half(&[0.8, 0.1, 0.2]),
+            &Answers::at_half(&[0.99, 0.01, 0.3]),
             &record,
         )
         .unwrap();
         // Row 1 from the log (not the refitted model's 0.99), row 2 left out (generation 2
         // was trained on and is not in the log), row 3 scored by the model (generation 9).
-        assert_eq!(p.champion, answers(&[0.9, 0.3]));
-        assert_eq!(p.challenger, answers(&[0.8, 0.2]));
+        assert_eq!(p.champion, Answers::at_half(&[0.9, 0.3]));
+        assert_eq!(p.challenger, Answers::at_half(&[0.8, 0.2]));
         assert_eq!((p.from_log, p.from_model, p.excluded), (1, 1, 1));
         assert_eq!(p.generations, vec![1, 9]);
         assert!(p.champion_source().contains("1 held-out rows left out"));
@@ -265,8 +267,8 @@ mod tests {
         };
         let none = pair(
             &held_out(),
-            &answers(&[0.8, 0.1, 0.2]),
-            &answers(&[0.9, 0.1, 0.3]),
+            &Answers::at_half(&[0.8, 0.1, 0.2]),
+            &Answers::at_half(&[0.9, 0.1, 0.3]),
             &record,
         );
         assert!(none.is_none());
@@ -277,8 +279,8 @@ mod tests {
         };
         let p = pair(
             &held_out(),
-            &answers(&[0.8, 0.1, 0.2]),
-            &answers(&[0.9, 0.1, 0.3]),
+            &Answers::at_half(&[0.8, 0.1, 0.2]),
+            &Answers::at_half(&[0.9, 0.1, 0.3]),
             &record,
         )
         .unwrap();

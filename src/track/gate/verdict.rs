@@ -358,13 +358,6 @@ mod tests {
     use super::super::pairing::Answers;
     use super::*;
 
-    fn answers(proba: &[f64]) -> Answers {
-        Answers {
-            proba: proba.to_vec(),
-            decided: proba.iter().map(|&p| p > 0.5).collect(),
-        }
-    }
-
     /// 40 rows of generation 1 and 20 of generation 9, one in four legendary; the champion
     /// and challenger probabilities given per generation as (legendary, not).
     fn paired(champion: [(f64, f64); 2], challenger: [(f64, f64); 2]) -> Paired {
@@ -395,7 +388,7 @@ mod tests {
 
     #[test]
     fn without_a_champion_only_the_floors_decide() {
-        let m = metrics(&[true, false], &answers(&[0.9, 0.1]));
+        let m = metrics(&[true, false], &Answers::at_half(&[0.9, 0.1]));
         let rules = GateRules {
             floors: vec![(MetricName::RocAuc, 0.9), (MetricName::Brier, 0.001)],
             ..GateRules::default()
@@ -525,7 +518,7 @@ mod tests {
 
     #[test]
     fn a_logged_score_is_compared_point_to_point() {
-        let m = metrics(&[true, false], &answers(&[0.9, 0.1]));
+        let m = metrics(&[true, false], &Answers::at_half(&[0.9, 0.1]));
         let evidence = Evidence::Score {
             version: "2",
             score: 0.99,
