@@ -532,9 +532,15 @@ pub(crate) struct TrainArgs {
     /// Forest hyperparameters.
     #[command(flatten)]
     pub forest: ForestArgs,
-    /// Held-out fraction of the stratified split.
+    /// Held-out fraction.
     #[arg(long, env = "LEGENDARY_TEST_SIZE", default_value_t = 0.2)]
     pub test_size: f64,
+    /// How the held-out rows are picked: `stat-line` (by a hash of each row's six stats: the
+    /// same rows for every seed and as data grows, so the gate pairs two models row by row)
+    /// or `seeded` (a stratified shuffle by `--seed`, the only one before; to retrain an
+    /// older model byte for byte).
+    #[arg(long, env = "LEGENDARY_HOLDOUT", default_value = "stat-line")]
+    pub holdout: crate::dataset::Holdout,
     /// Folds of the two stratified cross-validations over all selected rows (0: none): the
     /// reported one keeps rows with identical stats in one fold, the other deals row by row.
     #[arg(long, env = "LEGENDARY_CV_FOLDS", default_value_t = 5)]
@@ -632,6 +638,7 @@ impl TrainArgs {
             generations: self.generations.clone(),
             params: self.forest.params(),
             test_size: self.test_size,
+            holdout: self.holdout,
             cv_folds: self.cv_folds,
             threshold: self.forest.threshold,
             refit_all: self.refit_all,

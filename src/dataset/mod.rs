@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 pub use fetch::{fetch, source_json, source_type};
 pub use generations::Generations;
 pub use package::{DataError, Dataset, Pokemon};
-pub use split::Split;
-pub(crate) use split::{grouped_kfold, holdout_split, identical_groups, kfold, stratified_split};
+pub use split::{Holdout, Split};
+pub(crate) use split::{grouped_kfold, identical_groups, kfold, stratified_split};
 pub use table::load_csv;
 
 /// The default `--data` (and a grid's): relative to the working directory, as in the

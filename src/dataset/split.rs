@@ -45,6 +45,62 @@ pub(crate) fn stratified_split(labels: &[bool], test_size: f64, seed: u64) -> Sp
     Split { train, test }
 }
 
+/// How a training picks the rows it holds out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Holdout {
+    /// By the hash of each row's stat line ([`holdout_split`]): the same rows for every seed
+    /// and as data grows, which is what lets the gate pair two models row by row.
+    #[default]
+    StatLine,
+    /// A seeded stratified shuffle ([`stratified_split`]): the only hold-out before the
+    /// stat-line one, kept so that a model trained then is retrained byte for byte.
+    Seeded,
+}
+
+impl Holdout {
+    /// The split of `rows` (labels `labels`) this hold-out makes; `seed` is used by `Seeded`.
+    pub(crate) fn split(
+        self,
+        rows: &[[f64; 6]],
+        labels: &[bool],
+        test_size: f64,
+        seed: u64,
+    ) -> Split {
+        match self {
+            Self::StatLine => holdout_split(rows, labels, test_size),
+            Self::Seeded => stratified_split(labels, test_size, seed),
+        }
+    }
+
+    /// True for the seeded hold-out (a recorded config that names none had it).
+    pub fn is_seeded(&self) -> bool {
+        *self == Self::Seeded
+    }
+}
+
+impl std::fmt::Display for Holdout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::StatLine => "stat-line",
+            Self::Seeded => "seeded",
+        })
+    }
+}
+
+impl std::str::FromStr for Holdout {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "stat-line" => Ok(Self::StatLine),
+            "seeded" => Ok(Self::Seeded),
+            other => Err(format!(
+                "'{other}' is not a hold-out: expected stat-line or seeded"
+            )),
+        }
+    }
+}
+
 /// The gate's hold-out: a row is held out when the hash of its six stats falls under
 /// `test_size`, so the choice is a function of the stat line alone.
 ///

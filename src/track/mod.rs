@@ -122,6 +122,7 @@ fn params_and_metrics(o: &Outcome) -> (Vec<KeyValue>, Vec<Metric>) {
         KeyValue::new("calibration", c.calibration.to_string()),
         KeyValue::new("generations", o.dataset.generations.to_string()),
         KeyValue::new("test_size", c.test_size.to_string()),
+        KeyValue::new("holdout", c.holdout.to_string()),
         KeyValue::new("cv_folds", c.cv_folds.to_string()),
         KeyValue::new("cv_groups", "identical stats".to_owned()),
         KeyValue::new("refit_all", c.refit_all.to_string()),

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::dataset::{
-    self, Dataset, Generations, Split, grouped_kfold, holdout_split, identical_groups, kfold,
+    self, Dataset, Generations, Holdout, Split, grouped_kfold, identical_groups, kfold,
 };
 use crate::model::{self, Background, FeatureSet, ForestParams, Model, ModelError};
 use legendary_mlflow::tracking::now_ms;
@@ -39,6 +39,10 @@ pub struct TrainConfig {
     pub params: ForestParams,
     /// Held-out fraction.
     pub test_size: f64,
+    /// How the held-out rows are picked. Left out of a recorded config when seeded: a config
+    /// recorded before the stat-line hold-out names none, and was seeded.
+    #[serde(serialize_with = "display", skip_serializing_if = "Holdout::is_seeded")]
+    pub holdout: Holdout,
     /// Folds of the cross-validations over all selected rows, grouped and row by row (0:
     /// none).
     pub cv_folds: usize,
@@ -76,6 +80,7 @@ impl Default for TrainConfig {
                 features: FeatureSet::Regularity,
             },
             test_size: 0.2,
+            holdout: Holdout::StatLine,
             cv_folds: 5,
             threshold: Threshold::Auto,
             refit_all: true,
@@ -429,7 +434,12 @@ pub(crate) fn fit_config(
 fn select(config: &TrainConfig) -> Result<(Dataset, Split), TrainError> {
     let dataset = dataset::load(&config.data, &config.generations)?;
     let stats: Vec<[f64; 6]> = dataset.rows.iter().map(|p| p.stats).collect();
-    let split = holdout_split(&stats, &dataset.labels(), config.test_size);
+    let split = config.holdout.split(
+        &stats,
+        &dataset.labels(),
+        config.test_size,
+        config.params.seed,
+    );
     Ok((dataset, split))
 }
 

@@ -171,6 +171,8 @@ fn config_from_json(v: &Value) -> TrainConfig {
         data: v["data"].as_str().unwrap().into(),
         generations: v["generations"].as_str().unwrap().parse().unwrap(),
         test_size: v["test_size"].as_f64().unwrap(),
+        // A config recorded before the stat-line hold-out names none: it was seeded.
+        holdout: v["holdout"].as_str().unwrap_or("seeded").parse().unwrap(),
         cv_folds: v["cv_folds"].as_u64().unwrap() as usize,
         threshold: v["threshold"].as_str().unwrap().parse().unwrap(),
         // A config recorded before calibration existed was uncalibrated.

@@ -8,7 +8,7 @@
 
 use super::pairing::{Answers, Paired};
 use super::verdict::{Evidence, GateRules, Verdict, judge};
-use crate::dataset::{self, Split, holdout_split};
+use crate::dataset::{self, Holdout, Split};
 use crate::train::{MetricName, Metrics, TrainConfig, fit_config};
 
 struct Data {
@@ -23,7 +23,7 @@ fn data() -> Data {
     let dataset = dataset::load(&root, &dataset::Generations::all()).unwrap();
     let rows: Vec<[f64; 6]> = dataset.rows.iter().map(|p| p.stats).collect();
     let labels = dataset.labels();
-    let split = holdout_split(&rows, &labels, 0.2);
+    let split = Holdout::StatLine.split(&rows, &labels, 0.2, 0);
     Data {
         generations: dataset.rows.iter().map(|p| p.generation).collect(),
         rows,
