@@ -138,6 +138,8 @@ pub(crate) struct Paired {
     pub from_model: usize,
     /// Held-out rows left out: the champion trained on them.
     pub excluded: usize,
+    /// Held-out rows left out as copies of a paired row's stat line and label.
+    pub copies: usize,
 }
 
 impl Paired {
@@ -152,8 +154,14 @@ impl Paired {
         }
         if self.from_model > 0 {
             parts.push(format!(
-                "{} rows scored by the registered model, which never trained on their generations",
+                "{} rows scored by the registered model (of generations it never trained on, or it was not refitted on the held-out rows)",
                 self.from_model
+            ));
+        }
+        if self.copies > 0 {
+            parts.push(format!(
+                "{} held-out rows left out as copies of a stat line already paired",
+                self.copies
             ));
         }
         if self.excluded > 0 {
@@ -177,7 +185,15 @@ pub(crate) fn pair(
     record: &ChampionRecord,
 ) -> Option<Paired> {
     let mut paired = Paired::default();
+    let mut seen = std::collections::HashSet::new();
     for (i, stats) in held_out.rows.iter().enumerate() {
+        // Each stat line once per label: both models answer copies identically, so copies
+        // add weight, not evidence (Arceus's 18 formes share one line, and would count as 18
+        // independent rows in the interval).
+        if !seen.insert((key(stats), held_out.labels[i])) {
+            paired.copies += 1;
+            continue;
+        }
         let generation = held_out.generations[i];
         let unseen = record
             .generations
@@ -255,6 +271,31 @@ mod tests {
         assert_eq!((p.from_log, p.from_model, p.excluded), (1, 1, 1));
         assert_eq!(p.generations, vec![1, 9]);
         assert!(p.champion_source().contains("1 held-out rows left out"));
+    }
+
+    #[test]
+    fn copies_of_a_stat_line_are_paired_once_per_label() {
+        let mut held = held_out();
+        held.rows.push(held.rows[0]);
+        held.labels.push(true);
+        held.generations.push(1);
+        held.rows.push(held.rows[0]);
+        held.labels.push(false);
+        held.generations.push(1);
+        let record = ChampionRecord::default();
+        let p = pair(
+            &held,
+            &Answers::at_half(&[0.8, 0.1, 0.2, 0.8, 0.8]),
+            &Answers::at_half(&[0.9, 0.1, 0.3, 0.9, 0.9]),
+            &record,
+        )
+        .unwrap();
+        assert_eq!(p.labels, vec![true, false, false, false]);
+        assert_eq!(p.copies, 1);
+        assert!(
+            p.champion_source()
+                .contains("1 held-out rows left out as copies")
+        );
     }
 
     #[test]

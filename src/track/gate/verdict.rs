@@ -308,7 +308,7 @@ fn slice_checks(rules: &GateRules, paired: &Paired) -> Vec<Check> {
                     format!("not checked (under {} rows)", rules.min_slice_rows)
                 },
                 // Refused only when the whole interval shows a regression larger than allowed:
-                // a generation holds a few dozen rows (the newest, 18 with 2 legendaries in
+                // a generation holds a few dozen rows (the newest, 17 stat lines with 2 legendaries in
                 // the bundled data), a few of them move its score, and one unlucky slice must
                 // not keep a better model out. A slice metric that is not a number (no row of
                 // a class) is not a regression.
