@@ -84,8 +84,17 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// was started before the fit: its duration is the training's, and a training that fails
 /// leaves a FAILED run saying why.
 fn train(job: &TrainJob, tags: Vec<KeyValue>) -> anyhow::Result<ExitCode> {
-    let runtime = runtime()?;
     let (config, _fetched) = local_data(job)?;
+    train_local(job, &config, tags)
+}
+
+/// [`train`] with the data already local (`config`: `job`'s, its data downloaded if remote).
+fn train_local(
+    job: &TrainJob,
+    config: &ValidConfig,
+    tags: Vec<KeyValue>,
+) -> anyhow::Result<ExitCode> {
+    let runtime = runtime()?;
     let started = match &job.tracking {
         Some(target) => Some(runtime.block_on(async {
             let session =
@@ -107,7 +116,7 @@ fn train(job: &TrainJob, tags: Vec<KeyValue>) -> anyhow::Result<ExitCode> {
         })?),
         None => None,
     };
-    let trained = crate::train::train(&config)
+    let trained = crate::train::train(config)
         .context("training failed")
         .and_then(|mut outcome| {
             // The run records where the data really lives, not the temporary copy.
@@ -167,6 +176,7 @@ fn retrain(job: &RetrainJob) -> anyhow::Result<ExitCode> {
     let crate::track::Placement::Gate(gate) = &publish.placement else {
         anyhow::bail!("retrain always gates its model");
     };
+    // Fetched once: the digest is read from it, and the training (if any) trains on it.
     let (config, _fetched) = local_data(&job.train)?;
     let data = crate::dataset::load(&config.get().data, &config.get().generations)
         .context("reading the catalogue's data")?
@@ -195,7 +205,7 @@ fn retrain(job: &RetrainJob) -> anyhow::Result<ExitCode> {
         KeyValue::new(crate::retrain::RETRAIN_TAG, "true"),
         KeyValue::new(crate::retrain::REASON_TAG, truncate_tag(&plan.why())),
     ];
-    train(&job.train, tags)
+    train_local(&job.train, &config, tags)
 }
 
 /// MLflow keeps at most 8000 characters of a tag value.
@@ -303,17 +313,22 @@ fn monitor_profile(job: &crate::config::ProfileJob) -> anyhow::Result<ExitCode> 
             fold_rates: Vec::new(),
         },
     );
-    let json = profile.to_json();
-    match &job.output {
+    write_output(job.output.as_deref(), &profile.to_json())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a command's result to `path`, or to standard output without one.
+fn write_output(path: Option<&std::path::Path>, bytes: &[u8]) -> anyhow::Result<()> {
+    match path {
         Some(path) => {
-            std::fs::write(path, &json).with_context(|| format!("writing {}", path.display()))?
+            std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))?;
         }
         None => {
             use std::io::Write as _;
-            std::io::stdout().write_all(&json)?;
+            std::io::stdout().write_all(bytes)?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn predict(job: &PredictJob) -> anyhow::Result<ExitCode> {
@@ -329,14 +344,6 @@ fn predict(job: &PredictJob) -> anyhow::Result<ExitCode> {
         std::fs::read(&job.input).with_context(|| format!("reading {}", job.input.display()))?;
     let out = crate::predict::score_csv(&served.model, &input)
         .with_context(|| format!("scoring {}", job.input.display()))?;
-    match &job.output {
-        Some(path) => {
-            std::fs::write(path, &out).with_context(|| format!("writing {}", path.display()))?
-        }
-        None => {
-            use std::io::Write as _;
-            std::io::stdout().write_all(&out)?;
-        }
-    }
+    write_output(job.output.as_deref(), &out)?;
     Ok(ExitCode::SUCCESS)
 }

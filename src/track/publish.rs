@@ -188,6 +188,7 @@ mod tests {
             checks: vec![Check {
                 kind: "gain",
                 scope: "240 paired rows".to_owned(),
+                generation: None,
                 metric: MetricName::RocAuc,
                 challenger: 0.94,
                 champion: Some(0.95),

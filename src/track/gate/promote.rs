@@ -259,12 +259,7 @@ async fn record(
     let now = legendary_mlflow::tracking::now_ms();
     let mut metrics = Vec::new();
     for c in &verdict.checks {
-        let step = c
-            .scope
-            .strip_prefix("generation ")
-            .and_then(|s| s.split([' ', ',']).next())
-            .and_then(|g| g.parse::<i64>().ok())
-            .unwrap_or(0);
+        let step = c.generation.map_or(0, i64::from);
         let name = match c.kind {
             "slice" => format!("gate_slice_{}", c.metric),
             "floor" => format!("gate_floor_{}", c.metric),

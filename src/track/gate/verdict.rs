@@ -65,6 +65,8 @@ pub(crate) struct Check {
     pub kind: &'static str,
     /// Which rows or which metric, in words.
     pub scope: String,
+    /// The generation of a slice check (its MLflow step).
+    pub generation: Option<u8>,
     /// The metric.
     pub metric: MetricName,
     /// The challenger's value.
@@ -177,6 +179,7 @@ pub(crate) fn judge(
             checks.push(Check {
                 kind: "gain",
                 scope: "its run's logged score (no row could be paired)".to_owned(),
+                generation: None,
                 metric,
                 challenger: value,
                 champion: Some(*score),
@@ -202,6 +205,7 @@ pub(crate) fn judge(
         Check {
             kind: "floor",
             scope: format!("all {} held-out rows", challenger.rows),
+            generation: None,
             metric: m,
             challenger: value,
             champion: None,
@@ -245,6 +249,7 @@ fn gain_check(
     Check {
         kind: "gain",
         scope: format!("{} paired rows", paired.labels.len()),
+        generation: None,
         metric,
         challenger,
         champion: Some(champion),
@@ -297,6 +302,7 @@ fn slice_checks(rules: &GateRules, paired: &Paired) -> Vec<Check> {
             Check {
                 kind: "slice",
                 scope: format!("generation {g}{newest}, {} rows", idx.len()),
+                generation: Some(g),
                 metric: m,
                 challenger,
                 champion: Some(champion),
