@@ -3,7 +3,8 @@
 //! 1, 5, 1,000 and 100,000 rows of the bundled model; and exact Shapley explanations
 //! (`explain/`: 1 row, and the most `POST /explain` takes) against the bundled background;
 //! and what the metrics layer records per request (`metrics/`), on `prometheus-client` and on
-//! the hand-written registry it replaced, alternately.
+//! the hand-written registry it replaced, alternately; and what the drift monitor adds to a
+//! scored batch (`monitor/record`, 1 and 1,000 rows against the bundled profile).
 //!
 //! Filter like any criterion bench: `cargo bench --bench scoring -- 'handler/'`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
@@ -377,6 +378,38 @@ fn two_threads(iters: u64, record: &(impl Fn() + Sync)) -> Duration {
     start.elapsed()
 }
 
+/// `Monitor::record` of a scored batch: what monitoring adds to every request (the
+/// `scripts/bench.sh` on/off ratio is this over the request's whole cost).
+fn monitoring(c: &mut Criterion) {
+    let served = Served::new(model_dir(), "models/pokemon", Resolved::default());
+    let profile = served
+        .profile
+        .clone()
+        .expect("the bundled model has a profile");
+    let monitor = legendary::monitor::Monitor::new(
+        profile,
+        String::new(),
+        &features(),
+        10_000,
+        Duration::from_secs(3600),
+    )
+    .unwrap();
+    let mut group = c.benchmark_group("monitor");
+    for n in [1, 1_000] {
+        let values = values(n);
+        let probabilities = served.model.proba_batch(&values);
+        let decisions: Vec<bool> = probabilities
+            .iter()
+            .map(|&p| served.model.decide(p))
+            .collect();
+        group.throughput(throughput(n));
+        group.bench_function(BenchmarkId::new("record", n), |b| {
+            b.iter(|| monitor.record(black_box(&values), &probabilities, &decisions));
+        });
+    }
+    group.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_millis(500))
@@ -387,6 +420,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = parsing, prediction, handler, explanation, metrics
+    targets = parsing, prediction, handler, explanation, metrics, monitoring
 }
 criterion_main!(benches);

@@ -10,7 +10,10 @@
 # the same load against it in the same run, then prints the ratios.
 #
 # Usage: scripts/bench.sh [--vs-mlflow] [--duration SECS] [--warmup SECS] [--connections N]
-#                         [--threads N] [--no-build] [--bin PATH]
+#                         [--threads N] [--no-build] [--bin PATH] [--rounds N]
+#                         [--only monitoring]
+# --rounds: rounds of the monitoring comparison (default 4; each runs on, off and shadow in
+# a rotated order); --only monitoring runs that comparison alone.
 # Needs: cargo, python3, curl, wrk (`apt-get install wrk`). --vs-mlflow also needs the
 # venv from scripts/mlflow-venv.sh (created on demand; PyPI must be reachable).
 # --bin benchmarks another build of legendary (e.g. an older commit's) instead.
@@ -26,7 +29,9 @@ warmup=3
 connections=32
 threads=2
 build=1
-bin="$root/target/release/legendary"
+rounds=4
+only=""
+bin="${CARGO_TARGET_DIR:-$root/target}/release/legendary"
 while [ $# -gt 0 ]; do
     case "$1" in
     --vs-mlflow) vs_mlflow=1 ;;
@@ -35,8 +40,10 @@ while [ $# -gt 0 ]; do
     --connections) connections="$2"; shift ;;
     --threads) threads="$2"; shift ;;
     --no-build) build=0 ;;
+    --rounds) rounds="$2"; shift ;;
+    --only) only="$2"; shift ;;
     --bin) bin="$2"; build=0; shift ;;
-    -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
@@ -50,8 +57,10 @@ if [ "$build" = 1 ]; then
     cargo build --release --quiet
 fi
 # The gRPC load generator is always this checkout's (it only speaks the protocol).
-cargo build --release --quiet --example oip_grpc_load
-grpc_load="$root/target/release/examples/oip_grpc_load"
+if [ "$only" != monitoring ]; then
+    cargo build --release --quiet --example oip_grpc_load
+fi
+grpc_load="${CARGO_TARGET_DIR:-$root/target}/release/examples/oip_grpc_load"
 
 work="$(mktemp -d)"
 pids=()
@@ -235,6 +244,7 @@ bench_server() {
 # ---- legendary ---------------------------------------------------------------------------
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)" >&2
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+if [ "$only" != monitoring ]; then
 port=$(free_port)
 echo "legendary serve on :$port" >&2
 export RUST_LOG="${RUST_LOG:-info}"
@@ -261,6 +271,7 @@ echo "    $(cat "$work/oip.rest1")" >&2
 echo "  OIP gRPC ModelInfer, 1000 rows raw: ${duration}s at c=$connections" >&2
 "$grpc_load" "127.0.0.1:$grpc_port" pokemon 1000 "$connections" "$duration" >"$work/oip.grpc1000"
 echo "    $(cat "$work/oip.grpc1000")" >&2
+fi
 
 # ---- monitoring on vs off ----------------------------------------------------------------
 # Two fresh servers of the same build, model and flags, one with --no-monitoring (the other is
@@ -285,17 +296,26 @@ read -r spid shadow_ready < <(launch "$work/legendary-shadow.log" "$shadow_port"
 pids+=("$spid")
 [ "$shadow_ready" != failed ] || { cat "$work/legendary-shadow.log" >&2; exit 1; }
 kill -STOP "$spid"
+# Each server warms up once; then each round runs the three in a rotated order (on, off,
+# shadow; off, shadow, on; ...), so a machine that drifts during the run (this one is a VM:
+# one configuration moves 10-20 % between rounds) favours none, and the report takes the
+# median of the per-round ratios.
+sides=(on off shadow)
+port_of() { case "$1" in on) echo "$on_port" ;; off) echo "$off_port" ;; shadow) echo "$shadow_port" ;; esac; }
+for side in "${sides[@]}"; do
+    [ "$side" = shadow ] && kill -CONT "$spid"
+    run_wrk "http://127.0.0.1:$(port_of "$side")/invocations" "$work/p1000.lua" "$warmup" >/dev/null
+    [ "$side" = shadow ] && kill -STOP "$spid"
+done
 for p in p1 p1000; do
-    for round in 1 2; do
-        for side in on off shadow; do
-            sport=$on_port
-            [ "$side" = off ] && sport=$off_port
-            [ "$side" = shadow ] && sport=$shadow_port
+    for round in $(seq "$rounds"); do
+        for k in 0 1 2; do
+            side=${sides[$(((k + round - 1) % 3))]}
             echo "  monitoring $side, $p, round $round: ${duration}s at c=$connections" >&2
             # The shadow's worker goes on scoring its queue after its run: it is stopped
             # (SIGSTOP) while the others run, or it would slow whichever runs next.
             [ "$side" = shadow ] && kill -CONT "$spid"
-            run_wrk "http://127.0.0.1:$sport/invocations" "$work/$p.lua" "$duration" >"$work/mon.$side.$p.$round"
+            run_wrk "http://127.0.0.1:$(port_of "$side")/invocations" "$work/$p.lua" "$duration" >"$work/mon.$side.$p.$round"
             [ "$side" = shadow ] && kill -STOP "$spid"
             echo "    $(cat "$work/mon.$side.$p.$round")" >&2
         done
@@ -349,6 +369,7 @@ for name in legendary mlflow; do
     echo "$name: 100,000-row request: $(cat "$work/$name.big") ms (3 runs, curl time_total)"
     echo "$name: peak RSS under wrk load $(peak_mb "$work/$name.rss_load") MB, after the 100k requests $(peak_mb "$work/$name.rss_big") MB"
 done
+if [ "$only" != monitoring ]; then
 echo "legendary: VmHWM $hwm MB; /ping ready ${ready_ms} ms (first start), ${ready_ms2} ms (second)"
 read -r or1 or50 or99 oe1 <"$work/oip.rest1"
 read -r og og50 og99 oge <"$work/oip.grpc1000"
@@ -358,18 +379,26 @@ printf '%-9s %-10s %12s %10s %10s %7s\n' legendary "OIP REST 1 row" "$or1" "$or5
 printf '%-9s %-10s %12s %10s %10s %7s\n' legendary "OIP gRPC 1000 rows raw" "$og" "$og50" "$og99" "$oge"
 awk -v a="$or1" -v b="$ir1" -v c="$og" -v d="$ir1000" 'BEGIN {
     printf "OIP / invocations: REST 1 row x%.2f req/s; gRPC 1000 rows raw / JSON 1000 rows x%.2f\n", a / b, c / d }'
-echo "monitoring on / off (same run, alternated; req/s and p99 summed over two rounds each):"
-for p in p1 p1000; do
-    cat "$work/mon.on.$p.1" "$work/mon.on.$p.2" >"$work/mon.on.$p"
-    cat "$work/mon.off.$p.1" "$work/mon.off.$p.2" >"$work/mon.off.$p"
-    awk -v p="${p#p}" 'FNR == NR { on += $1; onp += $3; n++; next } { off += $1; offp += $3 }
-        END { printf "  %s rows: req/s on %.0f, off %.0f: x%.3f; p99 on %.3f ms, off %.3f ms\n", p, on / n, off / n, on / off, onp / n, offp / n }' \
-        "$work/mon.on.$p" "$work/mon.off.$p"
-    cat "$work/mon.shadow.$p.1" "$work/mon.shadow.$p.2" >"$work/mon.shadow.$p"
-    awk -v p="${p#p}" 'FNR == NR { on += $1; onp += $3; n++; next } { sh += $1; shp += $3 }
-        END { printf "  %s rows with a shadow at 100%%: req/s %.0f (x%.3f), p99 %.3f ms (x%.3f of without)\n", p, sh / n, sh / on, shp / n, shp / onp }' \
-        "$work/mon.on.$p" "$work/mon.shadow.$p"
-done
+fi
+echo "monitoring on / off (same run, $rounds rounds in rotated order; the median of the per-round ratios, then each round's):"
+"$py3" - "$work" "$rounds" <<'PY'
+import statistics, sys
+work, rounds = sys.argv[1], int(sys.argv[2])
+def run(side, p, r):
+    rps, _p50, p99, _err = open(f"{work}/mon.{side}.{p}.{r}").read().split()
+    return float(rps), float(p99)
+def line(label, ratios):
+    print(f"    {label}: x{statistics.median(ratios):.3f} (rounds: {', '.join(f'x{x:.3f}' for x in ratios)})")
+for p in ("p1", "p1000"):
+    on = [run("on", p, r) for r in range(1, rounds + 1)]
+    off = [run("off", p, r) for r in range(1, rounds + 1)]
+    sh = [run("shadow", p, r) for r in range(1, rounds + 1)]
+    print(f"  {p[1:]} rows: req/s on {statistics.median(x[0] for x in on):.0f}, off {statistics.median(x[0] for x in off):.0f}")
+    line("monitoring on / off, req/s", [a[0] / b[0] for a, b in zip(on, off)])
+    line("monitoring on / off, p99", [a[1] / b[1] for a, b in zip(on, off)])
+    line("shadow at 100 % / no shadow, req/s", [a[0] / b[0] for a, b in zip(sh, on)])
+    line("shadow at 100 % / no shadow, champion p99", [a[1] / b[1] for a, b in zip(sh, on)])
+PY
 kill -CONT "$spid"
 shadow_json=$(curl -s "http://127.0.0.1:$shadow_port/monitoring")
 "$py3" -c 'import json, sys; s = json.loads(sys.argv[1])["shadow"]; print("  shadow: %d rows offered, %d scored, %d dropped, agreement %s" % (s["offered_rows"], s["scored_rows"], s["dropped_rows"], s["agreement"]))' "$shadow_json"

@@ -183,10 +183,14 @@ if [[ -s $scratch/spark-python ]]; then
   export LEGENDARY_TEST_SPARK_PYTHON
 fi
 step "deploy lint" scripts/lint-deploy.sh
-step "docker build context (release build)" docker_build
-step "API contract (schemathesis)" api_contract
+# The Dockerfile replay is mostly one core (the release build's single codegen unit and its
+# link, then one container at a time): it overlaps the tests beside it, which use the other.
+# The API contract needs its binary, so it runs once the replay is joined.
+background "docker build context (release build)" docker_build
 step "tests: all but end_to_end (unit, in_process with Chromium, process, sklearn, doc)" \
   cargo test "${WS[@]}" --no-fail-fast -- --include-ignored --skip end_to_end::
+join "docker build context (release build)"
+step "API contract (schemathesis)" api_contract
 step "tests: end_to_end against MLflow 3, Garage and Spark" \
   cargo test --locked -p legendary --test end_to_end --no-fail-fast -- --include-ignored
 step "tests: end_to_end, the generation-dependent ones against MLflow 2.x" mlflow2
