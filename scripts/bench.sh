@@ -57,10 +57,11 @@ if [ "$build" = 1 ]; then
     cargo build --release --quiet
 fi
 # The gRPC load generator is always this checkout's (it only speaks the protocol).
-if [ "$only" != monitoring ]; then
+grpc_load="${CARGO_TARGET_DIR:-$root/target}/release/examples/oip_grpc_load"
+# With --no-build, an existing load generator is used as it is (it only speaks the protocol).
+if [ "$only" != monitoring ] && { [ "$build" = 1 ] || [ ! -x "$grpc_load" ]; }; then
     cargo build --release --quiet --example oip_grpc_load
 fi
-grpc_load="${CARGO_TARGET_DIR:-$root/target}/release/examples/oip_grpc_load"
 
 work="$(mktemp -d)"
 pids=()
@@ -191,6 +192,16 @@ peak_mb() { awk '{printf "%.1f", $1 / 1024}' "$1" 2>/dev/null || echo "?"; }
 run_wrk() {
     local url="$1" lua="$2" secs="$3"
     wrk -t"$threads" -c"$connections" -d"${secs}s" --latency -s "$lua" "$url" >"$work/wrk.out" 2>&1 || true
+    parse_wrk "$work/wrk.out"
+}
+
+# CPU time (user + system, in clock ticks) the process $1 has used.
+cpu_ticks() {
+    awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+}
+
+# wrk's output $1 as "req/s p50_ms p99_ms errors".
+parse_wrk() {
     awk '
         function ms(v) {
             if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
@@ -204,7 +215,7 @@ run_wrk() {
         /Non-2xx or 3xx responses:/ { err += $NF }
         /Socket errors:/ { gsub(",", ""); err += $4 + $6 + $8 + $10 }
         END { printf "%s %.3f %.3f %d\n", rps, p50, p99, err }
-    ' "$work/wrk.out"
+    ' "$1"
 }
 
 # Benchmarks the server on port $2 (process $3); results go to $work/$1.*.
@@ -271,6 +282,33 @@ echo "    $(cat "$work/oip.rest1")" >&2
 echo "  OIP gRPC ModelInfer, 1000 rows raw: ${duration}s at c=$connections" >&2
 "$grpc_load" "127.0.0.1:$grpc_port" pokemon 1000 "$connections" "$duration" >"$work/oip.grpc1000"
 echo "    $(cat "$work/oip.grpc1000")" >&2
+# The same two 1000-row loads with the server on one core and the load generator on the
+# other (taskset), alternated twice, with the server's CPU seconds per request: unpinned, the
+# clients share the server's cores, and tonic's client costs more per call than wrk does, so
+# the unpinned ratio measures the clients as much as the server.
+if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+    taskset -a -p -c 0 "$lpid" >/dev/null
+    for round in 1 2; do
+        for kind in json grpc; do
+            echo "  pinned (server on CPU 0, client on CPU 1), 1000 rows $kind, round $round: ${duration}s at c=$connections" >&2
+            before=$(cpu_ticks "$lpid")
+            if [ "$kind" = json ]; then
+                taskset -c 1 wrk -t1 -c"$connections" -d"${duration}s" --latency -s "$work/p1000.lua" \
+                    "http://127.0.0.1:$port/invocations" >"$work/wrk.out" 2>&1 || true
+                parse_wrk "$work/wrk.out" >"$work/pinned.$kind.$round"
+            else
+                taskset -c 1 "$grpc_load" "127.0.0.1:$grpc_port" pokemon 1000 "$connections" "$duration" \
+                    >"$work/pinned.$kind.$round"
+            fi
+            after=$(cpu_ticks "$lpid")
+            read -r rps _ <"$work/pinned.$kind.$round"
+            awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v r="$rps" -v d="$duration" \
+                'BEGIN { printf "%.1f\n", t / hz / (r * d) * 1e6 }' >"$work/pinned.$kind.$round.cpu"
+            echo "    $(cat "$work/pinned.$kind.$round"), server CPU $(cat "$work/pinned.$kind.$round.cpu") us/request" >&2
+        done
+    done
+    taskset -a -p -c "0-$(($(nproc) - 1))" "$lpid" >/dev/null
+fi
 fi
 
 # ---- monitoring on vs off ----------------------------------------------------------------
@@ -302,6 +340,7 @@ kill -STOP "$spid"
 # median of the per-round ratios.
 sides=(on off shadow)
 port_of() { case "$1" in on) echo "$on_port" ;; off) echo "$off_port" ;; shadow) echo "$shadow_port" ;; esac; }
+pid_of() { case "$1" in on) echo "$onpid" ;; off) echo "$opid" ;; shadow) echo "$spid" ;; esac; }
 for side in "${sides[@]}"; do
     [ "$side" = shadow ] && kill -CONT "$spid"
     run_wrk "http://127.0.0.1:$(port_of "$side")/invocations" "$work/p1000.lua" "$warmup" >/dev/null
@@ -315,9 +354,16 @@ for p in p1 p1000; do
             # The shadow's worker goes on scoring its queue after its run: it is stopped
             # (SIGSTOP) while the others run, or it would slow whichever runs next.
             [ "$side" = shadow ] && kill -CONT "$spid"
+            before=$(cpu_ticks "$(pid_of "$side")")
             run_wrk "http://127.0.0.1:$(port_of "$side")/invocations" "$work/$p.lua" "$duration" >"$work/mon.$side.$p.$round"
+            after=$(cpu_ticks "$(pid_of "$side")")
             [ "$side" = shadow ] && kill -STOP "$spid"
-            echo "    $(cat "$work/mon.$side.$p.$round")" >&2
+            # The server's CPU time per request: what monitoring adds, whatever the scheduler
+            # gave wrk (the shadow's includes its worker's).
+            read -r rps _ <"$work/mon.$side.$p.$round"
+            awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v r="$rps" -v d="$duration" \
+                'BEGIN { printf "%.2f\n", t / hz / (r * d) * 1e6 }' >"$work/mon.$side.$p.$round.cpu"
+            echo "    $(cat "$work/mon.$side.$p.$round"), server CPU $(cat "$work/mon.$side.$p.$round.cpu") us/request" >&2
         done
     done
 done
@@ -379,6 +425,16 @@ printf '%-9s %-10s %12s %10s %10s %7s\n' legendary "OIP REST 1 row" "$or1" "$or5
 printf '%-9s %-10s %12s %10s %10s %7s\n' legendary "OIP gRPC 1000 rows raw" "$og" "$og50" "$og99" "$oge"
 awk -v a="$or1" -v b="$ir1" -v c="$og" -v d="$ir1000" 'BEGIN {
     printf "OIP / invocations: REST 1 row x%.2f req/s; gRPC 1000 rows raw / JSON 1000 rows x%.2f\n", a / b, c / d }'
+if [ -f "$work/pinned.json.1" ]; then
+    cat "$work/pinned.json.1" "$work/pinned.json.2" >"$work/pinned.json"
+    cat "$work/pinned.grpc.1" "$work/pinned.grpc.2" >"$work/pinned.grpc"
+    cat "$work/pinned.json.1.cpu" "$work/pinned.json.2.cpu" >"$work/pinned.json.cpu"
+    cat "$work/pinned.grpc.1.cpu" "$work/pinned.grpc.2.cpu" >"$work/pinned.grpc.cpu"
+    awk 'FNR == 1 { f++ } { v[f] += $1; n[f]++ }
+        END { printf "pinned, 1000 rows (two rounds each): JSON %.0f req/s, gRPC raw %.0f req/s: x%.2f; server CPU per request: JSON %.0f us, gRPC %.0f us (x%.2f less)\n",
+              v[1] / n[1], v[2] / n[2], (v[2] / n[2]) / (v[1] / n[1]), v[3] / n[3], v[4] / n[4], (v[3] / n[3]) / (v[4] / n[4]) }' \
+        "$work/pinned.json" "$work/pinned.grpc" "$work/pinned.json.cpu" "$work/pinned.grpc.cpu"
+fi
 fi
 echo "monitoring on / off (same run, $rounds rounds in rotated order; the median of the per-round ratios, then each round's):"
 "$py3" - "$work" "$rounds" <<'PY'
@@ -386,7 +442,8 @@ import statistics, sys
 work, rounds = sys.argv[1], int(sys.argv[2])
 def run(side, p, r):
     rps, _p50, p99, _err = open(f"{work}/mon.{side}.{p}.{r}").read().split()
-    return float(rps), float(p99)
+    cpu = float(open(f"{work}/mon.{side}.{p}.{r}.cpu").read())
+    return float(rps), float(p99), cpu
 def line(label, ratios):
     print(f"    {label}: x{statistics.median(ratios):.3f} (rounds: {', '.join(f'x{x:.3f}' for x in ratios)})")
 for p in ("p1", "p1000"):
@@ -396,6 +453,7 @@ for p in ("p1", "p1000"):
     print(f"  {p[1:]} rows: req/s on {statistics.median(x[0] for x in on):.0f}, off {statistics.median(x[0] for x in off):.0f}")
     line("monitoring on / off, req/s", [a[0] / b[0] for a, b in zip(on, off)])
     line("monitoring on / off, p99", [a[1] / b[1] for a, b in zip(on, off)])
+    line("monitoring on / off, server CPU per request", [a[2] / b[2] for a, b in zip(on, off)])
     line("shadow at 100 % / no shadow, req/s", [a[0] / b[0] for a, b in zip(sh, on)])
     line("shadow at 100 % / no shadow, champion p99", [a[1] / b[1] for a, b in zip(sh, on)])
 PY

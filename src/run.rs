@@ -291,10 +291,7 @@ fn monitor_profile(job: &crate::config::ProfileJob) -> anyhow::Result<ExitCode> 
         .with_context(|| format!("reading {}", job.data.display()))?;
     let rows: Vec<[f64; 6]> = dataset.rows.iter().map(|p| p.stats).collect();
     let probabilities = served.model.proba_rows(&rows);
-    let decisions: Vec<bool> = probabilities
-        .iter()
-        .map(|&p| served.model.decide(p))
-        .collect();
+    let decisions = served.model.decide_all(&probabilities);
     let profile = crate::monitor::Profile::build(
         format!(
             "{} rows of {} (generations {})",

@@ -140,16 +140,7 @@ struct Constraints {
 }
 
 /// Columns the loader needs; the schema may hold more.
-const REQUIRED: [&str; 8] = [
-    "hp",
-    "attack",
-    "defense",
-    "special_attack",
-    "special_defense",
-    "speed",
-    "generation",
-    "legendary",
-];
+const REQUIRED: [&str; 8] = legendary_forest::features_then(&["generation", "legendary"]);
 
 /// Columns the loader reads when the schema has them: else a row's number is its place in the
 /// data set, its name `#number`, its category what its label says.

@@ -274,10 +274,7 @@ impl AppState {
         if !self.watches(served) {
             return;
         }
-        let decisions: Vec<bool> = probabilities
-            .iter()
-            .map(|&p| served.model.decide(p))
-            .collect();
+        let decisions = served.model.decide_all(probabilities);
         self.scored(served, values, probabilities, &decisions, request_id);
     }
 

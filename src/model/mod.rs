@@ -222,12 +222,15 @@ impl Model {
         out
     }
 
+    /// The answers to `probabilities`: [`Model::decide`] on each, the one mapping every route,
+    /// the shadow, the gate and the monitor profile use.
+    pub fn decide_all(&self, probabilities: &[f64]) -> Vec<bool> {
+        probabilities.iter().map(|&p| self.decide(p)).collect()
+    }
+
     /// Predictions for a row-major batch of raw stats.
     pub fn predict_batch(&self, values: &[f64]) -> Vec<bool> {
-        self.proba_batch(values)
-            .into_iter()
-            .map(|p| self.decide(p))
-            .collect()
+        self.decide_all(&self.proba_batch(values))
     }
 
     /// The probabilities of a row-major batch by the tree walk QuickScorer replaced, for

@@ -18,15 +18,7 @@ const FORMAT: &str = "legendary.monitoring/v1";
 
 /// The features monitored: the six stats and their total (a new generation moves the total
 /// more than any one stat).
-pub const MONITORED: [&str; 7] = [
-    "hp",
-    "attack",
-    "defense",
-    "special_attack",
-    "special_defense",
-    "speed",
-    "total",
-];
+pub const MONITORED: [&str; 7] = legendary_forest::features_then(&["total"]);
 
 /// Bins of the probability histogram: `[0, 0.1)`, …, `[0.9, 1]`.
 pub const PROBABILITY_BINS: usize = 10;

@@ -216,10 +216,7 @@ impl Shadow {
             return;
         }
         let probabilities = challenger.model.proba_batch(&job.values);
-        let decisions: Vec<bool> = probabilities
-            .iter()
-            .map(|&p| challenger.model.decide(p))
-            .collect();
+        let decisions = challenger.model.decide_all(&probabilities);
         if let Some(monitor) = &challenger.monitor {
             monitor.record(&job.values, &probabilities, &decisions);
         }

@@ -266,10 +266,7 @@ fn score(
     let probabilities = blockwise(values, n_cols, cancel, |block| {
         served.model.proba_batch(block)
     })?;
-    let decisions: Vec<bool> = probabilities
-        .iter()
-        .map(|&p| served.model.decide(p))
-        .collect();
+    let decisions = served.model.decide_all(&probabilities);
     state.scored(served, values, &probabilities, &decisions, request_id);
     Some((decisions, probabilities))
 }

@@ -144,10 +144,7 @@ fn score(
     if cancel.is_cancelled() {
         return Err(cancelled());
     }
-    let predictions: Vec<bool> = probabilities
-        .iter()
-        .map(|&p| served.model.decide(p))
-        .collect();
+    let predictions = served.model.decide_all(&probabilities);
     state.scored(
         served,
         batch.values(),

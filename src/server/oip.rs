@@ -424,10 +424,7 @@ fn answer(
         served.model.proba_batch(block)
     })
     .ok_or(ApiError::Timeout(state.limits().timeout))?;
-    let decisions: Vec<bool> = probabilities
-        .iter()
-        .map(|&p| served.model.decide(p))
-        .collect();
+    let decisions = served.model.decide_all(&probabilities);
     state.scored(
         served,
         batch.values(),

@@ -270,11 +270,7 @@ async fn answers(
     }
     let rows: Vec<[f64; 6]> = stats.iter().map(PokemonStats::row).collect();
     let e = explain_rows(state, Arc::clone(&served), rows.clone()).await?;
-    let decisions: Vec<bool> = e
-        .probabilities
-        .iter()
-        .map(|&p| served.model.decide(p))
-        .collect();
+    let decisions = served.model.decide_all(&e.probabilities);
     state.scored_stats(&served, &rows, &e.probabilities, &decisions, request_id);
     Ok(e.probabilities
         .iter()

@@ -34,4 +34,4 @@ pub use fit::fit_forest;
 pub use forest::{BLOCK_ROWS, FlatForest, ForestError, ROW_STRIDE};
 pub use limits::ReadLimits;
 pub use rng::SplitMix64;
-pub use stats::{FEATURES, Stats};
+pub use stats::{FEATURES, Stats, features_then};

@@ -46,6 +46,27 @@ stats! {
     speed,
 }
 
+/// [`FEATURES`] followed by `rest`: the header of a table that holds the six stats and more
+/// (a data package's required columns, the payload log's), so the stat names are written
+/// once. `N` must be `6 + rest.len()`; in a `const` a wrong `N` fails to compile.
+///
+/// # Panics
+/// When `N` is not `6 + rest.len()` (at compile time in a `const`).
+pub const fn features_then<const N: usize>(rest: &[&'static str]) -> [&'static str; N] {
+    assert!(N == FEATURES.len() + rest.len(), "N must be 6 + rest.len()");
+    let mut out = [""; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = if i < FEATURES.len() {
+            FEATURES[i]
+        } else {
+            rest[i - FEATURES.len()]
+        };
+        i += 1;
+    }
+    out
+}
+
 impl Stats {
     /// The six values in [`FEATURES`] order.
     pub fn values(self) -> [f64; 6] {
@@ -56,6 +77,13 @@ impl Stats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn features_then_puts_the_stats_first() {
+        const WITH: [&str; 8] = features_then(&["generation", "legendary"]);
+        assert_eq!(&WITH[..6], FEATURES);
+        assert_eq!(&WITH[6..], ["generation", "legendary"]);
+    }
 
     #[test]
     fn the_names_the_fields_and_the_row_order_agree() {

@@ -7,13 +7,7 @@ use std::io::Write as _;
 use crate::train::csv_field;
 
 /// The columns of every file of the log, in order.
-pub const COLUMNS: [&str; 13] = [
-    "hp",
-    "attack",
-    "defense",
-    "special_attack",
-    "special_defense",
-    "speed",
+pub const COLUMNS: [&str; 13] = legendary_forest::features_then(&[
     "prediction",
     "probability",
     "model_version",
@@ -21,7 +15,7 @@ pub const COLUMNS: [&str; 13] = [
     "request_id",
     "generation",
     "legendary",
-];
+]);
 
 /// The header line of a file.
 pub(super) fn header() -> String {

@@ -28,7 +28,7 @@ impl Answers {
     /// `model`'s answers on `rows`.
     pub(crate) fn of(model: &Model, rows: &[[f64; 6]]) -> Self {
         let proba = model.proba_rows(rows);
-        let decided = proba.iter().map(|&p| model.decide(p)).collect();
+        let decided = model.decide_all(&proba);
         Self { proba, decided }
     }
 
