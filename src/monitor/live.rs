@@ -549,6 +549,18 @@ mod tests {
         MONITORED[..6].iter().map(|s| (*s).to_owned()).collect()
     }
 
+    /// A monitor of a model of `inputs` on [`profile`], keeping 10 rows and a minute.
+    fn small(inputs: &[String]) -> Monitor {
+        Monitor::new(
+            profile(),
+            String::new(),
+            inputs,
+            10,
+            Duration::from_secs(60),
+        )
+        .unwrap()
+    }
+
     #[test]
     fn rows_like_the_reference_do_not_drift_and_shifted_ones_do() {
         let monitor = Monitor::new(
@@ -639,14 +651,7 @@ mod tests {
 
     #[test]
     fn the_time_window_forgets_what_is_older_than_it() {
-        let monitor = Monitor::new(
-            profile(),
-            String::new(),
-            &stats(),
-            10,
-            Duration::from_secs(60),
-        )
-        .unwrap();
+        let monitor = small(&stats());
         let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         monitor.record_at(&[1.0; 6], &[0.5], &[false], start);
         monitor.record_at(&[2.0; 6], &[0.9], &[true], start + Duration::from_secs(30));
@@ -685,14 +690,7 @@ mod tests {
         // Inputs in another order (a scikit-learn model's feature_names_in_).
         let mut reordered = stats();
         reordered.reverse();
-        let monitor = Monitor::new(
-            profile(),
-            String::new(),
-            &reordered,
-            10,
-            Duration::from_secs(60),
-        )
-        .unwrap();
+        let monitor = small(&reordered);
         // speed .. hp = 99, 0, 0, 0, 0, 0: hp is 0 (bin 0), speed 99 (the last bin).
         monitor.record(&[99.0, 0.0, 0.0, 0.0, 0.0, 0.0], &[0.1], &[false]);
         let (features, _, _, _) = monitor.totals();
@@ -702,14 +700,7 @@ mod tests {
 
     #[test]
     fn rows_without_a_probability_are_not_counted_and_the_others_are() {
-        let monitor = Monitor::new(
-            profile(),
-            String::new(),
-            &stats(),
-            10,
-            Duration::from_secs(60),
-        )
-        .unwrap();
+        let monitor = small(&stats());
         let values: Vec<f64> = [0.0, 99.0, 50.0].iter().flat_map(|&v| [v; 6]).collect();
         monitor.record(&values, &[0.9, f64::NAN, 0.2], &[true, false, false]);
         let (features, prediction, rows, positives) = monitor.totals();

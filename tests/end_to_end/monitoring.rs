@@ -10,46 +10,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::train_serve::{Serve, legendary, python, text};
 use crate::support::repo;
 
-const STATS: [&str; 6] = legendary_forest::FEATURES;
-
-/// The rows of a generation CSV: (the CSV line, the six stats, legendary).
-fn rows_of(path: &Path) -> (String, Vec<(String, [f64; 6], bool)>) {
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut lines = text.lines();
-    let header = lines.next().unwrap().to_owned();
-    let names: Vec<&str> = header.split(',').collect();
-    let at = |name: &str| names.iter().position(|n| *n == name).unwrap();
-    let (stats, label) = (STATS.map(at), at("legendary"));
-    let rows = lines
-        .filter(|l| !l.trim().is_empty())
-        .map(|line| {
-            // No quoted commas in these columns' rows: names and types are plain words.
-            let cells: Vec<&str> = line.split(',').collect();
-            let values = stats.map(|i| cells[i].parse::<f64>().unwrap());
-            (line.to_owned(), values, cells[label] == "True")
-        })
-        .collect();
-    (header, rows)
-}
-
-async fn score(client: &reqwest::Client, base: &str, rows: &[[f64; 6]]) -> Vec<bool> {
-    let body = json!({"dataframe_split": {"columns": STATS, "data": rows}});
-    let answer: Value = client
-        .post(format!("{base}/invocations"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    serde_json::from_value(answer["predictions"].clone()).unwrap()
-}
+use crate::support::pokemon::{self, STATS, generation, score};
 
 /// A window's rows as a CSV of the six stats, for `scripts/evidently-drift.py`.
 fn write_rows(path: &Path, rows: &[[f64; 6]]) {
@@ -133,15 +99,7 @@ fn legendary_verdicts(window: &Value) -> (Vec<&str>, Vec<&str>) {
 }
 
 async fn rows_window(client: &reqwest::Client, base: &str) -> Value {
-    let report: Value = client
-        .get(format!("{base}/monitoring"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    report["windows"][0].clone()
+    pokemon::monitoring(client, base).await["windows"][0].clone()
 }
 
 #[tokio::test]
@@ -152,7 +110,7 @@ async fn a_new_generation_drifts_rows_like_the_training_ones_do_not_and_f1_is_es
     let mut header = String::new();
     let mut old = Vec::new();
     for g in 1..=8 {
-        let (h, rows) = rows_of(&repo().join(format!("data/pokemon/generation-{g}.csv")));
+        let (h, rows) = generation(g);
         header = h;
         old.extend(rows);
     }
@@ -163,7 +121,7 @@ async fn a_new_generation_drifts_rows_like_the_training_ones_do_not_and_f1_is_es
     }
     let (train_half, replay_half) = old.split_at(old.len() / 2);
     let csv = dir.path().join("train.csv");
-    let lines: Vec<&str> = train_half.iter().map(|(l, _, _)| l.as_str()).collect();
+    let lines: Vec<&str> = train_half.iter().map(|r| r.line.as_str()).collect();
     std::fs::write(&csv, format!("{header}\n{}\n", lines.join("\n"))).unwrap();
     let model = dir.path().join("model");
     let out = legendary()
@@ -199,8 +157,8 @@ async fn a_new_generation_drifts_rows_like_the_training_ones_do_not_and_f1_is_es
     serve.wait_ready(&client).await;
 
     // The other half: like the training rows.
-    let replay: Vec<[f64; 6]> = replay_half.iter().map(|r| r.1).collect();
-    let labels: Vec<bool> = replay_half.iter().map(|r| r.2).collect();
+    let replay: Vec<[f64; 6]> = replay_half.iter().map(|r| r.stats).collect();
+    let labels: Vec<bool> = replay_half.iter().map(|r| r.legendary).collect();
     let answers = score(&client, &serve.base, &replay).await;
     let window = rows_window(&client, &serve.base).await;
     assert_eq!(window["rows"], replay.len());
@@ -237,8 +195,11 @@ async fn a_new_generation_drifts_rows_like_the_training_ones_do_not_and_f1_is_es
     );
 
     // Generation 9 alone, repeated to fill the window.
-    let (_, new) = rows_of(&repo().join("data/pokemon/generation-9.csv"));
-    let new: Vec<[f64; 6]> = new.iter().map(|r| r.1).cycle().take(1000).collect();
+    let new: Vec<[f64; 6]> = pokemon::stats_of(9..=9)
+        .into_iter()
+        .cycle()
+        .take(1000)
+        .collect();
     score(&client, &serve.base, &new).await;
     let window = rows_window(&client, &serve.base).await;
     assert_eq!(window["rows"], 1000);

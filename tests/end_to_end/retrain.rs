@@ -13,9 +13,8 @@ use serde_json::{Value, json};
 
 use super::train_serve::{Serve, legendary, python, text};
 use crate::support::load::Load;
+use crate::support::pokemon::{self, STATS, monitoring, stats_of};
 use crate::support::repo;
-
-const STATS: [&str; 6] = legendary_forest::FEATURES;
 
 /// A catalogue of the bundled data package holding `generations` only.
 fn publish(catalogue: &Path, generations: std::ops::RangeInclusive<u8>) {
@@ -47,45 +46,11 @@ fn publish(catalogue: &Path, generations: std::ops::RangeInclusive<u8>) {
     .unwrap();
 }
 
-/// The six stats of every row of the bundled generations `generations`.
-fn rows_of(generations: std::ops::RangeInclusive<u8>) -> Vec<[f64; 6]> {
-    let mut rows = Vec::new();
-    for g in generations {
-        let text = std::fs::read_to_string(repo().join(format!("data/pokemon/generation-{g}.csv")))
-            .unwrap();
-        let mut lines = text.lines();
-        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-        let at = STATS.map(|s| header.iter().position(|h| *h == s).unwrap());
-        for line in lines.filter(|l| !l.trim().is_empty()) {
-            let cells: Vec<&str> = line.split(',').collect();
-            rows.push(at.map(|i| cells[i].parse().unwrap()));
-        }
-    }
-    rows
-}
-
+/// Replays `rows` to `{base}/invocations`, 100 rows a request, each answered 200.
 async fn replay(client: &reqwest::Client, base: &str, rows: &[[f64; 6]]) {
     for chunk in rows.chunks(100) {
-        let body = json!({"dataframe_split": {"columns": STATS, "data": chunk}});
-        let r = client
-            .post(format!("{base}/invocations"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
+        pokemon::score(client, base, chunk).await;
     }
-}
-
-async fn monitoring(client: &reqwest::Client, base: &str) -> Value {
-    client
-        .get(format!("{base}/monitoring"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 /// Runs in the experiment, as (run id, tags).
@@ -194,7 +159,7 @@ async fn the_loop_retrains_on_new_data_gates_promotes_and_reloads_without_losing
     );
 
     // Traffic like the training rows: nothing to do, and no run is created.
-    replay(&client, &serve.base, &rows_of(1..=8)).await;
+    replay(&client, &serve.base, &stats_of(1..=8)).await;
     let before = runs("loop").len();
     let o = retrain(
         &catalogue,
@@ -215,7 +180,7 @@ async fn the_loop_retrains_on_new_data_gates_promotes_and_reloads_without_losing
     // Generation 9 arrives: in the catalogue, and in the traffic.
     publish(&catalogue, 1..=9);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let new: Vec<[f64; 6]> = rows_of(9..=9).into_iter().cycle().take(1000).collect();
+    let new: Vec<[f64; 6]> = stats_of(9..=9).into_iter().cycle().take(1000).collect();
     replay(&client, &serve.base, &new).await;
     let report = monitoring(&client, &serve.base).await;
     assert_eq!(report["version"], "1", "{report}");

@@ -7,6 +7,7 @@ pub mod browser;
 pub mod garage;
 pub mod load;
 pub mod mlflow_server;
+pub mod pokemon;
 pub mod process;
 pub mod prometheus;
 pub mod shap;
