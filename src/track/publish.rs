@@ -175,7 +175,7 @@ pub(super) async fn publish(
 mod tests {
     use super::*;
     use crate::track::GateRules;
-    use crate::track::gate::Check;
+    use crate::track::gate::{Check, CheckKind};
     use crate::train::MetricName;
 
     #[test]
@@ -186,7 +186,7 @@ mod tests {
             champion_source: "240 rows from its run's evaluation fit".to_owned(),
             rows: 240,
             checks: vec![Check {
-                kind: "gain",
+                kind: CheckKind::Gain,
                 scope: "240 paired rows".to_owned(),
                 generation: None,
                 metric: MetricName::RocAuc,

@@ -16,7 +16,7 @@ mod verdict;
 
 pub(crate) use promote::{GATE_DIR, promote};
 #[cfg(test)]
-pub(crate) use verdict::Check;
+pub(crate) use verdict::{Check, CheckKind};
 pub(crate) use verdict::GateRules;
 pub(crate) use verdict::Verdict;
 

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::GateConfig;
 use super::pairing::{Answers, ChampionRecord, LoggedHoldout, pair};
-use super::verdict::{Evidence, Verdict, judge};
+use super::verdict::{CheckKind, Evidence, Verdict, judge};
 use crate::model::Model;
 use crate::train::{HeldOut, Metrics};
 use legendary_mlflow::wire::{Metric, ModelVersion};
@@ -261,9 +261,9 @@ async fn record(
     for c in &verdict.checks {
         let step = c.generation.map_or(0, i64::from);
         let name = match c.kind {
-            "slice" => format!("gate_slice_{}", c.metric),
-            "floor" => format!("gate_floor_{}", c.metric),
-            _ => format!("gate_{}", c.metric),
+            CheckKind::Slice => format!("gate_slice_{}", c.metric),
+            CheckKind::Floor => format!("gate_floor_{}", c.metric),
+            CheckKind::Gain => format!("gate_{}", c.metric),
         };
         metrics.push(Metric::new(
             format!("{name}_challenger"),

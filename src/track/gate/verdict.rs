@@ -58,11 +58,41 @@ impl Default for GateRules {
     }
 }
 
+/// What a check compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum CheckKind {
+    /// The challenger against the champion on every paired row (or against its run's score).
+    Gain,
+    /// The challenger against an absolute floor.
+    Floor,
+    /// The challenger against the champion on one generation's rows.
+    Slice,
+}
+
+impl CheckKind {
+    /// The word in the table, the tags and `decision.json`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Gain => "gain",
+            Self::Floor => "floor",
+            Self::Slice => "slice",
+        }
+    }
+}
+
+impl std::fmt::Display for CheckKind {
+    /// Pads as a `str` does, for the table's columns.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
 /// One line of the verdict.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub(crate) struct Check {
-    /// What was checked: `gain`, `floor` or `slice`.
-    pub kind: &'static str,
+    /// What was checked.
+    pub kind: CheckKind,
     /// Which rows or which metric, in words.
     pub scope: String,
     /// The generation of a slice check (its MLflow step).
@@ -110,7 +140,7 @@ impl Verdict {
 
     /// The gain check, when the champion was compared.
     pub(crate) fn gain(&self) -> Option<&Check> {
-        self.checks.iter().find(|c| c.kind == "gain")
+        self.checks.iter().find(|c| c.kind == CheckKind::Gain)
     }
 }
 
@@ -177,7 +207,7 @@ pub(crate) fn judge(
             let value = challenger.get(metric);
             let gain = metric.improvement(*score, value);
             checks.push(Check {
-                kind: "gain",
+                kind: CheckKind::Gain,
                 scope: "its run's logged score (no row could be paired)".to_owned(),
                 generation: None,
                 metric,
@@ -203,7 +233,7 @@ pub(crate) fn judge(
             (value <= floor, format!("≤ {floor}"))
         };
         Check {
-            kind: "floor",
+            kind: CheckKind::Floor,
             scope: format!("all {} held-out rows", challenger.rows),
             generation: None,
             metric: m,
@@ -247,7 +277,7 @@ fn gain_check(
         rules.confidence,
     );
     Check {
-        kind: "gain",
+        kind: CheckKind::Gain,
         scope: format!("{} paired rows", paired.labels.len()),
         generation: None,
         metric,
@@ -300,7 +330,7 @@ fn slice_checks(rules: &GateRules, paired: &Paired) -> Vec<Check> {
                 .flatten();
             let newest = if Some(g) == newest { " (newest)" } else { "" };
             Check {
-                kind: "slice",
+                kind: CheckKind::Slice,
                 scope: format!("generation {g}{newest}, {} rows", idx.len()),
                 generation: Some(g),
                 metric: m,
