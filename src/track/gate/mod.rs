@@ -15,10 +15,10 @@ mod promote;
 mod verdict;
 
 pub(crate) use promote::{GATE_DIR, promote};
-#[cfg(test)]
-pub(crate) use verdict::{Check, CheckKind};
 pub(crate) use verdict::GateRules;
 pub(crate) use verdict::Verdict;
+#[cfg(test)]
+pub(crate) use verdict::{Check, CheckKind};
 
 use crate::train::MetricName;
 use legendary_mlflow::Stage;
