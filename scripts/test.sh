@@ -7,7 +7,8 @@
 # with Evidently (the monitoring test compares legendary's drift verdicts with its default drift
 # tests) and one with PySpark (Spark's MLflow client); a pinned Garage built once into a cache
 # outside the repository (real S3 server), Chromium + ChromeDriver (browser test), hadolint +
-# kubernetes-validate + promtool (deploy lint),
+# kubernetes-validate + promtool (deploy lint), the Prometheus server (the retraining loop reads
+# the fleet's alerts from it),
 # bubblewrap + the Python docker SDK (the Dockerfile replay of scripts/docker-build-test.sh) and
 # schemathesis (API contract).
 #
@@ -131,6 +132,8 @@ external_tools() {
   scripts/install-garage.sh >"$scratch/garage-bin"
   cat "$scratch/garage-bin"
   scripts/install-browser.sh
+  scripts/install-prometheus.sh prometheus >"$scratch/prometheus-bin"
+  cat "$scratch/prometheus-bin"
 }
 
 lint() {
@@ -177,6 +180,10 @@ fi
 if [[ -s $scratch/evidently-python ]]; then
   LEGENDARY_TEST_EVIDENTLY_PYTHON=$(cat "$scratch/evidently-python")
   export LEGENDARY_TEST_EVIDENTLY_PYTHON
+fi
+if [[ -s $scratch/prometheus-bin ]]; then
+  LEGENDARY_PROMETHEUS_BIN=$(cat "$scratch/prometheus-bin")
+  export LEGENDARY_PROMETHEUS_BIN
 fi
 if [[ -s $scratch/spark-python ]]; then
   LEGENDARY_TEST_SPARK_PYTHON=$(cat "$scratch/spark-python")

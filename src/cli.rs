@@ -497,10 +497,7 @@ impl SweepArgs {
         }
         Ok(SweepJob {
             grid: self.grid,
-            parallel: self
-                .parallel
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
-                .max(1),
+            parallel: parallelism(self.parallel),
             step,
             sweep_id: self.sweep_id,
             output: self.output,
@@ -508,6 +505,13 @@ impl SweepArgs {
             publish,
         })
     }
+}
+
+/// Configurations trained at once: as asked, else the number of cores; at least one.
+fn parallelism(asked: Option<usize>) -> usize {
+    asked
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
+        .max(1)
 }
 
 /// A sweep id is quoted into an MLflow search filter: keep it to characters that need no

@@ -288,6 +288,10 @@ pub struct RetrainJob {
     pub train: TrainJob,
     /// Where it looks for a reason.
     pub watch: crate::retrain::Watch,
+    /// A sweep instead of the one recipe: the grid, expanded on top of `train`'s settings.
+    pub grid: Option<PathBuf>,
+    /// Configurations of the grid trained at once.
+    pub parallel: usize,
 }
 
 /// `legendary sweep`.

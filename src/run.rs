@@ -7,7 +7,9 @@ use anyhow::Context as _;
 
 use crate::acquire::Fetcher;
 use crate::cli::{Cli, Command};
-use crate::config::{DataAction, DataJob, Env, PredictJob, RetrainJob, TrainJob};
+use crate::config::{
+    DataAction, DataJob, Env, PredictJob, RetrainJob, SweepJob, SweepStep, TrainJob,
+};
 use crate::track::{EXIT_NOT_PROMOTED, PublishConfig, Published, RunContext, Session};
 use crate::train::ValidConfig;
 use legendary_mlflow::wire::KeyValue;
@@ -120,8 +122,7 @@ fn train_local(
         .context("training failed")
         .and_then(|mut outcome| {
             // The run records where the data really lives, not the temporary copy.
-            outcome.config.data.clone_from(&job.train.get().data);
-            outcome.dataset.source = job.train.get().data.display().to_string();
+            outcome.record_source(&job.train.get().data);
             outcome
                 .write(&job.output)
                 .with_context(|| format!("writing the model to {}", job.output.display()))?;
@@ -181,6 +182,14 @@ fn retrain(job: &RetrainJob) -> anyhow::Result<ExitCode> {
     let data = crate::dataset::load(&config.get().data, &config.get().generations)
         .context("reading the catalogue's data")?
         .sha256;
+    // A bad grid is named before anything is asked of the registry.
+    let grid = match &job.grid {
+        Some(path) => Some((
+            path.as_path(),
+            crate::retrain::grid(path, config.get(), &job.train.train.get().data)?,
+        )),
+        None => None,
+    };
     let plan = runtime()?.block_on(async {
         let session =
             Session::open(&target.tracking, &target.experiment, target.user.as_deref()).await?;
@@ -205,7 +214,32 @@ fn retrain(job: &RetrainJob) -> anyhow::Result<ExitCode> {
         KeyValue::new(crate::retrain::RETRAIN_TAG, "true"),
         KeyValue::new(crate::retrain::REASON_TAG, truncate_tag(&plan.why())),
     ];
-    train_local(&job.train, &config, tags)
+    match &grid {
+        None => train_local(&job.train, &config, tags),
+        Some((path, grid)) => retrain_sweep(job, path, grid, tags),
+    }
+}
+
+/// The sweep of `retrain --grid` (`grid`, expanded by [`crate::retrain::grid`]), in one
+/// process, the best configuration gated and promoted; `tags` (why it retrained) go on the
+/// sweep's parent run, which the cool-down finds.
+fn retrain_sweep(
+    job: &RetrainJob,
+    path: &std::path::Path,
+    grid: &crate::sweep::Grid,
+    tags: Vec<KeyValue>,
+) -> anyhow::Result<ExitCode> {
+    let sweep = SweepJob {
+        grid: path.to_path_buf(),
+        parallel: job.parallel,
+        step: SweepStep::All,
+        sweep_id: None,
+        output: job.train.output.clone(),
+        tracking: job.train.tracking.clone(),
+        publish: job.train.publish.clone(),
+    };
+    let published = crate::sweep::session::run(&sweep, grid, tags)?;
+    Ok(exit_code(published.as_ref(), sweep.publish.as_ref()))
 }
 
 /// MLflow keeps at most 8000 characters of a tag value.

@@ -1,6 +1,7 @@
 //! `legendary retrain`: the training flags plus where to look for a reason to retrain,
 //! turned into a [`RetrainJob`].
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
@@ -29,6 +30,14 @@ pub(crate) struct RetrainArgs {
     /// Retrain whatever the signals say (the gate still decides what is promoted).
     #[arg(long, env = "LEGENDARY_RETRAIN_FORCE")]
     pub force: bool,
+    /// Sweep this TOML grid instead of training the one recipe: its axes vary the recipe
+    /// the other flags give, the best configuration by the grid's metric goes to the gate.
+    /// The grid may not have a `[data]` table: retrain trains on the catalogue it watches.
+    #[arg(long, env = "LEGENDARY_GRID")]
+    pub grid: Option<PathBuf>,
+    /// Configurations of `--grid` trained at once (default: the number of cores).
+    #[arg(long, env = "LEGENDARY_PARALLEL", requires = "grid")]
+    pub parallel: Option<usize>,
 }
 
 impl RetrainArgs {
@@ -64,6 +73,8 @@ impl RetrainArgs {
                 cooldown: self.cooldown,
                 force: self.force,
             },
+            grid: self.grid,
+            parallel: super::parallelism(self.parallel),
         })
     }
 }

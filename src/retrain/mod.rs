@@ -149,6 +149,32 @@ pub(crate) fn decide(signals: &Signals, watch: &Watch) -> Plan {
     }
 }
 
+/// The grid of `retrain --grid` at `path`, expanded on top of `base` (the flags' recipe on the
+/// catalogue's local copy); each trial records `catalogue` as its data.
+///
+/// # Errors
+/// What `sweep` refuses in a grid, and a `[data]` table: retrain trains on the catalogue whose
+/// digest it compared, not on rows a grid names.
+pub(crate) fn grid(
+    path: &std::path::Path,
+    base: &crate::train::TrainConfig,
+    catalogue: &std::path::Path,
+) -> anyhow::Result<crate::sweep::Grid> {
+    let mut grid = crate::sweep::load(path, base)?;
+    if grid
+        .configs
+        .iter()
+        .any(|c| c.data != base.data || c.generations != base.generations)
+    {
+        anyhow::bail!(
+            "{}: retrain trains on the catalogue it watches (--data, --generations); remove the grid's [data] table",
+            path.display()
+        );
+    }
+    grid.recorded_data = Some(catalogue.to_path_buf());
+    Ok(grid)
+}
+
 fn short(digest: &str) -> &str {
     digest.get(..12).unwrap_or(digest)
 }
@@ -307,6 +333,39 @@ mod tests {
         };
         s.since_last = Some(Duration::from_secs(60));
         assert!(decide(&s, &forced).retrain);
+    }
+
+    #[test]
+    fn a_grid_varies_the_flags_recipe_and_may_not_pick_its_own_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("grid.toml");
+        let mut base = crate::train::TrainConfig::default();
+        base.params.n_trees = 60;
+        std::fs::write(
+            &path,
+            "metric = \"brier\"\n[params]\nmin_samples_leaf = [1, 2]\n",
+        )
+        .unwrap();
+        let expanded = grid(&path, &base, std::path::Path::new("s3://bucket/pokemon")).unwrap();
+        assert_eq!(expanded.configs.len(), 2);
+        assert!(expanded.configs.iter().all(|c| c.params.n_trees == 60));
+        assert_eq!(
+            expanded.recorded_data.as_deref(),
+            Some(std::path::Path::new("s3://bucket/pokemon"))
+        );
+        for data in [
+            "[data]\npath = \"elsewhere\"\n",
+            "[data]\ngenerations = [\"1-3\"]\n",
+        ] {
+            std::fs::write(&path, data).unwrap();
+            let refused = grid(&path, &base, std::path::Path::new("c")).unwrap_err();
+            assert!(
+                refused
+                    .to_string()
+                    .contains("remove the grid's [data] table"),
+                "{refused}"
+            );
+        }
     }
 
     #[test]

@@ -68,7 +68,7 @@ pub(super) fn collect(
             .collect();
         print!("{}", table(&rows, grid.metric));
         let parent = session
-            .start_run(&parent_context(target, sweep_id, grid))
+            .start_run(&parent_context(target, sweep_id, grid, Vec::new()))
             .await?;
         // Nest the configurations' runs under this one in the MLflow UI, as a one-process
         // sweep does.
@@ -409,6 +409,7 @@ mod tests {
     fn only_finished_runs_with_the_ranking_metric_are_ranked() {
         let grid = crate::sweep::grid::parse(
             "metric = \"roc_auc\"\ncv_folds = 0\n[params]\nn_trees = [10, 20, 30]\n",
+            &crate::train::TrainConfig::default(),
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let mut finished = run("1", "FINISHED", 1, Some(0.8));

@@ -118,6 +118,10 @@ pub(crate) struct Grid {
     /// are checked one by one ([`Grid::checked`]): a combination of axes that does not fit
     /// (an `mtry` wider than a feature set) is a failed trial, and the sweep goes on.
     pub configs: Vec<TrainConfig>,
+    /// Where the rows really live, when the configurations read a local copy of them
+    /// (`retrain` fetches a remote catalogue first): what every trial's run records as its
+    /// data, so that MLflow names the catalogue and not a temporary directory.
+    pub recorded_data: Option<PathBuf>,
 }
 
 impl Grid {
@@ -140,29 +144,29 @@ pub(crate) struct GridError {
     pub message: String,
 }
 
-/// Reads and expands a grid file. Axes left out take the `train` defaults. The order is
-/// fixed: generations, features, n_trees, max_depth, min_samples_split, min_samples_leaf,
-/// mtry, threshold, calibration, seed, with the last axis varying fastest.
+/// Reads and expands a grid file. Axes and keys left out take `base`'s values (`sweep`
+/// passes the `train` defaults, `retrain` its own flags). The order is fixed: generations,
+/// features, n_trees, max_depth, min_samples_split, min_samples_leaf, mtry, threshold,
+/// calibration, seed, with the last axis varying fastest.
 ///
 /// # Errors
 /// Unreadable or invalid TOML, unknown keys, bad values, or an empty grid.
-pub(crate) fn load(path: &Path) -> Result<Grid, GridError> {
+pub(crate) fn load(path: &Path, base: &TrainConfig) -> Result<Grid, GridError> {
     let err = |message: String| GridError {
         path: path.to_path_buf(),
         message,
     };
     let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-    parse(&text).map_err(err)
+    parse(&text, base).map_err(err)
 }
 
-/// Parses grid TOML text (see [`load`]).
+/// Parses grid TOML text on top of `base` (see [`load`]).
 ///
 /// # Errors
 /// A message naming the bad key or value.
-pub(crate) fn parse(text: &str) -> Result<Grid, String> {
+pub(crate) fn parse(text: &str, base: &TrainConfig) -> Result<Grid, String> {
     let file: GridFile = toml::from_str(text).map_err(|e| e.to_string())?;
     let metric = RankMetric::parse(file.metric.as_deref().unwrap_or("cv_roc_auc"))?;
-    let base = TrainConfig::default();
     let cv_folds = file.cv_folds.unwrap_or(base.cv_folds);
     if matches!(metric, RankMetric::Cv(_)) && cv_folds < 2 {
         return Err(format!("metric '{metric}' needs cv_folds >= 2"));
@@ -263,7 +267,11 @@ pub(crate) fn parse(text: &str) -> Result<Grid, String> {
             configs.len()
         ));
     }
-    Ok(Grid { metric, configs })
+    Ok(Grid {
+        metric,
+        configs,
+        recorded_data: None,
+    })
 }
 
 fn axis<T>(
@@ -284,9 +292,34 @@ fn axis<T>(
 mod tests {
     use super::*;
 
+    fn defaults(text: &str) -> Result<Grid, String> {
+        parse(text, &TrainConfig::default())
+    }
+
+    #[test]
+    fn keys_left_out_take_the_base_and_axes_override_it() {
+        let mut base = TrainConfig::default();
+        base.params.n_trees = 33;
+        base.cv_folds = 0;
+        base.data = PathBuf::from("elsewhere");
+        let g = parse(
+            "metric = \"brier\"\n[params]\nmin_samples_leaf = [1, 2]\n",
+            &base,
+        )
+        .unwrap();
+        assert_eq!(g.configs.len(), 2);
+        for c in &g.configs {
+            assert_eq!((c.params.n_trees, c.cv_folds), (33, 0));
+            assert_eq!(c.data, PathBuf::from("elsewhere"));
+        }
+        assert_eq!(g.configs[1].params.min_samples_leaf, 2);
+        let g = parse("[params]\nn_trees = [5]\n", &TrainConfig::default());
+        assert_eq!(g.unwrap().configs[0].params.n_trees, 5);
+    }
+
     #[test]
     fn a_grid_expands_in_the_documented_order() {
-        let g = parse(
+        let g = defaults(
             "metric = \"cv_f1\"\ncv_folds = 3\n[data]\ngenerations = [\"1-6\", \"1-9\"]\n[params]\nn_trees = [10, 20]\nmin_samples_leaf = [1, 2]\n",
         )
         .unwrap();
@@ -302,7 +335,7 @@ mod tests {
 
     #[test]
     fn calibration_is_an_axis_after_the_threshold() {
-        let g = parse(
+        let g = defaults(
             "[params]\nthreshold = [\"auto\", \"0.5\"]\ncalibration = [\"none\", \"isotonic\"]\n",
         )
         .unwrap();
@@ -320,7 +353,7 @@ mod tests {
             CalibrationMethod::CentredIsotonic
         );
         assert!(
-            parse("[params]\ncalibration = [\"platt\"]\n")
+            defaults("[params]\ncalibration = [\"platt\"]\n")
                 .unwrap_err()
                 .contains("params.calibration")
         );
@@ -329,26 +362,26 @@ mod tests {
     #[test]
     fn mistakes_are_named() {
         assert!(
-            parse("[params]\nn_tree = [1]\n")
+            defaults("[params]\nn_tree = [1]\n")
                 .unwrap_err()
                 .contains("n_tree")
         );
         assert!(
-            parse("metric = \"auc\"\n")
+            defaults("metric = \"auc\"\n")
                 .unwrap_err()
                 .contains("unknown metric 'auc'")
         );
-        let g = parse("[params]\nn_trees = [10, 0]\n").unwrap();
+        let g = defaults("[params]\nn_trees = [10, 0]\n").unwrap();
         assert!(g.checked(0).is_ok());
         assert_eq!(
             g.checked(1).unwrap_err(),
             "params.n_trees must be at least 1"
         );
         assert!(
-            parse("[data]\ngenerations = [\"0-3\"]\n")
+            defaults("[data]\ngenerations = [\"0-3\"]\n")
                 .unwrap_err()
                 .contains("data.generations")
         );
-        assert!(parse("cv_folds = 0\n").unwrap_err().contains("cv_folds"));
+        assert!(defaults("cv_folds = 0\n").unwrap_err().contains("cv_folds"));
     }
 }

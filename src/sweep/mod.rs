@@ -63,6 +63,12 @@ pub(crate) fn train_all(
         grid.checked(index)
             .map_err(TrialError::Setting)
             .and_then(|config| train(&config).map_err(TrialError::from))
+            .map(|mut outcome| {
+                if let Some(data) = &grid.recorded_data {
+                    outcome.record_source(data);
+                }
+                outcome
+            })
     };
     pool::for_each(indices, parallel, &work, &mut |index, result| {
         let trial = Trial {

@@ -41,15 +41,28 @@ enum Step {
 /// # Errors
 /// A bad grid or index, MLflow failures, no successful trial, or I/O writing the model.
 pub(crate) fn sweep(job: &SweepJob) -> anyhow::Result<Option<Published>> {
-    let grid = super::load(&job.grid)?;
+    let grid = super::load(&job.grid, &crate::train::TrainConfig::default())?;
+    run(job, &grid, Vec::new())
+}
+
+/// [`sweep`] of a grid already expanded; `tags` go on the sweep's parent run as well (the
+/// reason `retrain` swept).
+///
+/// # Errors
+/// As [`sweep`].
+pub(crate) fn run(
+    job: &SweepJob,
+    grid: &Grid,
+    tags: Vec<KeyValue>,
+) -> anyhow::Result<Option<Published>> {
     let sweep_id = job
         .sweep_id
         .clone()
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     match step(&job.step, grid.configs.len())? {
-        Step::All => sweep_all(job, &grid, &sweep_id),
-        Step::Only(i) => train_one(job, &grid, &sweep_id, i).map(|()| None),
-        Step::Collect(config) => collect::collect(job, &grid, &sweep_id, config),
+        Step::All => sweep_all(job, grid, &sweep_id, tags),
+        Step::Only(i) => train_one(job, grid, &sweep_id, i).map(|()| None),
+        Step::Collect(config) => collect::collect(job, grid, &sweep_id, config),
     }
 }
 
@@ -130,9 +143,14 @@ pub(super) async fn record_best(
         .await
 }
 
-/// The sweep's parent run: named `sweep` (or `--run-name`), tagged with the sweep id and
-/// the ranking metric; its children are the configurations' runs.
-pub(super) fn parent_context(target: &TrackingTarget, sweep_id: &str, grid: &Grid) -> RunContext {
+/// The sweep's parent run: named `sweep` (or `--run-name`), tagged with the sweep id, the
+/// ranking metric and `tags`; its children are the configurations' runs.
+pub(super) fn parent_context(
+    target: &TrackingTarget,
+    sweep_id: &str,
+    grid: &Grid,
+    tags: Vec<KeyValue>,
+) -> RunContext {
     RunContext {
         run_name: Some(
             target
@@ -140,10 +158,13 @@ pub(super) fn parent_context(target: &TrackingTarget, sweep_id: &str, grid: &Gri
                 .clone()
                 .unwrap_or_else(|| "sweep".to_owned()),
         ),
-        tags: vec![
+        tags: [
             KeyValue::new(TAG_ID, sweep_id),
             KeyValue::new(TAG_METRIC, grid.metric.to_string()),
-        ],
+        ]
+        .into_iter()
+        .chain(tags)
+        .collect(),
         ..RunContext::default()
     }
 }
@@ -196,7 +217,12 @@ fn train_one(job: &SweepJob, grid: &Grid, sweep_id: &str, index: usize) -> anyho
 }
 
 /// Every configuration in this process; see the module docs.
-fn sweep_all(job: &SweepJob, grid: &Grid, sweep_id: &str) -> anyhow::Result<Option<Published>> {
+fn sweep_all(
+    job: &SweepJob,
+    grid: &Grid,
+    sweep_id: &str,
+    tags: Vec<KeyValue>,
+) -> anyhow::Result<Option<Published>> {
     let indices: Vec<usize> = (0..grid.configs.len()).collect();
     let runtime = runtime()?;
     // The session and the sweep's parent run, when there is a tracking server.
@@ -204,7 +230,7 @@ fn sweep_all(job: &SweepJob, grid: &Grid, sweep_id: &str) -> anyhow::Result<Opti
         Some(target) => Some(runtime.block_on(async {
             let session = open(target).await?;
             let parent = session
-                .start_run(&parent_context(target, sweep_id, grid))
+                .start_run(&parent_context(target, sweep_id, grid, tags))
                 .await?;
             anyhow::Ok((session, parent, target))
         })?),

@@ -514,6 +514,13 @@ pub(crate) fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
 }
 
 impl Outcome {
+    /// Records `data` (a directory or an object-store URI) as where the rows came from, in
+    /// the config and the dataset input alike, for a training that read a local copy.
+    pub fn record_source(&mut self, data: &std::path::Path) {
+        self.config.data = data.to_path_buf();
+        self.dataset.source = data.display().to_string();
+    }
+
     /// `metrics.json`: deterministic for a given config and data (no timestamps).
     pub fn metrics_json(&self) -> serde_json::Value {
         let cv_json = |cv: &CvSummary| {

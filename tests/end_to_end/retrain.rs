@@ -1,9 +1,10 @@
 //! The closed loop on this machine, with a real MLflow, the real server and the data
 //! package: a champion trained on generations 1–8 serves under steady load; traffic like
 //! its training rows changes nothing; generation 9 is published to the catalogue and its
-//! traffic replayed; `retrain` retrains because the data changed (the fleet's drift recorded
-//! beside it), the gate shows its slices and interval, the new version is promoted and the
-//! server reloads it; a second `retrain` right after is a no-op; a much worse challenger is
+//! traffic replayed; `retrain` sweeps a grid because the data changed (the fleet's drift,
+//! from the replica's `/monitoring` and from a real Prometheus's alerts, recorded beside
+//! it), the gate shows its slices and interval, the new version is promoted and the server
+//! reloads it; a second `retrain` right after is a no-op; a much worse challenger is
 //! refused, naming what failed. Not one request fails along the way.
 
 use std::path::Path;
@@ -14,6 +15,7 @@ use serde_json::{Value, json};
 use super::train_serve::{Serve, legendary, python, text};
 use crate::support::load::Load;
 use crate::support::pokemon::{self, STATS, monitoring, stats_of};
+use crate::support::prometheus_server::PrometheusServer;
 use crate::support::repo;
 
 /// A catalogue of the bundled data package holding `generations` only.
@@ -50,6 +52,37 @@ fn publish(catalogue: &Path, generations: std::ops::RangeInclusive<u8>) {
 async fn replay(client: &reqwest::Client, base: &str, rows: &[[f64; 6]]) {
     for chunk in rows.chunks(100) {
         pokemon::score(client, base, chunk).await;
+    }
+}
+
+/// Generation 9's rows sent to a replica again and again, one request every 100 ms, until
+/// stopped; every request must be answered.
+struct Drifting {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    task: tokio::task::JoinHandle<usize>,
+}
+
+impl Drifting {
+    fn start(base: &str) -> Self {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (flag, base) = (stop.clone(), base.to_owned());
+        let task = tokio::spawn(async move {
+            let (client, rows) = (reqwest::Client::new(), stats_of(9..=9));
+            let mut sent = 0;
+            while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+                pokemon::score(&client, &base, &rows).await;
+                sent += rows.len();
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            sent
+        });
+        Self { stop, task }
+    }
+
+    /// Stops sending; the rows sent (a failed request has already failed the test).
+    async fn stop(self) -> usize {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.task.await.unwrap()
     }
 }
 
@@ -152,6 +185,16 @@ async fn the_loop_retrains_on_new_data_gates_promotes_and_reloads_without_losing
     loaded.wait_ready(&client).await;
     serve.wait_ready(&client).await;
     let watch = format!("{}/monitoring", serve.base);
+    // The fleet's alerts, as a real Prometheus computes them from the replica's counters with
+    // the shipped rules (over a 10 s window instead of an hour, firing at once instead of
+    // after 5 minutes). Started before any traffic, so that it sees every counter at zero.
+    let prometheus = PrometheusServer::start(&[&serve.base], "10s").await;
+    let fleet = [
+        "--monitoring-url",
+        watch.as_str(),
+        "--prometheus-url",
+        prometheus.base.as_str(),
+    ];
     let load = Load::start(
         &loaded.base,
         json!({"dataframe_split": {"columns": STATS, "data": [[80, 82, 83, 100, 100, 80]]}})
@@ -160,40 +203,82 @@ async fn the_loop_retrains_on_new_data_gates_promotes_and_reloads_without_losing
 
     // Traffic like the training rows: nothing to do, and no run is created.
     replay(&client, &serve.base, &stats_of(1..=8)).await;
+    // Prometheus has judged these rows: its window holds them and two evaluations passed.
+    prometheus
+        .wait_for(
+            &client,
+            "legendary:feature_rows:increase1h >= 500",
+            Duration::from_secs(30),
+        )
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let psi = prometheus.query(&client, "legendary:feature_psi:1h").await;
+    assert_eq!(psi.len(), 7, "a PSI for each monitored feature: {psi:?}");
     let before = runs("loop").len();
-    let o = retrain(
-        &catalogue,
-        &[&RECIPE[..], &["--monitoring-url", &watch]].concat(),
-    );
+    let o = retrain(&catalogue, &[&RECIPE[..], &fleet].concat());
     let said = text(&o);
     assert!(o.status.success(), "{said}");
     assert!(
         said.contains("not retraining: the data is what champion version 1 was trained on"),
         "{said}"
     );
-    // No feature drifted. (The share of legendary answers may be flagged: these are the
-    // champion's own training rows, which it answers in sample, more often legendary than
-    // its out-of-fold reference; drift alone does not retrain, which is what this checks.)
+    // No feature drifted, by the replica's windows or by Prometheus. (The share of legendary
+    // answers may be flagged: these are the champion's own training rows, which it answers
+    // in sample, more often legendary than its out-of-fold reference; drift alone does not
+    // retrain, which is what this checks.)
     assert!(!said.contains(" drifted (PSI"), "{said}");
+    assert!(
+        !said.contains("alert LegendaryFeatureDrift"),
+        "{psi:?} {said}"
+    );
+    assert!(!said.contains("could not read"), "{said}");
     assert_eq!(runs("loop").len(), before, "no run for a no-op");
 
     // Generation 9 arrives: in the catalogue, and in the traffic.
     publish(&catalogue, 1..=9);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let new: Vec<[f64; 6]> = stats_of(9..=9).into_iter().cycle().take(1000).collect();
-    replay(&client, &serve.base, &new).await;
+    // Its traffic goes on until the new champion serves (a steady stream, as production's
+    // would be: Prometheus's window moves on, the replica's rows window fills with it).
+    let drifting = Drifting::start(&serve.base);
+    prometheus
+        .wait_for(
+            &client,
+            r#"ALERTS{alertname="LegendaryFeatureDriftPSI",alertstate="firing"}"#,
+            Duration::from_secs(90),
+        )
+        .await;
     let report = monitoring(&client, &serve.base).await;
     assert_eq!(report["version"], "1", "{report}");
 
+    // This time a sweep (the grid varies the flags' recipe), its best configuration gated.
+    let grid = dir.path().join("grid.toml");
+    std::fs::write(
+        &grid,
+        "# Two leaf sizes, ranked by the held-out Brier score (what the gate compares).\nmetric = \"brier\"\n[params]\nmin_samples_leaf = [1, 2]\n",
+    )
+    .unwrap();
     let o = retrain(
         &catalogue,
-        &[&RECIPE[..], &["--monitoring-url", &watch]].concat(),
+        &[
+            &RECIPE[..],
+            &fleet,
+            &["--grid", grid.to_str().unwrap(), "--parallel", "2"],
+        ]
+        .concat(),
     );
     let said = text(&o);
     println!("{said}");
     assert!(o.status.success(), "{said}");
     assert!(said.contains("retraining: the data changed"), "{said}");
     assert!(said.contains("the fleet drifted"), "{said}");
+    assert!(
+        said.contains(&format!(
+            "{}: alert LegendaryFeatureDriftPSI feature=",
+            prometheus.base
+        )),
+        "Prometheus's firing alert is a reason: {said}"
+    );
+    assert!(said.contains("best: configuration"), "{said}");
     assert!(said.contains("promoted: version 2"), "{said}");
     for shown in ["gain", "interval", "generation 9 (newest)", "pass"] {
         assert!(
@@ -228,12 +313,12 @@ async fn the_loop_retrains_on_new_data_gates_promotes_and_reloads_without_losing
         }
     }
 
+    let drifted = drifting.stop().await;
+    println!("generation 9 traffic: {drifted} rows, every request answered");
+
     // Right after: nothing new, nothing done.
     let before = runs("loop").len();
-    let o = retrain(
-        &catalogue,
-        &[&RECIPE[..], &["--monitoring-url", &watch]].concat(),
-    );
+    let o = retrain(&catalogue, &[&RECIPE[..], &fleet].concat());
     let said = text(&o);
     assert!(o.status.success(), "{said}");
     assert!(said.contains("not retraining"), "{said}");

@@ -10,6 +10,7 @@ pub mod mlflow_server;
 pub mod pokemon;
 pub mod process;
 pub mod prometheus;
+pub mod prometheus_server;
 pub mod shap;
 pub mod watchdog;
 
