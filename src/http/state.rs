@@ -254,8 +254,7 @@ impl AppState {
             monitor.record(values, probabilities, decisions);
         }
         if let Some(shadow) = self.shadow() {
-            let features: Arc<[String]> = served.model.input_features().into();
-            shadow.offer(values, &features, decisions);
+            shadow.offer(values, served.model.shared_input_features(), decisions);
         }
         if let Some(log) = self.payload_log() {
             let answered = answered(served, probabilities, decisions, request_id);
@@ -293,8 +292,11 @@ impl AppState {
         if let Some(shadow) = self.shadow()
             && served.model.input_features() == legendary_forest::FEATURES
         {
-            let features: Arc<[String]> = served.model.input_features().into();
-            shadow.offer(rows.as_flattened(), &features, decisions);
+            shadow.offer(
+                rows.as_flattened(),
+                served.model.shared_input_features(),
+                decisions,
+            );
         }
         if let Some(log) = self.payload_log() {
             log.offer_stats(

@@ -50,8 +50,9 @@ enum Engine {
 /// A loaded model, ready to score.
 pub struct Model {
     engine: Engine,
-    /// The columns a client sends, in the model's order.
-    input_features: Vec<String>,
+    /// The columns a client sends, in the model's order; shared, because every request the
+    /// shadow challenger is offered carries them (one reference count, not six strings).
+    input_features: std::sync::Arc<[String]>,
 }
 
 impl std::fmt::Debug for Model {
@@ -93,7 +94,7 @@ impl Model {
         });
         Self {
             engine: Engine::Sklearn(Box::new(Scorer::new(model))),
-            input_features,
+            input_features: input_features.into(),
         }
     }
 
@@ -118,6 +119,11 @@ impl Model {
         &self.input_features
     }
 
+    /// [`Model::input_features`], shared.
+    pub(crate) fn shared_input_features(&self) -> &std::sync::Arc<[String]> {
+        &self.input_features
+    }
+
     /// The columns the trees see: ours derive some from the six stats; a scikit-learn
     /// estimator sees what it is sent.
     pub(crate) fn feature_set(&self) -> FeatureSet {
@@ -131,7 +137,7 @@ impl Model {
     pub(crate) fn forest_features(&self) -> Vec<String> {
         match &self.engine {
             Engine::Forest(forest) => forest.feature_set().column_names(),
-            Engine::Sklearn(_) => self.input_features.clone(),
+            Engine::Sklearn(_) => self.input_features.to_vec(),
         }
     }
 
@@ -173,7 +179,7 @@ impl Model {
     pub fn takes_demo_stats(&self) -> bool {
         match &self.engine {
             Engine::Forest(_) => true,
-            Engine::Sklearn(s) => s.has_legendary_class() && self.input_features == FEATURES,
+            Engine::Sklearn(s) => s.has_legendary_class() && *self.input_features == FEATURES,
         }
     }
 

@@ -27,6 +27,7 @@ pub const PROBABILITY_BINS: usize = 10;
 pub(super) const MAX_BINS: usize = 10;
 
 /// The monitored values of one row of the six stats, in [`MONITORED`] order.
+#[inline]
 pub fn monitored_values(stats: &[f64]) -> [f64; 7] {
     let mut out = [0.0; 7];
     out[..6].copy_from_slice(&stats[..6]);
