@@ -5,7 +5,8 @@
 # 1-row REST `infer` (wrk) and 1000-row gRPC `ModelInfer` with raw_input_contents
 # (examples/oip_grpc_load.rs, the same connections), with their ratios to /invocations; and
 # monitoring on vs off (a second server with --no-monitoring) and with a shadow challenger at
-# 100 % sampling (a third), 1 and 1000 rows, alternated. With --vs-mlflow, trains a comparable
+# 100 % sampling (a third), 1 and 1000 rows, alternated; then on and off again side by side
+# (both under load at once: the steadier ratio on a VM whose speed drifts). With --vs-mlflow, trains a comparable
 # scikit-learn forest, serves it with `mlflow models serve` from the repo's .venv and runs
 # the same load against it in the same run, then prints the ratios.
 #
@@ -368,6 +369,37 @@ for p in p1 p1000; do
     done
 done
 
+# Side by side: the on and off servers under load at the same moments, each from its own wrk
+# (one thread, half the connections), for as many rounds. Whatever the VM does to the machine
+# during a run (one configuration moves 10-20 % between sequential runs) it does to both,
+# so their ratio is steadier; the sequential rounds above are kept for the shadow, whose
+# worker's cost is the CPU it takes from the whole machine, which a server beside it would
+# share.
+half=$(((connections + 1) / 2))
+for p in p1 p1000; do
+    for round in $(seq "$rounds"); do
+        echo "  monitoring on and off side by side, $p, round $round: ${duration}s at c=$half each" >&2
+        on0=$(cpu_ticks "$onpid")
+        off0=$(cpu_ticks "$opid")
+        wrk -t1 -c"$half" -d"${duration}s" --latency -s "$work/$p.lua" \
+            "http://127.0.0.1:$on_port/invocations" >"$work/sbs.on.out" 2>&1 &
+        onwrk=$!
+        wrk -t1 -c"$half" -d"${duration}s" --latency -s "$work/$p.lua" \
+            "http://127.0.0.1:$off_port/invocations" >"$work/sbs.off.out" 2>&1 || true
+        wait "$onwrk" || true
+        on1=$(cpu_ticks "$onpid")
+        off1=$(cpu_ticks "$opid")
+        for side in on off; do
+            parse_wrk "$work/sbs.$side.out" >"$work/sbs.$side.$p.$round"
+            read -r rps _ <"$work/sbs.$side.$p.$round"
+            if [ "$side" = on ]; then t=$((on1 - on0)); else t=$((off1 - off0)); fi
+            awk -v t="$t" -v hz="$(getconf CLK_TCK)" -v r="$rps" -v d="$duration" \
+                'BEGIN { printf "%.2f\n", t / hz / (r * d) * 1e6 }' >"$work/sbs.$side.$p.$round.cpu"
+            echo "    $side: $(cat "$work/sbs.$side.$p.$round"), server CPU $(cat "$work/sbs.$side.$p.$round.cpu") us/request" >&2
+        done
+    done
+done
+
 # ---- mlflow ------------------------------------------------------------------------------
 if [ "$vs_mlflow" = 1 ]; then
     py=$("$root/scripts/mlflow-venv.sh")
@@ -456,6 +488,24 @@ for p in ("p1", "p1000"):
     line("monitoring on / off, server CPU per request", [a[2] / b[2] for a, b in zip(on, off)])
     line("shadow at 100 % / no shadow, req/s", [a[0] / b[0] for a, b in zip(sh, on)])
     line("shadow at 100 % / no shadow, champion p99", [a[1] / b[1] for a, b in zip(sh, on)])
+PY
+echo "monitoring on / off, side by side (both under load at once, $rounds rounds; the median of the per-round ratios, then each round's):"
+"$py3" - "$work" "$rounds" <<'PY'
+import statistics, sys
+work, rounds = sys.argv[1], int(sys.argv[2])
+def run(side, p, r):
+    rps, _p50, p99, _err = open(f"{work}/sbs.{side}.{p}.{r}").read().split()
+    cpu = float(open(f"{work}/sbs.{side}.{p}.{r}.cpu").read())
+    return float(rps), float(p99), cpu
+def line(label, ratios):
+    print(f"    {label}: x{statistics.median(ratios):.3f} (rounds: {', '.join(f'x{x:.3f}' for x in ratios)})")
+for p in ("p1", "p1000"):
+    on = [run("on", p, r) for r in range(1, rounds + 1)]
+    off = [run("off", p, r) for r in range(1, rounds + 1)]
+    print(f"  {p[1:]} rows: req/s on {statistics.median(x[0] for x in on):.0f}, off {statistics.median(x[0] for x in off):.0f}")
+    line("monitoring on / off, req/s", [a[0] / b[0] for a, b in zip(on, off)])
+    line("monitoring on / off, p99", [a[1] / b[1] for a, b in zip(on, off)])
+    line("monitoring on / off, server CPU per request", [a[2] / b[2] for a, b in zip(on, off)])
 PY
 kill -CONT "$spid"
 shadow_json=$(curl -s "http://127.0.0.1:$shadow_port/monitoring")
