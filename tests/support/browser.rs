@@ -5,25 +5,21 @@
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
 use super::free_port;
+use super::watchdog::{self, Watched};
 
 pub const WAIT: Duration = Duration::from_secs(15);
 
-/// Kills chromedriver (and so its Chromium) when the test ends, even on a panic.
-pub struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+/// chromedriver and the Chromium it starts, in their own process group: stopped whole when the
+/// test ends, even on a panic, and by the watchdog if the test process dies. (Killing
+/// chromedriver alone left its headless Chromium running after every browser test.)
+pub struct Driver(Watched);
 
 fn program(var: &str, default: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| default.to_owned())
@@ -32,16 +28,22 @@ fn program(var: &str, default: &str) -> String {
 /// Starts chromedriver and waits until it accepts connections.
 pub fn start_driver() -> (Driver, u16) {
     let port = free_port();
-    let child = Command::new(program("CHROMEDRIVER", "/usr/bin/chromedriver"))
+    let mut command =
+        watchdog::command(Path::new(&program("CHROMEDRIVER", "/usr/bin/chromedriver")));
+    command
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver runs (scripts/install-browser.sh installs it)");
-    let driver = Driver(child);
+        .stderr(Stdio::null());
+    let mut driver = Driver(Watched::spawn(
+        command,
+        "chromedriver (scripts/install-browser.sh installs it)",
+    ));
     let deadline = Instant::now() + WAIT;
     // chromedriver gives no readiness signal but its port, so poll it.
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Some(status) = driver.0.exited() {
+            panic!("chromedriver exited with {status}");
+        }
         assert!(Instant::now() < deadline, "chromedriver did not listen");
         std::thread::sleep(Duration::from_millis(50));
     }
