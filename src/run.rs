@@ -308,14 +308,7 @@ fn data(job: &DataJob) -> anyhow::Result<ExitCode> {
 /// Builds a model's monitoring profile from reference rows, with the model's own answers on
 /// them (in-sample when they are its training rows: `train`'s out-of-fold ones are better).
 fn monitor_profile(job: &crate::config::ProfileJob) -> anyhow::Result<ExitCode> {
-    let fetcher = Fetcher::new(
-        job.model.clone(),
-        job.tracking.as_ref(),
-        job.sandbox.clone(),
-    )?;
-    let served = runtime()?
-        .block_on(fetcher.load(tokio::time::Instant::now() + DOWNLOAD_TIMEOUT))
-        .with_context(|| format!("loading the model {}", job.model))?;
+    let served = load_model(&job.model, job.tracking.as_ref(), &job.sandbox)?;
     anyhow::ensure!(
         served.model.takes_demo_stats(),
         "the model does not take the six stats (it takes {:?}): they cannot be monitored",
@@ -348,6 +341,19 @@ fn monitor_profile(job: &crate::config::ProfileJob) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
+/// Fetches and compiles (in the sandbox) the model of a one-shot command (`predict`,
+/// `monitor profile`) within [`DOWNLOAD_TIMEOUT`].
+fn load_model(
+    source: &crate::acquire::ModelSource,
+    tracking: Option<&legendary_mlflow::TrackingConfig>,
+    sandbox: &crate::sandbox::Sandbox,
+) -> anyhow::Result<crate::acquire::Served> {
+    let fetcher = Fetcher::new(source.clone(), tracking, sandbox.clone())?;
+    runtime()?
+        .block_on(fetcher.load(tokio::time::Instant::now() + DOWNLOAD_TIMEOUT))
+        .with_context(|| format!("loading the model {source}"))
+}
+
 /// Writes a command's result to `path`, or to standard output without one.
 fn write_output(path: Option<&std::path::Path>, bytes: &[u8]) -> anyhow::Result<()> {
     match path {
@@ -363,14 +369,7 @@ fn write_output(path: Option<&std::path::Path>, bytes: &[u8]) -> anyhow::Result<
 }
 
 fn predict(job: &PredictJob) -> anyhow::Result<ExitCode> {
-    let fetcher = Fetcher::new(
-        job.model.clone(),
-        job.tracking.as_ref(),
-        job.sandbox.clone(),
-    )?;
-    let served = runtime()?
-        .block_on(fetcher.load(tokio::time::Instant::now() + DOWNLOAD_TIMEOUT))
-        .with_context(|| format!("loading the model {}", job.model))?;
+    let served = load_model(&job.model, job.tracking.as_ref(), &job.sandbox)?;
     let input =
         std::fs::read(&job.input).with_context(|| format!("reading {}", job.input.display()))?;
     let out = crate::predict::score_csv(&served.model, &input)

@@ -157,7 +157,7 @@ pub(super) async fn publish(
             }
         }
         Placement::Gate(gate) => {
-            let verdict = promote(client, gate, &version, model, held_out).await?;
+            let verdict = promote(client, gate, run, &version, model, held_out).await?;
             PublishResult::Gated {
                 gate: gate.clone(),
                 verdict,

@@ -501,10 +501,21 @@ async fn the_quality_gate_promotes_better_registry_versions_and_refuses_worse_on
 import json
 from mlflow import MlflowClient
 c = MlflowClient()
-vs = {v.version: (v.current_stage, v.tags) for v in c.search_model_versions("name='pokemon-gate'")}
+found = c.search_model_versions("name='pokemon-gate'")
+vs = {v.version: (v.current_stage, v.tags) for v in found}
 champ = c.get_model_version_by_alias("pokemon-gate", "champion").version
-print(json.dumps({"versions": vs, "champion": champ}))
+# Every gated version's run holds the decision, as MLflow's own client reads it.
+decisions = {}
+for v in found:
+    path = c.download_artifacts(v.run_id, "gate/decision.json")
+    decisions[v.version] = json.load(open(path))["promoted"]
+print(json.dumps({"versions": vs, "champion": champ, "decisions": decisions}))
 "#,
+    );
+    assert_eq!(
+        seen["decisions"],
+        serde_json::json!({"1": true, "2": false, "3": true}),
+        "{seen}"
     );
     assert_eq!(
         seen["versions"]["2"][0], "None",

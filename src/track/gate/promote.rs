@@ -103,15 +103,16 @@ fn read_capped(path: &Path, max: usize) -> anyhow::Result<Vec<u8>> {
     Ok(std::fs::read(path)?)
 }
 
-/// Runs the gate for `challenger` (already registered as `version`; the fit that never saw
-/// `held_out`), records the verdict on the version and its run and, when it is promoted,
-/// moves the stage and the alias to it.
+/// Runs the gate for `challenger` (already registered as `version` from `run`; the fit that
+/// never saw `held_out`), records the verdict on the version and the run and, when it is
+/// promoted, moves the stage and the alias to it.
 ///
 /// # Errors
 /// Registry failures, or a champion that cannot be downloaded.
 pub(crate) async fn promote(
     client: &MlflowClient,
     gate: &GateConfig,
+    run: &crate::track::LoggedRun,
     version: &ModelVersion,
     challenger: &Model,
     held_out: &HeldOut,
@@ -185,7 +186,7 @@ pub(crate) async fn promote(
             )
         }
     };
-    record(client, gate, version, &verdict).await?;
+    record(client, gate, run, version, &verdict).await?;
     if verdict.promoted {
         super::super::place(
             client,
@@ -200,11 +201,12 @@ pub(crate) async fn promote(
 }
 
 /// Every number of the verdict: tags on the version (what the registry page shows), and on
-/// the challenger's run its tags, metrics (`gate_*`, the slices with the generation as the
+/// the challenger's `run` its tags, metrics (`gate_*`, the slices with the generation as the
 /// step) and `gate/decision.json`.
 async fn record(
     client: &MlflowClient,
     gate: &GateConfig,
+    run: &crate::track::LoggedRun,
     version: &ModelVersion,
     verdict: &Verdict,
 ) -> anyhow::Result<()> {
@@ -253,9 +255,6 @@ async fn record(
             .set_model_version_tag(&gate.name, &version.version, k, v)
             .await?;
     }
-    if version.run_id.is_empty() {
-        return Ok(());
-    }
     let now = legendary_mlflow::tracking::now_ms();
     let mut metrics = Vec::new();
     for c in &verdict.checks {
@@ -288,16 +287,15 @@ async fn record(
         .map(|(k, v)| KeyValue::new(*k, v.clone()))
         .collect();
     client
-        .log_batch(&version.run_id, &[], &metrics, &run_tags)
+        .log_batch(&run.run_id, &[], &metrics, &run_tags)
         .await?;
     let dir = tempfile::tempdir()?;
     std::fs::write(
         dir.path().join("decision.json"),
         serde_json::to_vec_pretty(verdict)?,
     )?;
-    let run = client.get_run(&version.run_id).await?;
     client
-        .upload_dir(&run.info.artifact_uri, GATE_DIR, dir.path())
+        .upload_dir(&run.artifact_uri, GATE_DIR, dir.path())
         .await?;
     Ok(())
 }
