@@ -468,44 +468,30 @@ if [ -f "$work/pinned.json.1" ]; then
         "$work/pinned.json" "$work/pinned.grpc" "$work/pinned.json.cpu" "$work/pinned.grpc.cpu"
 fi
 fi
-echo "monitoring on / off (same run, $rounds rounds in rotated order; the median of the per-round ratios, then each round's):"
+# Both comparisons from one report: sequential runs (files mon.*, with the shadow) and side by
+# side (sbs.*, on and off only).
 "$py3" - "$work" "$rounds" <<'PY'
-import statistics, sys
+import os, statistics, sys
 work, rounds = sys.argv[1], int(sys.argv[2])
-def run(side, p, r):
-    rps, _p50, p99, _err = open(f"{work}/mon.{side}.{p}.{r}").read().split()
-    cpu = float(open(f"{work}/mon.{side}.{p}.{r}.cpu").read())
+def run(kind, side, p, r):
+    rps, _p50, p99, _err = open(f"{work}/{kind}.{side}.{p}.{r}").read().split()
+    cpu = float(open(f"{work}/{kind}.{side}.{p}.{r}.cpu").read())
     return float(rps), float(p99), cpu
 def line(label, ratios):
     print(f"    {label}: x{statistics.median(ratios):.3f} (rounds: {', '.join(f'x{x:.3f}' for x in ratios)})")
-for p in ("p1", "p1000"):
-    on = [run("on", p, r) for r in range(1, rounds + 1)]
-    off = [run("off", p, r) for r in range(1, rounds + 1)]
-    sh = [run("shadow", p, r) for r in range(1, rounds + 1)]
-    print(f"  {p[1:]} rows: req/s on {statistics.median(x[0] for x in on):.0f}, off {statistics.median(x[0] for x in off):.0f}")
-    line("monitoring on / off, req/s", [a[0] / b[0] for a, b in zip(on, off)])
-    line("monitoring on / off, p99", [a[1] / b[1] for a, b in zip(on, off)])
-    line("monitoring on / off, server CPU per request", [a[2] / b[2] for a, b in zip(on, off)])
-    line("shadow at 100 % / no shadow, req/s", [a[0] / b[0] for a, b in zip(sh, on)])
-    line("shadow at 100 % / no shadow, champion p99", [a[1] / b[1] for a, b in zip(sh, on)])
-PY
-echo "monitoring on / off, side by side (both under load at once, $rounds rounds; the median of the per-round ratios, then each round's):"
-"$py3" - "$work" "$rounds" <<'PY'
-import statistics, sys
-work, rounds = sys.argv[1], int(sys.argv[2])
-def run(side, p, r):
-    rps, _p50, p99, _err = open(f"{work}/sbs.{side}.{p}.{r}").read().split()
-    cpu = float(open(f"{work}/sbs.{side}.{p}.{r}.cpu").read())
-    return float(rps), float(p99), cpu
-def line(label, ratios):
-    print(f"    {label}: x{statistics.median(ratios):.3f} (rounds: {', '.join(f'x{x:.3f}' for x in ratios)})")
-for p in ("p1", "p1000"):
-    on = [run("on", p, r) for r in range(1, rounds + 1)]
-    off = [run("off", p, r) for r in range(1, rounds + 1)]
-    print(f"  {p[1:]} rows: req/s on {statistics.median(x[0] for x in on):.0f}, off {statistics.median(x[0] for x in off):.0f}")
-    line("monitoring on / off, req/s", [a[0] / b[0] for a, b in zip(on, off)])
-    line("monitoring on / off, p99", [a[1] / b[1] for a, b in zip(on, off)])
-    line("monitoring on / off, server CPU per request", [a[2] / b[2] for a, b in zip(on, off)])
+for kind, title in (("mon", "same run, rotated order"), ("sbs", "side by side, both under load at once")):
+    print(f"monitoring on / off ({title}, {rounds} rounds; the median of the per-round ratios, then each round's):")
+    for p in ("p1", "p1000"):
+        on = [run(kind, "on", p, r) for r in range(1, rounds + 1)]
+        off = [run(kind, "off", p, r) for r in range(1, rounds + 1)]
+        print(f"  {p[1:]} rows: req/s on {statistics.median(x[0] for x in on):.0f}, off {statistics.median(x[0] for x in off):.0f}")
+        line("monitoring on / off, req/s", [a[0] / b[0] for a, b in zip(on, off)])
+        line("monitoring on / off, p99", [a[1] / b[1] for a, b in zip(on, off)])
+        line("monitoring on / off, server CPU per request", [a[2] / b[2] for a, b in zip(on, off)])
+        if os.path.exists(f"{work}/{kind}.shadow.{p}.1"):
+            sh = [run(kind, "shadow", p, r) for r in range(1, rounds + 1)]
+            line("shadow at 100 % / no shadow, req/s", [a[0] / b[0] for a, b in zip(sh, on)])
+            line("shadow at 100 % / no shadow, champion p99", [a[1] / b[1] for a, b in zip(sh, on)])
 PY
 kill -CONT "$spid"
 shadow_json=$(curl -s "http://127.0.0.1:$shadow_port/monitoring")

@@ -32,20 +32,11 @@ fn write_rows(path: &Path, rows: &[[f64; 6]]) {
 /// it), else what `scripts/mlflow-venv.sh evidently` prints, which makes the venv first if it is
 /// missing.
 fn evidently_python() -> PathBuf {
-    if let Some(path) = std::env::var_os("LEGENDARY_TEST_EVIDENTLY_PYTHON") {
-        return PathBuf::from(path);
-    }
-    let out = Command::new(repo().join("scripts/mlflow-venv.sh"))
-        .arg("evidently")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "scripts/mlflow-venv.sh evidently: {}",
-        text(&out)
-    );
-    let printed = String::from_utf8_lossy(&out.stdout);
-    PathBuf::from(printed.lines().last().unwrap().trim())
+    crate::support::installed(
+        "LEGENDARY_TEST_EVIDENTLY_PYTHON",
+        "mlflow-venv.sh",
+        &["evidently"],
+    )
 }
 
 /// Evidently's default drift tests of each window against the reference rows (CSV files), one

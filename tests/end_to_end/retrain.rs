@@ -55,37 +55,6 @@ async fn replay(client: &reqwest::Client, base: &str, rows: &[[f64; 6]]) {
     }
 }
 
-/// Generation 9's rows sent to a replica again and again, one request every 100 ms, until
-/// stopped; every request must be answered.
-struct Drifting {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    task: tokio::task::JoinHandle<usize>,
-}
-
-impl Drifting {
-    fn start(base: &str) -> Self {
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (flag, base) = (stop.clone(), base.to_owned());
-        let task = tokio::spawn(async move {
-            let (client, rows) = (reqwest::Client::new(), stats_of(9..=9));
-            let mut sent = 0;
-            while !flag.load(std::sync::atomic::Ordering::SeqCst) {
-                pokemon::score(&client, &base, &rows).await;
-                sent += rows.len();
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            sent
-        });
-        Self { stop, task }
-    }
-
-    /// Stops sending; the rows sent (a failed request has already failed the test).
-    async fn stop(self) -> usize {
-        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
-        self.task.await.unwrap()
-    }
-}
-
 /// Runs in the experiment, as (run id, tags).
 fn runs(experiment: &str) -> Vec<(String, Value)> {
     let seen = python(&format!(
@@ -239,7 +208,11 @@ async fn the_loop_retrains_on_new_data_gates_promotes_and_reloads_without_losing
     tokio::time::sleep(Duration::from_secs(2)).await;
     // Its traffic goes on until the new champion serves (a steady stream, as production's
     // would be: Prometheus's window moves on, the replica's rows window fills with it).
-    let drifting = Drifting::start(&serve.base);
+    let drifting = Load::paced(
+        &serve.base,
+        json!({"dataframe_split": {"columns": STATS, "data": stats_of(9..=9)}}).to_string(),
+        Duration::from_millis(100),
+    );
     prometheus
         .wait_for(
             &client,
@@ -313,8 +286,12 @@ async fn the_loop_retrains_on_new_data_gates_promotes_and_reloads_without_losing
         }
     }
 
-    let drifted = drifting.stop().await;
-    println!("generation 9 traffic: {drifted} rows, every request answered");
+    let (answered, failed) = drifting.stop().await;
+    println!("generation 9 traffic: {answered} requests answered, {failed} failed");
+    assert_eq!(
+        failed, 0,
+        "every request of the drifted traffic is answered"
+    );
 
     // Right after: nothing new, nothing done.
     let before = runs("loop").len();

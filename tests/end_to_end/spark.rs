@@ -21,20 +21,7 @@ const NAME: &str = "pokemon-spark";
 fn spark_python() -> &'static PathBuf {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
     PYTHON.get_or_init(|| {
-        if let Some(path) = std::env::var_os("LEGENDARY_TEST_SPARK_PYTHON") {
-            return PathBuf::from(path);
-        }
-        let out = Command::new(crate::support::repo().join("scripts/mlflow-venv.sh"))
-            .arg("spark")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "scripts/mlflow-venv.sh spark: {}",
-            text(&out)
-        );
-        let printed = String::from_utf8_lossy(&out.stdout);
-        PathBuf::from(printed.lines().last().unwrap_or_default().trim())
+        crate::support::installed("LEGENDARY_TEST_SPARK_PYTHON", "mlflow-venv.sh", &["spark"])
     })
 }
 

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use super::free_port;
 use super::watchdog::{self, Watched};
-use super::{free_port, repo};
 
 /// The region Garage signs for: MLflow's (boto3's) and legendary's default when
 /// `AWS_DEFAULT_REGION` is unset, so neither client needs to be told.
@@ -35,18 +35,7 @@ pub struct Garage {
 
 /// The Garage binary: `LEGENDARY_GARAGE_BIN`, else what `scripts/install-garage.sh` prints.
 pub fn garage_bin() -> PathBuf {
-    if let Some(bin) = std::env::var_os("LEGENDARY_GARAGE_BIN") {
-        return PathBuf::from(bin);
-    }
-    let output = Command::new(repo().join("scripts/install-garage.sh"))
-        .output()
-        .expect("running scripts/install-garage.sh");
-    assert!(
-        output.status.success(),
-        "scripts/install-garage.sh failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
+    super::installed("LEGENDARY_GARAGE_BIN", "install-garage.sh", &[])
 }
 
 impl Garage {

@@ -13,6 +13,12 @@ pub struct Load {
 impl Load {
     /// POSTs the JSON `body` to `{base}/invocations` again and again, on the current runtime.
     pub fn start(base: &str, body: String) -> Self {
+        Self::paced(base, body, std::time::Duration::ZERO)
+    }
+
+    /// [`Load::start`], waiting `pause` after each answer (a steady stream rather than as
+    /// fast as the server answers).
+    pub fn paced(base: &str, body: String, pause: std::time::Duration) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let (client, url, flag) = (
             reqwest::Client::new(),
@@ -31,6 +37,9 @@ impl Load {
                 match r {
                     Ok(r) if r.status() == 200 => ok += 1,
                     _ => failed += 1,
+                }
+                if !pause.is_zero() {
+                    tokio::time::sleep(pause).await;
                 }
             }
             (ok, failed)

@@ -54,6 +54,26 @@ pub fn peak_rss(pid: u32) -> u64 {
     kb * 1024
 }
 
+/// A program the tests need, made by a script outside the repository's tree: the path in the
+/// environment variable `var` (`scripts/test.sh` sets it once it has installed the program),
+/// else the last line `scripts/SCRIPT ARGS` prints (the script installs it first if missing).
+pub fn installed(var: &str, script: &str, args: &[&str]) -> std::path::PathBuf {
+    if let Some(path) = std::env::var_os(var) {
+        return path.into();
+    }
+    let out = std::process::Command::new(repo().join("scripts").join(script))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running scripts/{script}: {e}"));
+    assert!(
+        out.status.success(),
+        "scripts/{script} {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout);
+    printed.lines().last().unwrap_or_default().trim().into()
+}
+
 /// The repository's root, so tests find `models/` and `data/` from any working directory.
 pub fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

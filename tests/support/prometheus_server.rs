@@ -9,7 +9,6 @@
 //! `scripts/install-prometheus.sh prometheus` (a download of a few seconds, once).
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -30,19 +29,11 @@ pub struct PrometheusServer {
 
 /// The server binary: `LEGENDARY_PROMETHEUS_BIN`, else what the install script prints.
 fn prometheus_bin() -> PathBuf {
-    if let Some(bin) = std::env::var_os("LEGENDARY_PROMETHEUS_BIN") {
-        return PathBuf::from(bin);
-    }
-    let output = Command::new(repo().join("scripts/install-prometheus.sh"))
-        .arg("prometheus")
-        .output()
-        .expect("running scripts/install-prometheus.sh");
-    assert!(
-        output.status.success(),
-        "scripts/install-prometheus.sh prometheus failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
+    super::installed(
+        "LEGENDARY_PROMETHEUS_BIN",
+        "install-prometheus.sh",
+        &["prometheus"],
+    )
 }
 
 /// The shipped drift rules as a plain rule file (the PrometheusRule's `spec`), with every
@@ -159,19 +150,10 @@ impl PrometheusServer {
         expr: &str,
         timeout: Duration,
     ) -> Vec<Value> {
-        let started = Instant::now();
-        loop {
-            let result = self.query(client, expr).await;
-            if !result.is_empty() {
-                return result;
-            }
-            assert!(
-                started.elapsed() < timeout,
-                "{expr} stayed empty for {timeout:?}:\n{}",
-                self.log_tail()
-            );
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+        super::wait_until_async(expr, timeout, Duration::from_millis(500), || async {
+            Some(self.query(client, expr).await).filter(|r| !r.is_empty())
+        })
+        .await
     }
 
     fn log_tail(&self) -> String {
