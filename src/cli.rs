@@ -868,8 +868,9 @@ pub(crate) struct ServeArgs {
     /// The share of rows copied to the shadow challenger, 0 to 1.
     #[arg(long, env = "LEGENDARY_SHADOW_SAMPLE", default_value_t = 1.0)]
     pub shadow_sample: f64,
-    /// The share of one core the shadow challenger's worker may use, 0.01 to 1; rows it
-    /// cannot keep up with are dropped and counted, never waited for.
+    /// The share of one core the shadow challenger's worker may use, 0.01 to 1; it only runs
+    /// on a core no request wants (SCHED_IDLE on Linux), and rows it cannot keep up with are
+    /// dropped and counted, never waited for.
     #[arg(long, env = "LEGENDARY_SHADOW_CPU", default_value_t = 0.5)]
     pub shadow_cpu: f64,
     /// Write a sample of the scored rows (the six stats, the answer, its probability, the

@@ -80,7 +80,8 @@ impl Shadow {
     /// `sample` share of the rows and spends at most `cpu` of one core; its worker thread runs
     /// until the shadow is dropped.
     pub fn start(uri: String, sample: f64, cpu: f64) -> Arc<Self> {
-        // Jobs are bounded by rows below; the channel's own bound only caps their count.
+        // `offer` counts rows and jobs and refuses before copying; the channel's bound is the
+        // same number of jobs, a backstop.
         let (sender, receiver) = std::sync::mpsc::sync_channel(MAX_QUEUED_JOBS);
         let shadow = Arc::new(Self {
             challenger: ArcSwapOption::empty(),
@@ -447,11 +448,12 @@ mod tests {
     }
 
     #[test]
-    fn one_row_offers_are_joined_and_every_row_is_scored() {
+    fn one_row_offers_faster_than_the_worker_polls_are_all_scored() {
         let shadow = Shadow::start("models/pokemon".into(), 1.0, 1.0);
         let champion = served();
         let features = champion.model.shared_input_features();
-        // Offered a row at a time, faster than the worker polls: it takes them together.
+        // Offered a row at a time, faster than the worker polls: several wait in the queue
+        // at each poll and are taken together (what this observes is that none is lost).
         let mut expected_positive = 0;
         let rows: Vec<Vec<f64>> = (0..300)
             .map(|i| {
